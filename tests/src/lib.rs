@@ -1,0 +1,1 @@
+//! Test harness: real ovsdb-server instances in temporary directories.
