@@ -1,0 +1,206 @@
+//! One JSON-RPC session with an OVSDB server. A background task owns the socket:
+//! it answers the server's `echo` probes, routes replies to the waiting caller and
+//! forwards notifications (`update`, `update2`, `update3`, `locked`, `stolen`) to the
+//! receiver returned by [`Client::connect`]. When the connection drops, every
+//! waiting call fails with [`Error::Disconnected`] and the notification stream ends.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::Error;
+use crate::jsonrpc::{Framer, Message};
+use crate::ops::{OpResult, Operation, parse_results};
+use crate::remote::{self, Remote};
+use crate::schema::DatabaseSchema;
+
+/// A server-initiated message other than `echo`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    pub method: String,
+    pub params: Value,
+}
+
+type Reply = Result<Value, Value>;
+
+struct Shared {
+    pending: Mutex<HashMap<u64, oneshot::Sender<Reply>>>,
+    next_id: AtomicU64,
+    out: mpsc::UnboundedSender<Vec<u8>>,
+    remote: Remote,
+}
+
+/// A cheap-to-clone handle on one connection.
+#[derive(Clone)]
+pub struct Client {
+    shared: Arc<Shared>,
+}
+
+impl Client {
+    /// Connects to the first reachable remote of the list.
+    pub async fn connect_any(
+        remotes: &[Remote],
+    ) -> Result<(Client, mpsc::UnboundedReceiver<Notification>), Error> {
+        let mut last = Error::BadRemote(String::new(), "no remote given".into());
+        for r in remotes {
+            match Client::connect(r).await {
+                Ok(c) => return Ok(c),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    pub async fn connect(remote: &Remote) -> Result<(Client, mpsc::UnboundedReceiver<Notification>), Error> {
+        let stream = remote::open(remote).await?;
+        Ok(Client::from_stream(stream, remote.clone()))
+    }
+
+    /// Runs a session over an already-open stream (e.g. a TLS stream, or a test pipe).
+    pub fn from_stream(
+        stream: Box<dyn remote::Stream>,
+        remote: Remote,
+    ) -> (Client, mpsc::UnboundedReceiver<Notification>) {
+        let (out_tx, out_rx) = mpsc::unbounded_channel();
+        let (note_tx, note_rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            pending: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            out: out_tx,
+            remote,
+        });
+        tokio::spawn(run(stream, Arc::downgrade(&shared), out_rx, note_tx));
+        (Client { shared }, note_rx)
+    }
+
+    pub fn remote(&self) -> &Remote {
+        &self.shared.remote
+    }
+
+    /// Whether the background task still has the connection.
+    pub fn is_connected(&self) -> bool {
+        !self.shared.out.is_closed()
+    }
+
+    /// Sends a request and waits for its reply.
+    pub async fn call(&self, method: &str, params: Value) -> Result<Value, Error> {
+        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        self.shared
+            .pending
+            .lock()
+            .expect("pending map lock")
+            .insert(id, tx);
+        let msg = Message::Request {
+            id: json!(id),
+            method: method.to_string(),
+            params,
+        };
+        if self.shared.out.send(msg.to_bytes()).is_err() {
+            self.shared.pending.lock().expect("pending map lock").remove(&id);
+            return Err(Error::Disconnected);
+        }
+        match rx.await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(error)) => Err(Error::Rpc {
+                method: method.to_string(),
+                error,
+            }),
+            Err(_) => Err(Error::Disconnected),
+        }
+    }
+
+    pub async fn list_dbs(&self) -> Result<Vec<String>, Error> {
+        let v = self.call("list_dbs", json!([])).await?;
+        serde_json::from_value(v).map_err(|e| Error::Protocol(format!("list_dbs: {e}")))
+    }
+
+    pub async fn get_schema(&self, db: &str) -> Result<DatabaseSchema, Error> {
+        let v = self.call("get_schema", json!([db])).await?;
+        DatabaseSchema::from_json(&v)
+    }
+
+    pub async fn echo(&self) -> Result<(), Error> {
+        self.call("echo", json!([])).await.map(|_| ())
+    }
+
+    /// Runs a transaction; any operation error becomes [`Error::Txn`].
+    pub async fn transact(&self, db: &str, ops: &[Operation]) -> Result<Vec<OpResult>, Error> {
+        let mut params = vec![json!(db)];
+        params.extend(ops.iter().map(Operation::to_json));
+        let v = self.call("transact", Value::Array(params)).await?;
+        parse_results(&v, ops.len())
+    }
+}
+
+async fn run(
+    stream: Box<dyn remote::Stream>,
+    shared: std::sync::Weak<Shared>,
+    mut out_rx: mpsc::UnboundedReceiver<Vec<u8>>,
+    notes: mpsc::UnboundedSender<Notification>,
+) {
+    let (mut rd, mut wr) = tokio::io::split(stream);
+    let mut framer = Framer::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let why: Result<(), Error> = async {
+        loop {
+            tokio::select! {
+                out = out_rx.recv() => {
+                    // All handles dropped: close the session.
+                    let Some(bytes) = out else { return Ok(()) };
+                    wr.write_all(&bytes).await?;
+                }
+                n = rd.read(&mut buf) => {
+                    let n = n?;
+                    if n == 0 {
+                        return Err(Error::Disconnected);
+                    }
+                    framer.push(&buf[..n]);
+                    while let Some(v) = framer.next_message()? {
+                        let msg = Message::parse(v).map_err(Error::Protocol)?;
+                        let Some(shared) = shared.upgrade() else { return Ok(()) };
+                        match msg {
+                            Message::Request { id, method, params } if method == "echo" => {
+                                wr.write_all(&Message::Response { id, result: params }.to_bytes()).await?;
+                            }
+                            Message::Request { id, method, .. } => {
+                                let err = json!(format!("unknown method {method}"));
+                                wr.write_all(&Message::Error { id, error: err }.to_bytes()).await?;
+                            }
+                            Message::Notification { method, params } => {
+                                let _ = notes.send(Notification { method, params });
+                            }
+                            Message::Response { id, result } => complete(&shared, &id, Ok(result)),
+                            Message::Error { id, error } => complete(&shared, &id, Err(error)),
+                        }
+                    }
+                }
+            }
+        }
+    }
+    .await;
+    if let Err(e) = why {
+        tracing::debug!("ovsdb session ended: {e}");
+    }
+    // Close the queue first so that no call can enqueue after the pending map is
+    // cleared; dropping the senders wakes every waiting call with `Disconnected`.
+    out_rx.close();
+    if let Some(shared) = shared.upgrade() {
+        shared.pending.lock().expect("pending map lock").clear();
+    }
+}
+
+fn complete(shared: &Shared, id: &Value, reply: Reply) {
+    let Some(id) = id.as_u64() else {
+        tracing::warn!("reply with unexpected id {id}");
+        return;
+    };
+    if let Some(tx) = shared.pending.lock().expect("pending map lock").remove(&id) {
+        let _ = tx.send(reply);
+    }
+}

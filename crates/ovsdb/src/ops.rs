@@ -1,0 +1,275 @@
+//! Transaction operations (RFC 7047 §5.2) and their results.
+
+use serde_json::{Value, json};
+
+use crate::datum::{Datum, Row, row_from_json, row_to_json};
+use crate::error::{Error, TxnError};
+use uuid::Uuid;
+
+/// `[column, function, value]`, e.g. `["name", "==", "ls1"]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    pub column: String,
+    pub function: String,
+    pub value: Datum,
+}
+
+impl Condition {
+    pub fn new(column: impl Into<String>, function: impl Into<String>, value: Datum) -> Self {
+        Condition {
+            column: column.into(),
+            function: function.into(),
+            value,
+        }
+    }
+
+    pub fn eq(column: impl Into<String>, value: Datum) -> Self {
+        Self::new(column, "==", value)
+    }
+
+    pub fn uuid(u: Uuid) -> Self {
+        Self::eq("_uuid", Datum::uuid(u))
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!([self.column, self.function, self.value.to_json()])
+    }
+}
+
+/// `[column, mutator, value]`, e.g. `["ports", "insert", ["set", [..]]]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mutation {
+    pub column: String,
+    pub mutator: String,
+    pub value: Datum,
+}
+
+impl Mutation {
+    pub fn new(column: impl Into<String>, mutator: impl Into<String>, value: Datum) -> Self {
+        Mutation {
+            column: column.into(),
+            mutator: mutator.into(),
+            value,
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!([self.column, self.mutator, self.value.to_json()])
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operation {
+    Insert {
+        table: String,
+        row: Row,
+        uuid_name: Option<String>,
+    },
+    Select {
+        table: String,
+        conditions: Vec<Condition>,
+        columns: Option<Vec<String>>,
+    },
+    Update {
+        table: String,
+        conditions: Vec<Condition>,
+        row: Row,
+    },
+    Mutate {
+        table: String,
+        conditions: Vec<Condition>,
+        mutations: Vec<Mutation>,
+    },
+    Delete {
+        table: String,
+        conditions: Vec<Condition>,
+    },
+    Wait {
+        table: String,
+        timeout_ms: Option<u64>,
+        conditions: Vec<Condition>,
+        columns: Vec<String>,
+        until_equal: bool,
+        rows: Vec<Row>,
+    },
+    Commit {
+        durable: bool,
+    },
+    Abort,
+    Comment(String),
+    Assert {
+        lock: String,
+    },
+}
+
+impl Operation {
+    pub fn to_json(&self) -> Value {
+        let conds = |c: &[Condition]| Value::Array(c.iter().map(Condition::to_json).collect());
+        match self {
+            Operation::Insert {
+                table,
+                row,
+                uuid_name,
+            } => {
+                let mut v = json!({"op": "insert", "table": table, "row": row_to_json(row)});
+                if let Some(n) = uuid_name {
+                    v["uuid-name"] = json!(n);
+                }
+                v
+            }
+            Operation::Select {
+                table,
+                conditions,
+                columns,
+            } => {
+                let mut v = json!({"op": "select", "table": table, "where": conds(conditions)});
+                if let Some(c) = columns {
+                    v["columns"] = json!(c);
+                }
+                v
+            }
+            Operation::Update {
+                table,
+                conditions,
+                row,
+            } => {
+                json!({"op": "update", "table": table, "where": conds(conditions), "row": row_to_json(row)})
+            }
+            Operation::Mutate {
+                table,
+                conditions,
+                mutations,
+            } => json!({
+                "op": "mutate", "table": table, "where": conds(conditions),
+                "mutations": mutations.iter().map(Mutation::to_json).collect::<Vec<_>>()
+            }),
+            Operation::Delete { table, conditions } => {
+                json!({"op": "delete", "table": table, "where": conds(conditions)})
+            }
+            Operation::Wait {
+                table,
+                timeout_ms,
+                conditions,
+                columns,
+                until_equal,
+                rows,
+            } => {
+                let mut v = json!({
+                    "op": "wait", "table": table, "where": conds(conditions), "columns": columns,
+                    "until": if *until_equal { "==" } else { "!=" },
+                    "rows": rows.iter().map(row_to_json).collect::<Vec<_>>()
+                });
+                if let Some(t) = timeout_ms {
+                    v["timeout"] = json!(t);
+                }
+                v
+            }
+            Operation::Commit { durable } => json!({"op": "commit", "durable": durable}),
+            Operation::Abort => json!({"op": "abort"}),
+            Operation::Comment(c) => json!({"op": "comment", "comment": c}),
+            Operation::Assert { lock } => json!({"op": "assert", "lock": lock}),
+        }
+    }
+}
+
+/// What one operation of a successful transaction returned.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OpResult {
+    /// The new row's UUID, for `insert`.
+    pub uuid: Option<Uuid>,
+    /// Rows affected, for `update`, `mutate` and `delete`.
+    pub count: Option<u64>,
+    /// Rows returned, for `select`.
+    pub rows: Option<Vec<Row>>,
+}
+
+/// Interprets a `transact` reply: all results, or the first error (RFC 7047 §4.1.3: an
+/// error object appears at the failing operation's index, or one past the end when
+/// the commit itself failed).
+pub fn parse_results(result: &Value, n_ops: usize) -> Result<Vec<OpResult>, Error> {
+    let items = result
+        .as_array()
+        .ok_or_else(|| Error::Protocol(format!("transact result is not an array: {result}")))?;
+    for (i, item) in items.iter().enumerate() {
+        if let Some(e) = item.get("error").and_then(Value::as_str) {
+            return Err(Error::Txn(TxnError {
+                error: e.to_string(),
+                details: item.get("details").and_then(Value::as_str).map(str::to_string),
+                op_index: (i < n_ops).then_some(i),
+            }));
+        }
+    }
+    if items.len() < n_ops {
+        return Err(Error::Protocol(format!(
+            "{} results for {n_ops} operations",
+            items.len()
+        )));
+    }
+    items
+        .iter()
+        .take(n_ops)
+        .map(|item| {
+            let mut r = OpResult::default();
+            if item.is_null() {
+                return Ok(r);
+            }
+            if let Some(u) = item.get("uuid") {
+                r.uuid = Datum::from_json(u)?.as_uuid();
+            }
+            r.count = item.get("count").and_then(Value::as_u64);
+            if let Some(rows) = item.get("rows").and_then(Value::as_array) {
+                r.rows = Some(rows.iter().map(row_from_json).collect::<Result<_, _>>()?);
+            }
+            Ok(r)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_with_named_uuid() {
+        let mut row = Row::new();
+        row.insert("name".into(), Datum::string("ls1"));
+        let op = Operation::Insert {
+            table: "Logical_Switch".into(),
+            row,
+            uuid_name: Some("ls".into()),
+        };
+        assert_eq!(
+            op.to_json(),
+            json!({"op":"insert","table":"Logical_Switch","row":{"name":"ls1"},"uuid-name":"ls"})
+        );
+    }
+
+    #[test]
+    fn results_and_errors() {
+        let u = Uuid::new_v4();
+        let ok = json!([{"uuid": ["uuid", u.to_string()]}, {"count": 2}, {"rows": [{"name": "a"}]}, {}]);
+        let r = parse_results(&ok, 4).unwrap();
+        assert_eq!(r[0].uuid, Some(u));
+        assert_eq!(r[1].count, Some(2));
+        assert_eq!(r[2].rows.as_ref().unwrap()[0]["name"], Datum::string("a"));
+        let bad = json!([{"count": 1}, {"error": "constraint violation", "details": "dup"}]);
+        let e = parse_results(&bad, 2).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::Txn(TxnError {
+                    op_index: Some(1),
+                    ..
+                })
+            ),
+            "{e}"
+        );
+        let commit_failed = json!([{}, {"error": "referential integrity violation"}]);
+        assert!(matches!(
+            parse_results(&commit_failed, 1),
+            Err(Error::Txn(TxnError { op_index: None, .. }))
+        ));
+        assert!(parse_results(&json!({}), 1).is_err());
+        assert!(parse_results(&json!([]), 1).is_err());
+    }
+}
