@@ -1,1 +1,1 @@
-//! Test harness: real ovsdb-server instances in temporary directories.
+//! rovn's end-to-end tests live in `tests/tests/`; this crate has no code of its own.
