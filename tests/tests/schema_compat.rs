@@ -13,8 +13,14 @@ fn facts(schema: &Value) -> BTreeSet<String> {
     out.insert(format!("name {}", schema["name"]));
     out.insert(format!("version {}", schema["version"]));
     for (tname, t) in schema["tables"].as_object().expect("tables") {
-        out.insert(format!("table {tname} isRoot={} maxRows={}", t["isRoot"], t["maxRows"]));
-        let mut indexes: Vec<String> = t["indexes"].as_array().map(|a| a.iter().map(|i| i.to_string()).collect()).unwrap_or_default();
+        out.insert(format!(
+            "table {tname} isRoot={} maxRows={}",
+            t["isRoot"], t["maxRows"]
+        ));
+        let mut indexes: Vec<String> = t["indexes"]
+            .as_array()
+            .map(|a| a.iter().map(|i| i.to_string()).collect())
+            .unwrap_or_default();
         indexes.sort();
         out.insert(format!("table {tname} indexes={indexes:?}"));
         for (cname, c) in t["columns"].as_object().expect("columns") {
@@ -58,18 +64,25 @@ fn normalize(ty: &Value) -> String {
 }
 
 fn load(p: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).expect("json")
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+        .expect("json")
 }
 
 fn compare(ours: &Path, reference: &str) {
     let reference = Path::new(reference);
     if !reference.exists() {
-        panic!("reference schema {} is missing: install Debian's ovn-common (CI does)", reference.display());
+        panic!(
+            "reference schema {} is missing: install Debian's ovn-common (CI does)",
+            reference.display()
+        );
     }
     let (a, b) = (facts(&load(ours)), facts(&load(reference)));
     let missing: Vec<_> = b.difference(&a).collect();
     let extra: Vec<_> = a.difference(&b).collect();
-    assert!(missing.is_empty() && extra.is_empty(), "schema differs from OVN 23.03\nonly in OVN:\n{missing:#?}\nonly in rovn:\n{extra:#?}");
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "schema differs from OVN 23.03\nonly in OVN:\n{missing:#?}\nonly in rovn:\n{extra:#?}"
+    );
 }
 
 #[test]
