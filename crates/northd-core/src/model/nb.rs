@@ -1,0 +1,150 @@
+//! Input: a snapshot of the Northbound database plus the Southbound-side context the
+//! translation needs (chassis feature flags, previously allocated tunnel keys).
+//!
+//! Rows reference each other by NB row UUID strings, exactly as the OVSDB columns do;
+//! `Logical_Switch.ports` etc. are UUID lists. Every table is a `BTreeMap` keyed by row
+//! UUID so that iteration order, and therefore the output, is deterministic.
+
+use std::collections::BTreeMap;
+
+use super::Map;
+
+/// NB row UUID in its canonical text form.
+pub type Uuid = String;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Northbound {
+    pub nb_global: NbGlobal,
+    pub switches: BTreeMap<Uuid, LogicalSwitch>,
+    pub switch_ports: BTreeMap<Uuid, LogicalSwitchPort>,
+    pub routers: BTreeMap<Uuid, LogicalRouter>,
+    pub router_ports: BTreeMap<Uuid, LogicalRouterPort>,
+    pub static_routes: BTreeMap<Uuid, StaticRoute>,
+    pub load_balancers: BTreeMap<Uuid, LoadBalancer>,
+    pub address_sets: BTreeMap<Uuid, AddressSet>,
+    pub port_groups: BTreeMap<Uuid, PortGroup>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NbGlobal {
+    /// Row UUID; only used to derive stable defaults (e.g. a MAC prefix) when none is set.
+    pub uuid: Uuid,
+    pub nb_cfg: i64,
+    pub options: Map,
+    pub ipsec: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogicalSwitch {
+    pub name: String,
+    /// `Logical_Switch_Port` UUIDs.
+    pub ports: Vec<Uuid>,
+    /// `Load_Balancer` UUIDs.
+    pub load_balancers: Vec<Uuid>,
+    /// Includes `requested-tnl-key`.
+    pub other_config: Map,
+    pub external_ids: Map,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogicalSwitchPort {
+    pub name: String,
+    /// `""` (VIF), `router`, `localnet`, `localport`, ...
+    pub port_type: String,
+    pub addresses: Vec<String>,
+    pub port_security: Vec<String>,
+    /// Includes `router-port`, `requested-tnl-key`, `requested-chassis`, `network_name`.
+    pub options: Map,
+    /// `None` means enabled (the column is optional in the schema).
+    pub enabled: Option<bool>,
+    pub external_ids: Map,
+    pub parent_name: Option<String>,
+    pub tag: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogicalRouter {
+    pub name: String,
+    /// `Logical_Router_Port` UUIDs.
+    pub ports: Vec<Uuid>,
+    /// `Logical_Router_Static_Route` UUIDs.
+    pub static_routes: Vec<Uuid>,
+    /// `Load_Balancer` UUIDs.
+    pub load_balancers: Vec<Uuid>,
+    /// Includes `chassis` (gateway router) and `requested-tnl-key`.
+    pub options: Map,
+    pub enabled: Option<bool>,
+    pub external_ids: Map,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogicalRouterPort {
+    pub name: String,
+    pub mac: String,
+    pub networks: Vec<String>,
+    /// Name of a peer `Logical_Router_Port` (router-to-router links).
+    pub peer: Option<String>,
+    pub options: Map,
+    pub enabled: Option<bool>,
+    pub external_ids: Map,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StaticRoute {
+    pub ip_prefix: String,
+    pub nexthop: String,
+    pub output_port: Option<String>,
+    /// `None`/`dst-ip` or `src-ip`.
+    pub policy: Option<String>,
+    pub route_table: String,
+    pub options: Map,
+    pub external_ids: Map,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadBalancer {
+    pub name: String,
+    /// "VIP[:port]" -> "backend[:port],backend[:port]".
+    pub vips: Map,
+    /// `tcp` (default), `udp` or `sctp`.
+    pub protocol: Option<String>,
+    pub options: Map,
+    pub external_ids: Map,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AddressSet {
+    pub name: String,
+    pub addresses: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PortGroup {
+    pub name: String,
+    /// `Logical_Switch_Port` UUIDs.
+    pub ports: Vec<Uuid>,
+}
+
+/// Southbound-side facts the translation depends on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SbContext {
+    pub chassis: Vec<Chassis>,
+    /// Options of the existing SB_Global row (keeps `mac_prefix`/`svc_monitor_mac` stable
+    /// if NB_Global lost them).
+    pub sb_global_options: Map,
+    /// Existing `Datapath_Binding.tunnel_key` by NB switch/router UUID.
+    pub datapath_keys: BTreeMap<Uuid, u32>,
+    /// Existing `Port_Binding` keys by `logical_port`: (NB datapath UUID, tunnel_key).
+    /// A key is reused only while the port stays on the same datapath.
+    pub port_keys: BTreeMap<String, (Uuid, u32)>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Chassis {
+    pub name: String,
+    pub hostname: String,
+    /// `Encap.type` of each of the chassis' encaps (`geneve`, `vxlan`, `stt`).
+    pub encap_types: Vec<String>,
+    /// Feature flags live here (`ct-no-masked-label`, `ovn-ct-lb-related`, ...).
+    pub other_config: Map,
+}

@@ -1,0 +1,879 @@
+//! Resolves a `Northbound` snapshot into per-object *views*: for every switch, switch
+//! port, router, router port and (load balancer, datapath) pair, a self-contained value
+//! holding exactly the parsed facts that object's flows are computed from.
+//!
+//! The flow generators take nothing but a view, so an object's flows can only change if
+//! its view changes; the incremental engine relies on this by comparing views.
+//! Resolution itself (name lookup, parsing, validation, key allocation) is linear in the
+//! size of the NB and is redone for every snapshot.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use crate::addresses::{Cidr, LportAddresses, LrpNetworks, Mac, parse_lport_addresses};
+use crate::keys::{self, KeyRequest};
+use crate::lb::{LbView, NeighborMode, ParsedLb, parse_lb};
+use crate::model::nb::{LogicalRouterPort, LogicalSwitchPort, Northbound, SbContext, Uuid};
+use crate::warning::{RowRef, Warning};
+
+/// Settings that affect flows on every datapath.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Globals {
+    /// All chassis support `ct_mark`-based LB flags (`ct-no-masked-label`).
+    pub ct_lb_mark: bool,
+    /// All chassis support `ct_commit_nat` for related traffic (`ovn-ct-lb-related`).
+    pub ct_lb_related: bool,
+    /// NB_Global `options:use_ct_inv_match` (default true).
+    pub use_ct_inv_match: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SwitchView {
+    pub uuid: Uuid,
+    pub globals: Globals,
+    pub has_lb_vip: bool,
+    /// Some enabled port has an `unknown` address (so `_MC_unknown` exists).
+    pub has_unknown: bool,
+    pub vlan_passthru: bool,
+}
+
+/// A router port as seen from a switch it is attached to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AttachedRouterPort {
+    /// LRP name.
+    pub name: String,
+    /// NB UUID of its router.
+    pub router: Uuid,
+    pub networks: LrpNetworks,
+    pub enabled: bool,
+    /// Reachable IPv4/IPv6 LB VIPs of its router, sorted (flooded ARP/NS targets).
+    pub router_lb_ips: Vec<IpAddr>,
+    pub dynamic_neigh_routers: bool,
+    /// LSP on the switch that connects to it.
+    pub switch_port: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SwitchPortView {
+    pub name: String,
+    pub datapath: Uuid,
+    pub globals: Globals,
+    pub port_type: String,
+    pub enabled: bool,
+    /// Destination MACs for `ls_in_l2_lkup`, in `addresses` order.
+    pub macs: Vec<Mac>,
+    /// Addresses the ARP/ND responder answers for (peer LRP networks for router ports).
+    pub addrs: Vec<LportAddresses>,
+    pub has_unknown: bool,
+    pub has_port_security: bool,
+    pub localnet_learn_fdb: bool,
+    pub switch_has_lb_vip: bool,
+    /// Every port of the switch is a router port (no L2 flooding to VMs needed).
+    pub switch_only_router_ports: bool,
+    /// For router-type ports: the connected LRP.
+    pub peer: Option<AttachedRouterPort>,
+    /// All router ports attached to the switch (including `peer`).
+    pub switch_routers: Vec<AttachedRouterPort>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Route {
+    pub prefix: Cidr,
+    pub nexthop: IpAddr,
+    pub src_policy: bool,
+    pub route_table: String,
+    /// Output LRP name and its chosen source address.
+    pub out_port: String,
+    pub out_mac: Mac,
+    pub src_ip: IpAddr,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RouterView {
+    pub uuid: Uuid,
+    pub globals: Globals,
+    pub is_gateway: bool,
+    pub has_lb_vip: bool,
+    pub routes: Vec<Route>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RouterPortView {
+    pub name: String,
+    pub router: Uuid,
+    pub globals: Globals,
+    pub networks: LrpNetworks,
+    pub enabled: bool,
+    pub router_key: u32,
+    pub router_has_lb_v4: bool,
+    pub router_has_lb_v6: bool,
+    pub router_is_gateway: bool,
+    /// Directly connected LRP (router-to-router link).
+    pub lrp_peer: Option<(String, LrpNetworks)>,
+}
+
+/// Per-port facts the SB Port_Binding is built from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PortOwner {
+    Switch {
+        lsp: LogicalSwitchPort,
+        /// For router-type ports: the peer LRP's router chassis (l3gateway).
+        gateway_chassis: Option<String>,
+        /// Peer LRP networks when the peer router is a gateway and the switch has a
+        /// localnet port (GARP `nat_addresses`).
+        garp: Option<LrpNetworks>,
+    },
+    Router {
+        lrp: LogicalRouterPort,
+        networks: LrpNetworks,
+        peer: Option<String>,
+        gateway_chassis: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ResolvedPort {
+    pub datapath: Uuid,
+    pub owner: PortOwner,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ResolvedDatapath {
+    pub is_router: bool,
+    pub name: String,
+    pub external_ids: BTreeMap<String, String>,
+    pub options: BTreeMap<String, String>,
+    /// Member port names in NB order (valid ones only).
+    pub ports: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Topology {
+    pub globals: Option<Globals>,
+    pub vxlan: bool,
+    pub datapaths: BTreeMap<Uuid, ResolvedDatapath>,
+    pub ports: BTreeMap<String, ResolvedPort>,
+    pub dp_keys: BTreeMap<Uuid, u32>,
+    pub port_keys: BTreeMap<String, u32>,
+    pub switches: BTreeMap<Uuid, SwitchView>,
+    pub switch_ports: BTreeMap<String, SwitchPortView>,
+    pub routers: BTreeMap<Uuid, RouterView>,
+    pub router_ports: BTreeMap<String, RouterPortView>,
+    pub lbs: BTreeMap<(Uuid, Uuid), LbView>,
+    pub parsed_lbs: BTreeMap<Uuid, ParsedLb>,
+    /// Reachable LB VIPs per router, for the `_rtr_lb_<key>_ip4/6` address sets.
+    pub router_lb_ips: BTreeMap<Uuid, Vec<IpAddr>>,
+    pub warnings: Vec<Warning>,
+}
+
+fn enabled(v: Option<bool>) -> bool {
+    v.unwrap_or(true)
+}
+
+fn opt_true(m: &BTreeMap<String, String>, k: &str) -> bool {
+    m.get(k).is_some_and(|v| v == "true")
+}
+
+pub(crate) fn globals(nb: &Northbound, ctx: &SbContext) -> Globals {
+    let mut g = Globals {
+        ct_lb_mark: true,
+        ct_lb_related: true,
+        use_ct_inv_match: nb
+            .nb_global
+            .options
+            .get("use_ct_inv_match")
+            .is_none_or(|v| v != "false"),
+    };
+    for ch in &ctx.chassis {
+        if opt_true(&ch.other_config, "is-remote") {
+            continue;
+        }
+        g.ct_lb_mark &= opt_true(&ch.other_config, "ct-no-masked-label");
+        g.ct_lb_related &= opt_true(&ch.other_config, "ovn-ct-lb-related");
+    }
+    g
+}
+
+struct LspParse {
+    macs: Vec<Mac>,
+    addrs: Vec<LportAddresses>,
+    has_unknown: bool,
+    has_router: bool,
+}
+
+/// Parses `addresses`, dropping malformed entries and MACs/IPs already claimed on the
+/// same switch (first claimant in port-name order wins).
+fn parse_lsp_addresses(
+    lsp: &LogicalSwitchPort,
+    claimed_macs: &mut BTreeMap<Mac, String>,
+    claimed_ips: &mut BTreeMap<IpAddr, String>,
+    warnings: &mut Vec<Warning>,
+) -> LspParse {
+    let row = RowRef::new("Logical_Switch_Port", lsp.name.clone());
+    let mut out = LspParse {
+        macs: Vec::new(),
+        addrs: Vec::new(),
+        has_unknown: false,
+        has_router: false,
+    };
+    for entry in &lsp.addresses {
+        let e = entry.trim();
+        match e {
+            "unknown" => out.has_unknown = true,
+            "router" => out.has_router = true,
+            // Dynamic addressing needs IPAM, which is not implemented; the entry is
+            // reported rather than silently treated as absent.
+            _ if e.starts_with("dynamic") => warnings.push(Warning::BadAddress {
+                row: row.clone(),
+                column: "addresses",
+                error: crate::addresses::AddressError::Entry(format!(
+                    "{e} (dynamic addresses are not supported)"
+                )),
+            }),
+            _ => match parse_lport_addresses(e) {
+                Ok(mut a) => {
+                    if let Some(other) = claimed_macs.get(&a.mac) {
+                        warnings.push(Warning::Duplicate {
+                            row: row.clone(),
+                            what: "MAC",
+                            value: a.mac.to_string(),
+                            other: other.clone(),
+                        });
+                        continue;
+                    }
+                    claimed_macs.insert(a.mac, lsp.name.clone());
+                    let mut keep = |ip: IpAddr| match claimed_ips.get(&ip) {
+                        Some(other) => {
+                            warnings.push(Warning::Duplicate {
+                                row: row.clone(),
+                                what: "IP",
+                                value: ip.to_string(),
+                                other: other.clone(),
+                            });
+                            false
+                        }
+                        None => {
+                            claimed_ips.insert(ip, lsp.name.clone());
+                            true
+                        }
+                    };
+                    a.ipv4.retain(|ip| keep(IpAddr::V4(*ip)));
+                    a.ipv6.retain(|ip| keep(IpAddr::V6(*ip)));
+                    out.macs.push(a.mac);
+                    out.addrs.push(a);
+                }
+                Err(error) => warnings.push(Warning::BadAddress {
+                    row: row.clone(),
+                    column: "addresses",
+                    error,
+                }),
+            },
+        }
+    }
+    out
+}
+
+fn parse_lrp(lrp: &LogicalRouterPort, warnings: &mut Vec<Warning>) -> Option<LrpNetworks> {
+    let row = RowRef::new("Logical_Router_Port", lrp.name.clone());
+    let mac: Mac = match lrp.mac.trim().parse() {
+        Ok(m) => m,
+        Err(error) => {
+            warnings.push(Warning::BadAddress {
+                row,
+                column: "mac",
+                error,
+            });
+            return None;
+        }
+    };
+    let mut nets = Vec::new();
+    for n in &lrp.networks {
+        match n.trim().parse::<Cidr>() {
+            Ok(c) if n.contains('/') => nets.push(c),
+            Ok(_) => warnings.push(Warning::BadAddress {
+                row: row.clone(),
+                column: "networks",
+                error: crate::addresses::AddressError::Cidr(n.clone()),
+            }),
+            Err(error) => warnings.push(Warning::BadAddress {
+                row: row.clone(),
+                column: "networks",
+                error,
+            }),
+        }
+    }
+    Some(LrpNetworks::new(mac, &nets))
+}
+
+impl Topology {
+    pub(crate) fn build(nb: &Northbound, ctx: &SbContext) -> Topology {
+        let mut t = Topology::default();
+        let g = globals(nb, ctx);
+        t.globals = Some(g);
+        t.vxlan = ctx
+            .chassis
+            .iter()
+            .any(|c| c.encap_types.iter().any(|e| e == "vxlan"));
+        let w = &mut t.warnings;
+
+        // Datapaths and port membership; port names are global (SB logical_port).
+        let mut port_names: BTreeSet<String> = BTreeSet::new();
+        let mut lsp_owner: BTreeMap<&str, &str> = BTreeMap::new(); // lsp uuid -> ls uuid
+        let mut lsps: BTreeMap<&str, Vec<(&str, &LogicalSwitchPort)>> = BTreeMap::new();
+        for (ls_uuid, ls) in &nb.switches {
+            let mut ports = Vec::new();
+            for pu in &ls.ports {
+                let row = RowRef::new("Logical_Switch", ls.name.clone());
+                let Some(lsp) = nb.switch_ports.get(pu) else {
+                    w.push(Warning::Dangling {
+                        row,
+                        column: "ports",
+                        target: pu.clone(),
+                    });
+                    continue;
+                };
+                if lsp_owner.insert(pu, ls_uuid).is_some() {
+                    w.push(Warning::SharedPort {
+                        row: RowRef::new("Logical_Switch_Port", lsp.name.clone()),
+                    });
+                    continue;
+                }
+                if !port_names.insert(lsp.name.clone()) {
+                    w.push(Warning::DuplicateName {
+                        row: RowRef::new("Logical_Switch_Port", lsp.name.clone()),
+                    });
+                    continue;
+                }
+                ports.push((pu.as_str(), lsp));
+            }
+            lsps.insert(ls_uuid, ports);
+        }
+        let mut lrp_owner: BTreeMap<&str, &str> = BTreeMap::new();
+        let mut lrps: BTreeMap<&str, Vec<(&LogicalRouterPort, LrpNetworks)>> = BTreeMap::new();
+        let mut lrp_by_name: BTreeMap<&str, (&str, &LogicalRouterPort, LrpNetworks)> = BTreeMap::new();
+        for (lr_uuid, lr) in &nb.routers {
+            let mut ports = Vec::new();
+            for pu in &lr.ports {
+                let row = RowRef::new("Logical_Router", lr.name.clone());
+                let Some(lrp) = nb.router_ports.get(pu) else {
+                    w.push(Warning::Dangling {
+                        row,
+                        column: "ports",
+                        target: pu.clone(),
+                    });
+                    continue;
+                };
+                if lrp_owner.insert(pu, lr_uuid).is_some() {
+                    w.push(Warning::SharedPort {
+                        row: RowRef::new("Logical_Router_Port", lrp.name.clone()),
+                    });
+                    continue;
+                }
+                if !port_names.insert(lrp.name.clone()) {
+                    w.push(Warning::DuplicateName {
+                        row: RowRef::new("Logical_Router_Port", lrp.name.clone()),
+                    });
+                    continue;
+                }
+                let Some(nets) = parse_lrp(lrp, w) else { continue };
+                lrp_by_name.insert(&lrp.name, (lr_uuid, lrp, nets.clone()));
+                ports.push((lrp, nets));
+            }
+            lrps.insert(lr_uuid, ports);
+        }
+
+        // Tunnel keys.
+        let mut dp_reqs = Vec::new();
+        for (u, ls) in &nb.switches {
+            dp_reqs.push(KeyRequest {
+                id: u.clone(),
+                row: RowRef::new("Logical_Switch", ls.name.clone()),
+                requested: ls.other_config.get("requested-tnl-key").cloned(),
+                existing: ctx.datapath_keys.get(u).copied(),
+            });
+        }
+        for (u, lr) in &nb.routers {
+            dp_reqs.push(KeyRequest {
+                id: u.clone(),
+                row: RowRef::new("Logical_Router", lr.name.clone()),
+                requested: lr.options.get("requested-tnl-key").cloned(),
+                existing: ctx.datapath_keys.get(u).copied(),
+            });
+        }
+        let max_dp = if t.vxlan {
+            keys::MAX_DP_KEY_VXLAN
+        } else {
+            keys::MAX_DP_KEY
+        };
+        t.dp_keys = keys::allocate(&dp_reqs, max_dp, w);
+        let max_port = if t.vxlan {
+            keys::MAX_PORT_KEY_VXLAN
+        } else {
+            keys::MAX_PORT_KEY
+        };
+        let existing_port_key =
+            |name: &str, dp: &str| ctx.port_keys.get(name).filter(|(d, _)| d == dp).map(|(_, k)| *k);
+        for (ls_uuid, ports) in &lsps {
+            let reqs: Vec<_> = ports
+                .iter()
+                .map(|(_, p)| KeyRequest {
+                    id: p.name.clone(),
+                    row: RowRef::new("Logical_Switch_Port", p.name.clone()),
+                    requested: p.options.get("requested-tnl-key").cloned(),
+                    existing: existing_port_key(&p.name, ls_uuid),
+                })
+                .collect();
+            t.port_keys.extend(keys::allocate(&reqs, max_port, w));
+        }
+        for (lr_uuid, ports) in &lrps {
+            let reqs: Vec<_> = ports
+                .iter()
+                .map(|(p, _)| KeyRequest {
+                    id: p.name.clone(),
+                    row: RowRef::new("Logical_Router_Port", p.name.clone()),
+                    requested: p.options.get("requested-tnl-key").cloned(),
+                    existing: existing_port_key(&p.name, lr_uuid),
+                })
+                .collect();
+            t.port_keys.extend(keys::allocate(&reqs, max_port, w));
+        }
+
+        // Load balancers.
+        for (u, lb) in &nb.load_balancers {
+            t.parsed_lbs.insert(u.clone(), parse_lb(u, lb, w));
+        }
+
+        // Routers: gateway chassis, LB VIPs.
+        let mut router_gw: BTreeMap<&str, Option<String>> = BTreeMap::new();
+        let mut router_lbs: BTreeMap<&str, Vec<&ParsedLb>> = BTreeMap::new();
+        for (u, lr) in &nb.routers {
+            let chassis = lr.options.get("chassis").filter(|c| !c.is_empty()).cloned();
+            router_gw.insert(u, chassis);
+            let mut list = Vec::new();
+            for lbu in &lr.load_balancers {
+                match t.parsed_lbs.get(lbu) {
+                    Some(p) => list.push(p),
+                    None => w.push(Warning::Dangling {
+                        row: RowRef::new("Logical_Router", lr.name.clone()),
+                        column: "load_balancer",
+                        target: lbu.clone(),
+                    }),
+                }
+            }
+            let nets: Vec<&LrpNetworks> = lrps[u.as_str()].iter().map(|(_, n)| n).collect();
+            let mut ips = BTreeSet::new();
+            for lb in &list {
+                for vip in &lb.vips {
+                    let reachable = match lb.neighbor_mode {
+                        NeighborMode::None => false,
+                        NeighborMode::All => true,
+                        NeighborMode::Reachable => nets
+                            .iter()
+                            .any(|n| n.ipv4.iter().chain(&n.ipv6).any(|c| c.contains(&vip.ip))),
+                    };
+                    if reachable {
+                        ips.insert(vip.ip);
+                    }
+                }
+            }
+            t.router_lb_ips.insert(u.clone(), ips.into_iter().collect());
+            router_lbs.insert(u, list);
+        }
+
+        // Which LSP points at which LRP.
+        let mut lrp_peer_lsp: BTreeMap<String, String> = BTreeMap::new();
+        for ports in lsps.values() {
+            for (_, lsp) in ports {
+                if lsp.port_type == "router" {
+                    if let Some(rp) = lsp.options.get("router-port") {
+                        if lrp_by_name.contains_key(rp.as_str()) {
+                            lrp_peer_lsp.entry(rp.clone()).or_insert(lsp.name.clone());
+                        } else {
+                            w.push(Warning::MissingPeer {
+                                row: RowRef::new("Logical_Switch_Port", lsp.name.clone()),
+                                peer: rp.clone(),
+                            });
+                        }
+                    } else {
+                        w.push(Warning::MissingPeer {
+                            row: RowRef::new("Logical_Switch_Port", lsp.name.clone()),
+                            peer: String::new(),
+                        });
+                    }
+                }
+            }
+        }
+        let attached = |lsp: &LogicalSwitchPort, lr_ips: &BTreeMap<Uuid, Vec<IpAddr>>| {
+            let rp = lsp.options.get("router-port")?;
+            let (lr_uuid, lrp, nets) = lrp_by_name.get(rp.as_str())?;
+            Some(AttachedRouterPort {
+                name: lrp.name.clone(),
+                router: lr_uuid.to_string(),
+                networks: nets.clone(),
+                enabled: enabled(lrp.enabled),
+                router_lb_ips: lr_ips.get(*lr_uuid).cloned().unwrap_or_default(),
+                dynamic_neigh_routers: opt_true(&nb.routers[*lr_uuid].options, "dynamic_neigh_routers"),
+                switch_port: lsp.name.clone(),
+            })
+        };
+
+        // Switches and their ports.
+        for (ls_uuid, ls) in &nb.switches {
+            let ports = &lsps[ls_uuid.as_str()];
+            let mut sorted: Vec<&LogicalSwitchPort> = ports.iter().map(|(_, p)| *p).collect();
+            sorted.sort_by(|a, b| a.name.cmp(&b.name));
+            let mut claimed_macs = BTreeMap::new();
+            let mut claimed_ips = BTreeMap::new();
+            let mut parsed: BTreeMap<&str, LspParse> = BTreeMap::new();
+            for lsp in &sorted {
+                parsed.insert(
+                    &lsp.name,
+                    parse_lsp_addresses(lsp, &mut claimed_macs, &mut claimed_ips, w),
+                );
+            }
+            let mut lb_list = Vec::new();
+            for lbu in &ls.load_balancers {
+                match t.parsed_lbs.get(lbu) {
+                    Some(p) => lb_list.push(p.clone()),
+                    None => w.push(Warning::Dangling {
+                        row: RowRef::new("Logical_Switch", ls.name.clone()),
+                        column: "load_balancer",
+                        target: lbu.clone(),
+                    }),
+                }
+            }
+            let has_lb_vip = lb_list.iter().any(|l| !l.vips.is_empty());
+            let has_unknown = ports
+                .iter()
+                .any(|(_, p)| enabled(p.enabled) && parsed[p.name.as_str()].has_unknown);
+            let n_router = ports.iter().filter(|(_, p)| p.port_type == "router").count();
+            let has_localnet = ports.iter().any(|(_, p)| p.port_type == "localnet");
+            let switch_routers: Vec<AttachedRouterPort> = ports
+                .iter()
+                .filter(|(_, p)| p.port_type == "router")
+                .filter_map(|(_, p)| attached(p, &t.router_lb_ips))
+                .collect();
+
+            t.switches.insert(
+                ls_uuid.clone(),
+                SwitchView {
+                    uuid: ls_uuid.clone(),
+                    globals: g,
+                    has_lb_vip,
+                    has_unknown,
+                    vlan_passthru: opt_true(&ls.other_config, "vlan-passthru"),
+                },
+            );
+            for lb in lb_list {
+                t.lbs.insert(
+                    (lb.uuid.clone(), ls_uuid.clone()),
+                    LbView {
+                        lb,
+                        datapath: ls_uuid.clone(),
+                        on_router: false,
+                        globals: g,
+                    },
+                );
+            }
+
+            let mut names = Vec::new();
+            for (_, lsp) in ports {
+                names.push(lsp.name.clone());
+                let p = parsed.remove(lsp.name.as_str()).unwrap_or(LspParse {
+                    macs: vec![],
+                    addrs: vec![],
+                    has_unknown: false,
+                    has_router: false,
+                });
+                let peer = if lsp.port_type == "router" {
+                    attached(lsp, &t.router_lb_ips)
+                } else {
+                    None
+                };
+                let mut macs = p.macs;
+                let mut addrs = p.addrs;
+                if p.has_router
+                    && let Some(peer) = &peer
+                {
+                    macs.push(peer.networks.mac);
+                    addrs.push(LportAddresses {
+                        mac: peer.networks.mac,
+                        ipv4: peer.networks.ipv4.iter().filter_map(|c| v4(c.addr)).collect(),
+                        ipv6: peer.networks.ipv6.iter().filter_map(|c| v6(c.addr)).collect(),
+                    });
+                }
+                let gateway_chassis = peer
+                    .as_ref()
+                    .and_then(|a| router_gw.get(a.router.as_str()).cloned().flatten());
+                let garp = match (&peer, &gateway_chassis) {
+                    (Some(a), Some(_)) if has_localnet => Some(a.networks.clone()),
+                    _ => None,
+                };
+                t.switch_ports.insert(
+                    lsp.name.clone(),
+                    SwitchPortView {
+                        name: lsp.name.clone(),
+                        datapath: ls_uuid.clone(),
+                        globals: g,
+                        port_type: lsp.port_type.clone(),
+                        enabled: enabled(lsp.enabled),
+                        macs,
+                        addrs,
+                        has_unknown: p.has_unknown,
+                        has_port_security: !lsp.port_security.is_empty(),
+                        localnet_learn_fdb: opt_true(&lsp.options, "localnet_learn_fdb"),
+                        switch_has_lb_vip: has_lb_vip,
+                        switch_only_router_ports: n_router == ports.len(),
+                        peer,
+                        switch_routers: switch_routers.clone(),
+                    },
+                );
+                t.ports.insert(
+                    lsp.name.clone(),
+                    ResolvedPort {
+                        datapath: ls_uuid.clone(),
+                        owner: PortOwner::Switch {
+                            lsp: (*lsp).clone(),
+                            gateway_chassis,
+                            garp,
+                        },
+                    },
+                );
+            }
+            let mut ext = BTreeMap::new();
+            ext.insert("logical-switch".to_string(), ls_uuid.clone());
+            ext.insert("name".to_string(), ls.name.clone());
+            if let Some(n2) = ls.external_ids.get("neutron:network_name") {
+                ext.insert("name2".to_string(), n2.clone());
+            }
+            if let Some(ic) = ls.other_config.get("interconn-ts") {
+                ext.insert("interconn-ts".to_string(), ic.clone());
+            }
+            t.datapaths.insert(
+                ls_uuid.clone(),
+                ResolvedDatapath {
+                    is_router: false,
+                    name: ls.name.clone(),
+                    external_ids: ext,
+                    options: ls.other_config.clone(),
+                    ports: names,
+                },
+            );
+        }
+
+        // Routers and their ports.
+        for (lr_uuid, lr) in &nb.routers {
+            let ports = &lrps[lr_uuid.as_str()];
+            let key = t.dp_keys.get(lr_uuid).copied().unwrap_or(0);
+            let gw = router_gw[lr_uuid.as_str()].clone();
+            let lbs = &router_lbs[lr_uuid.as_str()];
+            let has_lb_vip = lbs.iter().any(|l| !l.vips.is_empty());
+            let lb_ips = &t.router_lb_ips[lr_uuid];
+            let routes = resolve_routes(nb, lr_uuid, ports, w);
+            t.routers.insert(
+                lr_uuid.clone(),
+                RouterView {
+                    uuid: lr_uuid.clone(),
+                    globals: g,
+                    is_gateway: gw.is_some(),
+                    has_lb_vip,
+                    routes,
+                },
+            );
+            for lb in lbs {
+                t.lbs.insert(
+                    (lb.uuid.clone(), lr_uuid.clone()),
+                    LbView {
+                        lb: (*lb).clone(),
+                        datapath: lr_uuid.clone(),
+                        on_router: true,
+                        globals: g,
+                    },
+                );
+            }
+            let mut names = Vec::new();
+            for (lrp, nets) in ports {
+                names.push(lrp.name.clone());
+                let lrp_peer = match &lrp.peer {
+                    Some(p) => match lrp_by_name.get(p.as_str()) {
+                        Some((_, _, pn)) => Some((p.clone(), pn.clone())),
+                        None => {
+                            w.push(Warning::MissingPeer {
+                                row: RowRef::new("Logical_Router_Port", lrp.name.clone()),
+                                peer: p.clone(),
+                            });
+                            None
+                        }
+                    },
+                    None => None,
+                };
+                let peer_name = lrp_peer_lsp
+                    .get(&lrp.name)
+                    .cloned()
+                    .or_else(|| lrp_peer.as_ref().map(|(n, _)| n.clone()));
+                t.router_ports.insert(
+                    lrp.name.clone(),
+                    RouterPortView {
+                        name: lrp.name.clone(),
+                        router: lr_uuid.clone(),
+                        globals: g,
+                        networks: nets.clone(),
+                        enabled: enabled(lrp.enabled),
+                        router_key: key,
+                        router_has_lb_v4: lb_ips.iter().any(IpAddr::is_ipv4),
+                        router_has_lb_v6: lb_ips.iter().any(IpAddr::is_ipv6),
+                        router_is_gateway: gw.is_some(),
+                        lrp_peer,
+                    },
+                );
+                t.ports.insert(
+                    lrp.name.clone(),
+                    ResolvedPort {
+                        datapath: lr_uuid.clone(),
+                        owner: PortOwner::Router {
+                            lrp: (*lrp).clone(),
+                            networks: nets.clone(),
+                            peer: peer_name,
+                            gateway_chassis: gw.clone(),
+                        },
+                    },
+                );
+            }
+            let mut ext = BTreeMap::new();
+            ext.insert("logical-router".to_string(), lr_uuid.clone());
+            ext.insert("name".to_string(), lr.name.clone());
+            if let Some(n2) = lr.external_ids.get("neutron:router_name") {
+                ext.insert("name2".to_string(), n2.clone());
+            }
+            if let Some(z) = lr.options.get("snat-ct-zone") {
+                ext.insert("snat-ct-zone".to_string(), z.clone());
+            }
+            if lr
+                .options
+                .get("always_learn_from_arp_request")
+                .map(String::as_str)
+                == Some("false")
+            {
+                ext.insert("always_learn_from_arp_request".to_string(), "false".into());
+            }
+            t.datapaths.insert(
+                lr_uuid.clone(),
+                ResolvedDatapath {
+                    is_router: true,
+                    name: lr.name.clone(),
+                    external_ids: ext,
+                    options: lr.options.clone(),
+                    ports: names,
+                },
+            );
+        }
+        t
+    }
+}
+
+fn v4(a: IpAddr) -> Option<std::net::Ipv4Addr> {
+    match a {
+        IpAddr::V4(a) => Some(a),
+        IpAddr::V6(_) => None,
+    }
+}
+
+fn v6(a: IpAddr) -> Option<std::net::Ipv6Addr> {
+    match a {
+        IpAddr::V6(a) => Some(a),
+        IpAddr::V4(_) => None,
+    }
+}
+
+/// Resolves static routes to (output port, source IP) like `parsed_routes_add` +
+/// `find_static_route_outport`: an explicit `output_port` must be a port of this router;
+/// otherwise the first enabled port whose network contains the next hop is used.
+fn resolve_routes(
+    nb: &Northbound,
+    lr_uuid: &str,
+    ports: &[(&LogicalRouterPort, LrpNetworks)],
+    w: &mut Vec<Warning>,
+) -> Vec<Route> {
+    let lr = &nb.routers[lr_uuid];
+    let mut out = Vec::new();
+    for ru in &lr.static_routes {
+        let Some(r) = nb.static_routes.get(ru) else {
+            w.push(Warning::Dangling {
+                row: RowRef::new("Logical_Router", lr.name.clone()),
+                column: "static_routes",
+                target: ru.clone(),
+            });
+            continue;
+        };
+        let row = RowRef::new(
+            "Logical_Router_Static_Route",
+            format!("{} {} via {}", lr.name, r.ip_prefix, r.nexthop),
+        );
+        let bad = |reason: &str| Warning::BadRoute {
+            row: row.clone(),
+            reason: reason.to_string(),
+        };
+        let prefix: Cidr = match r.ip_prefix.parse() {
+            Ok(c) => c,
+            Err(_) => {
+                w.push(bad("bad ip_prefix"));
+                continue;
+            }
+        };
+        if r.nexthop == "discard" || r.options.contains_key("ecmp_symmetric_reply") {
+            w.push(bad("discard/ECMP-symmetric routes are not supported"));
+            continue;
+        }
+        let nexthop: IpAddr = match r.nexthop.parse::<Cidr>() {
+            Ok(c) if c.plen == if c.is_ipv4() { 32 } else { 128 } => c.addr,
+            _ => {
+                w.push(bad("bad nexthop"));
+                continue;
+            }
+        };
+        if nexthop.is_ipv4() != prefix.is_ipv4() {
+            w.push(bad("nexthop and prefix address families differ"));
+            continue;
+        }
+        let candidates: Vec<&(&LogicalRouterPort, LrpNetworks)> = match &r.output_port {
+            Some(name) => {
+                let c: Vec<_> = ports.iter().filter(|(p, _)| &p.name == name).collect();
+                if c.is_empty() {
+                    w.push(bad("output_port is not a port of this router"));
+                    continue;
+                }
+                c
+            }
+            None => ports.iter().collect(),
+        };
+        let mut found = None;
+        for (p, nets) in candidates {
+            let list = if nexthop.is_ipv4() { &nets.ipv4 } else { &nets.ipv6 };
+            if let Some(c) = list.iter().find(|c| c.contains(&nexthop)) {
+                found = Some((p.name.clone(), nets.mac, c.addr));
+                break;
+            }
+            if r.output_port.is_some() {
+                // An explicit port outside the next hop's subnet still routes; its first
+                // address of the right family is the source.
+                if let Some(c) = list.first() {
+                    found = Some((p.name.clone(), nets.mac, c.addr));
+                }
+            }
+        }
+        let Some((out_port, out_mac, src_ip)) = found else {
+            w.push(bad("no router port can reach the nexthop"));
+            continue;
+        };
+        out.push(Route {
+            prefix,
+            nexthop,
+            src_policy: r.policy.as_deref() == Some("src-ip"),
+            route_table: r.route_table.clone(),
+            out_port,
+            out_mac,
+            src_ip,
+        });
+    }
+    out
+}
