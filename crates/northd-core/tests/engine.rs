@@ -1,0 +1,342 @@
+//! The incremental engine must produce exactly what a full translation produces, after
+//! any sequence of NB changes. Changes are drawn from a deterministic PRNG, starting from
+//! the richest golden fixture.
+
+mod common;
+
+use common::*;
+use northd_core::*;
+
+/// xorshift64*: small, deterministic, good enough to pick mutations.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn pick<'a, T>(&mut self, v: &'a [T]) -> Option<&'a T> {
+        if v.is_empty() {
+            None
+        } else {
+            Some(&v[self.below(v.len())])
+        }
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+struct Mutator {
+    rng: Rng,
+    counter: u32,
+}
+
+impl Mutator {
+    fn uuid(&mut self) -> String {
+        self.counter += 1;
+        format!("00000000-0000-4000-8000-{:012x}", self.counter)
+    }
+
+    fn mac(&mut self) -> String {
+        format!(
+            "02:00:00:{:02x}:{:02x}:{:02x}",
+            self.rng.below(4),
+            self.rng.below(256),
+            self.rng.below(256)
+        )
+    }
+
+    fn ip(&mut self) -> String {
+        format!("172.16.{}.{}", 250 + self.rng.below(6), 2 + self.rng.below(250))
+    }
+
+    fn address(&mut self) -> String {
+        match self.rng.below(10) {
+            0 => "unknown".into(),
+            1 => "02:zz:00:00:00:01 10.0.0.1".into(), // malformed MAC
+            2 => format!("{} 300.1.2.3", self.mac()), // malformed IP
+            3 => format!("{} {} fd00::{:x}", self.mac(), self.ip(), self.rng.below(4096)),
+            _ => format!("{} {}", self.mac(), self.ip()),
+        }
+    }
+
+    fn mutate(&mut self, nb: &mut Northbound, ctx: &mut SbContext) {
+        let switches: Vec<String> = nb.switches.keys().cloned().collect();
+        let routers: Vec<String> = nb.routers.keys().cloned().collect();
+        let lsps: Vec<String> = nb.switch_ports.keys().cloned().collect();
+        let lrps: Vec<String> = nb.router_ports.keys().cloned().collect();
+        let lbs: Vec<String> = nb.load_balancers.keys().cloned().collect();
+        match self.rng.below(16) {
+            0 => {
+                let u = self.uuid();
+                nb.switches.insert(
+                    u.clone(),
+                    LogicalSwitch {
+                        name: format!("sw{}", self.counter),
+                        ..Default::default()
+                    },
+                );
+            }
+            1 => {
+                if let Some(s) = self.rng.pick(&switches).cloned() {
+                    nb.switches.remove(&s);
+                }
+            }
+            2 | 3 => {
+                if let Some(s) = self.rng.pick(&switches).cloned() {
+                    let u = self.uuid();
+                    let mut lsp = LogicalSwitchPort {
+                        name: format!("p{}", self.counter),
+                        addresses: vec![self.address()],
+                        ..Default::default()
+                    };
+                    if self.rng.chance(40) {
+                        lsp.port_security = lsp.addresses.clone();
+                    }
+                    if self.rng.chance(10) {
+                        lsp.port_type = "localnet".into();
+                        lsp.addresses = vec!["unknown".into()];
+                        lsp.options.insert("network_name".into(), "phys".into());
+                    }
+                    nb.switch_ports.insert(u.clone(), lsp);
+                    nb.switches.get_mut(&s).unwrap().ports.push(u);
+                }
+            }
+            4 => {
+                if let Some(p) = self.rng.pick(&lsps).cloned() {
+                    nb.switch_ports.remove(&p);
+                    for s in nb.switches.values_mut() {
+                        s.ports.retain(|x| x != &p);
+                    }
+                }
+            }
+            5 => {
+                if let Some(p) = self.rng.pick(&lsps).cloned() {
+                    let a = self.address();
+                    let lsp = nb.switch_ports.get_mut(&p).unwrap();
+                    if lsp.port_type.is_empty() {
+                        lsp.addresses = vec![a];
+                    }
+                }
+            }
+            6 => {
+                if let Some(p) = self.rng.pick(&lsps).cloned() {
+                    let e = self.rng.chance(50);
+                    nb.switch_ports.get_mut(&p).unwrap().enabled = Some(e);
+                }
+            }
+            7 => {
+                // New router connected to an existing switch.
+                if let Some(s) = self.rng.pick(&switches).cloned() {
+                    let lr = self.uuid();
+                    let lrp = self.uuid();
+                    let lsp = self.uuid();
+                    let n = self.counter;
+                    let mac = self.mac();
+                    nb.router_ports.insert(
+                        lrp.clone(),
+                        LogicalRouterPort {
+                            name: format!("rp{n}"),
+                            mac,
+                            networks: vec![format!("172.16.{}.1/24", 250 + self.rng.below(6))],
+                            ..Default::default()
+                        },
+                    );
+                    nb.routers.insert(
+                        lr,
+                        LogicalRouter {
+                            name: format!("r{n}"),
+                            ports: vec![lrp],
+                            ..Default::default()
+                        },
+                    );
+                    let mut opts = Map::new();
+                    opts.insert("router-port".into(), format!("rp{n}"));
+                    nb.switch_ports.insert(
+                        lsp.clone(),
+                        LogicalSwitchPort {
+                            name: format!("sp{n}"),
+                            port_type: "router".into(),
+                            addresses: vec!["router".into()],
+                            options: opts,
+                            ..Default::default()
+                        },
+                    );
+                    nb.switches.get_mut(&s).unwrap().ports.push(lsp);
+                }
+            }
+            8 => {
+                if let Some(p) = self.rng.pick(&lrps).cloned() {
+                    let mac = self.mac();
+                    let net = match self.rng.below(4) {
+                        0 => "not-a-cidr".to_string(),
+                        _ => format!("172.16.{}.1/24", 250 + self.rng.below(6)),
+                    };
+                    let lrp = nb.router_ports.get_mut(&p).unwrap();
+                    lrp.mac = mac;
+                    lrp.networks = vec![net];
+                }
+            }
+            9 => {
+                // Deleting a router port leaves its switch-side peer dangling.
+                if let Some(p) = self.rng.pick(&lrps).cloned() {
+                    nb.router_ports.remove(&p);
+                    for r in nb.routers.values_mut() {
+                        r.ports.retain(|x| x != &p);
+                    }
+                }
+            }
+            10 => {
+                if let Some(r) = self.rng.pick(&routers).cloned() {
+                    let u = self.uuid();
+                    nb.static_routes.insert(
+                        u.clone(),
+                        StaticRoute {
+                            ip_prefix: format!("10.{}.0.0/16", self.rng.below(4)),
+                            nexthop: self.ip(),
+                            ..Default::default()
+                        },
+                    );
+                    nb.routers.get_mut(&r).unwrap().static_routes.push(u);
+                }
+            }
+            11 => {
+                if let Some(r) = self.rng.pick(&routers).cloned() {
+                    let lr = nb.routers.get_mut(&r).unwrap();
+                    if lr.options.remove("chassis").is_none() {
+                        lr.options.insert("chassis".into(), "hv1".into());
+                    }
+                }
+            }
+            12 => {
+                let u = self.uuid();
+                let mut lb = LoadBalancer {
+                    name: format!("lb{}", self.counter),
+                    ..Default::default()
+                };
+                let backends = if self.rng.chance(20) {
+                    "bogus:80".to_string()
+                } else {
+                    format!("{}:80,{}:80", self.ip(), self.ip())
+                };
+                lb.vips
+                    .insert(format!("172.16.{}.200:80", 250 + self.rng.below(6)), backends);
+                nb.load_balancers.insert(u.clone(), lb);
+                if self.rng.chance(50) {
+                    if let Some(s) = self.rng.pick(&switches).cloned() {
+                        nb.switches.get_mut(&s).unwrap().load_balancers.push(u);
+                    }
+                } else if let Some(r) = self.rng.pick(&routers).cloned() {
+                    nb.routers.get_mut(&r).unwrap().load_balancers.push(u);
+                }
+            }
+            13 => {
+                if let Some(l) = self.rng.pick(&lbs).cloned() {
+                    let ip = self.ip();
+                    let lb = nb.load_balancers.get_mut(&l).unwrap();
+                    if let Some(v) = lb.vips.values_mut().next() {
+                        *v = format!("{ip}:8080");
+                    }
+                }
+            }
+            14 => {
+                if let Some(l) = self.rng.pick(&lbs).cloned() {
+                    nb.load_balancers.remove(&l);
+                }
+            }
+            _ => {
+                // Flip a chassis feature flag: changes flows on every datapath.
+                if let Some(ch) = ctx.chassis.first_mut() {
+                    let v = ch.other_config.entry("ct-no-masked-label".into()).or_default();
+                    *v = if v == "true" {
+                        "false".into()
+                    } else {
+                        "true".into()
+                    };
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn incremental_matches_full_after_random_changes() {
+    let sb_json = fixture("seed4-sb.json");
+    let mut nb = load_nb(&fixture("seed4-nb.json"));
+    let mut ctx = load_ctx(&sb_json, true);
+    let mut engine = Engine::new();
+    let mut m = Mutator {
+        rng: Rng(0x9e37_79b9_7f4a_7c15),
+        counter: 0,
+    };
+    let first = engine.update(&nb, &ctx).clone();
+    assert_eq!(first, translate(&nb, &ctx));
+    let mut partial_updates = 0;
+    for step in 0..300 {
+        let changes = 1 + m.rng.below(3);
+        for _ in 0..changes {
+            m.mutate(&mut nb, &mut ctx);
+        }
+        let full = translate(&nb, &ctx);
+        let inc = engine.update(&nb, &ctx);
+        assert_eq!(inc.warnings, full.warnings, "step {step}");
+        if inc.southbound != full.southbound {
+            let d = diff(&full.southbound, &inc.southbound);
+            panic!("step {step}: incremental differs from full: {d:#?}");
+        }
+        let s = engine.stats();
+        if s.reused > 0 {
+            partial_updates += 1;
+        }
+        // Keys stay stable across steps, as the daemon would feed them back.
+        remember_keys(&mut ctx, &full.southbound);
+    }
+    assert!(
+        partial_updates > 200,
+        "engine rarely reused work: {partial_updates}"
+    );
+}
+
+#[test]
+fn unchanged_snapshot_recomputes_nothing() {
+    let sb_json = fixture("seed4-sb.json");
+    let nb = load_nb(&fixture("seed4-nb.json"));
+    let ctx = load_ctx(&sb_json, true);
+    let mut engine = Engine::new();
+    engine.update(&nb, &ctx);
+    let before = engine.output().clone();
+    engine.update(&nb, &ctx);
+    assert_eq!(engine.stats().recomputed, 0);
+    assert_eq!(engine.output(), &before);
+    assert!(diff(&before.southbound, &engine.output().southbound).is_empty());
+}
+
+#[test]
+fn single_port_change_touches_only_its_sources() {
+    let sb_json = fixture("seed4-sb.json");
+    let mut nb = load_nb(&fixture("seed4-nb.json"));
+    let ctx = load_ctx(&sb_json, true);
+    let mut engine = Engine::new();
+    let before = engine.update(&nb, &ctx).southbound.clone();
+    let vm1 = nb.switch_ports.values_mut().find(|p| p.name == "vm1").unwrap();
+    vm1.addresses = vec!["02:ac:10:ff:00:11 172.16.255.111".into()];
+    let after = engine.update(&nb, &ctx).southbound.clone();
+    assert_eq!(engine.stats().recomputed, 1, "{:?}", engine.stats());
+    let d = diff(&before, &after);
+    // ARP responder pair + lr1's arp_resolve entry, old and new.
+    assert_eq!(d.logical_flows.insert.len(), 3, "{d:#?}");
+    assert_eq!(d.logical_flows.delete.len(), 3, "{d:#?}");
+    assert_eq!(d.port_bindings.update.len(), 1);
+    assert!(d.datapaths.is_empty() && d.multicast_groups.is_empty());
+}
