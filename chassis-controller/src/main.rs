@@ -1,1 +1,3 @@
+mod of;
+
 fn main() {}

@@ -1,0 +1,8 @@
+//! OpenFlow side of the chassis controller: physical and logical flow
+//! computation from a [`state::LocalState`], the desired/installed flow table
+//! diff, and the OpenFlow connections to br-int (ofctrl, pinctrl).
+
+// The daemon (main loop) may not use every item of this API yet.
+#![allow(dead_code)]
+
+pub mod state;
