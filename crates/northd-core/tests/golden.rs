@@ -143,3 +143,62 @@ fn seed3_switch_load_balancer() {
 fn seed4_gateway_router_with_lb() {
     check_seed(4);
 }
+
+#[test]
+fn seed5_edge_cases() {
+    check_seed(5);
+}
+
+#[test]
+fn seed6_legacy_chassis_features() {
+    check_seed(6);
+}
+
+/// Without any previous SB keys the allocator must honour `requested-tnl-key`, hand out
+/// unique keys, and produce the same flows as real northd once the (free) choice of
+/// datapath keys is mapped.
+#[test]
+fn fresh_key_allocation_matches_modulo_key_choice() {
+    let nb = load_nb(&fixture("seed5-nb.json"));
+    let sb_json = fixture("seed5-sb.json");
+    let real = RealSb::new(&sb_json);
+    let out = translate(&nb, &load_ctx(&sb_json, false));
+    let sb = &out.southbound;
+
+    let by_name = |n: &str| sb.datapaths.values().find(|d| d.name == n).unwrap();
+    assert_eq!(by_name("ls3").tunnel_key, 100);
+    assert_eq!(sb.port_bindings["vm7"].tunnel_key, 7);
+    let dp_keys: BTreeSet<u32> = sb.datapaths.values().map(|d| d.tunnel_key).collect();
+    assert_eq!(dp_keys.len(), sb.datapaths.len());
+    for dp in sb.datapaths.keys() {
+        let keys: Vec<u32> = sb
+            .port_bindings
+            .values()
+            .filter(|p| &p.datapath == dp)
+            .map(|p| p.tunnel_key)
+            .collect();
+        let unique: BTreeSet<u32> = keys.iter().copied().collect();
+        assert_eq!(unique.len(), keys.len());
+        assert!(keys.iter().all(|k| (1..=32767).contains(k)));
+    }
+
+    // Only `_rtr_lb_<datapath key>_ip4` names depend on the key choice.
+    let key_map: std::collections::BTreeMap<String, u32> = real
+        .datapaths
+        .values()
+        .map(|d| (d.key.to_string(), sb.datapaths[&d.nb_uuid].tunnel_key))
+        .collect();
+    let rename = |m: &str| -> String {
+        let Some((head, rest)) = m.split_once("$_rtr_lb_") else {
+            return m.to_string();
+        };
+        let (key, tail) = rest.split_once('_').unwrap();
+        format!("{head}$_rtr_lb_{}_{tail}", key_map[key])
+    };
+    let renamed: BTreeSet<FlowKey> = real
+        .flows
+        .iter()
+        .map(|f| (f.0.clone(), f.1.clone(), f.2, f.3, rename(&f.4), f.5.clone()))
+        .collect();
+    assert_eq!(our_flows(sb), renamed);
+}

@@ -1,0 +1,236 @@
+//! Bad NB content is reported per row and skipped; everything else is still translated.
+
+use northd_core::*;
+
+fn lsp(name: &str, addrs: &[&str]) -> LogicalSwitchPort {
+    LogicalSwitchPort {
+        name: name.into(),
+        addresses: addrs.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+fn has_flow(sb: &Southbound, m: &str) -> bool {
+    sb.logical_flows.iter().any(|f| f.match_ == m)
+}
+
+fn base() -> Northbound {
+    let mut nb = Northbound::default();
+    let ports = [
+        ("u-good", lsp("good", &["02:00:00:00:00:01 10.0.0.1"])),
+        ("u-badmac", lsp("badmac", &["02:00:00:00:00 10.0.0.2"])),
+        ("u-badip", lsp("badip", &["02:00:00:00:00:03 10.0.0.300"])),
+        ("u-dupip", lsp("zdupip", &["02:00:00:00:00:04 10.0.0.1"])),
+        ("u-dupmac", lsp("zdupmac", &["02:00:00:00:00:01 10.0.0.5"])),
+    ];
+    let mut ls = LogicalSwitch {
+        name: "ls".into(),
+        ..Default::default()
+    };
+    for (u, p) in ports {
+        ls.ports.push(u.into());
+        nb.switch_ports.insert(u.into(), p);
+    }
+    ls.ports.push("u-missing".into());
+    nb.switches.insert("u-ls".into(), ls);
+    nb
+}
+
+#[test]
+fn malformed_addresses_are_reported_and_skipped() {
+    let out = translate(&base(), &SbContext::default());
+    let sb = &out.southbound;
+    let w: Vec<String> = out.warnings.iter().map(|w| w.to_string()).collect();
+    assert!(
+        w.iter()
+            .any(|w| w.contains("\"badmac\"") && w.contains("addresses")),
+        "{w:#?}"
+    );
+    assert!(w.iter().any(|w| w.contains("\"badip\"")), "{w:#?}");
+    assert!(
+        w.iter()
+            .any(|w| w.contains("\"zdupip\"") && w.contains("10.0.0.1")),
+        "{w:#?}"
+    );
+    assert!(
+        w.iter().any(|w| w.contains("\"zdupmac\"") && w.contains("MAC")),
+        "{w:#?}"
+    );
+    assert!(w.iter().any(|w| w.contains("u-missing")), "{w:#?}");
+    // The good port is fully translated; the bad ones still get bindings.
+    assert!(has_flow(sb, "eth.dst == 02:00:00:00:00:01"));
+    assert!(has_flow(sb, "arp.tpa == 10.0.0.1 && arp.op == 1"));
+    assert_eq!(sb.port_bindings.len(), 5);
+    // The duplicate-IP port keeps its MAC but loses the contested IP.
+    assert!(has_flow(sb, "eth.dst == 02:00:00:00:00:04"));
+    assert!(!has_flow(
+        sb,
+        "arp.tpa == 10.0.0.1 && arp.op == 1 && inport == \"zdupip\""
+    ));
+}
+
+#[test]
+fn dangling_router_peer_and_bad_lb_backend() {
+    let mut nb = base();
+    let mut opts = Map::new();
+    opts.insert("router-port".into(), "nowhere".into());
+    nb.switch_ports.insert(
+        "u-rp".into(),
+        LogicalSwitchPort {
+            name: "to-router".into(),
+            port_type: "router".into(),
+            addresses: vec!["router".into()],
+            options: opts,
+            ..Default::default()
+        },
+    );
+    let mut lb = LoadBalancer {
+        name: "lb".into(),
+        ..Default::default()
+    };
+    lb.vips
+        .insert("10.0.0.100:80".into(), "10.0.0.1:80,web-server:80".into());
+    nb.load_balancers.insert("u-lb".into(), lb);
+    let ls = nb.switches.get_mut("u-ls").unwrap();
+    ls.ports.push("u-rp".into());
+    ls.load_balancers.push("u-lb".into());
+    // A router port with an invalid MAC and a router referencing a missing port.
+    nb.router_ports.insert(
+        "u-lrp".into(),
+        LogicalRouterPort {
+            name: "lrp".into(),
+            mac: "nonsense".into(),
+            networks: vec!["10.1.0.1/24".into()],
+            ..Default::default()
+        },
+    );
+    nb.routers.insert(
+        "u-lr".into(),
+        LogicalRouter {
+            name: "lr".into(),
+            ports: vec!["u-lrp".into(), "u-gone".into()],
+            ..Default::default()
+        },
+    );
+    let out = translate(&nb, &SbContext::default());
+    let w: Vec<String> = out.warnings.iter().map(|w| w.to_string()).collect();
+    assert!(
+        w.iter()
+            .any(|w| w.contains("\"to-router\"") && w.contains("nowhere")),
+        "{w:#?}"
+    );
+    assert!(w.iter().any(|w| w.contains("web-server")), "{w:#?}");
+    assert!(
+        w.iter().any(|w| w.contains("\"lrp\"") && w.contains("mac")),
+        "{w:#?}"
+    );
+    assert!(w.iter().any(|w| w.contains("u-gone")), "{w:#?}");
+    let sb = &out.southbound;
+    assert!(
+        sb.logical_flows
+            .iter()
+            .any(|f| f.actions == "reg0[1] = 0; ct_lb_mark(backends=10.0.0.1:80);")
+    );
+    // The router datapath exists even though its only port was unusable.
+    assert!(sb.datapaths.values().any(|d| d.name == "lr"));
+    assert_eq!(sb.port_bindings["to-router"].port_type, "patch");
+}
+
+#[test]
+fn garbage_everywhere_never_panics() {
+    let junk = [
+        "",
+        " ",
+        "router",
+        "unknown",
+        "dynamic",
+        "02:00:00:00:00:01",
+        "::",
+        "1.2.3.4/99",
+        "02:00:00:00:00:01 fe80::1/200",
+        "ff:ff:ff:ff:ff:ff 0.0.0.0",
+        "[::1]:80",
+        "a:b:c",
+    ];
+    let mut nb = Northbound::default();
+    let mut ls = LogicalSwitch::default();
+    let mut lr = LogicalRouter::default();
+    for (i, j) in junk.iter().enumerate() {
+        let u = format!("p{i}");
+        let mut p = lsp(&u, &[j]);
+        p.port_security = vec![j.to_string()];
+        if i % 3 == 0 {
+            p.port_type = "router".into();
+            p.options.insert("router-port".into(), format!("r{i}"));
+        }
+        nb.switch_ports.insert(u.clone(), p);
+        ls.ports.push(u);
+        let ru = format!("r{i}");
+        nb.router_ports.insert(
+            ru.clone(),
+            LogicalRouterPort {
+                name: ru.clone(),
+                mac: j.to_string(),
+                networks: vec![j.to_string()],
+                peer: Some(j.to_string()),
+                ..Default::default()
+            },
+        );
+        lr.ports.push(ru);
+        let su = format!("s{i}");
+        nb.static_routes.insert(
+            su.clone(),
+            StaticRoute {
+                ip_prefix: j.to_string(),
+                nexthop: j.to_string(),
+                ..Default::default()
+            },
+        );
+        lr.static_routes.push(su);
+        let lu = format!("l{i}");
+        let mut lb = LoadBalancer::default();
+        lb.vips.insert(j.to_string(), j.to_string());
+        nb.load_balancers.insert(lu.clone(), lb);
+        ls.load_balancers.push(lu.clone());
+        lr.load_balancers.push(lu);
+    }
+    ls.other_config
+        .insert("requested-tnl-key".into(), "99999999999".into());
+    nb.switches.insert("ls".into(), ls);
+    nb.routers.insert("lr".into(), lr);
+    let out = translate(&nb, &SbContext::default());
+    assert!(!out.warnings.is_empty());
+    let mut e = Engine::new();
+    assert_eq!(e.update(&nb, &out_ctx(&out)), &translate(&nb, &out_ctx(&out)));
+}
+
+fn out_ctx(t: &Translation) -> SbContext {
+    let mut ctx = SbContext::default();
+    remember_keys(&mut ctx, &t.southbound);
+    ctx
+}
+
+#[test]
+fn diff_reports_inserts_updates_deletes() {
+    let nb = base();
+    let a = translate(&nb, &SbContext::default()).southbound;
+    let mut nb2 = nb.clone();
+    nb2.switch_ports.get_mut("u-good").unwrap().addresses = vec!["02:00:00:00:00:01 10.0.0.9".into()];
+    nb2.switch_ports.remove("u-badip");
+    nb2.switches
+        .get_mut("u-ls")
+        .unwrap()
+        .ports
+        .retain(|p| p != "u-badip");
+    // Keys of the previous run keep the untouched ports' bindings identical.
+    let mut ctx = SbContext::default();
+    remember_keys(&mut ctx, &a);
+    let b = translate(&nb2, &ctx).southbound;
+    let d = diff(&a, &b);
+    assert_eq!(d.port_bindings.delete, vec!["badip".to_string()]);
+    assert_eq!(d.port_bindings.update.len(), 1);
+    assert!(d.port_bindings.insert.is_empty());
+    assert!(d.multicast_groups.update.len() >= 2);
+    assert!(!d.logical_flows.insert.is_empty() && !d.logical_flows.delete.is_empty());
+    assert!(diff(&b, &b).is_empty());
+}
