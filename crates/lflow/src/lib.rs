@@ -1,1 +1,22 @@
-//! placeholder
+//! OVN's logical-flow language: lexer, parser, symbol table, normalisation
+//! and compilation of logical flows (match + actions) into OpenFlow flows, as
+//! ovn-controller 23.03 does.
+//!
+//! Entry point: [`compile`] with a [`LogicalFlow`], a [`Context`] and a
+//! [`Lookup`] implementation that resolves port names, address sets, port
+//! groups and allocates group ids.
+
+pub mod actions;
+pub mod compile;
+pub mod error;
+pub mod expr;
+pub mod lexer;
+pub mod normalize;
+pub mod of;
+pub mod parser;
+pub mod symbols;
+
+pub use actions::Pipeline;
+pub use compile::{CompileError, Compiled, Context, LogicalFlow, compile};
+pub use error::Error;
+pub use expr::Lookup;

@@ -1,0 +1,1257 @@
+//! Parsing OVN logical actions and encoding them as OpenFlow actions.
+
+use std::net::IpAddr;
+
+use crate::error::Error;
+use crate::expr::{FieldRef, Lookup, Value};
+use crate::lexer::{IntFormat, Tok};
+use crate::normalize::prereqs_of;
+use crate::of::{Action, Ct, Field, Nat, NatTarget, SubField, encode_of15, ones};
+use crate::parser::Parser;
+use crate::symbols::{Kind, Writable, symtab};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pipeline {
+    Ingress,
+    Egress,
+}
+
+/// Controller action opcodes understood by the chassis controller.
+pub mod opcode {
+    pub const ARP: u32 = 0;
+    pub const PUT_ARP: u32 = 1;
+    pub const ND_NA: u32 = 3;
+    pub const PUT_ND: u32 = 4;
+    pub const ND_NS: u32 = 9;
+    pub const ICMP: u32 = 10;
+    pub const TCP_RESET: u32 = 11;
+    pub const ND_NA_ROUTER: u32 = 12;
+    pub const ICMP4_ERROR: u32 = 14;
+    pub const IGMP: u32 = 16;
+    pub const HANDLE_SVC_CHECK: u32 = 18;
+    pub const DHCP6_SERVER: u32 = 19;
+    pub const ICMP6_ERROR: u32 = 20;
+    pub const REJECT: u32 = 22;
+    pub const SCTP_ABORT: u32 = 24;
+    pub const PUT_FDB: u32 = 25;
+}
+
+/// OpenFlow tables the actions jump to (ovn-controller 23.03 numbering).
+pub mod table {
+    pub const LOG_INGRESS: u8 = 8;
+    pub const LOG_EGRESS: u8 = 42;
+    pub const OUTPUT_INIT: u8 = 37;
+    pub const SAVE_INPORT: u8 = 64;
+    pub const MAC_BINDING: u8 = 66;
+    pub const MAC_LOOKUP: u8 = 67;
+    pub const CHK_LB_HAIRPIN: u8 = 68;
+    pub const CHK_LB_HAIRPIN_REPLY: u8 = 69;
+    pub const CT_SNAT_HAIRPIN: u8 = 70;
+    pub const GET_FDB: u8 = 71;
+    pub const LOOKUP_FDB: u8 = 72;
+    pub const CHK_IN_PORT_SEC: u8 = 73;
+    pub const CHK_OUT_PORT_SEC: u8 = 75;
+}
+
+/// Number of logical tables per pipeline (a `next` past the last is an error).
+pub const N_TABLES: u8 = 29;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NatKind {
+    Dnat,
+    Snat,
+    DnatInCzone,
+    SnatInCzone,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LbFlag {
+    None,
+    SkipSnat,
+    ForceSnat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultKind {
+    CheckInPortSec,
+    CheckOutPortSec,
+    ChkLbHairpin,
+    ChkLbHairpinReply,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NestKind {
+    Clone,
+    Controller(u32),
+}
+
+/// A parsed logical action.
+#[derive(Debug, Clone)]
+pub enum Act {
+    Next {
+        pipeline: Pipeline,
+        table: u8,
+    },
+    Output,
+    Load {
+        dst: FieldRef,
+        value: Value,
+    },
+    Move {
+        dst: FieldRef,
+        src: FieldRef,
+    },
+    Exchange {
+        a: FieldRef,
+        b: FieldRef,
+    },
+    Push(FieldRef),
+    Pop(FieldRef),
+    DecTtl,
+    CtNext {
+        table: u8,
+    },
+    CtCommit(Vec<Act>),
+    CtNat {
+        kind: NatKind,
+        table: u8,
+        target: Option<(IpAddr, Option<(u16, u16)>)>,
+    },
+    CtCommitNat {
+        table: u8,
+    },
+    CtLb {
+        mark: bool,
+        table: u8,
+        backends: Vec<(IpAddr, u16)>,
+        hash_fields: Option<String>,
+        flag: LbFlag,
+    },
+    CtClear,
+    CtSnatToVip,
+    Nested {
+        kind: NestKind,
+        inner: Vec<Act>,
+    },
+    Igmp,
+    GetMac {
+        nd: bool,
+        port: FieldRef,
+        ip: FieldRef,
+    },
+    PutMac {
+        nd: bool,
+        port: FieldRef,
+        ip: FieldRef,
+        mac: FieldRef,
+    },
+    LookupMac {
+        nd: bool,
+        dst: FieldRef,
+        port: FieldRef,
+        ip: FieldRef,
+        mac: FieldRef,
+    },
+    GetFdb {
+        dst: FieldRef,
+        mac: FieldRef,
+    },
+    LookupFdb {
+        dst: FieldRef,
+        port: FieldRef,
+        mac: FieldRef,
+    },
+    PutFdb {
+        port: FieldRef,
+        mac: FieldRef,
+    },
+    Result {
+        dst: FieldRef,
+        kind: ResultKind,
+    },
+    HandleSvcCheck {
+        port: FieldRef,
+    },
+    Dhcp6Reply,
+    SetQueue(u16),
+}
+
+/// Parsed actions plus the prerequisites they add to the match.
+#[derive(Debug, Clone, Default)]
+pub struct ParsedActions {
+    pub acts: Vec<Act>,
+    pub prereqs: Vec<&'static str>,
+}
+
+pub struct ActionParser<'p, 'a> {
+    p: &'p mut Parser<'a>,
+    pipeline: Pipeline,
+    table: u8,
+    prereqs: Vec<&'static str>,
+    scope: Writable,
+}
+
+/// Parses a logical flow's action string.
+pub fn parse_actions(
+    input: &str,
+    pipeline: Pipeline,
+    table: u8,
+    lookup: &dyn Lookup,
+) -> Result<ParsedActions, Error> {
+    let mut p = Parser::new(input, lookup)?;
+    let mut ap = ActionParser {
+        p: &mut p,
+        pipeline,
+        table,
+        prereqs: Vec::new(),
+        scope: Writable::Yes,
+    };
+    let acts = ap.parse_list(&Tok::End)?;
+    let prereqs = std::mem::take(&mut ap.prereqs);
+    Ok(ParsedActions { acts, prereqs })
+}
+
+impl ActionParser<'_, '_> {
+    fn parse_list(&mut self, sentinel: &Tok) -> Result<Vec<Act>, Error> {
+        let mut acts = Vec::new();
+        if self.p.eat(sentinel) {
+            return Ok(acts);
+        }
+        if self.p.eat_id("drop") {
+            self.p.expect(&Tok::Semicolon, "`;'")?;
+            if !self.p.eat(sentinel) {
+                return self.p.err("\"drop\" must be the only action.");
+            }
+            return Ok(acts);
+        }
+        loop {
+            let pos = self.p.pos();
+            if self.p.eat_id("drop") {
+                return Err(Error::syntax(pos, "\"drop\" must be the only action."));
+            }
+            self.parse_action(&mut acts)?;
+            if !self.p.eat(&Tok::Semicolon) {
+                return self.p.syntax_err("expecting `;'");
+            }
+            if self.p.eat(sentinel) {
+                return Ok(acts);
+            }
+            if self.p.at_end() {
+                return self.p.syntax_err("expecting `}'");
+            }
+        }
+    }
+
+    fn add_field_prereqs(&mut self, f: &FieldRef) {
+        self.prereqs.extend(prereqs_of(f.sym));
+    }
+
+    fn parse_field(&mut self) -> Result<FieldRef, Error> {
+        let f = self.p.parse_field()?;
+        if matches!(f.sym.kind, Kind::Predicate(_)) {
+            return self.p.err(format!(
+                "Predicate symbol {} used where lvalue required.",
+                f.sym.name
+            ));
+        }
+        self.add_field_prereqs(&f);
+        Ok(f)
+    }
+
+    fn check_writable(&self, f: &FieldRef, pos: usize) -> Result<(), Error> {
+        let ok = match f.sym.writable {
+            Writable::Yes => true,
+            Writable::CtCommit => self.scope == Writable::CtCommit,
+            Writable::No => false,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::syntax(
+                pos,
+                format!("Field {} is not modifiable.", f.sym.name),
+            ))
+        }
+    }
+
+    fn next_table(&self, name: &str) -> Result<u8, Error> {
+        if self.table + 1 >= N_TABLES {
+            return self
+                .p
+                .err(format!("\"{name}\" action not allowed in last table."));
+        }
+        Ok(self.table + 1)
+    }
+
+    fn paren_field_args(&mut self, n: usize) -> Result<Vec<FieldRef>, Error> {
+        self.p.expect(&Tok::LParen, "`('")?;
+        let mut v = Vec::new();
+        for i in 0..n {
+            if i > 0 {
+                self.p.expect(&Tok::Comma, "`,'")?;
+            }
+            v.push(self.parse_field()?);
+        }
+        self.p.expect(&Tok::RParen, "`)'")?;
+        Ok(v)
+    }
+
+    fn check_width(&self, f: &FieldRef, width: u32, pos: usize) -> Result<(), Error> {
+        if f.n_bits != width {
+            return Err(Error::syntax(
+                pos,
+                format!(
+                    "{} must be a {width}-bit field, but it is {} bits wide.",
+                    f, f.n_bits
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn parse_action(&mut self, acts: &mut Vec<Act>) -> Result<(), Error> {
+        let pos = self.p.pos();
+        let Tok::Id(name) = self.p.peek().clone() else {
+            return self.p.syntax_err("expecting action");
+        };
+        let next_tok = self.p.peek_at(1).clone();
+        // Assignments: `field = ...`, `field <-> field`, `field = func(...)`.
+        if self.p.is_field_next() && matches!(next_tok, Tok::Equals | Tok::Exchange | Tok::LSquare) {
+            return self.parse_assignment(acts);
+        }
+        if name == "ip.ttl" && next_tok == Tok::Decrement {
+            self.p.advance();
+            self.p.advance();
+            self.prereqs.push("ip");
+            acts.push(Act::DecTtl);
+            return Ok(());
+        }
+        self.p.advance();
+        match name.as_str() {
+            "next" => {
+                let (mut pipeline, mut table) = (self.pipeline, None);
+                if self.p.eat(&Tok::LParen) {
+                    if matches!(self.p.peek(), Tok::Int(_)) {
+                        table = Some(self.p.expect_int()?);
+                    } else {
+                        loop {
+                            if self.p.eat_id("pipeline") {
+                                self.p.expect(&Tok::Equals, "`='")?;
+                                pipeline = if self.p.eat_id("ingress") {
+                                    Pipeline::Ingress
+                                } else if self.p.eat_id("egress") {
+                                    Pipeline::Egress
+                                } else {
+                                    return self.p.syntax_err("expecting `ingress' or `egress'");
+                                };
+                            } else if self.p.eat_id("table") {
+                                self.p.expect(&Tok::Equals, "`='")?;
+                                table = Some(self.p.expect_int()?);
+                            } else {
+                                return self.p.syntax_err("expecting `pipeline' or `table'");
+                            }
+                            if !self.p.eat(&Tok::Comma) {
+                                break;
+                            }
+                        }
+                    }
+                    self.p.expect(&Tok::RParen, "`)'")?;
+                }
+                let table = match table {
+                    Some(t) if t < N_TABLES as u64 => t as u8,
+                    Some(t) => {
+                        return Err(Error::syntax(
+                            pos,
+                            format!(
+                                "\"next\" argument must be in range 0 to {} (got {t}).",
+                                N_TABLES - 1
+                            ),
+                        ));
+                    }
+                    None if pipeline == self.pipeline => self.next_table("next")?,
+                    None => 0,
+                };
+                if pipeline == Pipeline::Ingress && self.pipeline == Pipeline::Egress {
+                    return Err(Error::syntax(
+                        pos,
+                        "\"next\" action cannot advance from egress to ingress pipeline (use \"output\" action instead)",
+                    ));
+                }
+                acts.push(Act::Next { pipeline, table });
+            }
+            "output" => acts.push(Act::Output),
+            "push" | "pop" => {
+                let f = self.paren_field_args(1)?[0];
+                if name == "pop" {
+                    self.check_writable(&f, pos)?;
+                }
+                acts.push(if name == "push" { Act::Push(f) } else { Act::Pop(f) });
+            }
+            "ct_next" => {
+                self.prereqs.push("ip");
+                acts.push(Act::CtNext {
+                    table: self.next_table("ct_next")?,
+                });
+            }
+            "ct_commit" => {
+                self.prereqs.push("ip");
+                let inner = if self.p.peek() == &Tok::LCurly {
+                    self.parse_nested(Writable::CtCommit, true)?
+                } else {
+                    Vec::new()
+                };
+                acts.push(Act::CtCommit(inner));
+            }
+            "ct_dnat" | "ct_snat" | "ct_dnat_in_czone" | "ct_snat_in_czone" => {
+                self.prereqs.push("ip");
+                let kind = match name.as_str() {
+                    "ct_dnat" => NatKind::Dnat,
+                    "ct_snat" => NatKind::Snat,
+                    "ct_dnat_in_czone" => NatKind::DnatInCzone,
+                    _ => NatKind::SnatInCzone,
+                };
+                let table = self.next_table(&name)?;
+                let mut target = None;
+                if self.p.eat(&Tok::LParen) {
+                    let ip = self.parse_ip()?;
+                    let mut range = None;
+                    if self.p.eat(&Tok::Comma) {
+                        let lo = self.p.expect_int()?;
+                        if lo == 0 || lo > 65535 {
+                            return self.p.err("range can't be 0");
+                        }
+                        let hi = if self.p.eat(&Tok::Hyphen) {
+                            self.p.expect_int()?
+                        } else {
+                            0
+                        };
+                        if hi != 0 && (hi <= lo || hi > 65535) {
+                            return self.p.err("range high should be greater than range low");
+                        }
+                        range = Some((lo as u16, hi as u16));
+                    }
+                    self.p.expect(&Tok::RParen, "`)'")?;
+                    target = Some((ip, range));
+                }
+                acts.push(Act::CtNat { kind, table, target });
+            }
+            "ct_commit_nat" => {
+                self.prereqs.push("ip");
+                acts.push(Act::CtCommitNat {
+                    table: self.next_table("ct_commit_nat")?,
+                });
+            }
+            "ct_lb" | "ct_lb_mark" => self.parse_ct_lb(acts, name == "ct_lb_mark")?,
+            "ct_clear" => acts.push(Act::CtClear),
+            "ct_snat_to_vip" => acts.push(Act::CtSnatToVip),
+            "clone" => {
+                let inner = self.parse_nested(Writable::Yes, true)?;
+                acts.push(Act::Nested {
+                    kind: NestKind::Clone,
+                    inner,
+                });
+            }
+            "arp" | "icmp4" | "icmp4_error" | "icmp6" | "icmp6_error" | "tcp_reset" | "sctp_abort"
+            | "nd_na" | "nd_na_router" | "nd_ns" | "reject" => {
+                let (op, pre) = match name.as_str() {
+                    "arp" => (opcode::ARP, Some("ip4")),
+                    "icmp4" => (opcode::ICMP, Some("ip4")),
+                    "icmp4_error" => (opcode::ICMP4_ERROR, Some("ip4")),
+                    "icmp6" => (opcode::ICMP, Some("ip6")),
+                    "icmp6_error" => (opcode::ICMP6_ERROR, Some("ip6")),
+                    "tcp_reset" => (opcode::TCP_RESET, Some("tcp")),
+                    "sctp_abort" => (opcode::SCTP_ABORT, Some("sctp")),
+                    "nd_na" => (opcode::ND_NA, Some("nd_ns")),
+                    "nd_na_router" => (opcode::ND_NA_ROUTER, Some("nd_ns")),
+                    "nd_ns" => (opcode::ND_NS, Some("ip6")),
+                    _ => (opcode::REJECT, None),
+                };
+                let scope = self.scope;
+                let inner = self.parse_nested(scope, pre.is_none())?;
+                if let Some(pre) = pre {
+                    self.prereqs.push(pre);
+                }
+                acts.push(Act::Nested {
+                    kind: NestKind::Controller(op),
+                    inner,
+                });
+            }
+            "igmp" => acts.push(Act::Igmp),
+            "get_arp" | "get_nd" => {
+                let nd = name == "get_nd";
+                let a = self.paren_field_args(2)?;
+                self.check_port_arg(&a[0], pos)?;
+                self.check_width(&a[1], if nd { 128 } else { 32 }, pos)?;
+                acts.push(Act::GetMac {
+                    nd,
+                    port: a[0],
+                    ip: a[1],
+                });
+            }
+            "put_arp" | "put_nd" => {
+                let nd = name == "put_nd";
+                let a = self.paren_field_args(3)?;
+                self.check_port_arg(&a[0], pos)?;
+                self.check_width(&a[1], if nd { 128 } else { 32 }, pos)?;
+                self.check_width(&a[2], 48, pos)?;
+                acts.push(Act::PutMac {
+                    nd,
+                    port: a[0],
+                    ip: a[1],
+                    mac: a[2],
+                });
+            }
+            "put_fdb" => {
+                let a = self.paren_field_args(2)?;
+                self.check_port_arg(&a[0], pos)?;
+                self.check_width(&a[1], 48, pos)?;
+                acts.push(Act::PutFdb {
+                    port: a[0],
+                    mac: a[1],
+                });
+            }
+            "handle_svc_check" => {
+                let a = self.paren_field_args(1)?;
+                self.check_port_arg(&a[0], pos)?;
+                acts.push(Act::HandleSvcCheck { port: a[0] });
+            }
+            "handle_dhcpv6_reply" => acts.push(Act::Dhcp6Reply),
+            "set_queue" => {
+                self.p.expect(&Tok::LParen, "`('")?;
+                let q = self.p.expect_int()?;
+                if q > 61440 {
+                    return self.p.err("Queue ID must be in range 0 to 61440.");
+                }
+                self.p.expect(&Tok::RParen, "`)'")?;
+                acts.push(Act::SetQueue(q as u16));
+            }
+            _ => {
+                return Err(Error::syntax(
+                    pos,
+                    format!("Syntax error at `{name}' expecting action."),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_port_arg(&self, f: &FieldRef, pos: usize) -> Result<(), Error> {
+        if f.sym.width != 0 {
+            return Err(Error::syntax(
+                pos,
+                format!("{} must be a string field (inport or outport).", f.sym.name),
+            ));
+        }
+        Ok(())
+    }
+
+    fn parse_ip(&mut self) -> Result<IpAddr, Error> {
+        match self.p.peek().clone() {
+            Tok::Int(k) if k.mask.is_none() && k.format == IntFormat::Ipv4 => {
+                self.p.advance();
+                Ok(IpAddr::V4((k.value as u32).into()))
+            }
+            Tok::Int(k) if k.mask.is_none() && k.format == IntFormat::Ipv6 => {
+                self.p.advance();
+                Ok(IpAddr::V6(k.value.into()))
+            }
+            _ => self.p.syntax_err("expecting IPv4 or IPv6 address"),
+        }
+    }
+
+    fn parse_nested(&mut self, scope: Writable, keep_prereqs: bool) -> Result<Vec<Act>, Error> {
+        self.p.expect(&Tok::LCurly, "`{'")?;
+        self.p.enter()?;
+        let saved_scope = std::mem::replace(&mut self.scope, scope);
+        let saved_pre = std::mem::take(&mut self.prereqs);
+        let r = self.parse_list(&Tok::RCurly);
+        let inner_pre = std::mem::replace(&mut self.prereqs, saved_pre);
+        if keep_prereqs {
+            self.prereqs.extend(inner_pre);
+        }
+        self.scope = saved_scope;
+        self.p.leave();
+        r
+    }
+
+    fn parse_ct_lb(&mut self, acts: &mut Vec<Act>, mark: bool) -> Result<(), Error> {
+        self.prereqs.push("ip");
+        let name = if mark { "ct_lb_mark" } else { "ct_lb" };
+        let table = self.next_table(name)?;
+        let mut backends = Vec::new();
+        let mut hash_fields = None;
+        let mut flag = LbFlag::None;
+        if self.p.eat(&Tok::LParen) {
+            let keyword = self.p.eat_id("backends");
+            if keyword {
+                self.p.expect(&Tok::Equals, "`='")?;
+            }
+            loop {
+                if !keyword && self.p.peek() == &Tok::RParen {
+                    break;
+                }
+                let ip = match self.p.peek().clone() {
+                    // IPv6 backends with a port are written `[addr]:port`.
+                    Tok::LSquare => {
+                        self.p.advance();
+                        let ip = self.parse_ip()?;
+                        self.p.expect(&Tok::RSquare, "`]'")?;
+                        ip
+                    }
+                    _ => self.parse_ip()?,
+                };
+                let mut port = 0;
+                if self.p.eat(&Tok::Colon) {
+                    let v = self.p.expect_int()?;
+                    if v == 0 || v > 65535 {
+                        return self.p.err("Port must be in range 1 to 65535.");
+                    }
+                    port = v as u16;
+                }
+                if backends
+                    .iter()
+                    .any(|(b, _): &(IpAddr, u16)| b.is_ipv4() != ip.is_ipv4())
+                {
+                    return self.p.err("ct_lb: mixed IPv4 and IPv6 backends.");
+                }
+                backends.push((ip, port));
+                if !self.p.eat(&Tok::Comma) {
+                    break;
+                }
+            }
+            while keyword && self.p.eat(&Tok::Semicolon) {
+                if self.p.eat_id("hash_fields") {
+                    self.p.expect(&Tok::Equals, "`='")?;
+                    let Tok::Str(s) = self.p.peek().clone() else {
+                        return self.p.syntax_err("expecting string");
+                    };
+                    self.p.advance();
+                    hash_fields = Some(s);
+                } else if self.p.eat_id("skip_snat") {
+                    flag = LbFlag::SkipSnat;
+                } else if self.p.eat_id("force_snat") {
+                    flag = LbFlag::ForceSnat;
+                } else {
+                    return self
+                        .p
+                        .syntax_err("expecting hash_fields, skip_snat or force_snat");
+                }
+            }
+            self.p.expect(&Tok::RParen, "`)'")?;
+        }
+        acts.push(Act::CtLb {
+            mark,
+            table,
+            backends,
+            hash_fields,
+            flag,
+        });
+        Ok(())
+    }
+
+    fn parse_assignment(&mut self, acts: &mut Vec<Act>) -> Result<(), Error> {
+        let pos = self.p.pos();
+        let dst = self.parse_field()?;
+        if self.p.eat(&Tok::Exchange) {
+            let spos = self.p.pos();
+            let src = self.parse_field()?;
+            self.check_writable(&dst, pos)?;
+            self.check_writable(&src, spos)?;
+            if (dst.sym.width == 0) != (src.sym.width == 0) || dst.n_bits != src.n_bits {
+                return Err(Error::syntax(
+                    pos,
+                    format!(
+                        "Can't exchange {}-bit field with {}-bit field.",
+                        dst.n_bits, src.n_bits
+                    ),
+                ));
+            }
+            acts.push(Act::Exchange { a: dst, b: src });
+            return Ok(());
+        }
+        self.p.expect(&Tok::Equals, "`=' or `<->'")?;
+        // Functions with a result destination.
+        if let Tok::Id(func) = self.p.peek().clone()
+            && self.p.peek_at(1) == &Tok::LParen
+            && symtab().get(&func).is_none()
+        {
+            return self.parse_result_function(acts, dst, &func, pos);
+        }
+        self.check_writable(&dst, pos)?;
+        if self.p.is_field_next() {
+            let src = self.parse_field()?;
+            if (dst.sym.width == 0) != (src.sym.width == 0) || dst.n_bits != src.n_bits {
+                return Err(Error::syntax(
+                    pos,
+                    format!(
+                        "Can't assign {}-bit value to {}-bit destination.",
+                        src.n_bits, dst.n_bits
+                    ),
+                ));
+            }
+            acts.push(Act::Move { dst, src });
+            return Ok(());
+        }
+        let cpos = self.p.pos();
+        let (mut set, curly) = self.p.parse_constant_set()?;
+        if curly || set.len() != 1 {
+            return Err(Error::syntax(cpos, "Assignment requires a single constant."));
+        }
+        let value = set.pop().unwrap_or(Value::Str(String::new()));
+        match (&value, dst.sym.width) {
+            (Value::Str(_), 0) => {}
+            (Value::Int(k), w) if w > 0 => {
+                if k.width() > dst.n_bits {
+                    return Err(Error::syntax(
+                        cpos,
+                        format!(
+                            "{}-bit constant is not compatible with {}-bit field {}.",
+                            k.width(),
+                            dst.n_bits,
+                            dst
+                        ),
+                    ));
+                }
+            }
+            _ => {
+                return Err(Error::syntax(
+                    cpos,
+                    format!("Type mismatch assigning to {}.", dst.sym.name),
+                ));
+            }
+        }
+        if let Kind::OvnField { .. } = dst.sym.kind {
+            return Err(Error::syntax(
+                pos,
+                format!(
+                    "Field {} can only be set inside a controller action.",
+                    dst.sym.name
+                ),
+            ));
+        }
+        acts.push(Act::Load { dst, value });
+        Ok(())
+    }
+
+    fn parse_result_function(
+        &mut self,
+        acts: &mut Vec<Act>,
+        dst: FieldRef,
+        func: &str,
+        pos: usize,
+    ) -> Result<(), Error> {
+        self.check_writable(&dst, pos)?;
+        let one_bit = |s: &Self| -> Result<(), Error> {
+            if dst.n_bits != 1 || dst.sym.width == 0 {
+                return Err(Error::syntax(
+                    pos,
+                    format!(
+                        "Cannot use {}-bit field {} where 1-bit field is required.",
+                        dst.n_bits, dst
+                    ),
+                ));
+            }
+            let _ = s;
+            Ok(())
+        };
+        self.p.advance();
+        match func {
+            "check_in_port_sec" | "check_out_port_sec" | "chk_lb_hairpin" | "chk_lb_hairpin_reply" => {
+                one_bit(self)?;
+                self.p.expect(&Tok::LParen, "`('")?;
+                self.p.expect(&Tok::RParen, "`)'")?;
+                let kind = match func {
+                    "check_in_port_sec" => ResultKind::CheckInPortSec,
+                    "check_out_port_sec" => ResultKind::CheckOutPortSec,
+                    "chk_lb_hairpin" => ResultKind::ChkLbHairpin,
+                    _ => ResultKind::ChkLbHairpinReply,
+                };
+                acts.push(Act::Result { dst, kind });
+            }
+            "lookup_arp" | "lookup_nd" => {
+                one_bit(self)?;
+                let nd = func == "lookup_nd";
+                let a = self.paren_field_args(3)?;
+                self.check_port_arg(&a[0], pos)?;
+                self.check_width(&a[1], if nd { 128 } else { 32 }, pos)?;
+                self.check_width(&a[2], 48, pos)?;
+                acts.push(Act::LookupMac {
+                    nd,
+                    dst,
+                    port: a[0],
+                    ip: a[1],
+                    mac: a[2],
+                });
+            }
+            "get_fdb" => {
+                if dst.sym.width != 0 {
+                    return Err(Error::syntax(
+                        pos,
+                        "get_fdb result must be a string field (inport or outport).",
+                    ));
+                }
+                let a = self.paren_field_args(1)?;
+                self.check_width(&a[0], 48, pos)?;
+                acts.push(Act::GetFdb { dst, mac: a[0] });
+            }
+            "lookup_fdb" => {
+                one_bit(self)?;
+                let a = self.paren_field_args(2)?;
+                self.check_port_arg(&a[0], pos)?;
+                self.check_width(&a[1], 48, pos)?;
+                acts.push(Act::LookupFdb {
+                    dst,
+                    port: a[0],
+                    mac: a[1],
+                });
+            }
+            other => {
+                return Err(Error::syntax(
+                    pos,
+                    format!("Unsupported action function `{other}'."),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What the encoder needs to know about where the actions run.
+pub struct EncodeParams<'l> {
+    pub pipeline: Pipeline,
+    pub is_switch: bool,
+    /// Whether OVS supports all-zero SNAT (`nat(src)` in `ct_commit`).
+    pub ct_zero_snat: bool,
+    /// Zone register for `*_in_czone` actions.
+    pub common_nat_zone: Field,
+    pub lookup: &'l mut dyn Lookup,
+}
+
+fn first_ptable(p: Pipeline) -> u8 {
+    match p {
+        Pipeline::Ingress => table::LOG_INGRESS,
+        Pipeline::Egress => table::LOG_EGRESS,
+    }
+}
+
+/// OpenFlow location of a logical field reference.
+pub fn resolve_field(f: &FieldRef) -> Result<SubField, Error> {
+    if f.sym.width == 0
+        && let Kind::Str(field) = f.sym.kind
+    {
+        return Ok(SubField::whole(field));
+    }
+    match symtab().resolve(f.sym, f.ofs) {
+        Some((field, ofs)) => Ok(SubField {
+            field,
+            ofs,
+            n_bits: f.n_bits,
+        }),
+        None => Err(Error::semantic(format!(
+            "Field {} has no OpenFlow equivalent.",
+            f.sym.name
+        ))),
+    }
+}
+
+/// `(source, destination OF field)` pairs for controller/lookup arguments.
+fn setup_args(args: &[(SubField, Field)], out: &mut Vec<Action>) {
+    for (src, dst) in args {
+        if src.field != *dst {
+            out.push(Action::Push(SubField::whole(*dst)));
+        }
+    }
+    for (src, dst) in args.iter().rev() {
+        if src.field != *dst {
+            out.push(Action::Push(*src));
+        }
+    }
+    for (src, dst) in args {
+        if src.field != *dst {
+            out.push(Action::Pop(SubField::whole(*dst)));
+        }
+    }
+}
+
+fn restore_args(args: &[(SubField, Field)], out: &mut Vec<Action>) {
+    for (src, dst) in args.iter().rev() {
+        if src.field != *dst {
+            out.push(Action::Pop(SubField::whole(*dst)));
+        }
+    }
+}
+
+fn load_bit(field: Field, bit: u32, value: bool) -> Action {
+    Action::SetField {
+        field,
+        value: (value as u128) << bit,
+        mask: Some(1u128 << bit),
+    }
+}
+
+fn controller(op: u32, nested: &[Action]) -> Result<Action, Error> {
+    let mut userdata = op.to_be_bytes().to_vec();
+    userdata.extend_from_slice(&[0; 4]);
+    encode_of15(nested, &mut userdata)?;
+    Ok(Action::Controller {
+        userdata,
+        pause: false,
+        meter_id: None,
+    })
+}
+
+const FLAGS: Field = Field::Reg(10);
+const INPORT: Field = Field::Reg(14);
+const OUTPORT: Field = Field::Reg(15);
+
+/// Encodes parsed actions into OpenFlow actions.
+pub fn encode(acts: &[Act], ep: &mut EncodeParams<'_>, out: &mut Vec<Action>) -> Result<(), Error> {
+    for a in acts {
+        encode_one(a, ep, out)?;
+    }
+    Ok(())
+}
+
+fn ct_zone(ep: &EncodeParams<'_>) -> SubField {
+    let f = if ep.is_switch {
+        Field::Reg(13)
+    } else {
+        Field::Reg(11)
+    };
+    SubField {
+        field: f,
+        ofs: 0,
+        n_bits: 16,
+    }
+}
+
+fn encode_one(a: &Act, ep: &mut EncodeParams<'_>, out: &mut Vec<Action>) -> Result<(), Error> {
+    let next = |t: u8| first_ptable(ep.pipeline) + t;
+    match a {
+        Act::Next { pipeline, table } => out.push(Action::Resubmit(first_ptable(*pipeline) + table)),
+        Act::Output => out.push(Action::Resubmit(match ep.pipeline {
+            Pipeline::Ingress => table::OUTPUT_INIT,
+            Pipeline::Egress => table::SAVE_INPORT,
+        })),
+        Act::Load { dst, value } => {
+            let d = resolve_field(dst)?;
+            match value {
+                Value::Int(k) => {
+                    let m = k.mask.unwrap_or(ones(d.n_bits)) & ones(d.n_bits);
+                    out.push(Action::SetField {
+                        field: d.field,
+                        value: (k.value & m) << d.ofs,
+                        mask: Some(m << d.ofs),
+                    });
+                }
+                Value::Str(name) => {
+                    let key = if name == "none" {
+                        0
+                    } else {
+                        ep.lookup.port_key(name).unwrap_or(0)
+                    };
+                    out.push(Action::SetField {
+                        field: d.field,
+                        value: key as u128,
+                        mask: None,
+                    });
+                }
+            }
+        }
+        Act::Move { dst, src } => out.push(Action::Move {
+            src: resolve_field(src)?,
+            dst: resolve_field(dst)?,
+        }),
+        Act::Exchange { a, b } => {
+            let (a, b) = (resolve_field(a)?, resolve_field(b)?);
+            out.extend([Action::Push(b), Action::Push(a), Action::Pop(b), Action::Pop(a)]);
+        }
+        Act::Push(f) => out.push(Action::Push(resolve_field(f)?)),
+        Act::Pop(f) => out.push(Action::Pop(resolve_field(f)?)),
+        Act::DecTtl => out.push(Action::DecTtl),
+        Act::CtNext { table } => out.push(Action::Ct(Ct {
+            commit: false,
+            table: Some(next(*table)),
+            zone: ct_zone(ep),
+            nat: None,
+            exec: vec![],
+        })),
+        Act::CtCommit(inner) => {
+            let mut exec = Vec::new();
+            encode(inner, ep, &mut exec)?;
+            out.push(Action::Ct(Ct {
+                commit: true,
+                table: None,
+                zone: ct_zone(ep),
+                nat: ep.ct_zero_snat.then_some(Nat::Src(None)),
+                exec,
+            }));
+        }
+        Act::CtNat { kind, table, target } => {
+            let zone_field = match kind {
+                NatKind::Dnat => Field::Reg(11),
+                NatKind::Snat => Field::Reg(12),
+                NatKind::DnatInCzone | NatKind::SnatInCzone => ep.common_nat_zone,
+            };
+            let nat = match target {
+                None => Nat::Existing,
+                Some((ip, range)) => {
+                    let t = NatTarget {
+                        ip: *ip,
+                        ip_max: None,
+                        port: range.map(|(lo, hi)| (lo, if hi == 0 { lo } else { hi })),
+                        flags: vec![],
+                    };
+                    match kind {
+                        NatKind::Dnat | NatKind::DnatInCzone => Nat::Dst(Some(t)),
+                        _ => Nat::Src(Some(t)),
+                    }
+                }
+            };
+            out.push(Action::Ct(Ct {
+                commit: target.is_some(),
+                table: Some(next(*table)),
+                zone: SubField {
+                    field: zone_field,
+                    ofs: 0,
+                    n_bits: 16,
+                },
+                nat: Some(nat),
+                exec: vec![],
+            }));
+        }
+        Act::CtCommitNat { table } => out.push(Action::Ct(Ct {
+            commit: true,
+            table: Some(next(*table)),
+            zone: ct_zone(ep),
+            nat: Some(Nat::Existing),
+            exec: vec![],
+        })),
+        Act::CtLb {
+            mark,
+            table,
+            backends,
+            hash_fields,
+            flag,
+        } => {
+            let recirc = next(*table);
+            if backends.is_empty() {
+                out.push(Action::Ct(Ct {
+                    commit: false,
+                    table: Some(recirc),
+                    zone: ct_zone(ep),
+                    nat: Some(Nat::Existing),
+                    exec: vec![],
+                }));
+                return Ok(());
+            }
+            let desc = lb_group_description(
+                *mark,
+                recirc,
+                ep.is_switch,
+                backends,
+                hash_fields.as_deref(),
+                *flag,
+            );
+            match ep.lookup.group_id(&desc) {
+                Some(id) => out.push(Action::Group(id)),
+                None => return Err(Error::semantic("no group id available for ct_lb backends")),
+            }
+        }
+        Act::CtClear => out.push(Action::CtClear),
+        Act::CtSnatToVip => out.push(Action::Resubmit(table::CT_SNAT_HAIRPIN)),
+        Act::Nested {
+            kind: NestKind::Clone,
+            inner,
+        } => {
+            let mut v = Vec::new();
+            encode(inner, ep, &mut v)?;
+            out.push(Action::Clone(v));
+        }
+        Act::Nested {
+            kind: NestKind::Controller(op),
+            inner,
+        } => {
+            let mut v = Vec::new();
+            encode(inner, ep, &mut v)?;
+            out.push(controller(*op, &v)?);
+        }
+        Act::Igmp => out.push(controller(opcode::IGMP, &[])?),
+        Act::GetMac { nd, port, ip } => {
+            let args = [
+                (resolve_field(port)?, OUTPORT),
+                (
+                    resolve_field(ip)?,
+                    if *nd { Field::Xxreg(0) } else { Field::Reg(0) },
+                ),
+            ];
+            setup_args(&args, out);
+            out.push(Action::SetField {
+                field: Field::EthDst,
+                value: 0,
+                mask: None,
+            });
+            out.push(Action::Resubmit(table::MAC_BINDING));
+            restore_args(&args, out);
+        }
+        Act::PutMac { nd, port, ip, mac } => {
+            let args = [
+                (resolve_field(port)?, INPORT),
+                (
+                    resolve_field(ip)?,
+                    if *nd { Field::Xxreg(0) } else { Field::Reg(0) },
+                ),
+                (resolve_field(mac)?, Field::EthSrc),
+            ];
+            setup_args(&args, out);
+            out.push(controller(
+                if *nd { opcode::PUT_ND } else { opcode::PUT_ARP },
+                &[],
+            )?);
+            restore_args(&args, out);
+        }
+        Act::LookupMac {
+            nd,
+            dst,
+            port,
+            ip,
+            mac,
+        } => {
+            let args = [
+                (resolve_field(port)?, INPORT),
+                (
+                    resolve_field(ip)?,
+                    if *nd { Field::Xxreg(0) } else { Field::Reg(0) },
+                ),
+                (resolve_field(mac)?, Field::EthSrc),
+            ];
+            setup_args(&args, out);
+            out.push(load_bit(FLAGS, 6, false));
+            out.push(Action::Resubmit(table::MAC_LOOKUP));
+            out.push(Action::Move {
+                src: SubField {
+                    field: FLAGS,
+                    ofs: 6,
+                    n_bits: 1,
+                },
+                dst: resolve_field(dst)?,
+            });
+            restore_args(&args, out);
+        }
+        Act::GetFdb { dst, mac } => {
+            let args = [(resolve_field(mac)?, Field::EthDst)];
+            setup_args(&args, out);
+            out.push(Action::SetField {
+                field: OUTPORT,
+                value: 0,
+                mask: None,
+            });
+            out.push(Action::Resubmit(table::GET_FDB));
+            restore_args(&args, out);
+            let d = resolve_field(dst)?;
+            if d.field != OUTPORT {
+                out.push(Action::Move {
+                    src: SubField::whole(OUTPORT),
+                    dst: d,
+                });
+            }
+        }
+        Act::LookupFdb { dst, port, mac } => {
+            let args = [
+                (resolve_field(port)?, INPORT),
+                (resolve_field(mac)?, Field::EthSrc),
+            ];
+            setup_args(&args, out);
+            out.push(load_bit(FLAGS, 8, false));
+            out.push(Action::Resubmit(table::LOOKUP_FDB));
+            restore_args(&args, out);
+            out.push(Action::Move {
+                src: SubField {
+                    field: FLAGS,
+                    ofs: 8,
+                    n_bits: 1,
+                },
+                dst: resolve_field(dst)?,
+            });
+        }
+        Act::PutFdb { port, mac } => {
+            let args = [
+                (resolve_field(port)?, INPORT),
+                (resolve_field(mac)?, Field::EthSrc),
+            ];
+            setup_args(&args, out);
+            out.push(controller(opcode::PUT_FDB, &[])?);
+            restore_args(&args, out);
+        }
+        Act::Result { dst, kind } => {
+            let (tbl, bit) = match kind {
+                ResultKind::CheckInPortSec => (table::CHK_IN_PORT_SEC, 12),
+                ResultKind::CheckOutPortSec => (table::CHK_OUT_PORT_SEC, 12),
+                ResultKind::ChkLbHairpin => (table::CHK_LB_HAIRPIN, 7),
+                ResultKind::ChkLbHairpinReply => (table::CHK_LB_HAIRPIN_REPLY, 7),
+            };
+            out.push(load_bit(FLAGS, bit, false));
+            out.push(Action::Resubmit(tbl));
+            out.push(Action::Move {
+                src: SubField {
+                    field: FLAGS,
+                    ofs: bit,
+                    n_bits: 1,
+                },
+                dst: resolve_field(dst)?,
+            });
+        }
+        Act::HandleSvcCheck { port } => {
+            let args = [(resolve_field(port)?, INPORT)];
+            setup_args(&args, out);
+            out.push(controller(opcode::HANDLE_SVC_CHECK, &[])?);
+            restore_args(&args, out);
+        }
+        Act::Dhcp6Reply => out.push(controller(opcode::DHCP6_SERVER, &[])?),
+        Act::SetQueue(q) => out.push(Action::SetQueue(*q as u32)),
+    }
+    Ok(())
+}
+
+/// The OpenFlow group ovn-controller installs for `ct_lb[_mark](backends=...)`,
+/// in `ovs-ofctl add-group` syntax; callers dedupe groups by this text.
+pub fn lb_group_description(
+    mark: bool,
+    recirc_table: u8,
+    is_switch: bool,
+    backends: &[(IpAddr, u16)],
+    hash_fields: Option<&str>,
+    flag: LbFlag,
+) -> String {
+    let zone_reg = if is_switch { 13 } else { 11 };
+    let flag_reg = if mark { "ct_mark" } else { "ct_label" };
+    let mut s = format!(
+        "type=select,selection_method={}",
+        if hash_fields.is_some() { "hash" } else { "dp_hash" }
+    );
+    if let Some(h) = hash_fields {
+        s.push_str(&format!(",fields({h})"));
+    }
+    for (i, (ip, port)) in backends.iter().enumerate() {
+        let addr = match ip {
+            IpAddr::V6(a) if *port != 0 => format!("[{a}]"),
+            other => other.to_string(),
+        };
+        s.push_str(&format!(
+            ",bucket=bucket_id={i},weight:100,actions=ct(nat(dst={addr}"
+        ));
+        if *port != 0 {
+            s.push_str(&format!(":{port}"));
+        }
+        s.push_str(&format!(
+            "),commit,table={recirc_table},zone=NXM_NX_REG{zone_reg}[0..15],exec(set_field:2/2->{flag_reg}"
+        ));
+        match flag {
+            LbFlag::SkipSnat => s.push_str(&format!(",set_field:4/4->{flag_reg}")),
+            LbFlag::ForceSnat => s.push_str(&format!(",set_field:8/8->{flag_reg}")),
+            LbFlag::None => {}
+        }
+        s.push_str("))");
+    }
+    s
+}

@@ -1,0 +1,548 @@
+//! Symbol expansion ("annotation") and normalisation of match expressions
+//! into OpenFlow matches, with conjunctive matches for products of sets.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, OnceLock};
+
+use crate::error::Error;
+use crate::expr::{Expr, FieldRef, Lookup, Relop, Value};
+use crate::of::{Field, Match, ones};
+use crate::parser::parse_match;
+use crate::symbols::{Kind, Symbol, symtab};
+
+/// Upper bound on the number of flows one logical flow may expand into.
+pub const MAX_CLAUSES: usize = 4096;
+
+/// `field & mask == value` on an OpenFlow field (registers still in their
+/// xxreg/xreg form).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Term {
+    pub field: Field,
+    pub value: u128,
+    pub mask: u128,
+}
+
+/// A match expression after symbol expansion: only terms remain.
+#[derive(Debug, Clone)]
+pub enum AExpr {
+    Term(Term),
+    And(Vec<AExpr>),
+    Or(Vec<AExpr>),
+    Not(Box<AExpr>),
+    Bool(bool),
+}
+
+/// Fields OVN never uses as a conjunction dimension.
+fn must_crossproduct(f: Field) -> bool {
+    matches!(
+        f,
+        Field::EthType
+            | Field::IpProto
+            | Field::Icmpv6Type
+            | Field::Icmpv6Code
+            | Field::Reg(14)
+            | Field::Reg(15)
+    )
+}
+
+struct NoLookup;
+impl Lookup for NoLookup {}
+
+/// Annotated expansion of a predicate or prerequisite string (these never
+/// depend on the caller's names, so they are cached process-wide).
+fn expand_static(text: &'static str) -> Result<AExpr, Error> {
+    static CACHE: OnceLock<Mutex<HashMap<&'static str, AExpr>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(e) = cache.lock().ok().and_then(|c| c.get(text).cloned()) {
+        return Ok(e);
+    }
+    let parsed = parse_match(text, &NoLookup)?;
+    let e = annotate(&parsed, &NoLookup)?;
+    if let Ok(mut c) = cache.lock() {
+        c.insert(text, e.clone());
+    }
+    Ok(e)
+}
+
+/// The prerequisite expressions of `sym`, including those of the fields it
+/// is a subfield of.
+pub fn prereqs_of(sym: &Symbol) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let mut cur = Some(sym);
+    while let Some(s) = cur {
+        if let Some(p) = s.prereqs {
+            out.push(p);
+        }
+        cur = match &s.kind {
+            Kind::Subfield { parent, .. } => symtab().get(parent),
+            _ => None,
+        };
+    }
+    out
+}
+
+/// Expands one prerequisite string into an annotated expression.
+pub fn prereq_expr(text: &'static str) -> Result<AExpr, Error> {
+    expand_static(text)
+}
+
+/// Expands symbols, predicates, port names and relations into terms, and
+/// adds prerequisites.
+pub fn annotate(e: &Expr, lookup: &dyn Lookup) -> Result<AExpr, Error> {
+    annotate_neg(e, false, true, lookup)
+}
+
+/// The one symbol every comparison under `e` uses, if there is one.
+fn unique_symbol(e: &Expr) -> Option<&'static Symbol> {
+    match e {
+        Expr::Cmp { field, .. } => Some(field.sym),
+        Expr::Not(x) => unique_symbol(x),
+        Expr::And(v) | Expr::Or(v) => {
+            let mut prev: Option<&'static Symbol> = None;
+            for x in v {
+                let s = unique_symbol(x)?;
+                if prev.is_some_and(|p| !std::ptr::eq(p, s)) {
+                    return None;
+                }
+                prev = Some(s);
+            }
+            prev
+        }
+        Expr::Bool(_) | Expr::ChassisResident(_) => None,
+    }
+}
+
+fn with_prereqs(core: AExpr, pre: Vec<&'static str>) -> Result<AExpr, Error> {
+    if pre.is_empty() {
+        return Ok(core);
+    }
+    let mut v = vec![core];
+    for p in pre {
+        v.push(expand_static(p)?);
+    }
+    Ok(AExpr::And(v))
+}
+
+/// Negations are applied to comparisons before expansion, so that a
+/// symbol's prerequisites are never negated (`!ct.est` means
+/// `ct.est == 0 && ct.trk`); a negated predicate negates its whole expansion.
+/// When every comparison in an AND/OR uses the same symbol, its
+/// prerequisites are added once for the group rather than per comparison,
+/// which keeps `ip4.src == {a, b}` a single-field set (a conjunction
+/// dimension) instead of an OR of ANDs.
+fn annotate_neg(e: &Expr, neg: bool, prereqs: bool, lookup: &dyn Lookup) -> Result<AExpr, Error> {
+    if let (Expr::And(_) | Expr::Or(_), true) = (e, prereqs)
+        && let Some(sym) = unique_symbol(e)
+    {
+        let core = annotate_neg(e, neg, false, lookup)?;
+        return with_prereqs(core, sym.prereqs.into_iter().collect());
+    }
+    let all = |v: &[Expr]| -> Result<Vec<AExpr>, Error> {
+        v.iter().map(|x| annotate_neg(x, neg, prereqs, lookup)).collect()
+    };
+    Ok(match e {
+        Expr::Bool(b) => AExpr::Bool(*b ^ neg),
+        Expr::ChassisResident(p) => AExpr::Bool(lookup.is_chassis_resident(p) ^ neg),
+        Expr::Not(x) => annotate_neg(x, !neg, prereqs, lookup)?,
+        Expr::And(v) if neg => AExpr::Or(all(v)?),
+        Expr::And(v) => AExpr::And(all(v)?),
+        Expr::Or(v) if neg => AExpr::And(all(v)?),
+        Expr::Or(v) => AExpr::Or(all(v)?),
+        Expr::Cmp { field, op, value } => {
+            let op = if neg { negate_relop(*op) } else { *op };
+            let core = annotate_cmp(field, op, value, lookup)?;
+            if prereqs {
+                with_prereqs(core, prereqs_of(field.sym))?
+            } else {
+                core
+            }
+        }
+    })
+}
+
+fn negate_relop(r: Relop) -> Relop {
+    match r {
+        Relop::Eq => Relop::Ne,
+        Relop::Ne => Relop::Eq,
+        Relop::Lt => Relop::Ge,
+        Relop::Le => Relop::Gt,
+        Relop::Gt => Relop::Le,
+        Relop::Ge => Relop::Lt,
+    }
+}
+
+fn annotate_cmp(f: &FieldRef, op: Relop, value: &Value, lookup: &dyn Lookup) -> Result<AExpr, Error> {
+    let sym = f.sym;
+    match (&sym.kind, value) {
+        (Kind::Predicate(text), Value::Int(k)) => {
+            let positive = (k.value & 1 == 1) ^ (op == Relop::Ne);
+            let x = expand_static(text)?;
+            Ok(if positive { x } else { AExpr::Not(Box::new(x)) })
+        }
+        (Kind::Str(field), Value::Str(name)) => {
+            let key = if name == "none" {
+                Some(0)
+            } else {
+                lookup.port_key(name)
+            };
+            let eq = match key {
+                Some(k) => AExpr::Term(Term {
+                    field: *field,
+                    value: k as u128,
+                    mask: u32::MAX as u128,
+                }),
+                // An unknown port matches nothing (the logical flow's other
+                // disjuncts still compile), as in ovn-controller.
+                None => AExpr::Bool(false),
+            };
+            Ok(if op == Relop::Ne {
+                AExpr::Not(Box::new(eq))
+            } else {
+                eq
+            })
+        }
+        (_, Value::Int(k)) => {
+            let Some((base, bofs)) = symtab().resolve(sym, f.ofs) else {
+                return Err(Error::semantic(format!(
+                    "Field {} cannot be used in a match.",
+                    sym.name
+                )));
+            };
+            let width = ones(f.n_bits);
+            let term = |v: u128, m: u128| {
+                AExpr::Term(Term {
+                    field: base,
+                    value: (v & m) << bofs,
+                    mask: m << bofs,
+                })
+            };
+            Ok(match op {
+                Relop::Eq => term(k.value, k.mask.unwrap_or(width) & width),
+                Relop::Ne => AExpr::Not(Box::new(term(k.value, k.mask.unwrap_or(width) & width))),
+                _ => {
+                    let c = k.value & width;
+                    let (lo, hi) = match op {
+                        Relop::Lt if c == 0 => return Ok(AExpr::Bool(false)),
+                        Relop::Lt => (0, c - 1),
+                        Relop::Le => (0, c),
+                        Relop::Gt if c == width => return Ok(AExpr::Bool(false)),
+                        Relop::Gt => (c + 1, width),
+                        _ => (c, width),
+                    };
+                    let blocks = range_to_prefixes(lo, hi, f.n_bits);
+                    AExpr::Or(blocks.into_iter().map(|(v, m)| term(v, m)).collect())
+                }
+            })
+        }
+        _ => Err(Error::semantic(format!(
+            "Type mismatch comparing field {}.",
+            sym.name
+        ))),
+    }
+}
+
+/// Covers `[lo, hi]` within an `n`-bit field by value/mask prefix blocks.
+fn range_to_prefixes(mut lo: u128, hi: u128, n: u32) -> Vec<(u128, u128)> {
+    let all = ones(n);
+    let mut out = Vec::new();
+    loop {
+        // Largest aligned block starting at lo that stays within hi.
+        let mut size_bits = if lo == 0 { n } else { lo.trailing_zeros().min(n) };
+        while size_bits > 0 {
+            let last = lo.checked_add(ones(size_bits));
+            if matches!(last, Some(l) if l <= hi) {
+                break;
+            }
+            size_bits -= 1;
+        }
+        let mask = all & !ones(size_bits);
+        out.push((lo, mask));
+        let next = lo.checked_add(ones(size_bits)).and_then(|x| x.checked_add(1));
+        match next {
+            Some(nx) if nx <= hi && nx <= all => lo = nx,
+            _ => break,
+        }
+    }
+    out
+}
+
+/// Pushes negations down to terms (negating a masked term yields an OR of
+/// single-bit terms).
+fn nnf(e: AExpr, neg: bool) -> AExpr {
+    match e {
+        AExpr::Bool(b) => AExpr::Bool(b ^ neg),
+        AExpr::Not(x) => nnf(*x, !neg),
+        AExpr::And(v) => {
+            let v = v.into_iter().map(|x| nnf(x, neg)).collect();
+            if neg { AExpr::Or(v) } else { AExpr::And(v) }
+        }
+        AExpr::Or(v) => {
+            let v = v.into_iter().map(|x| nnf(x, neg)).collect();
+            if neg { AExpr::And(v) } else { AExpr::Or(v) }
+        }
+        AExpr::Term(t) if !neg => AExpr::Term(t),
+        AExpr::Term(t) => {
+            let mut v = Vec::new();
+            for bit in 0..128 {
+                let b = 1u128 << bit;
+                if t.mask & b != 0 {
+                    v.push(AExpr::Term(Term {
+                        field: t.field,
+                        value: !t.value & b,
+                        mask: b,
+                    }));
+                }
+            }
+            AExpr::Or(v)
+        }
+    }
+}
+
+/// One disjunct of the normal form: terms that must all hold, plus
+/// dimensions (each an OR of alternatives on one field) that must each hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Clause {
+    pub terms: BTreeMap<Field, (u128, u128)>,
+    pub dims: Vec<(Field, Vec<(u128, u128)>)>,
+}
+
+fn combine(a: (u128, u128), b: (u128, u128)) -> Option<(u128, u128)> {
+    if (a.0 ^ b.0) & a.1 & b.1 != 0 {
+        None
+    } else {
+        Some((a.0 | b.0, a.1 | b.1))
+    }
+}
+
+impl Clause {
+    fn add_term(&mut self, f: Field, v: (u128, u128)) -> bool {
+        match self.terms.get(&f) {
+            Some(cur) => match combine(*cur, v) {
+                Some(c) => {
+                    self.terms.insert(f, c);
+                    true
+                }
+                None => false,
+            },
+            None => {
+                self.terms.insert(f, v);
+                true
+            }
+        }
+    }
+
+    /// Restores the invariants: dimensions are consistent with the terms,
+    /// have at least two alternatives, and are on distinct fields.
+    fn fixup(mut self) -> Option<Clause> {
+        'again: loop {
+            for i in 0..self.dims.len() {
+                let f = self.dims[i].0;
+                let base = self.terms.get(&f).copied();
+                let mut alts: Vec<(u128, u128)> = Vec::new();
+                for a in &self.dims[i].1 {
+                    let c = match base {
+                        Some(b) => combine(b, *a),
+                        None => Some(*a),
+                    };
+                    if let Some(c) = c
+                        && !alts.contains(&c)
+                    {
+                        alts.push(c);
+                    }
+                }
+                if alts.is_empty() {
+                    return None;
+                }
+                if alts.iter().any(|a| Some(*a) == base) {
+                    // One alternative is implied by the terms: dimension is true.
+                    self.dims.remove(i);
+                    continue 'again;
+                }
+                if alts.len() == 1 {
+                    self.dims.remove(i);
+                    if !self.add_term(f, alts[0]) {
+                        return None;
+                    }
+                    continue 'again;
+                }
+                self.dims[i].1 = alts;
+                for j in 0..i {
+                    if self.dims[j].0 == f {
+                        let other = self.dims.remove(i).1;
+                        let mut prod = Vec::new();
+                        for a in &self.dims[j].1 {
+                            for b in &other {
+                                if let Some(c) = combine(*a, *b)
+                                    && !prod.contains(&c)
+                                {
+                                    prod.push(c);
+                                }
+                            }
+                        }
+                        self.dims[j].1 = prod;
+                        continue 'again;
+                    }
+                }
+            }
+            return Some(self);
+        }
+    }
+
+    fn merge(&self, other: &Clause) -> Option<Clause> {
+        let mut c = self.clone();
+        for (f, v) in &other.terms {
+            if !c.add_term(*f, *v) {
+                return None;
+            }
+        }
+        c.dims.extend(other.dims.iter().cloned());
+        c.fixup()
+    }
+}
+
+fn dnf(e: &AExpr) -> Result<Vec<Clause>, Error> {
+    Ok(match e {
+        AExpr::Bool(true) => vec![Clause::default()],
+        AExpr::Bool(false) => vec![],
+        AExpr::Not(_) => return Err(Error::semantic("internal: negation left after NNF")),
+        AExpr::Term(t) => {
+            let mut c = Clause::default();
+            if t.mask != 0 {
+                c.terms.insert(t.field, (t.value, t.mask));
+            }
+            vec![c]
+        }
+        AExpr::Or(v) => {
+            let mut flat = Vec::new();
+            flatten_or(v, &mut flat);
+            let single_field = flat.len() > 1
+                && flat
+                    .iter()
+                    .all(|x| matches!(x, AExpr::Term(t) if t.field == term_field(flat[0]) && t.mask != 0))
+                && !must_crossproduct(term_field(flat[0]));
+            if single_field {
+                let alts: Vec<(u128, u128)> = flat
+                    .iter()
+                    .filter_map(|x| match x {
+                        AExpr::Term(t) => Some((t.value, t.mask)),
+                        _ => None,
+                    })
+                    .collect();
+                let c = Clause {
+                    terms: BTreeMap::new(),
+                    dims: vec![(term_field(flat[0]), alts)],
+                };
+                c.fixup().into_iter().collect()
+            } else {
+                let mut out: Vec<Clause> = Vec::new();
+                for x in flat {
+                    for c in dnf(x)? {
+                        if !out.contains(&c) {
+                            out.push(c);
+                        }
+                    }
+                    if out.len() > MAX_CLAUSES {
+                        return Err(Error::TooComplex { limit: MAX_CLAUSES });
+                    }
+                }
+                out
+            }
+        }
+        AExpr::And(v) => {
+            let mut acc = vec![Clause::default()];
+            for x in v {
+                let rhs = dnf(x)?;
+                let mut next = Vec::new();
+                for a in &acc {
+                    for b in &rhs {
+                        if let Some(c) = a.merge(b) {
+                            if !next.contains(&c) {
+                                next.push(c);
+                            }
+                            if next.len() > MAX_CLAUSES {
+                                return Err(Error::TooComplex { limit: MAX_CLAUSES });
+                            }
+                        }
+                    }
+                }
+                acc = next;
+                if acc.is_empty() {
+                    break;
+                }
+            }
+            acc
+        }
+    })
+}
+
+fn term_field(e: &AExpr) -> Field {
+    match e {
+        AExpr::Term(t) => t.field,
+        _ => Field::Metadata,
+    }
+}
+
+fn flatten_or<'a>(v: &'a [AExpr], out: &mut Vec<&'a AExpr>) {
+    for x in v {
+        match x {
+            AExpr::Or(inner) => flatten_or(inner, out),
+            other => out.push(other),
+        }
+    }
+}
+
+/// Normal form of an annotated expression: a list of clauses, each of which
+/// becomes one flow (or a conjunctive group of flows).
+pub fn normalize(e: AExpr) -> Result<Vec<Clause>, Error> {
+    let mut clauses = dnf(&nnf(e, false))?;
+    for c in &mut clauses {
+        c.dims.sort_by_key(|d| d.0);
+    }
+    Ok(clauses)
+}
+
+/// Adds a term on a possibly-wide register to a match, splitting xxreg/xreg
+/// into the 32-bit registers OpenFlow matches on.
+pub fn add_to_match(m: &mut Match, f: Field, v: u128, mask: u128) -> bool {
+    match f {
+        Field::Xxreg(n) => (0..4u8).all(|i| {
+            let sh = 32 * (3 - i as u32);
+            m.add(
+                Field::Reg(4 * n + i),
+                (v >> sh) & 0xffff_ffff,
+                (mask >> sh) & 0xffff_ffff,
+            )
+        }),
+        Field::Xreg(n) => (0..2u8).all(|i| {
+            let sh = 32 * (1 - i as u32);
+            m.add(
+                Field::Reg(2 * n + i),
+                (v >> sh) & 0xffff_ffff,
+                (mask >> sh) & 0xffff_ffff,
+            )
+        }),
+        _ => m.add(f, v, mask),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_become_prefixes() {
+        assert_eq!(range_to_prefixes(0, 255, 8), vec![(0, 0)]);
+        assert_eq!(range_to_prefixes(1, 3, 8), vec![(1, 0xff), (2, 0xfe)]);
+        assert_eq!(
+            range_to_prefixes(1024, 65535, 16),
+            vec![
+                (1024, 0xfc00),
+                (2048, 0xf800),
+                (4096, 0xf000),
+                (8192, 0xe000),
+                (16384, 0xc000),
+                (32768, 0x8000)
+            ]
+        );
+    }
+}

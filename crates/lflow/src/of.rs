@@ -1,0 +1,910 @@
+//! The compiler's OpenFlow output: fields, matches, actions, and their
+//! `ovs-ofctl` text rendering.
+//!
+//! This is lflow's own small model so that the language can be compiled and
+//! tested independently of the OpenFlow codec crate; it renders exactly the
+//! way `ovs-ofctl -O OpenFlow15 dump-flows` prints the same flow so golden
+//! files can be compared with what the real ovn-controller installs.
+
+use std::collections::BTreeMap;
+use std::fmt::{self, Write as _};
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// OpenFlow fields used by OVN logical flows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Field {
+    CtState,
+    CtMark,
+    CtLabel,
+    PktMark,
+    /// 32-bit register `regN` (0..=15).
+    Reg(u8),
+    /// 64-bit register `xregN` (= reg 2N ‖ reg 2N+1); actions only.
+    Xreg(u8),
+    /// 128-bit register `xxregN` (= reg 4N .. reg 4N+3); actions only.
+    Xxreg(u8),
+    Metadata,
+    InPort,
+    VlanTci,
+    EthSrc,
+    EthDst,
+    EthType,
+    Ipv4Src,
+    Ipv4Dst,
+    Ipv6Src,
+    Ipv6Dst,
+    Ipv6Label,
+    ArpSpa,
+    ArpTpa,
+    IpProto,
+    IpDscp,
+    IpEcn,
+    IpTtl,
+    IpFrag,
+    ArpOp,
+    ArpSha,
+    ArpTha,
+    TcpSrc,
+    TcpDst,
+    UdpSrc,
+    UdpDst,
+    SctpSrc,
+    SctpDst,
+    Icmpv4Type,
+    Icmpv4Code,
+    Icmpv6Type,
+    Icmpv6Code,
+    NdTarget,
+    NdSll,
+    NdTll,
+    TcpFlags,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fmt {
+    Hex,
+    Dec,
+    Mac,
+    Ip4,
+    Ip6,
+}
+
+impl Field {
+    pub fn width(self) -> u32 {
+        use Field::*;
+        match self {
+            CtState => 32,
+            CtMark | PktMark | Reg(_) => 32,
+            CtLabel | Xxreg(_) | Ipv6Src | Ipv6Dst | NdTarget => 128,
+            Xreg(_) | Metadata => 64,
+            InPort => 32,
+            VlanTci | EthType | TcpSrc | TcpDst | UdpSrc | UdpDst | SctpSrc | SctpDst | ArpOp => 16,
+            EthSrc | EthDst | ArpSha | ArpTha | NdSll | NdTll => 48,
+            Ipv4Src | Ipv4Dst | ArpSpa | ArpTpa => 32,
+            Ipv6Label => 20,
+            IpProto | IpTtl | IpFrag | Icmpv4Type | Icmpv4Code | Icmpv6Type | Icmpv6Code => 8,
+            IpDscp => 6,
+            IpEcn => 2,
+            TcpFlags => 12,
+        }
+    }
+
+    fn fmt(self) -> Fmt {
+        use Field::*;
+        match self {
+            EthSrc | EthDst | ArpSha | ArpTha | NdSll | NdTll => Fmt::Mac,
+            Ipv4Src | Ipv4Dst | ArpSpa | ArpTpa => Fmt::Ip4,
+            Ipv6Src | Ipv6Dst | NdTarget => Fmt::Ip6,
+            TcpSrc | TcpDst | UdpSrc | UdpDst | SctpSrc | SctpDst | IpProto | IpTtl | ArpOp | Icmpv4Type
+            | Icmpv4Code | Icmpv6Type | Icmpv6Code | IpDscp | IpEcn => Fmt::Dec,
+            _ => Fmt::Hex,
+        }
+    }
+
+    /// Name used by `ovs-ofctl` in a match.
+    fn match_name(self) -> String {
+        use Field::*;
+        match self {
+            CtState => "ct_state".into(),
+            CtMark => "ct_mark".into(),
+            CtLabel => "ct_label".into(),
+            PktMark => "pkt_mark".into(),
+            Reg(n) => format!("reg{n}"),
+            Xreg(n) => format!("xreg{n}"),
+            Xxreg(n) => format!("xxreg{n}"),
+            Metadata => "metadata".into(),
+            InPort => "in_port".into(),
+            VlanTci => "vlan_tci".into(),
+            EthSrc => "dl_src".into(),
+            EthDst => "dl_dst".into(),
+            EthType => "dl_type".into(),
+            Ipv4Src => "nw_src".into(),
+            Ipv4Dst => "nw_dst".into(),
+            Ipv6Src => "ipv6_src".into(),
+            Ipv6Dst => "ipv6_dst".into(),
+            Ipv6Label => "ipv6_label".into(),
+            ArpSpa => "arp_spa".into(),
+            ArpTpa => "arp_tpa".into(),
+            IpProto => "nw_proto".into(),
+            IpDscp => "nw_tos".into(),
+            IpEcn => "nw_ecn".into(),
+            IpTtl => "nw_ttl".into(),
+            IpFrag => "nw_frag".into(),
+            ArpOp => "arp_op".into(),
+            ArpSha => "arp_sha".into(),
+            ArpTha => "arp_tha".into(),
+            TcpSrc | UdpSrc | SctpSrc => "tp_src".into(),
+            TcpDst | UdpDst | SctpDst => "tp_dst".into(),
+            Icmpv4Type | Icmpv6Type => "icmp_type".into(),
+            Icmpv4Code | Icmpv6Code => "icmp_code".into(),
+            NdTarget => "nd_target".into(),
+            NdSll => "nd_sll".into(),
+            NdTll => "nd_tll".into(),
+            TcpFlags => "tcp_flags".into(),
+        }
+    }
+
+    /// Name used by `ovs-ofctl` as a `set_field` destination.
+    fn set_name(self) -> String {
+        use Field::*;
+        match self {
+            EthSrc => "eth_src".into(),
+            EthDst => "eth_dst".into(),
+            EthType => "eth_type".into(),
+            Ipv4Src => "ip_src".into(),
+            Ipv4Dst => "ip_dst".into(),
+            IpProto => "nw_proto".into(),
+            IpDscp => "ip_dscp".into(),
+            IpFrag => "ip_frag".into(),
+            TcpSrc => "tcp_src".into(),
+            TcpDst => "tcp_dst".into(),
+            UdpSrc => "udp_src".into(),
+            UdpDst => "udp_dst".into(),
+            SctpSrc => "sctp_src".into(),
+            SctpDst => "sctp_dst".into(),
+            Icmpv4Type => "icmp_type".into(),
+            Icmpv4Code => "icmp_code".into(),
+            Icmpv6Type => "icmpv6_type".into(),
+            Icmpv6Code => "icmpv6_code".into(),
+            other => other.match_name(),
+        }
+    }
+
+    /// NXM/OXM name used in `move`, `push` and `pop`.
+    fn nxm_name(self) -> String {
+        use Field::*;
+        match self {
+            CtState => "NXM_NX_CT_STATE".into(),
+            CtMark => "NXM_NX_CT_MARK".into(),
+            CtLabel => "NXM_NX_CT_LABEL".into(),
+            PktMark => "NXM_NX_PKT_MARK".into(),
+            Reg(n) => format!("NXM_NX_REG{n}"),
+            Xreg(n) => format!("OXM_OF_PKT_REG{n}"),
+            Xxreg(n) => format!("NXM_NX_XXREG{n}"),
+            Metadata => "OXM_OF_METADATA".into(),
+            InPort => "NXM_OF_IN_PORT".into(),
+            VlanTci => "NXM_OF_VLAN_TCI".into(),
+            EthSrc => "NXM_OF_ETH_SRC".into(),
+            EthDst => "NXM_OF_ETH_DST".into(),
+            EthType => "NXM_OF_ETH_TYPE".into(),
+            Ipv4Src => "NXM_OF_IP_SRC".into(),
+            Ipv4Dst => "NXM_OF_IP_DST".into(),
+            Ipv6Src => "NXM_NX_IPV6_SRC".into(),
+            Ipv6Dst => "NXM_NX_IPV6_DST".into(),
+            Ipv6Label => "NXM_NX_IPV6_LABEL".into(),
+            ArpSpa => "NXM_OF_ARP_SPA".into(),
+            ArpTpa => "NXM_OF_ARP_TPA".into(),
+            IpProto => "NXM_OF_IP_PROTO".into(),
+            IpDscp => "NXM_OF_IP_TOS".into(),
+            IpEcn => "NXM_NX_IP_ECN".into(),
+            IpTtl => "NXM_NX_IP_TTL".into(),
+            IpFrag => "NXM_NX_IP_FRAG".into(),
+            ArpOp => "NXM_OF_ARP_OP".into(),
+            ArpSha => "NXM_NX_ARP_SHA".into(),
+            ArpTha => "NXM_NX_ARP_THA".into(),
+            TcpSrc => "NXM_OF_TCP_SRC".into(),
+            TcpDst => "NXM_OF_TCP_DST".into(),
+            UdpSrc => "NXM_OF_UDP_SRC".into(),
+            UdpDst => "NXM_OF_UDP_DST".into(),
+            SctpSrc => "OXM_OF_SCTP_SRC".into(),
+            SctpDst => "OXM_OF_SCTP_DST".into(),
+            Icmpv4Type => "NXM_OF_ICMP_TYPE".into(),
+            Icmpv4Code => "NXM_OF_ICMP_CODE".into(),
+            Icmpv6Type => "NXM_NX_ICMPV6_TYPE".into(),
+            Icmpv6Code => "NXM_NX_ICMPV6_CODE".into(),
+            NdTarget => "NXM_NX_ND_TARGET".into(),
+            NdSll => "NXM_NX_ND_SLL".into(),
+            NdTll => "NXM_NX_ND_TLL".into(),
+            TcpFlags => "NXM_NX_TCP_FLAGS".into(),
+        }
+    }
+
+    /// OXM/NXM header as Open vSwitch encodes the field in OpenFlow 1.5
+    /// (class, field, payload length); used for controller userdata.
+    pub fn oxm(self) -> (u16, u8, u8) {
+        use Field::*;
+        match self {
+            InPort => (0x0000, 0, 2),
+            Metadata => (0x8000, 2, 8),
+            EthDst => (0x8000, 3, 6),
+            EthSrc => (0x8000, 4, 6),
+            EthType => (0x8000, 5, 2),
+            VlanTci => (0x0000, 4, 2),
+            IpDscp => (0x8000, 8, 1),
+            IpEcn => (0x8000, 9, 1),
+            IpProto => (0x8000, 10, 1),
+            Ipv4Src => (0x8000, 11, 4),
+            Ipv4Dst => (0x8000, 12, 4),
+            TcpSrc => (0x8000, 13, 2),
+            TcpDst => (0x8000, 14, 2),
+            UdpSrc => (0x8000, 15, 2),
+            UdpDst => (0x8000, 16, 2),
+            SctpSrc => (0x8000, 17, 2),
+            SctpDst => (0x8000, 18, 2),
+            Icmpv4Type => (0x8000, 19, 1),
+            Icmpv4Code => (0x8000, 20, 1),
+            ArpOp => (0x8000, 21, 2),
+            ArpSpa => (0x8000, 22, 4),
+            ArpTpa => (0x8000, 23, 4),
+            ArpSha => (0x8000, 24, 6),
+            ArpTha => (0x8000, 25, 6),
+            Ipv6Src => (0x8000, 26, 16),
+            Ipv6Dst => (0x8000, 27, 16),
+            Ipv6Label => (0x8000, 28, 4),
+            Icmpv6Type => (0x8000, 29, 1),
+            Icmpv6Code => (0x8000, 30, 1),
+            NdTarget => (0x8000, 31, 16),
+            NdSll => (0x8000, 32, 6),
+            NdTll => (0x8000, 33, 6),
+            Reg(n) => (0x0001, n, 4),
+            IpFrag => (0x0001, 26, 1),
+            IpTtl => (0x0001, 29, 1),
+            PktMark => (0x0001, 33, 4),
+            TcpFlags => (0x0001, 34, 2),
+            CtState => (0x0001, 105, 4),
+            CtMark => (0x0001, 107, 4),
+            CtLabel => (0x0001, 108, 16),
+            Xxreg(n) => (0x0001, 111 + n, 16),
+            Xreg(n) => (0x8001, n, 8),
+        }
+    }
+
+    /// Header Open vSwitch uses for the field in stack push/pop actions:
+    /// the original NXM header where one exists.
+    pub fn nxm(self) -> (u16, u8, u8) {
+        use Field::*;
+        let nxm0 = |f: u8, len: u8| (0x0000, f, len);
+        let nxm1 = |f: u8, len: u8| (0x0001, f, len);
+        match self {
+            InPort => nxm0(0, 2),
+            EthDst => nxm0(1, 6),
+            EthSrc => nxm0(2, 6),
+            EthType => nxm0(3, 2),
+            VlanTci => nxm0(4, 2),
+            IpDscp => nxm0(5, 1),
+            IpProto => nxm0(6, 1),
+            Ipv4Src => nxm0(7, 4),
+            Ipv4Dst => nxm0(8, 4),
+            TcpSrc => nxm0(9, 2),
+            TcpDst => nxm0(10, 2),
+            UdpSrc => nxm0(11, 2),
+            UdpDst => nxm0(12, 2),
+            Icmpv4Type => nxm0(13, 1),
+            Icmpv4Code => nxm0(14, 1),
+            ArpOp => nxm0(15, 2),
+            ArpSpa => nxm0(16, 4),
+            ArpTpa => nxm0(17, 4),
+            ArpSha => nxm1(17, 6),
+            ArpTha => nxm1(18, 6),
+            Ipv6Src => nxm1(19, 16),
+            Ipv6Dst => nxm1(20, 16),
+            Icmpv6Type => nxm1(21, 1),
+            Icmpv6Code => nxm1(22, 1),
+            NdTarget => nxm1(23, 16),
+            NdSll => nxm1(24, 6),
+            NdTll => nxm1(25, 6),
+            Ipv6Label => nxm1(27, 4),
+            IpEcn => nxm1(28, 1),
+            other => other.oxm(),
+        }
+    }
+
+    fn format_value(self, v: u128) -> String {
+        match self.fmt() {
+            Fmt::Mac => fmt_mac(v),
+            Fmt::Ip4 => Ipv4Addr::from(v as u32).to_string(),
+            Fmt::Ip6 => Ipv6Addr::from(v).to_string(),
+            Fmt::Dec => v.to_string(),
+            Fmt::Hex => fmt_hex(v),
+        }
+    }
+
+    fn all_ones(self) -> u128 {
+        ones(self.width())
+    }
+}
+
+pub(crate) fn ones(w: u32) -> u128 {
+    if w >= 128 { u128::MAX } else { (1u128 << w) - 1 }
+}
+
+fn fmt_hex(v: u128) -> String {
+    if v == 0 { "0".into() } else { format!("{v:#x}") }
+}
+
+fn fmt_mac(v: u128) -> String {
+    let b = (v as u64).to_be_bytes();
+    format!(
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        b[2], b[3], b[4], b[5], b[6], b[7]
+    )
+}
+
+/// CIDR prefix length if `mask` is a prefix mask of `width` bits.
+fn prefix_len(mask: u128, width: u32) -> Option<u32> {
+    let m = mask << (128 - width);
+    let n = m.leading_ones();
+    (m.checked_shl(n).unwrap_or(0) == 0).then_some(n)
+}
+
+/// A set of (field, value, mask) constraints.  Registers are always kept at
+/// 32-bit granularity, as OpenFlow matches them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Match {
+    pub fields: BTreeMap<Field, (u128, u128)>,
+    pub conj_id: Option<u32>,
+}
+
+impl Match {
+    /// Adds `field & mask == value`; returns false if that contradicts what
+    /// the match already requires.
+    pub fn add(&mut self, field: Field, value: u128, mask: u128) -> bool {
+        let mask = mask & field.all_ones();
+        let value = value & mask;
+        if mask == 0 {
+            return true;
+        }
+        let e = self.fields.entry(field).or_insert((0, 0));
+        if (e.0 ^ value) & e.1 & mask != 0 {
+            return false;
+        }
+        e.0 |= value;
+        e.1 |= mask;
+        true
+    }
+
+    pub fn get(&self, field: Field) -> Option<(u128, u128)> {
+        self.fields.get(&field).copied()
+    }
+}
+
+fn proto_shorthand(m: &Match) -> Option<&'static str> {
+    let (ty, tm) = m.get(Field::EthType)?;
+    if tm != 0xffff {
+        return None;
+    }
+    let proto = m.get(Field::IpProto).filter(|p| p.1 == 0xff).map(|p| p.0);
+    Some(match (ty, proto) {
+        (0x0800, Some(1)) => "icmp",
+        (0x0800, Some(2)) => "igmp",
+        (0x0800, Some(6)) => "tcp",
+        (0x0800, Some(17)) => "udp",
+        (0x0800, Some(132)) => "sctp",
+        (0x0800, _) => "ip",
+        (0x86dd, Some(58)) => "icmp6",
+        (0x86dd, Some(6)) => "tcp6",
+        (0x86dd, Some(17)) => "udp6",
+        (0x86dd, Some(132)) => "sctp6",
+        (0x86dd, _) => "ipv6",
+        (0x0806, _) => "arp",
+        (0x8035, _) => "rarp",
+        _ => return None,
+    })
+}
+
+const CT_FLAGS: [&str; 8] = ["new", "est", "rel", "rpl", "inv", "trk", "snat", "dnat"];
+
+impl fmt::Display for Match {
+    /// Renders the match the way `ovs-ofctl` does (same field order and value
+    /// syntax), without a trailing comma.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts: Vec<String> = Vec::new();
+        if let Some(id) = self.conj_id {
+            parts.push(format!("conj_id={id}"));
+        }
+        let short = proto_shorthand(self);
+        let shorthand_proto = matches!(short, Some(s) if !matches!(s, "ip" | "ipv6" | "arp" | "rarp"));
+        let push = |field: Field, parts: &mut Vec<String>| {
+            let Some((v, m)) = self.get(field) else { return };
+            if field == Field::EthType && short.is_some() || field == Field::IpProto && shorthand_proto {
+                return;
+            }
+            parts.push(format_field_match(field, v, m));
+        };
+        for fld in [Field::PktMark, Field::CtState, Field::CtMark, Field::CtLabel] {
+            push(fld, &mut parts);
+        }
+        if let Some(s) = short {
+            parts.push(s.to_string());
+        }
+        for r in 0..16 {
+            push(Field::Reg(r), &mut parts);
+        }
+        use Field::*;
+        for fld in [
+            Metadata, InPort, VlanTci, EthSrc, EthDst, EthType, Ipv6Src, Ipv6Dst, Ipv6Label, Ipv4Src,
+            Ipv4Dst, ArpSpa, ArpTpa, IpProto, IpDscp, IpEcn, IpTtl, IpFrag, ArpOp, ArpSha, ArpTha, TcpSrc,
+            UdpSrc, SctpSrc, TcpDst, UdpDst, SctpDst, Icmpv4Type, Icmpv6Type, Icmpv4Code, Icmpv6Code,
+            NdTarget, NdSll, NdTll, TcpFlags,
+        ] {
+            push(fld, &mut parts);
+        }
+        f.write_str(&parts.join(","))
+    }
+}
+
+fn format_field_match(field: Field, v: u128, m: u128) -> String {
+    let name = field.match_name();
+    let full = field.all_ones();
+    if field == Field::CtState {
+        let mut s = String::new();
+        for (i, n) in CT_FLAGS.iter().enumerate() {
+            if m & (1 << i) != 0 {
+                s.push(if v & (1 << i) != 0 { '+' } else { '-' });
+                s.push_str(n);
+            }
+        }
+        return format!("{name}={s}");
+    }
+    if field == Field::IpFrag {
+        let s = match (v & 3, m & 3) {
+            (0, 3) => "no",
+            (1, 3) => "first",
+            (3, 3) => "later",
+            (0, 1) => "no",
+            (1, 1) => "yes",
+            (0, 2) => "not_later",
+            (2, 2) => "later",
+            _ => return format!("{name}={}/{}", fmt_hex(v), fmt_hex(m)),
+        };
+        return format!("{name}={s}");
+    }
+    if m == full {
+        return format!("{name}={}", field.format_value(v));
+    }
+    match field.fmt() {
+        Fmt::Ip4 | Fmt::Ip6 => match prefix_len(m, field.width()) {
+            Some(p) => format!("{name}={}/{p}", field.format_value(v)),
+            None => format!("{name}={}/{}", field.format_value(v), field.format_value(m)),
+        },
+        Fmt::Mac => format!("{name}={}/{}", fmt_mac(v), fmt_mac(m)),
+        Fmt::Dec | Fmt::Hex => format!("{name}={}/{}", fmt_hex(v), fmt_hex(m)),
+    }
+}
+
+/// A bit range of a field, as used by `move`, `push`, `pop` and `ct(zone=)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SubField {
+    pub field: Field,
+    pub ofs: u32,
+    pub n_bits: u32,
+}
+
+impl SubField {
+    pub fn whole(field: Field) -> Self {
+        SubField {
+            field,
+            ofs: 0,
+            n_bits: field.width(),
+        }
+    }
+}
+
+impl fmt::Display for SubField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.field.nxm_name();
+        if self.ofs == 0 && self.n_bits == self.field.width() {
+            write!(f, "{name}[]")
+        } else if self.n_bits == 1 {
+            write!(f, "{name}[{}]", self.ofs)
+        } else {
+            write!(f, "{name}[{}..{}]", self.ofs, self.ofs + self.n_bits - 1)
+        }
+    }
+}
+
+/// NAT part of a `ct` action.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Nat {
+    /// `nat`: apply the existing NAT binding.
+    Existing,
+    /// `nat(src)` / `nat(dst)` with optional address range and port range.
+    Src(Option<NatTarget>),
+    Dst(Option<NatTarget>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NatTarget {
+    pub ip: std::net::IpAddr,
+    pub ip_max: Option<std::net::IpAddr>,
+    pub port: Option<(u16, u16)>,
+    pub flags: Vec<&'static str>,
+}
+
+impl fmt::Display for NatTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ip = |ip: &std::net::IpAddr| match ip {
+            std::net::IpAddr::V4(a) => a.to_string(),
+            std::net::IpAddr::V6(a) => format!("[{a}]"),
+        };
+        write!(f, "{}", ip(&self.ip))?;
+        if let Some(max) = &self.ip_max {
+            write!(f, "-{}", ip(max))?;
+        }
+        if let Some((lo, hi)) = self.port {
+            write!(f, ":{lo}")?;
+            if hi != lo {
+                write!(f, "-{hi}")?;
+            }
+        }
+        for fl in &self.flags {
+            write!(f, ",{fl}")?;
+        }
+        Ok(())
+    }
+}
+
+/// `ct` action.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Ct {
+    pub commit: bool,
+    pub table: Option<u8>,
+    pub zone: SubField,
+    pub nat: Option<Nat>,
+    pub exec: Vec<Action>,
+}
+
+/// OpenFlow actions produced by the compiler.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// `set_field:value[/mask]->field`; `mask` is `None` for the whole field.
+    SetField {
+        field: Field,
+        value: u128,
+        mask: Option<u128>,
+    },
+    Move {
+        src: SubField,
+        dst: SubField,
+    },
+    Push(SubField),
+    Pop(SubField),
+    Resubmit(u8),
+    DecTtl,
+    Ct(Ct),
+    CtClear,
+    Clone(Vec<Action>),
+    Group(u32),
+    /// `controller(userdata=...)`: `opcode` + 4 pad bytes + `payload`.
+    Controller {
+        userdata: Vec<u8>,
+        pause: bool,
+        meter_id: Option<u32>,
+    },
+    Conjunction {
+        id: u32,
+        clause: u8,
+        n_clauses: u8,
+    },
+    /// `ct_commit_nat`'s `ct(...)` variants and others share `Ct`; this is
+    /// `check_pkt_larger(len)->reg`.
+    CheckPktLarger {
+        len: u16,
+        dst: SubField,
+    },
+    SetQueue(u32),
+    Meter(u32),
+}
+
+fn fmt_userdata(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(".")
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::SetField { field, value, mask } => {
+                let v = field.format_value(*value);
+                match mask {
+                    Some(m) if *m != field.all_ones() => {
+                        let m = match field.fmt() {
+                            Fmt::Dec => {
+                                return write!(
+                                    f,
+                                    "set_field:{}/{}->{}",
+                                    fmt_hex(*value),
+                                    fmt_hex(*m),
+                                    field.set_name()
+                                );
+                            }
+                            _ => field.format_value(*m),
+                        };
+                        write!(f, "set_field:{v}/{m}->{}", field.set_name())
+                    }
+                    _ => write!(f, "set_field:{v}->{}", field.set_name()),
+                }
+            }
+            Action::Move { src, dst } => write!(f, "move:{src}->{dst}"),
+            Action::Push(s) => write!(f, "push:{s}"),
+            Action::Pop(s) => write!(f, "pop:{s}"),
+            Action::Resubmit(t) => write!(f, "resubmit(,{t})"),
+            Action::DecTtl => f.write_str("dec_ttl()"),
+            Action::CtClear => f.write_str("ct_clear"),
+            Action::Group(g) => write!(f, "group:{g}"),
+            Action::Conjunction {
+                id,
+                clause,
+                n_clauses,
+            } => write!(f, "conjunction({id},{clause}/{n_clauses})"),
+            Action::Clone(acts) => write!(f, "clone({})", ActionList(acts)),
+            Action::Controller {
+                userdata,
+                pause,
+                meter_id,
+            } => {
+                f.write_str("controller(")?;
+                if *pause {
+                    f.write_str("pause,")?;
+                }
+                write!(f, "userdata={}", fmt_userdata(userdata))?;
+                if let Some(m) = meter_id {
+                    write!(f, ",meter_id={m}")?;
+                }
+                f.write_str(")")
+            }
+            Action::CheckPktLarger { len, dst } => write!(f, "check_pkt_larger({len})->{dst}"),
+            Action::SetQueue(q) => write!(f, "set_queue:{q}"),
+            Action::Meter(m) => write!(f, "meter:{m}"),
+            Action::Ct(ct) => {
+                let mut s = String::from("ct(");
+                let mut items = Vec::new();
+                if ct.commit {
+                    items.push("commit".to_string());
+                }
+                if let Some(t) = ct.table {
+                    items.push(format!("table={t}"));
+                }
+                items.push(format!("zone={}", ct.zone));
+                match &ct.nat {
+                    None => {}
+                    Some(Nat::Existing) => items.push("nat".into()),
+                    Some(Nat::Src(None)) => items.push("nat(src)".into()),
+                    Some(Nat::Dst(None)) => items.push("nat(dst)".into()),
+                    Some(Nat::Src(Some(t))) => items.push(format!("nat(src={t})")),
+                    Some(Nat::Dst(Some(t))) => items.push(format!("nat(dst={t})")),
+                }
+                if !ct.exec.is_empty() {
+                    items.push(format!("exec({})", ActionList(&ct.exec)));
+                }
+                s.push_str(&items.join(","));
+                s.push(')');
+                f.write_str(&s)
+            }
+        }
+    }
+}
+
+/// Comma-separated action list; empty renders as `drop`.
+pub struct ActionList<'a>(pub &'a [Action]);
+
+impl fmt::Display for ActionList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, a) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_char(',')?;
+            }
+            write!(f, "{a}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One OpenFlow flow produced from a logical flow.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Flow {
+    pub table: u8,
+    pub priority: u16,
+    pub matches: Match,
+    pub actions: Vec<Action>,
+}
+
+impl fmt::Display for Flow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "table={}, priority={}", self.table, self.priority)?;
+        let m = self.matches.to_string();
+        if !m.is_empty() {
+            write!(f, ",{m}")?;
+        }
+        if self.actions.is_empty() {
+            f.write_str(" actions=drop")
+        } else {
+            write!(f, " actions={}", ActionList(&self.actions))
+        }
+    }
+}
+
+/// Encodes `actions` the way Open vSwitch encodes them in OpenFlow 1.5, for
+/// the nested actions that ovn-controller puts into controller userdata.
+pub fn encode_of15(actions: &[Action], out: &mut Vec<u8>) -> Result<(), crate::Error> {
+    for a in actions {
+        encode_one(a, out)?;
+    }
+    Ok(())
+}
+
+fn oxm_header(field: Field, masked: bool) -> [u8; 4] {
+    header_bytes(field.oxm(), masked)
+}
+
+fn header_bytes((class, fld, len): (u16, u8, u8), masked: bool) -> [u8; 4] {
+    let len = if masked { len * 2 } else { len };
+    let c = class.to_be_bytes();
+    [c[0], c[1], (fld << 1) | masked as u8, len]
+}
+
+fn value_bytes(v: u128, len: u8) -> Vec<u8> {
+    v.to_be_bytes()[16 - len as usize..].to_vec()
+}
+
+fn pad8(out: &mut Vec<u8>, start: usize) {
+    while !(out.len() - start).is_multiple_of(8) {
+        out.push(0);
+    }
+}
+
+fn set_len(out: &mut [u8], start: usize) {
+    let len = (out.len() - start) as u16;
+    out[start + 2..start + 4].copy_from_slice(&len.to_be_bytes());
+}
+
+fn nx_header(out: &mut Vec<u8>, subtype: u16) -> usize {
+    let start = out.len();
+    out.extend_from_slice(&[0xff, 0xff, 0, 0, 0x00, 0x00, 0x23, 0x20]);
+    out.extend_from_slice(&subtype.to_be_bytes());
+    start
+}
+
+fn encode_one(a: &Action, out: &mut Vec<u8>) -> Result<(), crate::Error> {
+    let start = out.len();
+    match a {
+        Action::SetField { field, value, mask } => {
+            let masked = matches!(mask, Some(m) if *m != field.all_ones());
+            out.extend_from_slice(&[0, 25, 0, 0]);
+            out.extend_from_slice(&oxm_header(*field, masked));
+            let len = field.oxm().2;
+            out.extend(value_bytes(*value, len));
+            if masked {
+                out.extend(value_bytes(mask.unwrap_or(0), len));
+            }
+            pad8(out, start);
+            set_len(out, start);
+        }
+        Action::Move { src, dst } => {
+            out.extend_from_slice(&[0, 28, 0, 0]);
+            out.extend_from_slice(&(src.n_bits as u16).to_be_bytes());
+            out.extend_from_slice(&(src.ofs as u16).to_be_bytes());
+            out.extend_from_slice(&(dst.ofs as u16).to_be_bytes());
+            out.extend_from_slice(&[0, 0]);
+            out.extend_from_slice(&oxm_header(src.field, false));
+            out.extend_from_slice(&oxm_header(dst.field, false));
+            pad8(out, start);
+            set_len(out, start);
+        }
+        Action::Push(s) | Action::Pop(s) => {
+            let st = nx_header(out, if matches!(a, Action::Push(_)) { 27 } else { 28 });
+            out.extend_from_slice(&(s.ofs as u16).to_be_bytes());
+            out.extend_from_slice(&header_bytes(s.field.nxm(), false));
+            out.extend_from_slice(&(s.n_bits as u16).to_be_bytes());
+            pad8(out, st);
+            set_len(out, st);
+        }
+        Action::Resubmit(t) => {
+            let st = nx_header(out, 14);
+            out.extend_from_slice(&[0xff, 0xf8, *t, 0, 0, 0]);
+            set_len(out, st);
+        }
+        Action::DecTtl => out.extend_from_slice(&[0, 24, 0, 8, 0, 0, 0, 0]),
+        Action::CtClear => {
+            let st = nx_header(out, 43);
+            pad8(out, st);
+            set_len(out, st);
+        }
+        Action::Clone(inner) => {
+            let st = nx_header(out, 42);
+            out.extend_from_slice(&[0; 6]);
+            encode_of15(inner, out)?;
+            set_len(out, st);
+        }
+        Action::Group(g) => {
+            out.extend_from_slice(&[0, 22, 0, 8]);
+            out.extend_from_slice(&g.to_be_bytes());
+        }
+        other => {
+            return Err(crate::Error::semantic(format!(
+                "cannot encode `{other}' inside a controller action"
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn match_display_matches_ovs_ofctl() {
+        let mut m = Match::default();
+        m.add(Field::EthType, 0x806, 0xffff);
+        m.add(Field::Reg(14), 2, u32::MAX as u128);
+        m.add(Field::Metadata, 3, u64::MAX as u128);
+        m.add(Field::ArpSpa, 0x0a000200, 0xffffff00);
+        m.add(Field::ArpOp, 1, 0xffff);
+        assert_eq!(
+            m.to_string(),
+            "arp,reg14=0x2,metadata=0x3,arp_spa=10.0.2.0/24,arp_op=1"
+        );
+        let mut m = Match::default();
+        m.add(Field::CtState, 0x22, 0x3b);
+        m.add(Field::EthDst, 1 << 40, 1 << 40);
+        assert_eq!(
+            m.to_string(),
+            "ct_state=-new+est-rpl-inv+trk,dl_dst=01:00:00:00:00:00/01:00:00:00:00:00"
+        );
+        assert!(!m.add(Field::EthDst, 0, 1 << 40));
+    }
+
+    #[test]
+    fn action_display() {
+        let a = Action::SetField {
+            field: Field::Xreg(4),
+            value: 0,
+            mask: Some(0xffff_0000_0000),
+        };
+        assert_eq!(a.to_string(), "set_field:0/0xffff00000000->xreg4");
+        let a = Action::Move {
+            src: SubField {
+                field: Field::Reg(10),
+                ofs: 6,
+                n_bits: 1,
+            },
+            dst: SubField {
+                field: Field::Xreg(4),
+                ofs: 2,
+                n_bits: 1,
+            },
+        };
+        assert_eq!(a.to_string(), "move:NXM_NX_REG10[6]->OXM_OF_PKT_REG4[2]");
+    }
+
+    #[test]
+    fn of15_encoding() {
+        let mut out = Vec::new();
+        encode_of15(
+            &[
+                Action::SetField {
+                    field: Field::EthDst,
+                    value: 0xffff_ffff_ffff,
+                    mask: None,
+                },
+                Action::Resubmit(37),
+            ],
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(
+            fmt_userdata(&out),
+            "00.19.00.10.80.00.06.06.ff.ff.ff.ff.ff.ff.00.00.ff.ff.00.10.00.00.23.20.00.0e.ff.f8.25.00.00.00"
+        );
+    }
+}
