@@ -131,6 +131,7 @@ fn port_bindings(ctx: &SbContext, t: &Topology, sb: &mut Southbound) {
                 lsp,
                 gateway_chassis,
                 garp,
+                vlan_passthru,
             } => {
                 if lsp.port_type == "router" {
                     pb.port_type = if gateway_chassis.is_some() {
@@ -155,6 +156,9 @@ fn port_bindings(ctx: &SbContext, t: &Topology, sb: &mut Southbound) {
                 } else {
                     pb.port_type = lsp.port_type.clone();
                     pb.options = lsp.options.clone();
+                    if *vlan_passthru {
+                        pb.options.insert("vlan-passthru".into(), "true".into());
+                    }
                     pb.requested_chassis = resolve_chassis(ctx, lsp.options.get("requested-chassis"));
                 }
                 pb.mac = lsp.addresses.clone();

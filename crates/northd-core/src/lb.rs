@@ -241,6 +241,14 @@ fn router_lb_flows(v: &LbView, f: &mut FlowBuilder) {
         }
         f.add(Stage::LrInDnat, prio, m, action);
     }
+    if lb.skip_snat {
+        f.add(
+            Stage::LrOutSnat,
+            120,
+            "flags.skip_snat_for_lb == 1 && ip",
+            "next;",
+        );
+    }
 }
 
 #[cfg(test)]

@@ -266,27 +266,28 @@ fn static_route(r: &crate::topology::Route, f: &mut FlowBuilder) {
 
 pub(crate) fn router_port_flows(v: &RouterPortView) -> Vec<LogicalFlow> {
     let mut f = FlowBuilder::new(&v.router);
-    if !v.enabled {
-        return f.finish();
-    }
     let key = quoted(&v.name);
     let n = &v.networks;
     let mac = n.mac;
 
-    // Admission.
-    let adm = format!("xreg0[0..47] = {mac}; next;");
-    f.add(
-        Stage::LrInAdmission,
-        50,
-        format!("eth.mcast && inport == {key}"),
-        adm.clone(),
-    );
-    f.add(
-        Stage::LrInAdmission,
-        50,
-        format!("eth.dst == {mac} && inport == {key}"),
-        adm,
-    );
+    // A disabled port only loses admission and delivery; like northd, its addresses
+    // stay routable and answerable so peers see no flapping.
+    if v.enabled {
+        let adm = format!("xreg0[0..47] = {mac}; next;");
+        f.add(
+            Stage::LrInAdmission,
+            50,
+            format!("eth.mcast && inport == {key}"),
+            adm.clone(),
+        );
+        f.add(
+            Stage::LrInAdmission,
+            50,
+            format!("eth.dst == {mac} && inport == {key}"),
+            adm,
+        );
+        f.add(Stage::LrOutDelivery, 100, format!("outport == {key}"), "output;");
+    }
 
     // Learn neighbours that ARP for us from our own subnets.
     for c in &n.ipv4 {
@@ -344,7 +345,6 @@ pub(crate) fn router_port_flows(v: &RouterPortView) -> Vec<LogicalFlow> {
         );
     }
 
-    f.add(Stage::LrOutDelivery, 100, format!("outport == {key}"), "output;");
     f.finish()
 }
 

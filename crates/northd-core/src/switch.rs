@@ -337,7 +337,7 @@ fn arp_nd_responder(v: &SwitchPortView, key: &str, f: &mut FlowBuilder) {
             &v.name,
         );
     }
-    if v.port_type == "external" || v.port_type == "virtual" || v.has_unknown {
+    if v.port_type == "external" || v.port_type == "virtual" || v.has_unknown || v.switch_vlan_passthru {
         return;
     }
     let na = if v.port_type == "router" {

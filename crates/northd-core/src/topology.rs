@@ -68,6 +68,8 @@ pub(crate) struct SwitchPortView {
     pub has_port_security: bool,
     pub localnet_learn_fdb: bool,
     pub switch_has_lb_vip: bool,
+    /// The switch passes VLAN tags through (no ARP/ND responder then).
+    pub switch_vlan_passthru: bool,
     /// Every port of the switch is a router port (no L2 flooding to VMs needed).
     pub switch_only_router_ports: bool,
     /// For router-type ports: the connected LRP.
@@ -122,6 +124,8 @@ pub(crate) enum PortOwner {
         /// Peer LRP networks when the peer router is a gateway and the switch has a
         /// localnet port (GARP `nat_addresses`).
         garp: Option<LrpNetworks>,
+        /// The switch has `other_config:vlan-passthru=true`.
+        vlan_passthru: bool,
     },
     Router {
         lrp: LogicalRouterPort,
@@ -623,6 +627,7 @@ impl Topology {
                         has_port_security: !lsp.port_security.is_empty(),
                         localnet_learn_fdb: opt_true(&lsp.options, "localnet_learn_fdb"),
                         switch_has_lb_vip: has_lb_vip,
+                        switch_vlan_passthru: opt_true(&ls.other_config, "vlan-passthru"),
                         switch_only_router_ports: n_router == ports.len(),
                         peer,
                         switch_routers: switch_routers.clone(),
@@ -636,6 +641,7 @@ impl Topology {
                             lsp: (*lsp).clone(),
                             gateway_chassis,
                             garp,
+                            vlan_passthru: opt_true(&ls.other_config, "vlan-passthru"),
                         },
                     },
                 );

@@ -272,8 +272,8 @@ impl Mutator {
 
 #[test]
 fn incremental_matches_full_after_random_changes() {
-    let sb_json = fixture("seed5-sb.json");
-    let mut nb = load_nb(&fixture("seed5-nb.json"));
+    let sb_json = fixture("seed7-sb.json");
+    let mut nb = load_nb(&fixture("seed7-nb.json"));
     let mut ctx = load_ctx(&sb_json, true);
     let mut engine = Engine::new();
     let mut m = Mutator {

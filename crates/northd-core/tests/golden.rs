@@ -50,6 +50,7 @@ fn check_seed(seed: u32) -> (usize, usize, usize) {
         assert_eq!(o.port_security, p.port_security, "{ctx}");
         assert_eq!(o.nat_addresses, p.nat_addresses, "{ctx}");
         assert_eq!(o.external_ids, p.external_ids, "{ctx}");
+        assert_eq!(o.requested_chassis, p.requested_chassis, "{ctx}");
     }
 
     // Multicast groups.
@@ -201,4 +202,9 @@ fn fresh_key_allocation_matches_modulo_key_choice() {
         .map(|f| (f.0.clone(), f.1.clone(), f.2, f.3, rename(&f.4), f.5.clone()))
         .collect();
     assert_eq!(our_flows(sb), renamed);
+}
+
+#[test]
+fn seed7_more_knobs() {
+    check_seed(7);
 }

@@ -242,6 +242,8 @@ pub struct RealPort {
     pub port_security: Vec<String>,
     pub nat_addresses: Vec<String>,
     pub external_ids: Map,
+    /// Chassis name.
+    pub requested_chassis: Option<String>,
 }
 
 /// Real northd's SB output, with SB row UUIDs resolved to names.
@@ -285,6 +287,10 @@ impl RealSb {
                 },
             );
         }
+        let chassis: BTreeMap<String, String> = rows(sb, "Chassis")
+            .iter()
+            .map(|r| (uuid(r), string(r, "name")))
+            .collect();
         let mut ports = BTreeMap::new();
         let mut port_by_uuid = BTreeMap::new();
         for r in rows(sb, "Port_Binding") {
@@ -302,6 +308,7 @@ impl RealSb {
                 port_security: ps,
                 nat_addresses: strings(r, "nat_addresses"),
                 external_ids: map(r, "external_ids"),
+                requested_chassis: opt_string(r, "requested_chassis").map(|u| chassis[&u].clone()),
             };
             port_by_uuid.insert(uuid(r), p.logical_port.clone());
             ports.insert(p.logical_port.clone(), p);
