@@ -83,7 +83,6 @@ pub(crate) struct Route {
     pub prefix: Cidr,
     pub nexthop: IpAddr,
     pub src_policy: bool,
-    pub route_table: String,
     /// Output LRP name and its chosen source address.
     pub out_port: String,
     pub out_mac: Mac,
@@ -802,7 +801,10 @@ fn resolve_routes(
 ) -> Vec<Route> {
     let lr = &nb.routers[lr_uuid];
     let mut out = Vec::new();
-    for ru in &lr.static_routes {
+    // Sorted so that the winner among conflicting routes does not depend on set order.
+    let mut route_ids = lr.static_routes.clone();
+    route_ids.sort();
+    for ru in &route_ids {
         let Some(r) = nb.static_routes.get(ru) else {
             w.push(Warning::Dangling {
                 row: RowRef::new("Logical_Router", lr.name.clone()),
@@ -837,6 +839,10 @@ fn resolve_routes(
                 continue;
             }
         };
+        if !r.route_table.is_empty() {
+            w.push(bad("route tables are not supported"));
+            continue;
+        }
         if nexthop.is_ipv4() != prefix.is_ipv4() {
             w.push(bad("nexthop and prefix address families differ"));
             continue;
@@ -871,11 +877,21 @@ fn resolve_routes(
             w.push(bad("no router port can reach the nexthop"));
             continue;
         };
+        let src_policy = r.policy.as_deref() == Some("src-ip");
+        let same_match = |o: &Route| {
+            o.src_policy == src_policy
+                && o.prefix.plen == prefix.plen
+                && o.prefix.network() == prefix.network()
+        };
+        if out.iter().any(same_match) {
+            // northd would build an ECMP group; one route must win deterministically.
+            w.push(bad("ECMP (several routes for one prefix) is not supported"));
+            continue;
+        }
         out.push(Route {
             prefix,
             nexthop,
-            src_policy: r.policy.as_deref() == Some("src-ip"),
-            route_table: r.route_table.clone(),
+            src_policy,
             out_port,
             out_mac,
             src_ip,

@@ -234,3 +234,50 @@ fn diff_reports_inserts_updates_deletes() {
     assert!(!d.logical_flows.insert.is_empty() && !d.logical_flows.delete.is_empty());
     assert!(diff(&b, &b).is_empty());
 }
+
+#[test]
+fn unsupported_routes_are_reported() {
+    let mut nb = Northbound::default();
+    nb.router_ports.insert(
+        "u-lrp".into(),
+        LogicalRouterPort {
+            name: "lrp".into(),
+            mac: "02:00:00:00:01:01".into(),
+            networks: vec!["10.0.0.1/24".into()],
+            ..Default::default()
+        },
+    );
+    let route = |nexthop: &str, table: &str| StaticRoute {
+        ip_prefix: "0.0.0.0/0".into(),
+        nexthop: nexthop.into(),
+        route_table: table.into(),
+        ..Default::default()
+    };
+    nb.static_routes.insert("r1".into(), route("10.0.0.254", ""));
+    nb.static_routes.insert("r2".into(), route("10.0.0.253", ""));
+    nb.static_routes.insert("r3".into(), route("10.0.0.252", "blue"));
+    nb.static_routes.insert("r4".into(), route("192.168.9.9", ""));
+    nb.routers.insert(
+        "u-lr".into(),
+        LogicalRouter {
+            name: "lr".into(),
+            ports: vec!["u-lrp".into()],
+            static_routes: vec!["r4".into(), "r3".into(), "r2".into(), "r1".into()],
+            ..Default::default()
+        },
+    );
+    let out = translate(&nb, &SbContext::default());
+    let w: Vec<String> = out.warnings.iter().map(|w| w.to_string()).collect();
+    assert_eq!(w.len(), 3, "{w:#?}");
+    assert!(w.iter().any(|w| w.contains("ECMP") && w.contains("10.0.0.253")));
+    assert!(w.iter().any(|w| w.contains("route tables")));
+    assert!(w.iter().any(|w| w.contains("192.168.9.9") && w.contains("reach")));
+    let routes: Vec<&LogicalFlow> = out
+        .southbound
+        .logical_flows
+        .iter()
+        .filter(|f| f.stage == Stage::LrInIpRouting && f.priority == 1)
+        .collect();
+    assert_eq!(routes.len(), 1);
+    assert!(routes[0].actions.contains("reg0 = 10.0.0.254;"));
+}
