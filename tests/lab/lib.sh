@@ -565,3 +565,45 @@ scenario_exit() {
 }
 
 step() { log "$SCENARIO: $*"; }
+
+# ------------------------------------------------------------------ shared topologies
+# two_switches_one_router: ls1 172.16.255.0/24 and ls2 172.16.254.0/24 joined by
+# lr1 (.1 on each side), the topology of seed 004. Registers its own cleanup.
+LS1_NET=172.16.255 LS2_NET=172.16.254
+two_switches_one_router() {
+  on_cleanup nbctl --if-exists lr-del lr1
+  on_cleanup nbctl --if-exists ls-del ls2
+  on_cleanup nbctl --if-exists ls-del ls1
+  nbctl ls-add ls1 -- ls-add ls2 -- lr-add lr1
+  nbctl lrp-add lr1 lr1-ls1 02:ac:10:ff:01:01 $LS1_NET.1/24
+  nbctl lrp-add lr1 lr1-ls2 02:ac:10:ff:01:02 $LS2_NET.1/24
+  local s
+  for s in ls1 ls2; do
+    nbctl lsp-add $s $s-lr1 -- lsp-set-type $s-lr1 router -- lsp-set-addresses $s-lr1 router \
+      -- lsp-set-options $s-lr1 router-port=lr1-$s
+  done
+}
+
+# vm_port <switch> <port> <mac> <ip>: a VM's logical port, addresses = port security.
+vm_port() {
+  nbctl lsp-add "$1" "$2" -- lsp-set-addresses "$2" "$3 $4" -- lsp-set-port-security "$2" "$3 $4"
+}
+
+# route_via <vm> <gateway> <net/len>...: specific routes only; a default route in
+# a VM namespace could leak lab traffic somewhere it does not belong.
+route_via() {
+  local vm=$1 gw=$2 n; shift 2
+  for n in "$@"; do nsx "$vm" ip route add "$n" via "$gw"; done
+}
+
+# restart_controller <hv> <impl>: swap the chassis controller in place; the new one
+# takes over the chassis (same system-id) and br-int's flows.
+restart_controller() {
+  local h=$1 impl=$2 t0
+  t0=$(now_ms)
+  stop_controller "$h"
+  start_controller "$h" "$impl"
+  wait_for 30 "chassis $h back in SB" chassis_registered "$h" || fail "$h: chassis gone after restart"
+  nbctl --wait=hv sync
+  timing "restart $h controller as $impl -> hv caught up" "$t0"
+}
