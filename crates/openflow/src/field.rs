@@ -238,8 +238,13 @@ impl Field {
         }
     }
 
-    /// All-ones mask covering the field's width.
+    /// All-ones mask covering the field's width. For `nw_tos` that is the
+    /// DSCP bits only (0xfc): the ECN bits are a separate field and OVS
+    /// reports a TOS match as a DSCP match.
     pub fn full_mask(self) -> u128 {
+        if self == Field::IpTos {
+            return 0xfc;
+        }
         let b = self.bits();
         if b >= 128 { u128::MAX } else { (1u128 << b) - 1 }
     }
@@ -370,7 +375,7 @@ impl Field {
             (OXM_BASIC, 25) | (NXM1, 18) => Field::ArpTha,
             (OXM_BASIC, 13) | (NXM0, 9) => Field::TcpSrc,
             (OXM_BASIC, 14) | (NXM0, 10) => Field::TcpDst,
-            (NXM1, 34) => Field::TcpFlags,
+            (NXM1, 34) | (OXM_BASIC, 42) => Field::TcpFlags,
             (OXM_EXPERIMENTER, 42) if id.experimenter == ONF_EXPERIMENTER_ID => Field::TcpFlags,
             (OXM_BASIC, 15) | (NXM0, 11) => Field::UdpSrc,
             (OXM_BASIC, 16) | (NXM0, 12) => Field::UdpDst,

@@ -53,8 +53,8 @@ pub use group_mod::{BUCKET_ALL, Bucket, GROUP_ALL, GroupMod, GroupModCommand, Gr
 pub use header::{Framer, HEADER_LEN, Header, OFP15_VERSION, frame_len};
 pub use matches::{Match, MatchEntry};
 pub use message::{
-    BundleAdd, BundleControl, BundleCtrlType, ErrorMsg, FeaturesReply, Hello, Message, bundle_flags, decode,
-    encode, negotiate_version,
+    BundleAdd, BundleControl, BundleCtrlType, ErrorMsg, FeaturesReply, Hello, Message, SwitchConfig,
+    bundle_flags, decode, encode, negotiate_version,
 };
 pub use packet_in::{PacketIn2, PacketInFormat};
 pub use packet_out::PacketOut;

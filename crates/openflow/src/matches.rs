@@ -24,6 +24,10 @@ pub struct MatchEntry {
 /// mask removes the entry (wildcard). Iteration and encoding follow
 /// [`Field`]'s order, which places prerequisites first.
 ///
+/// Decoding folds OpenFlow 1.5 spellings back into one field each: an
+/// `xreg` entry becomes the two `reg`s it covers, OXM VLAN_VID/VLAN_PCP
+/// become `vlan_tci`, OXM IP_DSCP becomes `nw_tos`.
+///
 /// The codec does not add prerequisites: a caller matching `nw_src` must
 /// also match `eth_type = 0x0800` (as `ovs-vswitchd` requires).
 ///

@@ -21,6 +21,9 @@ const OFPT_ECHO_REPLY: u8 = 3;
 const OFPT_EXPERIMENTER: u8 = 4;
 const OFPT_FEATURES_REQUEST: u8 = 5;
 const OFPT_FEATURES_REPLY: u8 = 6;
+const OFPT_GET_CONFIG_REQUEST: u8 = 7;
+const OFPT_GET_CONFIG_REPLY: u8 = 8;
+const OFPT_SET_CONFIG: u8 = 9;
 const OFPT_PACKET_OUT: u8 = 13;
 const OFPT_FLOW_MOD: u8 = 14;
 const OFPT_GROUP_MOD: u8 = 15;
@@ -132,6 +135,16 @@ pub struct FeaturesReply {
     pub capabilities: u32,
 }
 
+/// Body of OFPT_SET_CONFIG / OFPT_GET_CONFIG_REPLY.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SwitchConfig {
+    /// `OFPC_*` fragment-handling flags.
+    pub flags: u16,
+    /// Bytes of a packet to send to the controller. Connections to the
+    /// `br-int.mgmt` socket only receive packet-ins once this is nonzero.
+    pub miss_send_len: u16,
+}
+
 /// Bundle control message type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BundleCtrlType {
@@ -208,6 +221,9 @@ pub enum Message {
     FeaturesReply(FeaturesReply),
     BarrierRequest,
     BarrierReply,
+    GetConfigRequest,
+    GetConfigReply(SwitchConfig),
+    SetConfig(SwitchConfig),
     FlowMod(FlowMod),
     GroupMod(GroupMod),
     PacketOut(PacketOut),
@@ -257,6 +273,8 @@ impl Message {
                 | Message::FeaturesReply(_)
                 | Message::BarrierRequest
                 | Message::BarrierReply
+                | Message::GetConfigRequest
+                | Message::GetConfigReply(_)
                 | Message::BundleControl(_)
                 | Message::BundleAdd(_)
         )
@@ -334,6 +352,16 @@ fn encode_inner(msg: &Message, xid: u32, out: &mut Vec<u8>) -> Result<(), Encode
         }
         Message::BarrierRequest => OFPT_BARRIER_REQUEST,
         Message::BarrierReply => OFPT_BARRIER_REPLY,
+        Message::GetConfigRequest => OFPT_GET_CONFIG_REQUEST,
+        Message::GetConfigReply(c) | Message::SetConfig(c) => {
+            put_u16(out, c.flags);
+            put_u16(out, c.miss_send_len);
+            if matches!(msg, Message::SetConfig(_)) {
+                OFPT_SET_CONFIG
+            } else {
+                OFPT_GET_CONFIG_REPLY
+            }
+        }
         Message::FlowMod(fm) => {
             fm.encode_body(out)?;
             OFPT_FLOW_MOD
@@ -478,6 +506,18 @@ fn decode_depth(buf: &[u8], depth: usize) -> Result<(Header, Message), DecodeErr
         }
         OFPT_BARRIER_REQUEST => Message::BarrierRequest,
         OFPT_BARRIER_REPLY => Message::BarrierReply,
+        OFPT_GET_CONFIG_REQUEST => Message::GetConfigRequest,
+        OFPT_GET_CONFIG_REPLY | OFPT_SET_CONFIG => {
+            let c = SwitchConfig {
+                flags: r.u16()?,
+                miss_send_len: r.u16()?,
+            };
+            if h.msg_type == OFPT_SET_CONFIG {
+                Message::SetConfig(c)
+            } else {
+                Message::GetConfigReply(c)
+            }
+        }
         OFPT_FLOW_MOD => Message::FlowMod(FlowMod::decode_body(&mut r)?),
         OFPT_GROUP_MOD => Message::GroupMod(GroupMod::decode_body(&mut r)?),
         OFPT_PACKET_OUT => Message::PacketOut(PacketOut::decode_body(&mut r)?),

@@ -87,6 +87,9 @@ pub(crate) fn pull_entry(r: &mut Reader<'_>) -> Result<(Field, u128, Option<u128
             len: h.payload_len,
         });
     }
+    if h.id.class == crate::field::OXM_BASIC && matches!(h.id.code, 6..=8) {
+        return pull_vlan(r, &h);
+    }
     let (field, wlen) = header_field(&h)?;
     let vlen = if h.has_mask {
         h.payload_len / 2
@@ -113,6 +116,37 @@ pub(crate) fn pull_entry(r: &mut Reader<'_>) -> Result<(Field, u128, Option<u128
     Ok((field, value, mask))
 }
 
+/// OpenFlow 1.2+ splits the 802.1Q TCI into OXM_OF_VLAN_VID (with the
+/// 0x1000 "present" bit in the CFI position) and OXM_OF_VLAN_PCP, and has
+/// OXM_OF_IP_DSCP where NXM has the whole TOS byte. OVS sends those in
+/// OpenFlow 1.5, so they are folded back into `vlan_tci` / `nw_tos`.
+fn pull_vlan(r: &mut Reader<'_>, h: &OxmHeader) -> Result<(Field, u128, Option<u128>), DecodeError> {
+    let (field, width, shift, full) = match h.id.code {
+        6 => (Field::VlanTci, 2, 0, 0x1fff),
+        7 => (Field::VlanTci, 1, 13, 0x7),
+        _ => (Field::IpTos, 1, 2, 0x3f),
+    };
+    let vlen = if h.has_mask {
+        h.payload_len / 2
+    } else {
+        h.payload_len
+    };
+    if vlen != width || (h.has_mask && h.payload_len != 2 * width) {
+        return Err(DecodeError::BadLength {
+            what: "VLAN OXM entry",
+            len: h.payload_len,
+        });
+    }
+    let v = be_to_u128(r.bytes(vlen)?) & full;
+    let m = if h.has_mask {
+        be_to_u128(r.bytes(vlen)?) & full
+    } else {
+        full
+    };
+    let (v, m) = (v << shift, m << shift);
+    Ok((field, v, (m != field.full_mask()).then_some(m)))
+}
+
 /// Appends raw match entries (no `ofp_match` header, no padding).
 pub(crate) fn put_raw_match(out: &mut Vec<u8>, m: &Match) {
     for e in m.iter() {
@@ -124,11 +158,34 @@ pub(crate) fn put_raw_match(out: &mut Vec<u8>, m: &Match) {
 pub(crate) fn pull_raw_match(mut r: Reader<'_>) -> Result<Match, DecodeError> {
     let mut m = Match::new();
     while !r.is_empty() {
-        let (f, v, mask) = pull_entry(&mut r)?;
-        if m.get(f).is_some() {
+        let (f, mut v, mask) = pull_entry(&mut r)?;
+        let mut mask = mask.unwrap_or(f.full_mask());
+        if let Field::Xreg(n) = f {
+            // OVS reports registers as 64-bit xregs in OpenFlow 1.5
+            // (e.g. packet-in metadata); callers think in 32-bit regs.
+            for (reg, shift) in [(Field::Reg(2 * n), 32), (Field::Reg(2 * n + 1), 0)] {
+                let hm = (mask >> shift) & 0xffff_ffff;
+                if hm == 0 {
+                    continue;
+                }
+                if m.get(reg).is_some() {
+                    return Err(DecodeError::invalid("match", format!("duplicate field {reg}")));
+                }
+                m.set_masked(reg, (v >> shift) & 0xffff_ffff, hm);
+            }
+            continue;
+        }
+        if let (Field::VlanTci, Some(prev)) = (f, m.get(f)) {
+            let pm = prev.mask.unwrap_or(f.full_mask());
+            if pm & mask != 0 {
+                return Err(DecodeError::invalid("match", "overlapping VLAN fields"));
+            }
+            v |= prev.value;
+            mask |= pm;
+        } else if m.get(f).is_some() {
             return Err(DecodeError::invalid("match", format!("duplicate field {f}")));
         }
-        m.set_masked(f, v, mask.unwrap_or(f.full_mask()));
+        m.set_masked(f, v, mask);
     }
     Ok(m)
 }
