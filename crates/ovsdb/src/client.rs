@@ -11,13 +11,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::error::Error;
 use crate::jsonrpc::{Framer, Message};
 use crate::ops::{OpResult, Operation, parse_results};
 use crate::remote::{self, Remote};
 use crate::schema::DatabaseSchema;
+use crate::tls::TlsConfig;
 
 /// A server-initiated message other than `echo`.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +34,7 @@ struct Shared {
     next_id: AtomicU64,
     out: mpsc::UnboundedSender<Vec<u8>>,
     remote: Remote,
+    closer: Arc<Notify>,
 }
 
 /// A cheap-to-clone handle on one connection.
@@ -57,7 +59,15 @@ impl Client {
     }
 
     pub async fn connect(remote: &Remote) -> Result<(Client, mpsc::UnboundedReceiver<Notification>), Error> {
-        let stream = remote::open(remote).await?;
+        Client::connect_with(remote, None).await
+    }
+
+    /// Like [`Client::connect`], with TLS settings for `ssl:` remotes.
+    pub async fn connect_with(
+        remote: &Remote,
+        tls: Option<&TlsConfig>,
+    ) -> Result<(Client, mpsc::UnboundedReceiver<Notification>), Error> {
+        let stream = remote::open_with(remote, tls).await?;
         Ok(Client::from_stream(stream, remote.clone()))
     }
 
@@ -68,18 +78,26 @@ impl Client {
     ) -> (Client, mpsc::UnboundedReceiver<Notification>) {
         let (out_tx, out_rx) = mpsc::unbounded_channel();
         let (note_tx, note_rx) = mpsc::unbounded_channel();
+        let closer = Arc::new(Notify::new());
         let shared = Arc::new(Shared {
             pending: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             out: out_tx,
             remote,
+            closer: closer.clone(),
         });
-        tokio::spawn(run(stream, Arc::downgrade(&shared), out_rx, note_tx));
+        tokio::spawn(run(stream, Arc::downgrade(&shared), out_rx, note_tx, closer));
         (Client { shared }, note_rx)
     }
 
     pub fn remote(&self) -> &Remote {
         &self.shared.remote
+    }
+
+    /// Closes the connection now, even if other handles exist: pending and later
+    /// calls fail with [`Error::Disconnected`] and the notification stream ends.
+    pub fn close(&self) {
+        self.shared.closer.notify_one();
     }
 
     /// Whether the background task still has the connection.
@@ -143,6 +161,7 @@ async fn run(
     shared: std::sync::Weak<Shared>,
     mut out_rx: mpsc::UnboundedReceiver<Vec<u8>>,
     notes: mpsc::UnboundedSender<Notification>,
+    closer: Arc<Notify>,
 ) {
     let (mut rd, mut wr) = tokio::io::split(stream);
     let mut framer = Framer::new();
@@ -150,6 +169,7 @@ async fn run(
     let why: Result<(), Error> = async {
         loop {
             tokio::select! {
+                _ = closer.notified() => return Ok(()),
                 out = out_rx.recv() => {
                     // All handles dropped: close the session.
                     let Some(bytes) = out else { return Ok(()) };

@@ -32,6 +32,15 @@ pub enum Error {
     Txn(#[from] TxnError),
     #[error("timed out")]
     Timeout,
+    #[error("tls: {0}")]
+    Tls(String),
+    /// The server cannot serve the database as asked (e.g. a follower when the
+    /// session wants the cluster leader).
+    #[error("unsuitable server {remote}: {reason}")]
+    Unsuitable { remote: String, reason: String },
+    /// The session was closed.
+    #[error("session closed")]
+    Closed,
 }
 
 /// A transaction the server refused, with the operation that failed (RFC 7047 §4.1.3).

@@ -9,12 +9,20 @@
 //! - [`client`]: one JSON-RPC session multiplexing requests and notifications.
 
 pub mod client;
+pub mod cluster;
 pub mod datum;
 pub mod error;
+pub mod idl;
 pub mod jsonrpc;
+pub mod lock;
+pub mod monitor;
 pub mod ops;
+pub mod reconnect;
 pub mod remote;
 pub mod schema;
+pub mod session;
+pub mod tls;
+pub mod typed;
 
 pub use client::Client;
 pub use datum::{Atom, Datum, Row};

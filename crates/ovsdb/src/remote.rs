@@ -6,6 +6,7 @@ use std::fmt;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::error::Error;
+use crate::tls::TlsConfig;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Remote {
@@ -81,8 +82,14 @@ impl fmt::Display for Remote {
 pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
-/// Opens a byte stream to one remote.
+/// Opens a byte stream to one remote (`ssl:` remotes need [`open_with`] and a
+/// [`TlsConfig`]).
 pub async fn open(remote: &Remote) -> Result<Box<dyn Stream>, Error> {
+    open_with(remote, None).await
+}
+
+/// Opens a byte stream to one remote, with TLS settings for `ssl:` remotes.
+pub async fn open_with(remote: &Remote, tls: Option<&TlsConfig>) -> Result<Box<dyn Stream>, Error> {
     let err = |source| Error::Connect {
         remote: remote.to_string(),
         source,
@@ -98,10 +105,18 @@ pub async fn open(remote: &Remote) -> Result<Box<dyn Stream>, Error> {
             s.set_nodelay(true).ok();
             Ok(Box::new(s))
         }
-        Remote::Ssl { .. } => Err(Error::BadRemote(
-            remote.to_string(),
-            "ssl is not supported yet".into(),
-        )),
+        Remote::Ssl { host, port } => {
+            let Some(tls) = tls else {
+                return Err(Error::Tls(format!(
+                    "{remote} needs a private key, certificate and CA certificate"
+                )));
+            };
+            let s = tokio::net::TcpStream::connect((host.as_str(), *port))
+                .await
+                .map_err(err)?;
+            s.set_nodelay(true).ok();
+            Ok(Box::new(tls.connect(host, s).await.map_err(err)?))
+        }
     }
 }
 

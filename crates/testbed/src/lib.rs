@@ -209,6 +209,11 @@ impl OvsdbServer {
     pub fn kill(&mut self) {
         self.daemon.kill();
     }
+
+    /// The server's process id (e.g. to SIGSTOP it and simulate a hung server).
+    pub fn pid(&self) -> u32 {
+        self.daemon.pid()
+    }
 }
 
 /// Asks the kernel for a free port; racy in principle, fine for tests.

@@ -1,0 +1,376 @@
+//! The IDL state machine fed with hand-written server JSON.
+
+use serde_json::json;
+
+use super::*;
+
+const SCHEMA: &str = r#"{"name": "T", "version": "1.0.0", "tables": {
+  "R": {"columns": {
+    "name": {"type": "string"},
+    "n": {"type": {"key": "integer", "min": 0, "max": 1}},
+    "tags": {"type": {"key": "string", "min": 0, "max": "unlimited"}},
+    "pair": {"type": {"key": "integer", "min": 0, "max": 2}},
+    "opts": {"type": {"key": "string", "value": "string", "min": 0, "max": "unlimited"}},
+    "refs": {"type": {"key": {"type": "uuid", "refTable": "R"}, "min": 0, "max": "unlimited"}},
+    "flag": {"type": "boolean"}
+  }},
+  "S": {"columns": {"v": {"type": "integer"}}}
+}}"#;
+
+fn idl() -> Idl {
+    let schema = DatabaseSchema::parse(SCHEMA).unwrap();
+    let reqs = Idl::all_tables(&schema);
+    Idl::with_schema(schema, reqs)
+}
+
+fn u(i: u8) -> Uuid {
+    Uuid::from_bytes([i; 16])
+}
+
+fn strs(v: &[&str]) -> Datum {
+    Datum::set(v.iter().map(|s| Atom::string(*s)))
+}
+
+fn initial(idl: &mut Idl) {
+    let reply = json!({"R": {
+        u(1).to_string(): {"initial": {"name": "a", "tags": ["set", ["x", "y"]], "opts": ["map", [["k", "v"], ["k2", "v2"]]]}},
+        u(2).to_string(): {"initial": {"name": "b", "n": 5}}
+    }});
+    assert_eq!(
+        idl.apply_monitor_reply(MonitorMethod::MonitorCond, &reply)
+            .unwrap(),
+        SyncKind::Replaced
+    );
+}
+
+fn update2(idl: &mut Idl, table_updates: Value) {
+    assert!(
+        idl.apply_notification("update2", &json!(["idl", table_updates]))
+            .unwrap()
+    );
+}
+
+#[test]
+fn initial_rows_get_defaults_and_uuid() {
+    let mut idl = idl();
+    initial(&mut idl);
+    let r = idl.row("R", &u(2)).unwrap();
+    assert_eq!(r["name"], Datum::string("b"));
+    assert_eq!(r["n"], Datum::integer(5));
+    assert_eq!(r["tags"], Datum::empty_set());
+    assert_eq!(r["opts"], Datum::empty_map());
+    assert_eq!(r["flag"], Datum::boolean(false));
+    assert_eq!(r["_uuid"], Datum::uuid(u(2)));
+    assert_eq!(idl.seqno(), 1);
+    let ch = idl.take_changes();
+    assert_eq!(ch.len(), 2);
+    assert!(matches!(ch.tables["R"][&u(1)], RowChange::Inserted { .. }));
+    assert!(!idl.has_changes());
+    assert!(idl.take_changes().is_empty());
+}
+
+#[test]
+fn modify_diffs_follow_ovsdb_semantics() {
+    let mut idl = idl();
+    initial(&mut idl);
+    idl.take_changes();
+    update2(
+        &mut idl,
+        json!({"R": {u(1).to_string(): {"modify": {
+            // set: symmetric difference (remove x, add z)
+            "tags": ["set", ["x", "z"]],
+            // map: k removed (same value), k2 replaced (other value), k3 added
+            "opts": ["map", [["k", "v"], ["k2", "new"], ["k3", "v3"]]],
+            // optional and scalar columns are replaced
+            "n": 9,
+            "name": "a2",
+            // a set with max 2 is composite too
+            "pair": ["set", [1, 2]]
+        }}}}),
+    );
+    let r = idl.row("R", &u(1)).unwrap();
+    assert_eq!(r["tags"], strs(&["y", "z"]));
+    assert_eq!(r["opts"], Datum::string_map([("k2", "new"), ("k3", "v3")]));
+    assert_eq!(r["n"], Datum::integer(9));
+    assert_eq!(r["name"], Datum::string("a2"));
+    assert_eq!(r["pair"], Datum::set([Atom::Integer(1), Atom::Integer(2)]));
+    // optional emptied: the diff is the new (empty) value
+    update2(
+        &mut idl,
+        json!({"R": {u(1).to_string(): {"modify": {"n": ["set", []], "pair": 1, "tags": "y"}}}}),
+    );
+    let r = idl.row("R", &u(1)).unwrap();
+    assert_eq!(r["n"], Datum::empty_set());
+    assert_eq!(r["pair"], Datum::integer(2));
+    assert_eq!(r["tags"], strs(&["z"]));
+    let ch = idl.take_changes();
+    let RowChange::Modified { old, new } = &ch.tables["R"][&u(1)] else {
+        panic!("{ch:?}")
+    };
+    assert_eq!(old["tags"], strs(&["x", "y"]));
+    assert_eq!(new["tags"], strs(&["z"]));
+    let mut cols = ch.tables["R"][&u(1)].changed_columns();
+    cols.sort();
+    assert_eq!(cols, vec!["name", "opts", "pair", "tags"]);
+}
+
+#[test]
+fn map_diff_on_empty_and_unknown_columns() {
+    assert_eq!(
+        apply_datum_diff(Datum::empty_set(), Datum::string_map([("a", "1")])),
+        Datum::string_map([("a", "1")])
+    );
+    assert_eq!(
+        apply_datum_diff(Datum::string_map([("a", "1")]), Datum::empty_set()),
+        Datum::string_map([("a", "1")])
+    );
+    assert_eq!(
+        apply_datum_diff(Datum::string_map([("a", "1")]), Datum::string_map([("a", "1")])),
+        Datum::empty_map()
+    );
+    // a column unknown to the schema is replaced
+    let mut row = Row::new();
+    row.insert("x".into(), Datum::integer(1));
+    let mut diff = Row::new();
+    diff.insert("x".into(), Datum::integer(2));
+    assert_eq!(apply_diff(row, diff, None)["x"], Datum::integer(2));
+}
+
+#[test]
+fn changes_coalesce() {
+    let mut idl = idl();
+    initial(&mut idl);
+    idl.take_changes();
+    // insert then modify: one insertion with the final contents
+    update2(
+        &mut idl,
+        json!({"R": {u(3).to_string(): {"insert": {"name": "c"}}}}),
+    );
+    update2(
+        &mut idl,
+        json!({"R": {u(3).to_string(): {"modify": {"name": "c2"}}}}),
+    );
+    // insert then delete: nothing
+    update2(
+        &mut idl,
+        json!({"R": {u(4).to_string(): {"insert": {"name": "d"}}}}),
+    );
+    update2(&mut idl, json!({"R": {u(4).to_string(): {"delete": null}}}));
+    // modify and back: nothing
+    update2(
+        &mut idl,
+        json!({"R": {u(2).to_string(): {"modify": {"name": "zz"}}}}),
+    );
+    update2(
+        &mut idl,
+        json!({"R": {u(2).to_string(): {"modify": {"name": "b"}}}}),
+    );
+    // modify then delete: deleted, with the row as the consumer last saw it
+    update2(
+        &mut idl,
+        json!({"R": {u(1).to_string(): {"modify": {"name": "q"}}}}),
+    );
+    update2(&mut idl, json!({"R": {u(1).to_string(): {"delete": null}}}));
+    let ch = idl.take_changes();
+    assert_eq!(ch.len(), 2, "{ch:?}");
+    match &ch.tables["R"][&u(3)] {
+        RowChange::Inserted { new } => assert_eq!(new["name"], Datum::string("c2")),
+        c => panic!("{c:?}"),
+    }
+    match &ch.tables["R"][&u(1)] {
+        RowChange::Deleted { old } => assert_eq!(old["name"], Datum::string("a")),
+        c => panic!("{c:?}"),
+    }
+    assert_eq!(idl.len("R"), 2);
+    // unknown rows in modify/delete are ignored, not fatal
+    update2(
+        &mut idl,
+        json!({"R": {u(9).to_string(): {"modify": {"name": "x"}}}}),
+    );
+    update2(&mut idl, json!({"R": {u(9).to_string(): {"delete": null}}}));
+    assert!(idl.take_changes().is_empty());
+}
+
+#[test]
+fn since_resume_applies_delta_and_resync_replaces() {
+    let mut idl = idl();
+    idl.monitor_request(MonitorMethod::MonitorCondSince).unwrap();
+    let first = json!([false, "t1", {"R": {
+        u(1).to_string(): {"initial": {"name": "a"}},
+        u(2).to_string(): {"initial": {"name": "b"}}
+    }}]);
+    assert_eq!(
+        idl.apply_monitor_reply(MonitorMethod::MonitorCondSince, &first)
+            .unwrap(),
+        SyncKind::Replaced
+    );
+    assert_eq!(idl.last_txn_id(), Some("t1"));
+    idl.take_changes();
+    assert!(
+        idl.apply_notification(
+            "update3",
+            &json!(["idl", "t2", {"R": {u(2).to_string(): {"modify": {"name": "b2"}}}}])
+        )
+        .unwrap()
+    );
+    assert_eq!(idl.last_txn_id(), Some("t2"));
+    idl.take_changes();
+    // the next request resumes from t2
+    let p = idl.monitor_request(MonitorMethod::MonitorCondSince).unwrap();
+    assert_eq!(p[3], json!("t2"));
+
+    // found=true: the reply is a delta
+    idl.monitor_request(MonitorMethod::MonitorCondSince).unwrap();
+    let delta = json!([true, "t3", {"R": {u(3).to_string(): {"insert": {"name": "c"}}, u(1).to_string(): {"delete": null}}}]);
+    assert_eq!(
+        idl.apply_monitor_reply(MonitorMethod::MonitorCondSince, &delta)
+            .unwrap(),
+        SyncKind::Resumed
+    );
+    let ch = idl.take_changes();
+    assert_eq!(ch.len(), 2);
+    assert!(matches!(ch.tables["R"][&u(1)], RowChange::Deleted { .. }));
+    assert!(matches!(ch.tables["R"][&u(3)], RowChange::Inserted { .. }));
+
+    // found=false: full contents; the changes are exactly the difference
+    let full = json!([false, "t9", {"R": {
+        u(2).to_string(): {"initial": {"name": "b2"}},
+        u(3).to_string(): {"initial": {"name": "c-changed"}},
+        u(4).to_string(): {"initial": {"name": "d"}}
+    }}]);
+    assert_eq!(
+        idl.apply_monitor_reply(MonitorMethod::MonitorCondSince, &full)
+            .unwrap(),
+        SyncKind::Replaced
+    );
+    let ch = idl.take_changes();
+    assert_eq!(ch.len(), 2, "{ch:?}");
+    assert!(matches!(ch.tables["R"][&u(3)], RowChange::Modified { .. }));
+    assert!(matches!(ch.tables["R"][&u(4)], RowChange::Inserted { .. }));
+    assert_eq!(idl.len("R"), 3);
+    idl.monitor_request(MonitorMethod::MonitorCondSince).unwrap();
+    // a resync that deletes everything
+    idl.apply_monitor_reply(MonitorMethod::MonitorCondSince, &json!([false, "t10", {}]))
+        .unwrap();
+    let ch = idl.take_changes();
+    assert_eq!(ch.len(), 3);
+    assert!(ch.table("R").all(|(_, c)| matches!(c, RowChange::Deleted { .. })));
+}
+
+#[test]
+fn plain_monitor_update_format() {
+    let mut idl = idl();
+    let reply = json!({"R": {u(1).to_string(): {"new": {"name": "a", "tags": ["set", []]}}}});
+    idl.apply_monitor_reply(MonitorMethod::Monitor, &reply).unwrap();
+    idl.take_changes();
+    let up = json!(["idl", {"R": {
+        u(1).to_string(): {"old": {"name": "a"}, "new": {"name": "a1", "tags": "t"}},
+        u(2).to_string(): {"new": {"name": "b"}}
+    }}]);
+    assert!(idl.apply_notification("update", &up).unwrap());
+    assert_eq!(idl.row("R", &u(1)).unwrap()["tags"], strs(&["t"]));
+    let ch = idl.take_changes();
+    assert_eq!(ch.len(), 2);
+    idl.apply_notification(
+        "update",
+        &json!(["idl", {"R": {u(2).to_string(): {"old": {"name": "b"}}}}]),
+    )
+    .unwrap();
+    assert_eq!(idl.len("R"), 1);
+    assert_eq!(idl.last_txn_id(), None);
+}
+
+#[test]
+fn malformed_updates_change_nothing() {
+    let mut idl = idl();
+    initial(&mut idl);
+    idl.take_changes();
+    let seq = idl.seqno();
+    for bad in [
+        json!(["idl", {"R": {u(1).to_string(): {"modify": {"name": 5}}}}]),
+        json!(["idl", {"R": {"zz": {"delete": null}}}]),
+        json!(["idl", []]),
+        json!(["idl"]),
+        json!("x"),
+    ] {
+        // one good row before the bad one: still nothing applied
+        let mut v = bad.clone();
+        if let Some(t) = v
+            .get_mut(1)
+            .and_then(|t| t.get_mut("R"))
+            .and_then(Value::as_object_mut)
+        {
+            t.insert(u(7).to_string(), json!({"insert": {"name": "partial"}}));
+        }
+        assert!(idl.apply_notification("update2", &v).is_err(), "{v}");
+    }
+    assert_eq!(idl.seqno(), seq);
+    assert!(idl.row("R", &u(7)).is_none());
+    assert!(!idl.has_changes());
+    // other monitors' updates and other methods are not ours
+    assert!(!idl.apply_notification("update2", &json!(["other", {}])).unwrap());
+    assert!(!idl.apply_notification("locked", &json!(["l"])).unwrap());
+    // an initial dump may not contain modify/delete
+    assert!(
+        idl.apply_monitor_reply(
+            MonitorMethod::MonitorCond,
+            &json!({"R": {u(1).to_string(): {"delete": null}}})
+        )
+        .is_err()
+    );
+    assert!(
+        idl.apply_monitor_reply(MonitorMethod::MonitorCondSince, &json!([1, 2]))
+            .is_err()
+    );
+}
+
+#[test]
+fn updates_without_schema_are_errors() {
+    let mut idl = Idl::new("T", BTreeMap::new());
+    assert!(
+        idl.apply_monitor_reply(MonitorMethod::MonitorCond, &json!({}))
+            .is_err()
+    );
+    assert!(idl.monitor_request(MonitorMethod::MonitorCond).is_err());
+}
+
+#[test]
+fn condition_changes() {
+    let mut idl = idl();
+    let c = vec![Clause::Cond(crate::Condition::eq("name", Datum::string("a")))];
+    let p = idl.set_condition("R", Some(c.clone())).unwrap();
+    assert_eq!(
+        p,
+        json!(["idl", "idl", {"R": [{"where": [["name", "==", "a"]]}]}])
+    );
+    assert!(idl.set_condition("R", Some(c)).is_none(), "unchanged");
+    assert!(idl.set_condition("Nope", None).is_none());
+    // not sent: the next monitor starts over with the new condition
+    idl.apply_monitor_reply(MonitorMethod::MonitorCondSince, &json!([false, "t1", {}]))
+        .unwrap();
+    idl.conditions_not_sent();
+    let p = idl.monitor_request(MonitorMethod::MonitorCondSince).unwrap();
+    assert_eq!(p[3], json!(monitor::ZERO_TXN_ID));
+    assert_eq!(p[2]["R"][0]["where"], json!([["name", "==", "a"]]));
+    assert!(
+        idl.pending_condition_change().is_none(),
+        "carried by the monitor request"
+    );
+    idl.conditions_not_sent();
+    let all = idl.pending_condition_change().unwrap();
+    assert_eq!(all[2]["S"], json!([{"where": [true]}]));
+    assert_eq!(
+        idl.set_condition("R", None).unwrap()[2]["R"],
+        json!([{"where": [true]}])
+    );
+}
+
+#[test]
+fn all_tables_follow_the_schema() {
+    let mut idl = Idl::new_all_tables("T");
+    assert!(idl.is_monitoring());
+    idl.set_schema(DatabaseSchema::parse(SCHEMA).unwrap());
+    assert_eq!(idl.requests().len(), 2);
+    let p = idl.monitor_request(MonitorMethod::MonitorCond).unwrap();
+    assert!(p[2].get("S").is_some());
+}
