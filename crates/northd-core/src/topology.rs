@@ -506,9 +506,13 @@ impl Topology {
                 }
             }
         }
+        let dp_keys = t.dp_keys.clone();
         let attached = |lsp: &LogicalSwitchPort, lr_ips: &BTreeMap<Uuid, Vec<IpAddr>>| {
             let rp = lsp.options.get("router-port")?;
             let (lr_uuid, lrp, nets) = lrp_by_name.get(rp.as_str())?;
+            if !dp_keys.contains_key(*lr_uuid) {
+                return None;
+            }
             Some(AttachedRouterPort {
                 name: lrp.name.clone(),
                 router: lr_uuid.to_string(),
@@ -522,6 +526,10 @@ impl Topology {
 
         // Switches and their ports.
         for (ls_uuid, ls) in &nb.switches {
+            // No key left (e.g. VXLAN's 4095 limit): the datapath is not written at all.
+            if !t.dp_keys.contains_key(ls_uuid) {
+                continue;
+            }
             let ports = &lsps[ls_uuid.as_str()];
             let mut sorted: Vec<&LogicalSwitchPort> = ports.iter().map(|(_, p)| *p).collect();
             sorted.sort_by(|a, b| a.name.cmp(&b.name));
@@ -668,6 +676,10 @@ impl Topology {
 
         // Routers and their ports.
         for (lr_uuid, lr) in &nb.routers {
+            // No key left (e.g. VXLAN's 4095 limit): the datapath is not written at all.
+            if !t.dp_keys.contains_key(lr_uuid) {
+                continue;
+            }
             let ports = &lrps[lr_uuid.as_str()];
             let key = t.dp_keys.get(lr_uuid).copied().unwrap_or(0);
             let gw = router_gw[lr_uuid.as_str()].clone();

@@ -281,3 +281,49 @@ fn unsupported_routes_are_reported() {
     assert_eq!(routes.len(), 1);
     assert!(routes[0].actions.contains("reg0 = 10.0.0.254;"));
 }
+
+#[test]
+fn datapaths_beyond_the_vxlan_key_space_are_skipped() {
+    let mut nb = Northbound::default();
+    for i in 0..4097 {
+        nb.switches.insert(
+            format!("ls-{i:05}"),
+            LogicalSwitch {
+                name: format!("ls{i}"),
+                ..Default::default()
+            },
+        );
+    }
+    nb.switch_ports
+        .insert("p".into(), lsp("p", &["02:00:00:00:00:01 10.0.0.1"]));
+    nb.switches.get_mut("ls-04096").unwrap().ports.push("p".into());
+    let ctx = SbContext {
+        chassis: vec![Chassis {
+            name: "hv".into(),
+            encap_types: vec!["vxlan".into()],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let out = translate(&nb, &ctx);
+    let sb = &out.southbound;
+    assert_eq!(sb.datapaths.len(), 4095);
+    assert_eq!(
+        out.warnings
+            .iter()
+            .filter(|w| matches!(w, Warning::KeysExhausted { .. }))
+            .count(),
+        2
+    );
+    assert!(
+        sb.logical_flows
+            .iter()
+            .all(|f| sb.datapaths.contains_key(&f.datapath))
+    );
+    assert!(
+        sb.port_bindings
+            .values()
+            .all(|p| sb.datapaths.contains_key(&p.datapath))
+    );
+    assert_eq!(sb.options["max_tunid"], "4095");
+}
