@@ -244,6 +244,18 @@ impl Action {
     }
 }
 
+/// A set-field with `value` limited to `mask` and a full mask dropped, the
+/// form encoding produces, so decode(encode(x)) is stable.
+fn set_field(field: Field, value: u128, mask: Option<u128>) -> Action {
+    let full = field.full_mask();
+    let mask = mask.map(|m| m & full).filter(|m| *m != full);
+    Action::SetField {
+        field,
+        value: value & mask.unwrap_or(full),
+        mask,
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Encoding
 
@@ -588,7 +600,7 @@ fn decode_action(b: &[u8], depth: usize, out: &mut Vec<Action>) -> Result<(), De
         OFPAT_DEC_NW_TTL => Action::DecTtl,
         OFPAT_SET_FIELD => {
             let (field, value, mask) = oxm::pull_entry(&mut r)?;
-            Action::SetField { field, value, mask }
+            set_field(field, value, mask)
         }
         OFPAT_COPY_FIELD => {
             let n_bits = r.u16()?;
@@ -1035,7 +1047,8 @@ impl fmt::Display for Action {
                     && !c.pause
                     && c.meter_id.is_none()
                 {
-                    // ovs-ofctl shows NXAST_CONTROLLER with defaults this way.
+                    // ovs-ofctl would print `CONTROLLER:N` and parse that back as an
+                    // output action; this keeps the controller action distinct.
                     return write!(f, "controller(max_len={})", c.max_len);
                 }
                 let mut parts: Vec<String> = Vec::new();
@@ -1271,16 +1284,6 @@ fn parse_controller(args: &str) -> Result<Action, ParseError> {
                 _ => return Err(ParseError::new(format!("unknown controller option `{tok}`"))),
             }
         }
-    }
-    if c == (Controller {
-        max_len: c.max_len,
-        ..Default::default()
-    }) {
-        // ovs-ofctl turns a default controller action into output:CONTROLLER.
-        return Ok(Action::Output {
-            port: port::CONTROLLER,
-            max_len: c.max_len,
-        });
     }
     Ok(Action::Controller(c))
 }
