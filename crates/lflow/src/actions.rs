@@ -6,7 +6,7 @@ use crate::error::Error;
 use crate::expr::{FieldRef, Lookup, Value};
 use crate::lexer::{IntFormat, Tok};
 use crate::normalize::prereqs_of;
-use crate::of::{Action, Ct, Field, Nat, NatTarget, SubField, encode_of15, ones};
+use crate::of::{Action, Bucket, Ct, Field, Group, Nat, NatTarget, Selection, SubField, encode_of15, ones};
 use crate::parser::Parser;
 use crate::symbols::{Kind, Writable, symtab};
 
@@ -275,7 +275,7 @@ impl ActionParser<'_, '_> {
     }
 
     fn next_table(&self, name: &str) -> Result<u8, Error> {
-        if self.table + 1 >= N_TABLES {
+        if self.table.saturating_add(1) >= N_TABLES {
             return self
                 .p
                 .err(format!("\"{name}\" action not allowed in last table."));
@@ -1045,7 +1045,7 @@ fn encode_one(a: &Act, ep: &mut EncodeParams<'_>, out: &mut Vec<Action>) -> Resu
                 }));
                 return Ok(());
             }
-            let desc = lb_group_description(
+            let group = lb_group(
                 *mark,
                 recirc,
                 ep.is_switch,
@@ -1053,7 +1053,7 @@ fn encode_one(a: &Act, ep: &mut EncodeParams<'_>, out: &mut Vec<Action>) -> Resu
                 hash_fields.as_deref(),
                 *flag,
             );
-            match ep.lookup.group_id(&desc) {
+            match ep.lookup.group_id(&group) {
                 Some(id) => out.push(Action::Group(id)),
                 None => return Err(Error::semantic("no group id available for ct_lb backends")),
             }
@@ -1213,45 +1213,56 @@ fn encode_one(a: &Act, ep: &mut EncodeParams<'_>, out: &mut Vec<Action>) -> Resu
     Ok(())
 }
 
-/// The OpenFlow group ovn-controller installs for `ct_lb[_mark](backends=...)`,
-/// in `ovs-ofctl add-group` syntax; callers dedupe groups by this text.
-pub fn lb_group_description(
+/// The OpenFlow group ovn-controller installs for `ct_lb[_mark](backends=...)`.
+pub fn lb_group(
     mark: bool,
     recirc_table: u8,
     is_switch: bool,
     backends: &[(IpAddr, u16)],
     hash_fields: Option<&str>,
     flag: LbFlag,
-) -> String {
-    let zone_reg = if is_switch { 13 } else { 11 };
-    let flag_reg = if mark { "ct_mark" } else { "ct_label" };
-    let mut s = format!(
-        "type=select,selection_method={}",
-        if hash_fields.is_some() { "hash" } else { "dp_hash" }
-    );
-    if let Some(h) = hash_fields {
-        s.push_str(&format!(",fields({h})"));
-    }
-    for (i, (ip, port)) in backends.iter().enumerate() {
-        let addr = match ip {
-            IpAddr::V6(a) if *port != 0 => format!("[{a}]"),
-            other => other.to_string(),
-        };
-        s.push_str(&format!(
-            ",bucket=bucket_id={i},weight:100,actions=ct(nat(dst={addr}"
-        ));
-        if *port != 0 {
-            s.push_str(&format!(":{port}"));
-        }
-        s.push_str(&format!(
-            "),commit,table={recirc_table},zone=NXM_NX_REG{zone_reg}[0..15],exec(set_field:2/2->{flag_reg}"
-        ));
-        match flag {
-            LbFlag::SkipSnat => s.push_str(&format!(",set_field:4/4->{flag_reg}")),
-            LbFlag::ForceSnat => s.push_str(&format!(",set_field:8/8->{flag_reg}")),
-            LbFlag::None => {}
-        }
-        s.push_str("))");
-    }
-    s
+) -> Group {
+    let zone = SubField {
+        field: Field::Reg(if is_switch { 13 } else { 11 }),
+        ofs: 0,
+        n_bits: 16,
+    };
+    let flag_field = if mark { Field::CtMark } else { Field::CtLabel };
+    let set_bit = |bit: u32| Action::SetField {
+        field: flag_field,
+        value: 1 << bit,
+        mask: Some(1 << bit),
+    };
+    let buckets = backends
+        .iter()
+        .map(|(ip, port)| {
+            let mut exec = vec![set_bit(1)];
+            match flag {
+                LbFlag::SkipSnat => exec.push(set_bit(2)),
+                LbFlag::ForceSnat => exec.push(set_bit(3)),
+                LbFlag::None => {}
+            }
+            let target = NatTarget {
+                ip: *ip,
+                ip_max: None,
+                port: (*port != 0).then_some((*port, *port)),
+                flags: vec![],
+            };
+            Bucket {
+                weight: 100,
+                actions: vec![Action::Ct(Ct {
+                    commit: true,
+                    table: Some(recirc_table),
+                    zone,
+                    nat: Some(Nat::Dst(Some(target))),
+                    exec,
+                })],
+            }
+        })
+        .collect();
+    let selection = match hash_fields {
+        Some(h) => Selection::Hash(h.to_string()),
+        None => Selection::DpHash,
+    };
+    Group { selection, buckets }
 }

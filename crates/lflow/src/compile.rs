@@ -69,9 +69,9 @@ pub fn compile(
     ctx: &Context,
     lookup: &mut dyn Lookup,
 ) -> Result<Compiled, CompileError> {
+    let m = parse_match(lflow.match_, &*lookup).map_err(CompileError::Match)?;
     let parsed = parse_actions(lflow.actions, lflow.pipeline, lflow.table_id, &*lookup)
         .map_err(CompileError::Actions)?;
-    let m = parse_match(lflow.match_, &*lookup).map_err(CompileError::Match)?;
     let mut conj = vec![annotate(&m, &*lookup).map_err(CompileError::Match)?];
     for p in &parsed.prereqs {
         conj.push(prereq_expr(p).map_err(CompileError::Actions)?);

@@ -119,9 +119,9 @@ pub trait Lookup {
     fn is_local_port(&self, _key: u32) -> bool {
         true
     }
-    /// Id for an OpenFlow group with this description (`type=select,...`);
-    /// the caller allocates and remembers the mapping.
-    fn group_id(&mut self, _description: &str) -> Option<u32> {
+    /// Id for an OpenFlow select group (load-balancer backends); the caller
+    /// allocates the id, remembers the mapping and installs the group.
+    fn group_id(&mut self, _group: &crate::of::Group) -> Option<u32> {
         None
     }
 }

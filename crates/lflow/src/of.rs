@@ -533,9 +533,10 @@ pub struct NatTarget {
 
 impl fmt::Display for NatTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Like ovs-ofctl, IPv6 addresses are bracketed only before a port.
         let ip = |ip: &std::net::IpAddr| match ip {
-            std::net::IpAddr::V4(a) => a.to_string(),
-            std::net::IpAddr::V6(a) => format!("[{a}]"),
+            std::net::IpAddr::V6(a) if self.port.is_some() => format!("[{a}]"),
+            a => a.to_string(),
         };
         write!(f, "{}", ip(&self.ip))?;
         if let Some(max) = &self.ip_max {
@@ -709,6 +710,50 @@ impl fmt::Display for ActionList<'_> {
     }
 }
 
+/// How a select group picks a bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Selection {
+    DpHash,
+    /// `hash` over the named fields (OVN's `hash_fields="..."`).
+    Hash(String),
+}
+
+/// One bucket of a select group.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Bucket {
+    pub weight: u16,
+    pub actions: Vec<Action>,
+}
+
+/// A `type=select` OpenFlow group the caller must install for a flow's
+/// `group:N` action (load-balancer backends).  Equal descriptions may share
+/// one group id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Group {
+    pub selection: Selection,
+    pub buckets: Vec<Bucket>,
+}
+
+impl fmt::Display for Group {
+    /// `ovs-ofctl dump-groups` syntax without the `group_id=N,` prefix.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("type=select,")?;
+        match &self.selection {
+            Selection::DpHash => f.write_str("selection_method=dp_hash")?,
+            Selection::Hash(fields) => write!(f, "selection_method=hash,fields({fields})")?,
+        }
+        for (i, b) in self.buckets.iter().enumerate() {
+            write!(
+                f,
+                ",bucket=bucket_id:{i},weight:{},actions={}",
+                b.weight,
+                ActionList(&b.actions)
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// One OpenFlow flow produced from a logical flow.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Flow {
@@ -823,6 +868,31 @@ fn encode_one(a: &Action, out: &mut Vec<u8>) -> Result<(), crate::Error> {
             let st = nx_header(out, 42);
             out.extend_from_slice(&[0; 6]);
             encode_of15(inner, out)?;
+            set_len(out, st);
+        }
+        Action::Controller {
+            userdata,
+            pause,
+            meter_id,
+        } => {
+            // NXAST_CONTROLLER2 with a userdata property (and pause/meter if
+            // set), as Open vSwitch encodes it.
+            let st = nx_header(out, 37);
+            out.extend_from_slice(&[0; 6]);
+            let prop = |ty: u16, data: &[u8], out: &mut Vec<u8>| {
+                let ps = out.len();
+                out.extend_from_slice(&ty.to_be_bytes());
+                out.extend_from_slice(&((4 + data.len()) as u16).to_be_bytes());
+                out.extend_from_slice(data);
+                pad8(out, ps);
+            };
+            prop(3, userdata, out);
+            if *pause {
+                prop(4, &[], out);
+            }
+            if let Some(m) = meter_id {
+                prop(5, &m.to_be_bytes(), out);
+            }
             set_len(out, st);
         }
         Action::Group(g) => {

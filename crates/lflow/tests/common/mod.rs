@@ -208,9 +208,9 @@ impl Lookup for SbLookup<'_> {
     fn is_local_port(&self, key: u32) -> bool {
         self.sb.local.contains(&(self.dp_key, key))
     }
-    fn group_id(&mut self, description: &str) -> Option<u32> {
+    fn group_id(&mut self, group: &lflow::of::Group) -> Option<u32> {
         let n = self.groups.len() as u32 + 1;
-        Some(*self.groups.entry(description.to_string()).or_insert(n))
+        Some(*self.groups.entry(group.to_string()).or_insert(n))
     }
 }
 
