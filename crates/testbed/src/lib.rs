@@ -3,6 +3,8 @@
 //! here is mocked; a test that needs a daemon that is not installed should call
 //! [`require`] and skip loudly.
 
+pub mod vswitch;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -236,5 +238,175 @@ impl OvnDbs {
             nb: OvsdbServer::start(&nb_schema()),
             sb: OvsdbServer::start(&sb_schema()),
         }
+    }
+}
+
+/// A Raft-clustered database: `n` `ovsdb-server` members on one host, each in its
+/// own directory with its own unix socket (`DIR/mI/db.sock`) and Raft port on
+/// 127.0.0.1. All killed on drop.
+pub struct OvsdbCluster {
+    pub dir: PathBuf,
+    pub schema: PathBuf,
+    pub db_name: String,
+    pub members: Vec<ClusterMember>,
+    _tmp: tempfile::TempDir,
+}
+
+pub struct ClusterMember {
+    pub dir: PathBuf,
+    pub db_file: PathBuf,
+    pub raft_port: u16,
+    daemon: Option<Daemon>,
+}
+
+impl ClusterMember {
+    pub fn sock(&self) -> PathBuf {
+        self.dir.join("db.sock")
+    }
+
+    pub fn ctl(&self) -> PathBuf {
+        self.dir.join("ovsdb-server.ctl")
+    }
+
+    fn start(&mut self) {
+        let sock = self.sock();
+        let _ = std::fs::remove_file(&sock);
+        let mut cmd = Command::new("ovsdb-server");
+        cmd.arg(&self.db_file)
+            .arg(format!("--remote=punix:{}", sock.display()))
+            .arg(format!("--unixctl={}", self.ctl().display()))
+            .arg(format!(
+                "--log-file={}",
+                self.dir.join("ovsdb-server.log").display()
+            ))
+            .arg("--no-chdir")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        self.daemon = Some(Daemon::spawn("ovsdb-server", &mut cmd));
+        assert!(
+            wait_until(Duration::from_secs(10), || {
+                std::os::unix::net::UnixStream::connect(&sock).is_ok()
+            }),
+            "cluster member did not come up on {}",
+            sock.display()
+        );
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.daemon.as_mut().is_some_and(Daemon::is_running)
+    }
+}
+
+impl OvsdbCluster {
+    /// Creates and starts an `n`-member cluster of the database in `schema`, and
+    /// waits until it has a leader and every member has joined.
+    pub fn start(schema: &Path, n: usize) -> OvsdbCluster {
+        assert!(n >= 1);
+        let tmp = tempfile::Builder::new()
+            .prefix("rovn-cluster-")
+            .tempdir()
+            .expect("tempdir");
+        let dir = tmp.path().to_path_buf();
+        let db_name = run(Command::new("ovsdb-tool").arg("schema-name").arg(schema))
+            .trim()
+            .to_string();
+        let mut members: Vec<ClusterMember> = (0..n)
+            .map(|i| {
+                let mdir = dir.join(format!("m{i}"));
+                std::fs::create_dir_all(&mdir).expect("member dir");
+                ClusterMember {
+                    db_file: mdir.join("db.db"),
+                    dir: mdir,
+                    raft_port: free_tcp_port(),
+                    daemon: None,
+                }
+            })
+            .collect();
+        let addr = |p: u16| format!("tcp:127.0.0.1:{p}");
+        run(Command::new("ovsdb-tool")
+            .arg("create-cluster")
+            .arg(&members[0].db_file)
+            .arg(schema)
+            .arg(addr(members[0].raft_port)));
+        for i in 1..n {
+            run(Command::new("ovsdb-tool")
+                .arg("join-cluster")
+                .arg(&members[i].db_file)
+                .arg(&db_name)
+                .arg(addr(members[i].raft_port))
+                .arg(addr(members[0].raft_port)));
+        }
+        for m in &mut members {
+            m.start();
+        }
+        let c = OvsdbCluster {
+            dir,
+            schema: schema.to_path_buf(),
+            db_name,
+            members,
+            _tmp: tmp,
+        };
+        assert!(
+            wait_until(Duration::from_secs(20), || {
+                c.leader().is_some() && (0..n).all(|i| c.status(i).contains("Status: cluster member"))
+            }),
+            "cluster did not form"
+        );
+        c
+    }
+
+    /// `unix:DIR/mI/db.sock`.
+    pub fn remote(&self, i: usize) -> String {
+        format!("unix:{}", self.members[i].sock().display())
+    }
+
+    /// All members' remotes, comma-separated.
+    pub fn remotes(&self) -> String {
+        (0..self.members.len())
+            .map(|i| self.remote(i))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// `ovs-appctl cluster/status` of member `i` (empty if it does not answer).
+    pub fn status(&self, i: usize) -> String {
+        Command::new("ovs-appctl")
+            .arg("-t")
+            .arg(self.members[i].ctl())
+            .arg("cluster/status")
+            .arg(&self.db_name)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// The member that says it is the leader.
+    pub fn leader(&self) -> Option<usize> {
+        (0..self.members.len()).find(|&i| self.status(i).contains("Role: leader"))
+    }
+
+    /// Waits for a leader other than `not` (e.g. after killing the old one).
+    pub fn wait_for_leader(&self, not: Option<usize>, timeout: Duration) -> Option<usize> {
+        let mut found = None;
+        wait_until(timeout, || {
+            found = self.leader().filter(|l| Some(*l) != not);
+            found.is_some()
+        });
+        found
+    }
+
+    /// Kills member `i` (SIGKILL).
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut d) = self.members[i].daemon.take() {
+            d.kill();
+        }
+    }
+
+    /// Starts member `i` again on its database file.
+    pub fn restart(&mut self, i: usize) {
+        self.kill(i);
+        self.members[i].start();
     }
 }
