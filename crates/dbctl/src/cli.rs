@@ -302,7 +302,7 @@ mod tests {
             "'ls-add' command has no '--if-exists' option"
         );
         assert_eq!(
-            e("--columns list x"),
+            e("-- --columns list x"),
             "missing argument to '--columns' option on 'list' command"
         );
         assert_eq!(e(""), "missing command name (use --help for help)");

@@ -143,7 +143,7 @@ impl Table {
                         .zip(&widths)
                         .map(|(c, w)| format!("{c:<w$}"))
                         .collect();
-                    s.join(" ") + "\n"
+                    s.join(" ").trim_end_matches(' ').to_string() + "\n"
                 };
                 if style.headings {
                     out += &line(&self.headings);
@@ -276,7 +276,7 @@ mod tests {
         st.parse_format("table").unwrap();
         assert_eq!(
             sample().render(&st, 0),
-            "name  type  \n----- ------\nls1   \"\"    \n\"a,b\" router\n"
+            "name  type\n----- ------\nls1   \"\"\n\"a,b\" router\n"
         );
         st.parse_format("csv").unwrap();
         assert_eq!(

@@ -177,7 +177,12 @@ mod tests {
             find_table(&nb, "Logical-Switch-Port").unwrap().name,
             "Logical_Switch_Port"
         );
-        assert_eq!(find_table(&nb, "load_bal").unwrap().name, "Load_Balancer");
+        assert_eq!(
+            find_table(&nb, "load_balancer_g").unwrap().name,
+            "Load_Balancer_Group"
+        );
+        assert_eq!(find_table(&nb, "load-balancer").unwrap().name, "Load_Balancer");
+        assert!(find_table(&nb, "load_bal").is_err());
         assert_eq!(find_table(&nb, "nb_g").unwrap().name, "NB_Global");
         let e = find_table(&nb, "logical_s").unwrap_err().to_string();
         assert_eq!(e, "multiple table names match \"logical_s\"");

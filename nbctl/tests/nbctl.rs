@@ -1,0 +1,958 @@
+//! rovn-nbctl against a real ovsdb-server, and interop with the real ovn-nbctl.
+
+use std::collections::BTreeSet;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use testbed::OvsdbServer;
+
+const ROVN: &str = env!("CARGO_BIN_EXE_rovn-nbctl");
+
+fn run(tool: &str, db: &OvsdbServer, args: &[&str]) -> Output {
+    Command::new(tool)
+        .arg(format!("--db={}", db.remote()))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("running {tool}: {e}"))
+}
+
+/// Runs a command that must succeed; returns its stdout.
+fn ok(tool: &str, db: &OvsdbServer, args: &[&str]) -> String {
+    let out = run(tool, db, args);
+    assert!(
+        out.status.success(),
+        "{tool} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs a command that must fail; returns its stderr.
+fn fails(db: &OvsdbServer, args: &[&str]) -> String {
+    let out = run(ROVN, db, args);
+    assert!(
+        !out.status.success(),
+        "rovn-nbctl {args:?} unexpectedly succeeded"
+    );
+    assert!(out.stdout.is_empty(), "output on failure: {:?}", out.stdout);
+    String::from_utf8(out.stderr).unwrap()
+}
+
+fn dump(db: &OvsdbServer) -> String {
+    let out = Command::new("ovsdb-client")
+        .args(["dump", &db.remote(), "OVN_Northbound"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn have_ovn() -> bool {
+    testbed::require(&["ovsdb-server", "ovsdb-tool", "ovsdb-client", "ovn-nbctl"])
+}
+
+fn start() -> OvsdbServer {
+    OvsdbServer::start(&testbed::nb_schema())
+}
+
+/// Replaces every UUID by `<uuid>` so outputs of two databases can be compared.
+fn mask_uuids(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < b.len() {
+        if i + 36 <= b.len() && uuid::Uuid::parse_str(&s[i..i + 36]).is_ok() && s[i..i + 36].len() == 36 {
+            out.push_str("<uuid>");
+            i += 36;
+        } else {
+            out.push(b[i] as char);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// `show` output as a set of switch/router blocks (their order is hash order in ovn-nbctl).
+fn show_blocks(s: &str) -> BTreeSet<String> {
+    let mut blocks = BTreeSet::new();
+    let mut cur = String::new();
+    for line in s.lines() {
+        if (line.starts_with("switch ") || line.starts_with("router ")) && !cur.is_empty() {
+            blocks.insert(std::mem::take(&mut cur));
+        }
+        cur += line;
+        cur.push('\n');
+    }
+    if !cur.is_empty() {
+        blocks.insert(cur);
+    }
+    blocks
+}
+
+/// `show` blocks with their port/NAT sub-blocks sorted (their order follows the
+/// UUIDs, which differ between two databases).
+fn show_canon(s: &str) -> BTreeSet<String> {
+    show_blocks(s)
+        .into_iter()
+        .map(|b| {
+            let mut lines = b.lines();
+            let head = lines.next().unwrap_or_default().to_string();
+            let mut subs: Vec<String> = Vec::new();
+            for l in lines {
+                if l.starts_with("    ") && !l.starts_with("        ") {
+                    subs.push(String::new());
+                }
+                if let Some(last) = subs.last_mut() {
+                    *last += l;
+                    last.push('\n');
+                }
+            }
+            subs.sort();
+            head + "\n" + &subs.concat()
+        })
+        .collect()
+}
+
+/// `list`/`find` output as a set of records (rows come in hash order in ovn-nbctl).
+fn records(s: &str) -> BTreeSet<String> {
+    s.split("\n\n").map(|r| r.trim().to_string()).collect()
+}
+
+/// Table-like outputs (`lb-list`): the lines as a set.
+fn lines(s: &str) -> BTreeSet<String> {
+    s.lines().map(String::from).collect()
+}
+
+/// `--format=json` output with its rows as a set.
+fn json_rows(s: &str) -> BTreeSet<String> {
+    let v: serde_json::Value = serde_json::from_str(s).unwrap();
+    let mut set: BTreeSet<String> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.to_string())
+        .collect();
+    set.insert(v["headings"].to_string());
+    set
+}
+
+/// The seed scenarios' command sequences; returns what the commands printed.
+fn scenario(tool: &str, db: &OvsdbServer) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut r = |args: &[&str]| out.push(ok(tool, db, args));
+    // seed 000
+    r(&["ls-add", "ls1"]);
+    for (p, mac) in [
+        ("ls1-vm1", "02:ac:10:ff:00:11"),
+        ("ls1-vm2", "02:ac:10:ff:00:22"),
+        ("ls1-vm3", "02:ac:10:ff:00:33"),
+    ] {
+        r(&["lsp-add", "ls1", p]);
+        r(&["lsp-set-addresses", p, mac]);
+        r(&["lsp-set-port-security", p, mac]);
+    }
+    // seed 004
+    r(&["lr-add", "router1"]);
+    r(&[
+        "lrp-add",
+        "router1",
+        "router1-ls2",
+        "02:ac:10:ff:01:01",
+        "192.168.101.1/24",
+    ]);
+    r(&["ls-add", "ls2"]);
+    r(&["lsp-add", "ls2", "ls2-router1"]);
+    r(&["lsp-set-type", "ls2-router1", "router"]);
+    r(&["lsp-set-addresses", "ls2-router1", "02:ac:10:ff:01:01"]);
+    r(&["lsp-set-options", "ls2-router1", "router-port=router1-ls2"]);
+    r(&["lr-route-add", "router1", "0.0.0.0/0", "192.168.101.254"]);
+    r(&[
+        "lb-add",
+        "lb1",
+        "10.0.0.10:80",
+        "192.168.100.10:8080,192.168.100.11:8080",
+        "udp",
+    ]);
+    r(&["lb-add", "lb1", "[fd00::10]:80", "[fd00::2]:8080"]);
+    r(&["lr-lb-add", "router1", "lb1"]);
+
+    let uuid = ok(
+        tool,
+        db,
+        &[
+            "create",
+            "load_balancer",
+            "vips:10.254.10.10=\"192.168.100.10,192.168.100.11\"",
+        ],
+    );
+    let uuid = uuid.trim().to_string();
+    assert_eq!(uuid.len(), 36, "create printed {uuid:?}");
+    ok(
+        tool,
+        db,
+        &["set", "logical_switch", "ls2", &format!("load_balancer={uuid}")],
+    );
+    out.push(ok(tool, db, &["get", "logical_switch", "ls2", "load_balancer"]).replace(&uuid, "<lb>"));
+    out.push(ok(tool, db, &["ls-lb-list", "ls2"]).replace(&uuid, "<lb>"));
+    out.push(mask_uuids(&ok(tool, db, &["lr-lb-list", "router1"])));
+    out.push(mask_uuids(&ok(tool, db, &["lb-list"])));
+    out
+}
+
+/// Views of a database, read with `tool`, that the two tools must agree on.
+fn views(tool: &str, db: &OvsdbServer) -> Vec<BTreeSet<String>> {
+    let mut v = vec![show_blocks(&ok(tool, db, &["show"]))];
+    for table in [
+        "Logical_Switch",
+        "Logical_Switch_Port",
+        "Logical_Router",
+        "Logical_Router_Port",
+        "Logical_Router_Static_Route",
+        "Load_Balancer",
+    ] {
+        v.push(records(&ok(tool, db, &["list", table])));
+        v.push(lines(&ok(tool, db, &["--format=csv", "list", table])));
+        v.push(lines(&ok(tool, db, &["--format=table", "list", table])));
+    }
+    v.push(records(&ok(
+        tool,
+        db,
+        &[
+            "--bare",
+            "--columns=name,addresses",
+            "list",
+            "logical_switch_port",
+        ],
+    )));
+    v.push(json_rows(&ok(
+        tool,
+        db,
+        &["--format=json", "--columns=name,ports", "list", "logical_switch"],
+    )));
+    v.push(records(&ok(
+        tool,
+        db,
+        &["find", "logical_switch_port", "type=router"],
+    )));
+    for args in [
+        &["lb-list"][..],
+        &["ls-list"],
+        &["lr-list"],
+        &["lsp-list", "ls1"],
+        &["lrp-list", "router1"],
+        &["lr-route-list", "router1"],
+        &["ls-lb-list", "ls2"],
+        &["lr-lb-list", "router1"],
+        &["lsp-get-addresses", "ls1-vm1"],
+        &["lsp-get-port-security", "ls1-vm2"],
+        &["lsp-get-options", "ls2-router1"],
+        &["lsp-get-type", "ls2-router1"],
+        &["lsp-get-up", "ls1-vm1"],
+        &["lsp-get-enabled", "ls1-vm1"],
+        &[
+            "get",
+            "logical_switch_port",
+            "ls2-router1",
+            "options:router-port",
+            "addresses",
+            "type",
+        ],
+    ] {
+        v.push(lines(&ok(tool, db, args)));
+    }
+    v
+}
+
+#[test]
+fn seed_scenarios_interoperate_with_ovn_nbctl() {
+    if !have_ovn() {
+        return;
+    }
+    let ours = start();
+    let theirs = start();
+    let printed_ours = scenario(ROVN, &ours);
+    let printed_theirs = scenario("ovn-nbctl", &theirs);
+    assert_eq!(printed_ours, printed_theirs, "command outputs differ");
+
+    // Each tool reads each database exactly as the other does (same UUIDs).
+    for db in [&ours, &theirs] {
+        assert_eq!(views(ROVN, db), views("ovn-nbctl", db));
+    }
+    // And both databases hold the same configuration, modulo UUIDs.
+    let masked = |db| -> Vec<BTreeSet<String>> {
+        let mut v: Vec<BTreeSet<String>> = views(ROVN, db)
+            .into_iter()
+            .map(|set| set.iter().map(|s| mask_uuids(s)).collect())
+            .collect();
+        v[0] = show_canon(&mask_uuids(&ok(ROVN, db, &["show"])));
+        v
+    };
+    assert_eq!(masked(&ours), masked(&theirs));
+
+    // The end of seed 004, with each tool on the other's database.
+    for (tool, db) in [(ROVN, &theirs), ("ovn-nbctl", &ours)] {
+        let lb = ok(tool, db, &["get", "logical_switch", "ls2", "load_balancer"]);
+        let lb = lb.trim().trim_matches(['[', ']']).to_string();
+        ok(tool, db, &["clear", "logical_switch", "ls2", "load_balancer"]);
+        ok(tool, db, &["destroy", "load_balancer", &lb]);
+    }
+    assert_eq!(masked(&ours), masked(&theirs));
+    assert!(!ok(ROVN, &ours, &["lb-list"]).contains("10.254.10.10"));
+}
+
+#[test]
+fn show_prints_ovn_nbctl_shape() {
+    if !have_ovn() {
+        return;
+    }
+    let db = start();
+    ok(
+        ROVN,
+        &db,
+        &[
+            "ls-add",
+            "ls1",
+            "--",
+            "lsp-add",
+            "ls1",
+            "vm1",
+            "--",
+            "lsp-set-addresses",
+            "vm1",
+            "02:ac:10:ff:00:11 10.0.0.11",
+            "unknown",
+            "--",
+            "lsp-add",
+            "ls1",
+            "c1",
+            "vm1",
+            "7",
+            "--",
+            "lr-add",
+            "r1",
+            "--",
+            "lrp-add",
+            "r1",
+            "r1-ls1",
+            "02:ac:10:ff:01:01",
+            "10.0.0.1/24",
+            "fd00::1/64",
+            "peer=x",
+        ],
+    );
+    let show = ok(ROVN, &db, &["show"]);
+    let ls = ok(ROVN, &db, &["get", "logical_switch", "ls1", "_uuid"]);
+    let lr = ok(ROVN, &db, &["get", "logical_router", "r1", "_uuid"]);
+    let mut blocks: Vec<&str> = show.split_inclusive('\n').collect();
+    blocks.sort();
+    assert!(
+        show.starts_with(&format!("switch {} (ls1)\n", ls.trim())),
+        "{show}"
+    );
+    assert!(show.contains(&format!("router {} (r1)\n", lr.trim())));
+    assert!(
+        show.contains("    port vm1\n        addresses: [\"02:ac:10:ff:00:11 10.0.0.11\", \"unknown\"]\n")
+    );
+    assert!(show.contains("    port c1\n        parent: vm1\n"));
+    assert!(show.contains(
+        "    port r1-ls1\n        mac: \"02:ac:10:ff:01:01\"\n        networks: [\"10.0.0.1/24\", \"fd00::1/64\"]\n"
+    ));
+    assert_eq!(show_blocks(&show), show_blocks(&ok("ovn-nbctl", &db, &["show"])));
+    assert_eq!(
+        ok(ROVN, &db, &["show", "r1"]),
+        ok("ovn-nbctl", &db, &["show", "r1"])
+    );
+    assert_eq!(
+        ok(ROVN, &db, &["get", "logical_router_port", "r1-ls1", "peer"]),
+        "x\n"
+    );
+}
+
+#[test]
+fn errors_are_one_line_and_leave_the_database_unchanged() {
+    if !have_ovn() {
+        return;
+    }
+    let db = start();
+    ok(
+        ROVN,
+        &db,
+        &[
+            "ls-add", "ls1", "--", "lsp-add", "ls1", "p1", "--", "lr-add", "r1",
+        ],
+    );
+    ok(
+        ROVN,
+        &db,
+        &["lrp-add", "r1", "rp1", "02:00:00:00:00:01", "10.0.0.1/24"],
+    );
+    ok(ROVN, &db, &["lb-add", "lb1", "1.1.1.1", "2.2.2.2"]);
+    let before = dump(&db);
+    let cases: &[(&[&str], &str)] = &[
+        (&["ls-add", "ls1"], "ls1: a switch with this name already exists"),
+        (&["lr-add", "r1"], "r1: a router with this name already exists"),
+        (
+            &["lsp-add", "ls1", "p1"],
+            "p1: a port with this name already exists",
+        ),
+        (&["lsp-add", "nosuch", "p2"], "nosuch: switch name not found"),
+        (
+            &["lsp-add", "ls1", "p2", "parent", "5000"],
+            "5000: invalid tag (must be in range 0 to 4095)",
+        ),
+        (&["lsp-set-addresses", "p1", "zz"], "zz: Invalid address format."),
+        (
+            &["lsp-set-addresses", "p1", "02:ac:10:ff:00:11 1.2.3"],
+            "Invalid address format.",
+        ),
+        (
+            &["lsp-set-addresses", "nop", "02:ac:10:ff:00:11"],
+            "nop: port name not found",
+        ),
+        (
+            &["lsp-set-port-security", "p1", "xx"],
+            "xx: Invalid port security format",
+        ),
+        (
+            &["lsp-set-port-security", "p1", "02:ac:10:ff:00:11 1.2.3.4/33"],
+            "Invalid port security",
+        ),
+        (
+            &["lsp-set-type", "p1", "bogus"],
+            "Logical switch port type 'bogus' is unrecognized",
+        ),
+        (
+            &["lsp-set-enabled", "p1", "maybe"],
+            "maybe: state must be \"enabled\" or \"disabled\"",
+        ),
+        (
+            &["lrp-add", "r1", "rp2", "zz", "10.0.0.1/24"],
+            "rp2: invalid mac address zz",
+        ),
+        (
+            &["lrp-add", "r1", "rp2", "02:00:00:00:00:02", "10.0.0.1/33"],
+            "rp2: invalid network address: 10.0.0.1/33",
+        ),
+        (
+            &["lrp-add", "r1", "rp2", "02:00:00:00:00:02"],
+            "'lrp-add' command requires at least 4 arguments",
+        ),
+        (
+            &["lr-route-add", "r1", "1.2.3.0/33", "1.1.1.1"],
+            "bad prefix argument: 1.2.3.0/33",
+        ),
+        (
+            &["lr-route-add", "r1", "1.2.3.0/24", "1.1.1"],
+            "bad IPv4 nexthop argument: 1.1.1",
+        ),
+        (
+            &["lr-route-add", "r1", "fd00::/64", "1.1.1.1"],
+            "bad IPv6 nexthop argument: 1.1.1.1",
+        ),
+        (
+            &["--policy=foo", "lr-route-add", "r1", "1.2.3.0/24", "1.1.1.1"],
+            "bad policy: foo",
+        ),
+        (
+            &["lb-add", "lb2", "1.1.1", "2.2.2.2"],
+            "1.1.1: should be an IP address",
+        ),
+        (
+            &["lb-add", "lb2", "1.1.1.1:80", "2.2.2.2"],
+            "2.2.2.2: should be an IP address and a port number",
+        ),
+        (
+            &["lb-add", "lb2", "[fd00::1]:80", "2.2.2.2:80"],
+            "IP address family is different from VIP fd00::1.",
+        ),
+        (
+            &["lb-add", "lb2", "1.1.1.1:80", "2.2.2.2:80", "icmp"],
+            "icmp: protocol must be one of",
+        ),
+        (
+            &["lb-add", "lb1", "1.1.1.1", "3.3.3.3"],
+            "lb1: a load balancer with this vip (1.1.1.1) already exists",
+        ),
+        (
+            &["ls-lb-add", "ls1", "nolb"],
+            "nolb: load balancer name not found",
+        ),
+        (
+            &["ls-add", "a", "b"],
+            "'ls-add' command takes at most 1 arguments",
+        ),
+        (
+            &["frobnicate"],
+            "unknown command 'frobnicate'; use --help for help",
+        ),
+        (
+            &["get", "logical_switch", "nosuch", "name"],
+            "no row \"nosuch\" in table Logical_Switch",
+        ),
+        (&["get", "nosuchtable", "x", "y"], "unknown table \"nosuchtable\""),
+        (
+            &["set", "logical_switch", "ls1", "nosuchcol=1"],
+            "does not contain a column whose name matches \"nosuchcol\"",
+        ),
+        (
+            &["set", "logical_switch_port", "p1", "tag_request=abc"],
+            "\"abc\" is not a valid integer",
+        ),
+        (
+            &["create", "load_balancer", "protocol=icmp"],
+            "is not one of the allowed values",
+        ),
+        // A chain fails as a whole: nothing of it is committed.
+        (
+            &[
+                "ls-add", "ls9", "--", "lsp-add", "ls9", "p9", "--", "lsp-add", "nosuch", "p10",
+            ],
+            "nosuch: switch name not found",
+        ),
+        (
+            &["ls-del", "ls1", "--", "ls-add", "ls1", "--", "ls-add", "ls1"],
+            "ls1: a switch with this name already exists",
+        ),
+        // A server-side failure (referential integrity) is reported and rolled back too.
+        (&["destroy", "logical_switch_port", "p1"], "transaction error"),
+    ];
+    for (args, want) in cases {
+        let err = fails(&db, args);
+        assert!(err.starts_with("rovn-nbctl: "), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: got {err:?}, want {want:?}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert_eq!(dump(&db), before, "{args:?} changed the database");
+    }
+    // --may-exist / --if-exists turn those into no-ops.
+    ok(ROVN, &db, &["--may-exist", "ls-add", "ls1"]);
+    ok(ROVN, &db, &["--if-exists", "ls-del", "nosuch"]);
+    ok(ROVN, &db, &["--if-exists", "lsp-del", "nosuch"]);
+    ok(ROVN, &db, &["--may-exist", "lsp-add", "ls1", "p1"]);
+    assert_eq!(dump(&db), before);
+}
+
+#[test]
+fn generic_commands_match_ovs_syntax() {
+    if !have_ovn() {
+        return;
+    }
+    let db = start();
+    // --id=@name, forward references and one transaction for the whole line.
+    let out = ok(
+        ROVN,
+        &db,
+        &[
+            "ls-add",
+            "ls1",
+            "--",
+            "add",
+            "logical_switch",
+            "ls1",
+            "load_balancer",
+            "@lb",
+            "--",
+            "--id=@lb",
+            "create",
+            "load_balancer",
+            "name=web",
+            "protocol=tcp",
+            "vips:\"10.0.0.1:80\"=\"10.0.0.2:80\"",
+        ],
+    );
+    let lb = out.trim();
+    assert_eq!(
+        ok(ROVN, &db, &["get", "logical_switch", "ls1", "load_balancer"]),
+        format!("[{lb}]\n")
+    );
+    assert_eq!(
+        ok(
+            ROVN,
+            &db,
+            &["get", "load_balancer", "web", "vips:\"10.0.0.1:80\""]
+        ),
+        "\"10.0.0.2:80\"\n"
+    );
+    // Abbreviated, case-insensitive table names; uuid prefixes; `.` for NB_Global.
+    assert_eq!(
+        ok(ROVN, &db, &["get", "Load-Balancer", &lb[..8], "name"]),
+        "web\n"
+    );
+    assert!(fails(&db, &["get", "Load_Bal", "web", "name"]).contains("multiple table names match"));
+    ok(
+        ROVN,
+        &db,
+        &["set", "nb_glob", ".", "options:foo=bar", "external_ids:a=b"],
+    );
+    assert_eq!(ok(ROVN, &db, &["get", "NB_Global", ".", "opt:foo"]), "bar\n");
+    ok(
+        ROVN,
+        &db,
+        &[
+            "add",
+            "load_balancer",
+            "web",
+            "vips",
+            "\"10.0.0.3:80\"=\"10.0.0.4:80\"",
+        ],
+    );
+    ok(
+        ROVN,
+        &db,
+        &["remove", "load_balancer", "web", "vips", "\"10.0.0.1:80\""],
+    );
+    assert_eq!(
+        ok(ROVN, &db, &["get", "load_balancer", "web", "vips"]),
+        ok("ovn-nbctl", &db, &["get", "load_balancer", "web", "vips"])
+    );
+    ok(
+        ROVN,
+        &db,
+        &["set", "logical_switch", "ls1", "other_config:subnet=10.0.0.0/24"],
+    );
+    assert_eq!(
+        ok(
+            ROVN,
+            &db,
+            &["find", "logical_switch", "other_config:subnet=\"10.0.0.0/24\""]
+        ),
+        ok(
+            "ovn-nbctl",
+            &db,
+            &["find", "logical_switch", "other_config:subnet=\"10.0.0.0/24\""]
+        )
+    );
+    assert_eq!(
+        ok(
+            ROVN,
+            &db,
+            &[
+                "--bare",
+                "--columns=name",
+                "find",
+                "logical_switch",
+                "load_balancer{>=}[]"
+            ]
+        ),
+        "ls1\n"
+    );
+    ok(ROVN, &db, &["clear", "logical_switch", "ls1", "load_balancer"]);
+    assert_eq!(
+        ok(ROVN, &db, &["get", "logical_switch", "ls1", "load_balancer"]),
+        "[]\n"
+    );
+    ok(ROVN, &db, &["destroy", "load_balancer", "web"]);
+    ok(ROVN, &db, &["--if-exists", "destroy", "load_balancer", "web"]);
+    ok(
+        ROVN,
+        &db,
+        &[
+            "lb-add", "a", "1.1.1.1", "2.2.2.2", "--", "lb-add", "b", "1.1.1.2", "2.2.2.3",
+        ],
+    );
+    ok(ROVN, &db, &["--all", "destroy", "load_balancer"]);
+    assert_eq!(ok(ROVN, &db, &["lb-list"]), "");
+    // Several tables in one run are separated by a blank line, as in ovn-nbctl.
+    let args = [
+        "--columns=name",
+        "list",
+        "logical_switch",
+        "--",
+        "--columns=name",
+        "list",
+        "logical_switch",
+    ];
+    assert_eq!(ok(ROVN, &db, &args), ok("ovn-nbctl", &db, &args));
+    // --dry-run commits nothing.
+    ok(ROVN, &db, &["--dry-run", "ls-add", "dry"]);
+    assert_eq!(
+        ok(
+            ROVN,
+            &db,
+            &["--bare", "--columns=name", "find", "logical_switch", "name=dry"]
+        ),
+        ""
+    );
+}
+
+#[test]
+fn routes_and_lsp_getters_match_ovn_nbctl() {
+    if !have_ovn() {
+        return;
+    }
+    let ours = start();
+    let theirs = start();
+    for (tool, db) in [(ROVN, &ours), ("ovn-nbctl", &theirs)] {
+        ok(tool, db, &["lr-add", "r1"]);
+        ok(
+            tool,
+            db,
+            &[
+                "lrp-add",
+                "r1",
+                "rp1",
+                "02:00:00:00:00:01",
+                "10.0.0.1/24",
+                "fd00::1/64",
+            ],
+        );
+        ok(tool, db, &["lr-route-add", "r1", "10.1.0.5/16", "10.0.0.2"]);
+        ok(tool, db, &["lr-route-add", "r1", "0.0.0.0/0", "10.0.0.3", "rp1"]);
+        ok(
+            tool,
+            db,
+            &["--policy=src-ip", "lr-route-add", "r1", "10.2.0.0/16", "10.0.0.4"],
+        );
+        ok(
+            tool,
+            db,
+            &["--ecmp", "lr-route-add", "r1", "10.3.0.0/16", "10.0.0.5"],
+        );
+        ok(
+            tool,
+            db,
+            &["--ecmp", "lr-route-add", "r1", "10.3.0.0/16", "10.0.0.6"],
+        );
+        ok(tool, db, &["lr-route-add", "r1", "fd01::/64", "fd00::2"]);
+        ok(
+            tool,
+            db,
+            &[
+                "--route-table=rtb",
+                "lr-route-add",
+                "r1",
+                "10.9.0.0/16",
+                "10.0.0.9",
+            ],
+        );
+        ok(
+            tool,
+            db,
+            &["--may-exist", "lr-route-add", "r1", "10.1.0.0/16", "10.0.0.7"],
+        );
+        ok(tool, db, &["lr-route-del", "r1", "10.2.0.0/16"]);
+        ok(tool, db, &["--if-exists", "lr-route-del", "r1", "10.200.0.0/16"]);
+        ok(tool, db, &["ls-add", "ls1"]);
+        ok(tool, db, &["lsp-add", "ls1", "p1"]);
+        ok(tool, db, &["lsp-set-addresses", "p1", "router"]);
+        ok(tool, db, &["lsp-set-options", "p1", "router-port=rp1", "foo=bar"]);
+        ok(tool, db, &["lsp-set-enabled", "p1", "disabled"]);
+    }
+    for args in [
+        &["lr-route-list", "r1"][..],
+        &["lsp-get-addresses", "p1"],
+        &["lsp-get-options", "p1"],
+        &["lsp-get-enabled", "p1"],
+        &["lsp-get-up", "p1"],
+    ] {
+        assert_eq!(ok(ROVN, &ours, args), ok("ovn-nbctl", &theirs, args), "{args:?}");
+        assert_eq!(ok(ROVN, &theirs, args), ok("ovn-nbctl", &ours, args), "{args:?}");
+    }
+    ok(ROVN, &ours, &["lr-route-del", "r1"]);
+    assert_eq!(ok(ROVN, &ours, &["lr-route-list", "r1"]), "");
+}
+
+/// A stand-in for ovn-northd: copies `nb_cfg` to `sb_cfg` and `hv_cfg` once.
+fn answer_wait(db: &OvsdbServer, deadline: Duration) -> bool {
+    let end = Instant::now() + deadline;
+    while Instant::now() < end {
+        let cfg = ok(ROVN, db, &["get", "nb_global", ".", "nb_cfg"]);
+        let cfg: i64 = cfg.trim().parse().unwrap_or(0);
+        if cfg > 0 {
+            ok(
+                ROVN,
+                db,
+                &[
+                    "set",
+                    "nb_global",
+                    ".",
+                    &format!("sb_cfg={cfg}"),
+                    &format!("hv_cfg={cfg}"),
+                ],
+            );
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
+#[test]
+fn wait_sb_bumps_nb_cfg_and_waits_for_sb_cfg() {
+    if !have_ovn() {
+        return;
+    }
+    let db = start();
+    // No northd: --wait=sb times out, but the change itself is committed.
+    let err = fails(&db, &["--timeout=1", "--wait=sb", "ls-add", "ls1"]);
+    assert!(err.contains("timeout expired"), "{err}");
+    assert_eq!(ok(ROVN, &db, &["get", "nb_global", ".", "nb_cfg"]), "1\n");
+    assert_eq!(ok(ROVN, &db, &["ls-list"]).lines().count(), 1);
+    // Read-only commands and --no-wait do not bump nb_cfg.
+    ok(ROVN, &db, &["--wait=sb", "ls-list"]);
+    ok(ROVN, &db, &["--no-wait", "ls-add", "ls2"]);
+    assert_eq!(ok(ROVN, &db, &["get", "nb_global", ".", "nb_cfg"]), "1\n");
+    ok(
+        ROVN,
+        &db,
+        &["set", "nb_global", ".", "nb_cfg=0", "sb_cfg=0", "hv_cfg=0"],
+    );
+    // With a responder, --wait=hv returns once sb_cfg and hv_cfg caught up.
+    let child = Command::new(ROVN)
+        .args([
+            &format!("--db={}", db.remote()),
+            "--timeout=10",
+            "--wait=hv",
+            "sync",
+        ])
+        .spawn()
+        .unwrap();
+    assert!(answer_wait(&db, Duration::from_secs(5)));
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+}
+
+#[test]
+fn wait_sb_with_real_ovn_northd() {
+    if !have_ovn() || !testbed::require(&["ovn-northd"]) {
+        return;
+    }
+    let dbs = testbed::OvnDbs::start();
+    let tmp = tempfile_dir();
+    let mut northd = testbed::Daemon::spawn(
+        "ovn-northd",
+        Command::new("ovn-northd")
+            .arg(format!("--ovnnb-db={}", dbs.nb.remote()))
+            .arg(format!("--ovnsb-db={}", dbs.sb.remote()))
+            .arg(format!("--log-file={}/northd.log", tmp.display()))
+            .arg(format!("--unixctl={}/northd.ctl", tmp.display()))
+            .arg("--no-chdir")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+    );
+    let t = Instant::now();
+    ok(
+        ROVN,
+        &dbs.nb,
+        &[
+            "--timeout=20",
+            "--wait=sb",
+            "ls-add",
+            "ls1",
+            "--",
+            "lsp-add",
+            "ls1",
+            "p1",
+        ],
+    );
+    let first = t.elapsed();
+    let nb_cfg = ok(ROVN, &dbs.nb, &["get", "nb_global", ".", "nb_cfg"]);
+    let sb_cfg = ok(ROVN, &dbs.nb, &["get", "nb_global", ".", "sb_cfg"]);
+    assert_eq!(nb_cfg, sb_cfg);
+    ok(ROVN, &dbs.nb, &["--timeout=20", "--wait=sb", "sync"]);
+    assert_eq!(
+        ok(ROVN, &dbs.nb, &["get", "nb_global", ".", "sb_cfg"]).trim(),
+        (nb_cfg.trim().parse::<i64>().unwrap() + 1).to_string()
+    );
+    // northd created the datapath and binding, so SB has them.
+    let pb = Command::new("ovn-sbctl")
+        .args([
+            &format!("--db={}", dbs.sb.remote()),
+            "--bare",
+            "--columns=logical_port",
+            "list",
+            "port_binding",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&pb.stdout).trim(), "p1");
+    assert!(first < Duration::from_secs(20));
+    northd.kill();
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("rovn-nbctl-test-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn many_rows_stay_fast() {
+    if !have_ovn() {
+        return;
+    }
+    let db = start();
+    // 100 switches x 1000 ports = 100k ports, one transaction per switch.
+    for s in 0..100 {
+        let mut txn = vec![serde_json::json!("OVN_Northbound")];
+        let ports: Vec<serde_json::Value> = (0..1000)
+            .map(|p| serde_json::json!(["named-uuid", format!("p{p}")]))
+            .collect();
+        for p in 0..1000 {
+            txn.push(serde_json::json!({"op": "insert", "table": "Logical_Switch_Port",
+                "uuid-name": format!("p{p}"), "row": {"name": format!("sw{s}-p{p}")}}));
+        }
+        txn.push(serde_json::json!({"op": "insert", "table": "Logical_Switch",
+            "row": {"name": format!("sw{s}"), "ports": ["set", ports]}}));
+        let out = Command::new("ovsdb-client")
+            .args([
+                "transact",
+                &db.remote(),
+                &serde_json::Value::Array(txn).to_string(),
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    ok(ROVN, &db, &["sync"]);
+    let time = |args: &[&str]| {
+        let t = Instant::now();
+        ok(ROVN, &db, args);
+        t.elapsed()
+    };
+    let cleanup = || {
+        ok(
+            ROVN,
+            &db,
+            &[
+                "--if-exists",
+                "lsp-del",
+                "sw5-new",
+                "--",
+                "--if-exists",
+                "ls-del",
+                "new",
+            ],
+        )
+    };
+    let fastest = |args: &[&str]| {
+        (0..3)
+            .map(|_| {
+                let t = time(args);
+                cleanup();
+                t
+            })
+            .min()
+            .unwrap()
+    };
+    // Commands that touch a few rows fetch only those rows.
+    for args in [
+        &["ls-add", "new"][..],
+        &["lsp-add", "sw5", "sw5-new"],
+        &["lsp-set-addresses", "sw7-p7", "02:00:00:00:07:07"],
+        &["get", "logical_switch_port", "sw9-p9", "name"],
+        &["--may-exist", "ls-add", "sw3"],
+    ] {
+        let t = fastest(args);
+        assert!(t < Duration::from_millis(150), "{args:?} took {t:?}");
+        eprintln!("{args:?}: {t:?}");
+    }
+    // --wait=sb with an instant responder: the round trip stays small.
+    ok(
+        ROVN,
+        &db,
+        &["set", "nb_global", ".", "sb_cfg=1000000", "hv_cfg=1000000"],
+    );
+    let t = fastest(&["--wait=sb", "sync"]);
+    eprintln!("--wait=sb sync: {t:?}");
+    assert!(t < Duration::from_millis(150), "--wait=sb sync took {t:?}");
+}
