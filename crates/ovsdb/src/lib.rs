@@ -12,6 +12,8 @@ pub mod client;
 pub mod cluster;
 pub mod datum;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod idl;
 pub mod jsonrpc;
 pub mod lock;
