@@ -15,6 +15,7 @@ pub mod normalize;
 pub mod of;
 pub mod parser;
 pub mod symbols;
+pub mod to_openflow;
 
 pub use actions::Pipeline;
 pub use compile::{CompileError, Compiled, Context, LogicalFlow, compile};
