@@ -164,3 +164,20 @@ async fn round_trip_through_a_real_server() {
     assert_eq!(got_ls.acls, vec![r[0].uuid.unwrap()]);
     assert_eq!(got_ls.uuid, r[1].uuid.unwrap());
 }
+
+#[test]
+fn typed_rows_straight_from_the_idl() {
+    let schema = ovn_db::schema(nb::SCHEMA);
+    let mut idl = ovsdb::Idl::with_schema(schema.clone(), ovsdb::Idl::all_tables(&schema));
+    let u = "11111111-1111-1111-1111-111111111111";
+    let reply = serde_json::json!({"Logical_Switch": {u: {"initial": {
+        "name": "ls1", "other_config": ["map", [["subnet", "10.0.0.0/24"]]]}}}});
+    idl.apply_monitor_reply(ovsdb::monitor::MonitorMethod::MonitorCond, &reply)
+        .unwrap();
+    let all: Vec<nb::LogicalSwitch> = idl.typed().unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].uuid, u.parse::<Uuid>().unwrap());
+    assert_eq!(all[0].other_config["subnet"], "10.0.0.0/24");
+    let one = idl.get::<nb::LogicalSwitch>(&all[0].uuid).unwrap().unwrap();
+    assert_eq!(one, all[0]);
+}

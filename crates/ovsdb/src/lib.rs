@@ -1,12 +1,20 @@
 //! Async client for OVSDB (RFC 7047) with the Open vSwitch extensions OVN relies on.
 //!
-//! Layers, bottom-up; only [`client`] and [`remote`] touch sockets:
+//! Layers, bottom-up; only [`client`], [`remote`], [`tls`] and [`session`] touch
+//! sockets, everything else is a pure state machine fed with JSON:
 //! - [`datum`]: atoms, sets and maps and their JSON wire form;
 //! - [`schema`]: database schemas (`.ovsschema` / `get_schema`);
+//! - [`typed`]: Rust values ⇄ data, for the generated table structs (crate `ovn-db`);
 //! - [`jsonrpc`]: message framing on a byte stream (pure, fuzzable);
 //! - [`ops`]: transaction operations, conditions and mutations;
-//! - [`remote`]: connection strings (`unix:`, `tcp:`, `ssl:`) and streams;
-//! - [`client`]: one JSON-RPC session multiplexing requests and notifications.
+//! - [`monitor`]: `monitor`/`monitor_cond`/`monitor_cond_since` requests and updates;
+//! - [`idl`]: the in-memory replica with change tracking;
+//! - [`lock`]: `lock`/`steal`/`unlock` and their notifications;
+//! - [`cluster`]: `_Server` database checks (cluster membership, leadership);
+//! - [`reconnect`]: backoff and remote rotation;
+//! - [`remote`], [`tls`]: connection strings (`unix:`, `tcp:`, `ssl:`) and streams;
+//! - [`client`]: one JSON-RPC connection multiplexing requests and notifications;
+//! - [`session`]: the reconnecting session daemons use (replica, locks, probes).
 
 pub mod client;
 pub mod cluster;
@@ -29,6 +37,10 @@ pub mod typed;
 pub use client::Client;
 pub use datum::{Atom, Datum, Row};
 pub use error::{Error, TxnError};
+pub use idl::{Changes, Idl, RowChange};
+pub use monitor::{Clause, TableMonitor};
 pub use ops::{Condition, Mutation, Operation};
 pub use schema::{DatabaseSchema, TableSchema};
+pub use session::{Event, Session, SessionConfig};
+pub use tls::TlsConfig;
 pub use uuid::Uuid;

@@ -70,7 +70,8 @@ pub struct SessionConfig {
     pub probe_interval: Option<Duration>,
     pub backoff_initial: Duration,
     pub backoff_max: Duration,
-    /// Limit for connecting and syncing one server.
+    /// Limit for connecting to and syncing with one server (the initial dump of a
+    /// large Southbound database can take a while).
     pub setup_timeout: Duration,
     /// Tables to replicate; empty (and `monitor_all` false) means no replica.
     pub tables: BTreeMap<String, TableMonitor>,
@@ -97,7 +98,7 @@ impl SessionConfig {
             probe_interval: Some(Duration::from_secs(5)),
             backoff_initial: Duration::from_millis(100),
             backoff_max: Duration::from_secs(4),
-            setup_timeout: Duration::from_secs(10),
+            setup_timeout: Duration::from_secs(60),
             tables: BTreeMap::new(),
             monitor_all: false,
             monitor_method: MonitorMethod::MonitorCondSince,
@@ -134,6 +135,11 @@ impl SessionConfig {
     pub fn backoff(mut self, initial: Duration, max: Duration) -> Self {
         self.backoff_initial = initial;
         self.backoff_max = max;
+        self
+    }
+
+    pub fn setup_timeout(mut self, t: Duration) -> Self {
+        self.setup_timeout = t;
         self
     }
 
