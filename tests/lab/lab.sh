@@ -104,7 +104,15 @@ cmd_status() {
   done
 }
 
-cmd_list() { local f; for f in "$SCENARIOS"/*.sh; do basename "$f" .sh; done; }
+# The seed scenario first (it is the lab's smoke test), then the rest by name.
+cmd_list() {
+  local f first=(seed000 router lb_switch mac_change mixed) s
+  for s in "${first[@]}"; do [ -x "$SCENARIOS/$s.sh" ] && echo "$s"; done
+  for f in "$SCENARIOS"/*.sh; do
+    s=$(basename "$f" .sh)
+    [[ " ${first[*]} " == *" $s "* ]] || echo "$s"
+  done
+}
 
 main() {
   local cmd=${1:-help}

@@ -144,17 +144,23 @@ netns_del() {
   return 0
 }
 
+# pid_alive <pid>: running, and not a zombie. Detached daemons are reparented to
+# PID 1, which may reap them seconds later; a zombie has already stopped.
+pid_alive() {
+  kill -0 "$1" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
+
 # kill_pidfile <file>: stops the process only if its command line names this lab,
 # so a stale pidfile whose pid was reused can never hit an unrelated process.
 kill_pidfile() {
   local f=$1 pid i
   [ -f "$f" ] || return 0
   pid=$(cat "$f" 2>/dev/null || true)
-  if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null \
+  if [[ $pid =~ ^[0-9]+$ ]] && pid_alive "$pid" \
      && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF "$LAB"; then
     kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+    for i in $(seq 1 30); do pid_alive "$pid" || break; sleep 0.05; done
+    if pid_alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
   fi
   rm -f "$f"
 }
@@ -344,11 +350,9 @@ lab_down() {
   for f in "$LAB"/hv*/ovs-vswitchd.pid "$LAB"/hv*/ovsdb-server.pid "$LAB"/central/*northd.pid; do
     kill_pidfile "$f"
   done
-  if [ -f "$LAB/central/ovsdb-server-nb.pid" ] || [ -f "$LAB/central/ovsdb-server-sb.pid" ]; then
-    "$LAB_REPO/scripts/rovn-ctl" stop-dbs --run-dir="$LAB/central" --log-dir="$LAB/central" \
-      --db-dir="$LAB/central" >/dev/null 2>&1 || true
-    for f in "$LAB"/central/ovsdb-server-*.pid; do kill_pidfile "$f"; done
-  fi
+  # The pidfiles `rovn-ctl start-dbs` wrote (its stop-dbs would do the same, but
+  # waits out the zombie phase above).
+  for f in "$LAB"/central/ovsdb-server-sb.pid "$LAB"/central/ovsdb-server-nb.pid; do kill_pidfile "$f"; done
   # Namespaces: those recorded, plus the fixed ones in case the record was lost.
   local list=""
   [ -f "$LAB/netns" ] && list=$(cat "$LAB/netns")
@@ -441,7 +445,7 @@ vm_ip() { local a; a=$(vm_get "$1" ip); echo "${a%/*}"; }
 # few seconds. Prints ping's report (ttl included) for the reader.
 ping_ok() {
   local vm=$1 dst=$2 n=${3:-3} out
-  if out=$(nsx "$vm" ping -n -c "$n" -i 0.2 -W 1 -w $(( n + 2 )) "$dst" 2>&1); then
+  if out=$(nsx "$vm" ping -n -c "$n" -i 0.1 -W 1 -w $(( n + 2 )) "$dst" 2>&1); then
     printf '%s\n' "$out" | grep -E 'bytes from|packets transmitted' | sed "s/^/    [$vm] /"
     return 0
   fi

@@ -78,8 +78,8 @@ fi
 t0=$(now_ms)
 set_mac d ls1-d $D_NEW
 problems=()
-nsx a ping -n -q -c 1 -i 0.05 -W 1 -w 5 $D >/dev/null 2>&1 \
-  || problems+=("routed a->d gets no reply within 5s")
+nsx a ping -n -q -c 1 -i 0.05 -W 1 -w 3 $D >/dev/null 2>&1 \
+  || problems+=("routed a->d gets no reply within 3s")
 stale=$(mac_bindings_with $D_OLD); [ -z "$stale" ] || problems+=("MAC_Binding still maps $stale to $D_OLD")
 stale=$(flows_with $D_OLD); [ -z "$stale" ] || problems+=("flows still carry $D_OLD ($stale)")
 if [ ${#problems[@]} = 0 ]; then
