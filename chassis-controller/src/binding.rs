@@ -1,0 +1,460 @@
+//! Port binding (ovn-controller's binding.c): which Port_Binding rows this
+//! chassis claims or releases, decided purely from the replicas, and the
+//! operations that write the decision.
+//!
+//! A VIF is an Interface on br-int with `external_ids:iface-id=<logical_port>`
+//! and a valid ofport. `l3gateway` ports are claimed by the chassis named in
+//! `options:l3gateway-chassis`. `Port_Binding.up` and the Interface's
+//! `external_ids:ovn-installed` are set later, once the OpenFlow side
+//! acknowledges the flows (see [`up_ops`], [`installed_ops`]).
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use ovsdb::{Atom, Condition, Datum, Mutation, Operation, Row, Uuid};
+
+use crate::db::Replica;
+use crate::row;
+
+/// A chassis postpones re-claiming a port it claimed this recently when
+/// another chassis took it meanwhile (OVN's claim throttling): migration
+/// thrash is rate-limited, not prevented.
+pub const CLAIM_HOLDOFF: Duration = Duration::from_millis(500);
+
+/// This chassis as binding sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Me {
+    pub name: String,
+    pub hostname: String,
+    pub uuid: Uuid,
+}
+
+/// A local VIF: an Interface on br-int with `iface-id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalIface {
+    pub iface: Uuid,
+    pub name: String,
+    pub ofport: Option<i64>,
+    pub external_ids: BTreeMap<String, String>,
+}
+
+impl LocalIface {
+    /// OVS assigns ofport -1 when the interface cannot be created.
+    pub fn has_ofport(&self) -> bool {
+        self.ofport.is_some_and(|p| p > 0)
+    }
+
+    pub fn is_installed(&self) -> bool {
+        self.external_ids.get("ovn-installed").map(String::as_str) == Some("true")
+    }
+}
+
+/// Interfaces on `bridge` that carry `external_ids:iface-id`, by iface-id
+/// (the first one wins if several claim the same id).
+pub fn local_ifaces(ovs: &Replica, bridge: &Row) -> BTreeMap<String, LocalIface> {
+    let mut out = BTreeMap::new();
+    for pu in row::uuids(bridge, "ports") {
+        let Some(port) = ovs.row("Port", &pu) else {
+            continue;
+        };
+        for iu in row::uuids(port, "interfaces") {
+            let Some(iface) = ovs.row("Interface", &iu) else {
+                continue;
+            };
+            let ids = row::smap(iface, "external_ids");
+            let Some(id) = ids.get("iface-id").filter(|s| !s.is_empty()).cloned() else {
+                continue;
+            };
+            out.entry(id).or_insert_with(|| LocalIface {
+                iface: iu,
+                name: row::str(iface, "name").to_string(),
+                ofport: row::int(iface, "ofport"),
+                external_ids: ids,
+            });
+        }
+    }
+    out
+}
+
+/// Whether a port may be bound here, and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Eligibility {
+    Main,
+    Additional,
+    No,
+}
+
+/// Eligibility of a VIF Port_Binding for this chassis (requested-chassis rules).
+pub fn eligibility(pb: &Row, me: &Me) -> Eligibility {
+    let requested = row::uuid(pb, "requested_chassis");
+    if requested == Some(me.uuid) {
+        return Eligibility::Main;
+    }
+    if row::uuids(pb, "requested_additional_chassis").contains(&me.uuid) {
+        return Eligibility::Additional;
+    }
+    let opt = row::smap_get(pb, "options", "requested-chassis").unwrap_or("");
+    let list: Vec<&str> = opt.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    if list.is_empty() {
+        return if requested.is_some() {
+            Eligibility::No
+        } else {
+            Eligibility::Main
+        };
+    }
+    let is_me = |s: &&str| *s == me.name || (!me.hostname.is_empty() && *s == me.hostname);
+    if is_me(&list[0]) {
+        Eligibility::Main
+    } else if list[1..].iter().any(is_me) {
+        Eligibility::Additional
+    } else {
+        Eligibility::No
+    }
+}
+
+/// One binding decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Claim {
+        pb: Uuid,
+        port: String,
+        encap: Option<Uuid>,
+    },
+    Release {
+        pb: Uuid,
+        port: String,
+    },
+    ClaimAdditional {
+        pb: Uuid,
+        port: String,
+    },
+    ReleaseAdditional {
+        pb: Uuid,
+        port: String,
+    },
+}
+
+/// The result of one binding pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub actions: Vec<Action>,
+    /// When a postponed claim should be reconsidered.
+    pub wake_at: Option<Instant>,
+}
+
+/// Decides claims and releases. `last_claim` holds when this chassis last
+/// claimed each port (for [`CLAIM_HOLDOFF`]).
+pub fn plan(
+    sb: &Replica,
+    me: &Me,
+    ifaces: &BTreeMap<String, LocalIface>,
+    last_claim: &HashMap<String, Instant>,
+    now: Instant,
+) -> Plan {
+    let mut plan = Plan::default();
+    for (uuid, pb) in sb.table("Port_Binding") {
+        let port = row::str(pb, "logical_port");
+        if port.is_empty() {
+            continue;
+        }
+        let chassis = row::uuid(pb, "chassis");
+        let bound_here = chassis == Some(me.uuid);
+        let additional_here = row::uuids(pb, "additional_chassis").contains(&me.uuid);
+        let (want_main, want_additional) = match row::str(pb, "type") {
+            "" => {
+                let iface = ifaces.get(port).filter(|i| i.has_ofport());
+                let ver_ok = |i: &LocalIface| match row::smap_get(pb, "options", "iface-id-ver") {
+                    Some(v) => i.external_ids.get("iface-id-ver").map(String::as_str) == Some(v),
+                    None => true,
+                };
+                match iface.filter(|i| ver_ok(i)).map(|_| eligibility(pb, me)) {
+                    Some(Eligibility::Main) => (true, false),
+                    Some(Eligibility::Additional) => (false, true),
+                    _ => (false, false),
+                }
+            }
+            "l3gateway" => (
+                row::smap_get(pb, "options", "l3gateway-chassis") == Some(me.name.as_str()),
+                false,
+            ),
+            // patch, localnet, localport, vtep, chassisredirect (HA, not
+            // handled yet), ...: never bound by this pass.
+            _ => continue,
+        };
+        let port = port.to_string();
+        if want_main && !bound_here {
+            if chassis.is_some()
+                && let Some(t) = last_claim.get(&port)
+                && now.duration_since(*t) < CLAIM_HOLDOFF
+            {
+                let at = *t + CLAIM_HOLDOFF;
+                plan.wake_at = Some(plan.wake_at.map_or(at, |w| w.min(at)));
+                tracing::debug!("postponing claim of {port}: claimed recently");
+                continue;
+            }
+            let encap = ifaces
+                .get(&port)
+                .and_then(|i| i.external_ids.get("encap-ip"))
+                .and_then(|ip| my_encap(sb, me, ip));
+            plan.actions.push(Action::Claim {
+                pb: *uuid,
+                port,
+                encap,
+            });
+        } else if !want_main && bound_here {
+            plan.actions.push(Action::Release { pb: *uuid, port });
+        } else if want_additional && !additional_here {
+            plan.actions.push(Action::ClaimAdditional { pb: *uuid, port });
+        } else if !want_additional && additional_here {
+            plan.actions.push(Action::ReleaseAdditional { pb: *uuid, port });
+        }
+    }
+    plan
+}
+
+/// This chassis's Encap row with `ip`.
+fn my_encap(sb: &Replica, me: &Me, ip: &str) -> Option<Uuid> {
+    sb.table("Encap")
+        .find(|(_, e)| row::str(e, "chassis_name") == me.name && row::str(e, "ip") == ip)
+        .map(|(u, _)| *u)
+}
+
+fn pb_update(pb: Uuid, r: Row) -> Operation {
+    Operation::Update {
+        table: "Port_Binding".into(),
+        conditions: vec![Condition::uuid(pb)],
+        row: r,
+    }
+}
+
+fn pb_mutate(pb: Uuid, mutator: &str, me: Uuid) -> Operation {
+    Operation::Mutate {
+        table: "Port_Binding".into(),
+        conditions: vec![Condition::uuid(pb)],
+        mutations: vec![Mutation::new("additional_chassis", mutator, Datum::uuid(me))],
+    }
+}
+
+/// The SB operations for a plan. A claim holds `up` false until the flows are in.
+pub fn action_ops(me: &Me, actions: &[Action]) -> Vec<Operation> {
+    actions
+        .iter()
+        .map(|a| match a {
+            Action::Claim { pb, port, encap } => {
+                tracing::info!("Claiming lport {port} for this chassis.");
+                pb_update(
+                    *pb,
+                    row::build([
+                        ("chassis", Datum::uuid(me.uuid)),
+                        ("encap", row::opt_uuid(*encap)),
+                        ("up", Datum::boolean(false)),
+                    ]),
+                )
+            }
+            Action::Release { pb, port } => {
+                tracing::info!("Releasing lport {port} from this chassis.");
+                pb_update(
+                    *pb,
+                    row::build([
+                        ("chassis", Datum::empty_set()),
+                        ("encap", Datum::empty_set()),
+                        ("up", Datum::boolean(false)),
+                    ]),
+                )
+            }
+            Action::ClaimAdditional { pb, port } => {
+                tracing::info!("Claiming lport {port} for this additional chassis.");
+                pb_mutate(*pb, "insert", me.uuid)
+            }
+            Action::ReleaseAdditional { pb, port } => {
+                tracing::info!("Releasing lport {port} from this additional chassis.");
+                pb_mutate(*pb, "delete", me.uuid)
+            }
+        })
+        .collect()
+}
+
+/// Sets `Port_Binding.up=true` for a port whose flows are installed.
+pub fn up_ops(sb: &Replica, port: &str) -> Option<Operation> {
+    let (uuid, pb) = sb.find("Port_Binding", "logical_port", port)?;
+    (row::boolean(pb, "up") != Some(true))
+        .then(|| pb_update(*uuid, row::build([("up", Datum::boolean(true))])))
+}
+
+/// Marks (or unmarks) an Interface `external_ids:ovn-installed`.
+pub fn installed_ops(iface: &LocalIface, installed: bool, now_ms: i64) -> Option<Operation> {
+    if iface.is_installed() == installed {
+        return None;
+    }
+    let keys = ["ovn-installed", "ovn-installed-ts"];
+    let mut mutations = vec![Mutation::new(
+        "external_ids",
+        "delete",
+        Datum::set(keys.iter().map(|k| Atom::string(*k))),
+    )];
+    if installed {
+        mutations.push(Mutation::new(
+            "external_ids",
+            "insert",
+            Datum::string_map([
+                ("ovn-installed", "true".to_string()),
+                ("ovn-installed-ts", now_ms.to_string()),
+            ]),
+        ));
+    }
+    Some(Operation::Mutate {
+        table: "Interface".into(),
+        conditions: vec![Condition::uuid(iface.iface)],
+        mutations,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn me() -> Me {
+        Me {
+            name: "hv1".into(),
+            hostname: "host1".into(),
+            uuid: Uuid::new_v4(),
+        }
+    }
+
+    fn pb(sb: &mut Replica, name: &str, chassis: Option<Uuid>, opts: &[(&str, &str)]) -> Uuid {
+        let u = Uuid::new_v4();
+        sb.insert(
+            "Port_Binding",
+            u,
+            row::build([
+                ("logical_port", Datum::string(name)),
+                ("type", Datum::string("")),
+                ("chassis", row::opt_uuid(chassis)),
+                ("options", Datum::string_map(opts.iter().copied())),
+            ]),
+        );
+        u
+    }
+
+    fn iface(ofport: i64) -> LocalIface {
+        LocalIface {
+            iface: Uuid::new_v4(),
+            name: "tap".into(),
+            ofport: Some(ofport),
+            external_ids: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn requested_chassis_rules() {
+        let me = me();
+        let r = |opts: &[(&str, &str)]| row::build([("options", Datum::string_map(opts.iter().copied()))]);
+        assert_eq!(eligibility(&r(&[]), &me), Eligibility::Main);
+        assert_eq!(
+            eligibility(&r(&[("requested-chassis", "hv1")]), &me),
+            Eligibility::Main
+        );
+        assert_eq!(
+            eligibility(&r(&[("requested-chassis", "host1")]), &me),
+            Eligibility::Main
+        );
+        assert_eq!(
+            eligibility(&r(&[("requested-chassis", "hv2,hv1")]), &me),
+            Eligibility::Additional
+        );
+        assert_eq!(
+            eligibility(&r(&[("requested-chassis", "hv2")]), &me),
+            Eligibility::No
+        );
+        let other = row::build([("requested_chassis", Datum::uuid(Uuid::new_v4()))]);
+        assert_eq!(eligibility(&other, &me), Eligibility::No);
+        let mine = row::build([("requested_chassis", Datum::uuid(me.uuid))]);
+        assert_eq!(eligibility(&mine, &me), Eligibility::Main);
+    }
+
+    #[test]
+    fn claims_releases_and_throttles() {
+        let me = me();
+        let other = Uuid::new_v4();
+        let mut sb = Replica::default();
+        let p1 = pb(&mut sb, "vm1", None, &[]);
+        let p2 = pb(&mut sb, "vm2", Some(me.uuid), &[]);
+        let _p3 = pb(&mut sb, "vm3", None, &[("requested-chassis", "hv2")]);
+        let p4 = pb(&mut sb, "vm4", Some(other), &[]);
+        let p5 = pb(&mut sb, "vm5", Some(me.uuid), &[("requested-chassis", "hv2")]);
+        let ifaces: BTreeMap<String, LocalIface> = [
+            ("vm1".to_string(), iface(1)),
+            ("vm3".to_string(), iface(3)),
+            ("vm4".to_string(), iface(4)),
+            ("vm5".to_string(), iface(5)),
+        ]
+        .into();
+        let now = Instant::now();
+        let mut p = plan(&sb, &me, &ifaces, &HashMap::new(), now);
+        p.actions.sort_by_key(|a| format!("{a:?}"));
+        let mut want = vec![
+            Action::Claim {
+                pb: p1,
+                port: "vm1".into(),
+                encap: None,
+            },
+            Action::Release {
+                pb: p2,
+                port: "vm2".into(),
+            },
+            Action::Claim {
+                pb: p4,
+                port: "vm4".into(),
+                encap: None,
+            },
+            Action::Release {
+                pb: p5,
+                port: "vm5".into(),
+            },
+        ];
+        want.sort_by_key(|a| format!("{a:?}"));
+        assert_eq!(p.actions, want);
+        // vm4 was claimed 100 ms ago and another chassis took it: postpone.
+        let last: HashMap<String, Instant> = [("vm4".to_string(), now - Duration::from_millis(100))].into();
+        let p = plan(&sb, &me, &ifaces, &last, now);
+        assert!(
+            !p.actions
+                .iter()
+                .any(|a| matches!(a, Action::Claim { port, .. } if port == "vm4"))
+        );
+        assert!(p.wake_at.is_some());
+        // No ofport yet: not claimed.
+        let ifaces: BTreeMap<String, LocalIface> = [("vm1".to_string(), iface(-1))].into();
+        let p = plan(&sb, &me, &ifaces, &HashMap::new(), now);
+        assert!(!p.actions.iter().any(|a| matches!(a, Action::Claim { .. })));
+    }
+
+    #[test]
+    fn l3gateway_follows_option() {
+        let me = me();
+        let mut sb = Replica::default();
+        let u = Uuid::new_v4();
+        sb.insert(
+            "Port_Binding",
+            u,
+            row::build([
+                ("logical_port", Datum::string("gw")),
+                ("type", Datum::string("l3gateway")),
+                ("options", Datum::string_map([("l3gateway-chassis", "hv1")])),
+            ]),
+        );
+        let p = plan(&sb, &me, &BTreeMap::new(), &HashMap::new(), Instant::now());
+        assert_eq!(p.actions.len(), 1);
+        assert!(matches!(p.actions[0], Action::Claim { .. }));
+    }
+
+    #[test]
+    fn installed_marks() {
+        let mut i = iface(1);
+        assert!(installed_ops(&i, false, 0).is_none());
+        assert!(installed_ops(&i, true, 0).is_some());
+        i.external_ids.insert("ovn-installed".into(), "true".into());
+        assert!(installed_ops(&i, true, 0).is_none());
+        assert!(installed_ops(&i, false, 0).is_some());
+    }
+}

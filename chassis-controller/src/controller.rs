@@ -1,0 +1,553 @@
+//! The main loop: keeps the local Open_vSwitch and the Southbound databases
+//! monitored, and on every change brings br-int, the chassis rows, tunnels,
+//! bindings and conntrack zones to where they should be, then hands the
+//! resulting [`LocalState`] to the OpenFlow side. Writes that must follow flow
+//! installation (`Port_Binding.up`, `ovn-installed`, `nb_cfg`) wait for the
+//! OpenFlow side's acknowledgement of the state they depend on.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use daemon::unixctl::{Request, Unixctl};
+use ovsdb::Operation;
+use ovsdb::remote::Remote;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::time::sleep_until;
+
+use crate::binding::{self, Action, LocalIface, Me};
+use crate::bridge;
+use crate::chassis::{self, LocalFacts};
+use crate::config::{self, ChassisConfig};
+use crate::db::DbConn;
+use crate::local;
+use crate::mac_binding::{self, Learned};
+use crate::of::state::LocalState;
+use crate::ofside::{Feedback, FlowSink};
+use crate::row;
+use crate::tunnels;
+
+const RETRY_AFTER_ERROR: Duration = Duration::from_secs(1);
+
+/// unixctl commands besides the built-ins.
+pub const COMMANDS: &[&str] = &["exit", "recompute", "connection-status"];
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn ovs_tables() -> Vec<(&'static str, Vec<&'static str>)> {
+    vec![
+        (
+            "Open_vSwitch",
+            vec![
+                "external_ids",
+                "bridges",
+                "datapath_types",
+                "iface_types",
+                "other_config",
+            ],
+        ),
+        (
+            "Bridge",
+            vec![
+                "name",
+                "ports",
+                "external_ids",
+                "datapath_type",
+                "fail_mode",
+                "other_config",
+            ],
+        ),
+        ("Port", vec!["name", "interfaces", "external_ids"]),
+        (
+            "Interface",
+            vec!["name", "type", "options", "external_ids", "ofport", "error"],
+        ),
+    ]
+}
+
+fn sb_tables() -> Vec<(&'static str, Vec<&'static str>)> {
+    let all = |t: &'static str, cols: &[&'static str]| (t, cols.to_vec());
+    vec![
+        all("SB_Global", &["nb_cfg", "options"]),
+        all(
+            "Chassis",
+            &[
+                "name",
+                "hostname",
+                "encaps",
+                "other_config",
+                "transport_zones",
+                "external_ids",
+            ],
+        ),
+        all(
+            "Chassis_Private",
+            &["name", "chassis", "nb_cfg", "nb_cfg_timestamp"],
+        ),
+        all("Encap", &["type", "ip", "options", "chassis_name"]),
+        all("Datapath_Binding", &["tunnel_key", "external_ids"]),
+        all(
+            "Port_Binding",
+            &[
+                "logical_port",
+                "type",
+                "datapath",
+                "tunnel_key",
+                "chassis",
+                "additional_chassis",
+                "encap",
+                "options",
+                "mac",
+                "port_security",
+                "requested_chassis",
+                "requested_additional_chassis",
+                "up",
+                "parent_port",
+                "tag",
+            ],
+        ),
+        all("Multicast_Group", &["datapath", "name", "tunnel_key", "ports"]),
+        all(
+            "Logical_Flow",
+            &[
+                "logical_datapath",
+                "logical_dp_group",
+                "pipeline",
+                "table_id",
+                "priority",
+                "match",
+                "actions",
+            ],
+        ),
+        all("Logical_DP_Group", &["datapaths"]),
+        all("MAC_Binding", &["logical_port", "ip", "mac", "datapath"]),
+        all(
+            "Load_Balancer",
+            &[
+                "name",
+                "vips",
+                "protocol",
+                "datapaths",
+                "datapath_group",
+                "options",
+            ],
+        ),
+        all("Address_Set", &["name", "addresses"]),
+        all("Port_Group", &["name", "ports"]),
+    ]
+}
+
+pub struct Controller {
+    ovs: DbConn,
+    sb: DbConn,
+    default_hostname: String,
+    cfg: Option<ChassisConfig>,
+    last_config_error: Option<String>,
+    flows: Box<dyn FlowSink>,
+    feedback: Feedback,
+    /// Last state handed to the OpenFlow side, and its sequence number.
+    last_state: Option<LocalState>,
+    seqno: u64,
+    /// Highest sequence number the OpenFlow side acknowledged.
+    acked: u64,
+    /// `SB_Global.nb_cfg` waiting for the acknowledgement of a sequence number.
+    nb_cfg_pending: Option<(i64, u64)>,
+    /// Per bound port: the sequence number whose ack means its flows are in.
+    install_seq: HashMap<String, u64>,
+    last_claim: HashMap<String, Instant>,
+    learned: Vec<Learned>,
+    wake_at: Option<Instant>,
+    force: bool,
+}
+
+impl Controller {
+    pub fn new(ovs_remote: Remote, flows: Box<dyn FlowSink>, feedback: Feedback) -> Controller {
+        let mut ovs = DbConn::new("Open_vSwitch", false, ovs_tables());
+        ovs.set_remotes(vec![ovs_remote]);
+        Controller {
+            ovs,
+            sb: DbConn::new("OVN_Southbound", true, sb_tables()),
+            default_hostname: config::system_hostname(),
+            cfg: None,
+            last_config_error: None,
+            flows,
+            feedback,
+            last_state: None,
+            seqno: 0,
+            acked: 0,
+            nb_cfg_pending: None,
+            install_seq: HashMap::new(),
+            last_claim: HashMap::new(),
+            learned: Vec::new(),
+            wake_at: None,
+            force: true,
+        }
+    }
+
+    /// Runs until `exit` (unixctl) or SIGTERM/SIGINT; then removes this
+    /// chassis's rows (unless `exit --restart`).
+    pub async fn run(mut self, mut unixctl: Unixctl) -> anyhow::Result<()> {
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        loop {
+            if self.force || self.ovs.changed || self.sb.changed {
+                self.reconcile().await;
+            }
+            let next = self
+                .wake_at
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+            tokio::select! {
+                _ = self.ovs.recv() => self.ovs.handle(),
+                _ = self.sb.recv() => self.sb.handle(),
+                Some(a) = self.feedback.acks.recv() => {
+                    if a > self.acked {
+                        self.acked = a;
+                        self.force = true;
+                    }
+                }
+                Some(l) = self.feedback.learned.recv() => {
+                    self.learned.push(l);
+                    self.force = true;
+                }
+                req = unixctl.next() => {
+                    let Some(req) = req else { continue };
+                    if self.command(req).await.is_some() {
+                        return Ok(());
+                    }
+                }
+                _ = term.recv() => {
+                    tracing::info!("terminating on SIGTERM");
+                    self.shutdown(false).await;
+                    return Ok(());
+                }
+                _ = int.recv() => {
+                    tracing::info!("terminating on SIGINT");
+                    self.shutdown(false).await;
+                    return Ok(());
+                }
+                _ = sleep_until(next.into()) => {
+                    if self.wake_at.is_some_and(|w| w <= Instant::now()) {
+                        self.wake_at = None;
+                        self.force = true;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Handles a unixctl command; returns `Some(restart)` for `exit`.
+    async fn command(&mut self, req: Request) -> Option<bool> {
+        match req.command.clone().as_str() {
+            "exit" => {
+                let restart = req.args.iter().any(|a| a == "--restart");
+                // The reply goes out once the rows are gone, as ovn-controller does.
+                self.shutdown(restart).await;
+                req.reply(Ok(String::new()));
+                // Let the control connection write the reply before the runtime
+                // (and its tasks) go away.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                Some(restart)
+            }
+            "recompute" => {
+                self.last_state = None;
+                self.force = true;
+                req.reply(Ok(String::new()));
+                None
+            }
+            "connection-status" => {
+                let s = if self.sb.is_connected() {
+                    "connected"
+                } else {
+                    "not connected"
+                };
+                req.reply(Ok(format!("{s}\n")));
+                None
+            }
+            c => {
+                req.reply(Err(format!("\"{c}\" is not a valid command\n")));
+                None
+            }
+        }
+    }
+
+    /// Removes Chassis and Chassis_Private unless restarting. Idempotent.
+    async fn shutdown(&mut self, restart: bool) {
+        if restart {
+            return;
+        }
+        let Some(cfg) = &self.cfg else { return };
+        if !self.sb.is_connected() {
+            tracing::warn!(
+                "exiting without removing chassis {}: not connected to SB",
+                cfg.system_id
+            );
+            return;
+        }
+        let name = cfg.system_id.clone();
+        match self.sb.transact(chassis::delete_ops(&name)).await {
+            Ok(_) => tracing::info!("removed chassis {name} from the Southbound database"),
+            Err(e) => tracing::warn!("removing chassis {name}: {e}"),
+        }
+    }
+
+    fn retry_later(&mut self) {
+        let at = Instant::now() + RETRY_AFTER_ERROR;
+        self.wake_at = Some(self.wake_at.map_or(at, |w| w.min(at)));
+    }
+
+    async fn ovs_txn(&mut self, what: &str, ops: Vec<Operation>) -> bool {
+        if ops.is_empty() {
+            return true;
+        }
+        match self.ovs.transact(ops).await {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!("{what}: local database transaction failed: {e}");
+                self.retry_later();
+                false
+            }
+        }
+    }
+
+    async fn sb_txn(&mut self, what: &str, ops: Vec<Operation>) -> bool {
+        if ops.is_empty() {
+            return true;
+        }
+        match self.sb.transact(ops).await {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!("{what}: Southbound transaction failed: {e}");
+                self.retry_later();
+                false
+            }
+        }
+    }
+
+    /// One pass: brings everything this controller owns up to date.
+    async fn reconcile(&mut self) {
+        self.force = false;
+        self.ovs.changed = false;
+        self.sb.changed = false;
+        if !self.ovs.is_connected() {
+            return;
+        }
+        // Configuration.
+        let Some((ids, iface_types)) = bridge::root(&self.ovs.replica)
+            .map(|(_, root)| (row::smap(root, "external_ids"), row::strings(root, "iface_types")))
+        else {
+            return;
+        };
+        if let Some(r) = config::remote(&ids) {
+            match Remote::parse_list(&r) {
+                Ok(list) => self.sb.set_remotes(list),
+                Err(e) => self.config_error(format!("bad ovn-remote: {e}")),
+            }
+        }
+        let cfg = match config::parse(&ids, &self.default_hostname) {
+            Ok(c) => c,
+            Err(e) => {
+                self.config_error(format!("not registering the chassis: {e}"));
+                return;
+            }
+        };
+        self.last_config_error = None;
+        self.cfg = Some(cfg.clone());
+
+        // The integration bridge.
+        let ops = bridge::ensure_ops(&self.ovs.replica, &cfg);
+        if !self.ovs_txn("integration bridge", ops).await {
+            return;
+        }
+        let Some((br_uuid, br)) = bridge::find(&self.ovs.replica, &cfg.bridge) else {
+            return;
+        };
+        let facts = LocalFacts {
+            datapath_type: row::str(br, "datapath_type").to_string(),
+            iface_types,
+        };
+        if !self.sb.is_connected() {
+            return;
+        }
+
+        // Chassis registration.
+        let spec = chassis::spec(&cfg, &facts);
+        let ops = chassis::sync_ops(&self.sb.replica, &spec);
+        if !self.sb_txn("chassis registration", ops).await {
+            return;
+        }
+        let Some((me_uuid, _)) = chassis::find(&self.sb.replica, &cfg.system_id) else {
+            return;
+        };
+        let me = Me {
+            name: cfg.system_id.clone(),
+            hostname: cfg.hostname.clone(),
+            uuid: me_uuid,
+        };
+
+        // Tunnels.
+        let want = tunnels::desired(&self.sb.replica, &cfg);
+        if let Some((_, br)) = bridge::find(&self.ovs.replica, &cfg.bridge) {
+            let ops = tunnels::sync_ops(&self.ovs.replica, br_uuid, br, &want);
+            self.ovs_txn("tunnels", ops).await;
+        }
+
+        // Bindings.
+        let ifaces = self.ifaces(&cfg);
+        let now = Instant::now();
+        let plan = binding::plan(&self.sb.replica, &me, &ifaces, &self.last_claim, now);
+        if let Some(w) = plan.wake_at {
+            self.wake_at = Some(self.wake_at.map_or(w, |x| x.min(w)));
+        }
+        if !plan.actions.is_empty()
+            && self
+                .sb_txn("port binding", binding::action_ops(&me, &plan.actions))
+                .await
+        {
+            for a in &plan.actions {
+                if let Action::Claim { port, .. } = a {
+                    self.last_claim.insert(port.clone(), now);
+                }
+            }
+        }
+        let ifaces = self.ifaces(&cfg);
+
+        // Conntrack zones.
+        let local_dps = local::local_datapaths(&self.sb.replica, me.uuid, &me.name);
+        let vifs: BTreeSet<String> = ifaces
+            .iter()
+            .filter(|(_, i)| i.has_ofport())
+            .map(|(n, _)| n.clone())
+            .collect();
+        let (needed, requested) = local::zone_names(&self.sb.replica, &local_dps, &vifs);
+        let persisted = bridge::find(&self.ovs.replica, &cfg.bridge)
+            .map(|(_, br)| bridge::persisted_zones(br))
+            .unwrap_or_default();
+        let plan = bridge::plan_zones(&persisted, &needed, &requested);
+        let zones = if self
+            .ovs_txn("conntrack zones", bridge::zone_ops(br_uuid, &plan))
+            .await
+        {
+            plan.zones
+        } else {
+            persisted
+        };
+
+        // Flows.
+        let tunnel_ofports = bridge::find(&self.ovs.replica, &cfg.bridge)
+            .map(|(_, br)| tunnels::ofports(&self.ovs.replica, br))
+            .unwrap_or_default();
+        let vif_ofports = ifaces
+            .iter()
+            .filter_map(|(n, i)| Some((n.clone(), u32::try_from(i.ofport?).ok().filter(|p| *p > 0)?)))
+            .collect();
+        let state = local::build(&self.sb.replica, &me.name, vif_ofports, tunnel_ofports, zones);
+        if self.last_state.as_ref() != Some(&state) {
+            self.seqno += 1;
+            self.flows.install(&state, self.seqno);
+            self.last_state = Some(state);
+        }
+
+        self.after_install(&cfg, &me, &ifaces).await;
+        self.record_learned().await;
+    }
+
+    fn config_error(&mut self, msg: String) {
+        if self.last_config_error.as_deref() != Some(msg.as_str()) {
+            tracing::warn!("{msg}");
+            self.last_config_error = Some(msg);
+        }
+    }
+
+    fn ifaces(&self, cfg: &ChassisConfig) -> BTreeMap<String, LocalIface> {
+        bridge::find(&self.ovs.replica, &cfg.bridge)
+            .map(|(_, br)| binding::local_ifaces(&self.ovs.replica, br))
+            .unwrap_or_default()
+    }
+
+    /// Writes what depends on installed flows: `Port_Binding.up`,
+    /// `ovn-installed`, `Chassis_Private.nb_cfg` and br-int's `ovn-nb-cfg`.
+    async fn after_install(&mut self, cfg: &ChassisConfig, me: &Me, ifaces: &BTreeMap<String, LocalIface>) {
+        let mut sb_ops = Vec::new();
+        let mut ovs_ops = Vec::new();
+        let ts = now_ms();
+        let bound_here: BTreeSet<String> = self
+            .sb
+            .replica
+            .table("Port_Binding")
+            .filter(|(_, pb)| row::uuid(pb, "chassis") == Some(me.uuid))
+            .map(|(_, pb)| row::str(pb, "logical_port").to_string())
+            .collect();
+        self.install_seq
+            .retain(|p, _| bound_here.contains(p) && ifaces.contains_key(p));
+        for (port, iface) in ifaces {
+            if bound_here.contains(port) && iface.has_ofport() {
+                let seq = *self.install_seq.entry(port.clone()).or_insert(self.seqno);
+                if self.acked >= seq {
+                    if let Some(op) = binding::up_ops(&self.sb.replica, port) {
+                        tracing::info!("Setting lport {port} up in Southbound");
+                        sb_ops.push(op);
+                    }
+                    ovs_ops.extend(binding::installed_ops(iface, true, ts));
+                }
+            } else {
+                ovs_ops.extend(binding::installed_ops(iface, false, ts));
+            }
+        }
+        let nb_cfg = self
+            .sb
+            .replica
+            .table("SB_Global")
+            .next()
+            .and_then(|(_, g)| row::int(g, "nb_cfg"))
+            .unwrap_or(0);
+        if self.nb_cfg_pending.is_none_or(|(n, _)| n != nb_cfg) {
+            self.nb_cfg_pending = Some((nb_cfg, self.seqno));
+        }
+        if let Some((n, seq)) = self.nb_cfg_pending
+            && self.acked >= seq
+        {
+            sb_ops.extend(
+                chassis::nb_cfg_ops(&self.sb.replica, &cfg.system_id, n, ts)
+                    .into_iter()
+                    .flatten(),
+            );
+            if let Some((br_uuid, br)) = bridge::find(&self.ovs.replica, &cfg.bridge)
+                && row::smap_get(br, "external_ids", "ovn-nb-cfg") != Some(n.to_string().as_str())
+            {
+                ovs_ops.push(bridge::set_map_keys(
+                    "Bridge",
+                    br_uuid,
+                    "external_ids",
+                    &[
+                        ("ovn-nb-cfg".into(), n.to_string()),
+                        ("ovn-nb-cfg-ts".into(), ts.to_string()),
+                    ],
+                ));
+            }
+        }
+        self.sb_txn("port up / nb_cfg", sb_ops).await;
+        self.ovs_txn("ovn-installed / ovn-nb-cfg", ovs_ops).await;
+    }
+
+    async fn record_learned(&mut self) {
+        if self.learned.is_empty() || !self.sb.is_connected() {
+            return;
+        }
+        let ts = now_ms();
+        let learned = std::mem::take(&mut self.learned);
+        let mut ops: Vec<Operation> = Vec::new();
+        let mut seen = BTreeSet::new();
+        // The latest report for a (port, ip) wins.
+        for l in learned.iter().rev() {
+            if seen.insert((l.logical_port.clone(), l.ip)) {
+                ops.extend(mac_binding::ops(&self.sb.replica, l, ts));
+            }
+        }
+        if !self.sb_txn("MAC_Binding", ops).await {
+            self.learned = learned;
+        }
+    }
+}

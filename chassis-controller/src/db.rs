@@ -1,0 +1,181 @@
+//! A monitored OVSDB database: the `ovsdb` crate's reconnecting session, and a
+//! snapshot of its replica ([`Replica`]) that the controller's pure decisions
+//! read. The rest of the controller only reads rows through [`Replica`] and
+//! writes through [`DbConn::transact`].
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use ovsdb::monitor::TableMonitor;
+use ovsdb::ops::OpResult;
+use ovsdb::remote::Remote;
+use ovsdb::session::{Session, SessionConfig, State};
+use ovsdb::{Error, Operation, Row, Uuid};
+use tokio::sync::watch;
+
+use crate::row;
+
+/// How long a committed transaction may take to show up in the replica.
+const TXN_ECHO_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Rows of the monitored tables, by table and UUID.
+#[derive(Debug, Clone, Default)]
+pub struct Replica {
+    tables: BTreeMap<String, BTreeMap<Uuid, Row>>,
+}
+
+impl Replica {
+    pub fn table(&self, name: &str) -> impl Iterator<Item = (&Uuid, &Row)> {
+        self.tables.get(name).into_iter().flatten()
+    }
+
+    pub fn row(&self, table: &str, uuid: &Uuid) -> Option<&Row> {
+        self.tables.get(table)?.get(uuid)
+    }
+
+    /// The first row of `table` whose string column `col` equals `value`.
+    pub fn find(&self, table: &str, col: &str, value: &str) -> Option<(&Uuid, &Row)> {
+        self.table(table).find(|(_, r)| row::str(r, col) == value)
+    }
+
+    /// Test helper: inserts or replaces a row.
+    #[cfg(test)]
+    pub fn insert(&mut self, table: &str, uuid: Uuid, r: Row) {
+        self.tables.entry(table.to_string()).or_default().insert(uuid, r);
+    }
+}
+
+/// One monitored database over a reconnecting [`Session`] (which follows a
+/// cluster's leader when asked, resumes monitors and probes idle connections),
+/// read through a [`Replica`] snapshot refreshed when the session's replica
+/// changes.
+pub struct DbConn {
+    /// Database name (`Open_vSwitch`, `OVN_Southbound`).
+    pub db: &'static str,
+    remotes: Vec<Remote>,
+    leader_only: bool,
+    /// Table → columns to monitor (the session drops columns the server lacks).
+    tables: Vec<(&'static str, Vec<&'static str>)>,
+    session: Option<Session>,
+    seqno_rx: Option<watch::Receiver<u64>>,
+    state_rx: Option<watch::Receiver<State>>,
+    seen: u64,
+    pub replica: Replica,
+    /// Set whenever the replica (or the connection) changes; the main loop clears it.
+    pub changed: bool,
+}
+
+impl DbConn {
+    pub fn new(
+        db: &'static str,
+        leader_only: bool,
+        tables: Vec<(&'static str, Vec<&'static str>)>,
+    ) -> DbConn {
+        DbConn {
+            db,
+            remotes: Vec::new(),
+            leader_only,
+            tables,
+            session: None,
+            seqno_rx: None,
+            state_rx: None,
+            seen: 0,
+            replica: Replica::default(),
+            changed: false,
+        }
+    }
+
+    /// Sets the remotes (starting the session); a change restarts the session.
+    pub fn set_remotes(&mut self, remotes: Vec<Remote>) {
+        if remotes == self.remotes && self.session.is_some() {
+            return;
+        }
+        tracing::info!(
+            "{}: remotes {}",
+            self.db,
+            remotes
+                .iter()
+                .map(|r| r.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        self.remotes = remotes.clone();
+        let mut cfg = SessionConfig::with_remotes(remotes, self.db)
+            .leader_only(self.leader_only)
+            .backoff(Duration::from_millis(100), Duration::from_secs(4));
+        for (table, cols) in &self.tables {
+            cfg = cfg.monitor(table, TableMonitor::columns(cols.iter().copied()));
+        }
+        let session = Session::start(cfg);
+        self.seqno_rx = Some(session.subscribe());
+        self.state_rx = Some(session.state());
+        self.session = Some(session);
+        self.seen = u64::MAX;
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.session.as_ref().is_some_and(Session::is_connected)
+    }
+
+    /// Waits until the replica or the connection state changes (forever when
+    /// no session runs, for use in `select!`).
+    pub async fn recv(&mut self) {
+        match (&mut self.seqno_rx, &mut self.state_rx) {
+            (Some(seq), Some(state)) => {
+                tokio::select! {
+                    r = seq.changed() => if r.is_err() { std::future::pending::<()>().await },
+                    r = state.changed() => if r.is_err() { std::future::pending::<()>().await },
+                }
+            }
+            _ => std::future::pending().await,
+        }
+    }
+
+    /// Refreshes the snapshot after [`DbConn::recv`] returned.
+    pub fn handle(&mut self) {
+        self.changed = true;
+        self.refresh();
+    }
+
+    fn refresh(&mut self) {
+        let Some(s) = &self.session else { return };
+        let seq = s.seqno();
+        if seq != self.seen {
+            self.seen = seq;
+            self.replica = s.with_idl(|idl| Replica {
+                tables: idl.tables().clone(),
+            });
+            self.changed = true;
+        }
+    }
+
+    /// Runs a transaction and waits (briefly) until the replica reflects it, so
+    /// that the next decision does not repeat it.
+    pub async fn transact(&mut self, ops: Vec<Operation>) -> Result<Vec<OpResult>, Error> {
+        let s = self.session.as_ref().ok_or(Error::Disconnected)?;
+        let before = s.seqno();
+        let r = s.transact(&ops).await;
+        if r.is_ok() {
+            let _ = tokio::time::timeout(TXN_ECHO_TIMEOUT, s.changed(before)).await;
+        }
+        self.refresh();
+        r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ovsdb::Datum;
+
+    #[test]
+    fn finds_rows() {
+        let mut r = Replica::default();
+        let id = Uuid::new_v4();
+        r.insert("Chassis", id, row::build([("name", Datum::string("hv1"))]));
+        assert_eq!(r.find("Chassis", "name", "hv1").map(|(u, _)| *u), Some(id));
+        assert!(r.find("Chassis", "name", "hv2").is_none());
+        assert!(r.row("Nope", &id).is_none());
+        assert_eq!(r.table("Nope").count(), 0);
+    }
+}

@@ -1,0 +1,329 @@
+//! Tunnel ports on br-int toward every other chassis (ovn-controller's
+//! encaps.c), named and tagged as OVN does so that rovn and OVN chassis mesh:
+//! Port `ovn-<first 6 chars of the chassis>-<n>` with
+//! `external_ids:ovn-chassis-id=<chassis>@<remote ip>`, Interface of the best
+//! common encap type with `options:remote_ip`, `key=flow` and `csum`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ovsdb::{Atom, Condition, Datum, Mutation, Operation, Row, Uuid};
+
+use crate::config::{ChassisConfig, ENCAP_TYPES};
+use crate::db::Replica;
+use crate::row;
+
+pub const CHASSIS_ID_KEY: &str = "ovn-chassis-id";
+
+/// One wanted tunnel port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TunnelSpec {
+    pub chassis: String,
+    pub encap_type: String,
+    pub options: BTreeMap<String, String>,
+}
+
+/// An existing tunnel port on the bridge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Existing {
+    pub port: Uuid,
+    pub name: String,
+    pub iface_type: String,
+    pub options: BTreeMap<String, String>,
+    pub ofport: Option<i64>,
+}
+
+/// `<chassis>@<ip>`, the key tunnels are identified by.
+pub fn tunnel_id(chassis: &str, ip: &str) -> String {
+    format!("{chassis}@{ip}")
+}
+
+/// The tunnels this chassis wants, by tunnel id: one per other chassis and
+/// remote encap IP, of the best encap type both support, toward chassis that
+/// share a transport zone (or when either side has none).
+pub fn desired(sb: &Replica, cfg: &ChassisConfig) -> BTreeMap<String, TunnelSpec> {
+    let mine: BTreeSet<&str> = cfg.transport_zones.iter().map(String::as_str).collect();
+    let mut out = BTreeMap::new();
+    for (_, ch) in sb.table("Chassis") {
+        let name = row::str(ch, "name");
+        if name.is_empty() || name == cfg.system_id {
+            continue;
+        }
+        let theirs = row::strings(ch, "transport_zones");
+        if !mine.is_empty() && !theirs.is_empty() && !theirs.iter().any(|t| mine.contains(t.as_str())) {
+            continue;
+        }
+        let encaps: Vec<&Row> = row::uuids(ch, "encaps")
+            .iter()
+            .filter_map(|u| sb.row("Encap", u))
+            .collect();
+        let Some(best) = ENCAP_TYPES.iter().find(|t| {
+            cfg.encap_types.iter().any(|m| m == *t) && encaps.iter().any(|e| row::str(e, "type") == **t)
+        }) else {
+            continue;
+        };
+        for e in encaps.iter().filter(|e| row::str(e, "type") == *best) {
+            let ip = row::str(e, "ip");
+            if ip.is_empty() {
+                continue;
+            }
+            let mut options: BTreeMap<String, String> = [
+                ("remote_ip".to_string(), ip.to_string()),
+                ("key".to_string(), "flow".to_string()),
+            ]
+            .into();
+            if let Some(c @ ("true" | "false")) = row::smap_get(e, "options", "csum") {
+                options.insert("csum".into(), c.into());
+            }
+            if let Some(p) = row::smap_get(e, "options", "dst_port") {
+                options.insert("dst_port".into(), p.into());
+            }
+            out.insert(
+                tunnel_id(name, ip),
+                TunnelSpec {
+                    chassis: name.to_string(),
+                    encap_type: best.to_string(),
+                    options,
+                },
+            );
+        }
+    }
+    out
+}
+
+/// The tunnel ports on `bridge`, by tunnel id.
+pub fn existing(ovs: &Replica, bridge: &Row) -> BTreeMap<String, Existing> {
+    let mut out = BTreeMap::new();
+    for pu in row::uuids(bridge, "ports") {
+        let Some(port) = ovs.row("Port", &pu) else {
+            continue;
+        };
+        let Some(id) = row::smap_get(port, "external_ids", CHASSIS_ID_KEY) else {
+            continue;
+        };
+        let iface = row::uuids(port, "interfaces")
+            .first()
+            .and_then(|u| ovs.row("Interface", u));
+        out.insert(
+            id.to_string(),
+            Existing {
+                port: pu,
+                name: row::str(port, "name").to_string(),
+                iface_type: iface.map(|i| row::str(i, "type").to_string()).unwrap_or_default(),
+                options: iface.map(|i| row::smap(i, "options")).unwrap_or_default(),
+                ofport: iface.and_then(|i| row::int(i, "ofport")),
+            },
+        );
+    }
+    out
+}
+
+/// The first free `ovn-<chassis[..6]>-<n>` name.
+pub fn port_name(chassis: &str, taken: &BTreeSet<String>) -> String {
+    let short: String = chassis.chars().take(6).collect();
+    (0u32..)
+        .map(|i| format!("ovn-{short}-{i:x}"))
+        .find(|n| !taken.contains(n))
+        .unwrap_or_default()
+}
+
+/// Operations adding missing tunnels and removing stale or changed ones.
+pub fn sync_ops(
+    ovs: &Replica,
+    bridge_uuid: Uuid,
+    bridge: &Row,
+    want: &BTreeMap<String, TunnelSpec>,
+) -> Vec<Operation> {
+    let have = existing(ovs, bridge);
+    let mut taken: BTreeSet<String> = row::uuids(bridge, "ports")
+        .iter()
+        .filter_map(|u| ovs.row("Port", u))
+        .map(|p| row::str(p, "name").to_string())
+        .collect();
+    let mut remove = Vec::new();
+    for (id, e) in &have {
+        let keep = want
+            .get(id)
+            .is_some_and(|w| w.encap_type == e.iface_type && w.options == e.options);
+        if !keep {
+            tracing::info!("removing tunnel port {} ({id})", e.name);
+            remove.push(Atom::Uuid(e.port));
+            taken.remove(&e.name);
+        }
+    }
+    let mut ops = Vec::new();
+    let mut add = Vec::new();
+    for (id, w) in want {
+        if have
+            .get(id)
+            .is_some_and(|e| w.encap_type == e.iface_type && w.options == e.options)
+        {
+            continue;
+        }
+        let name = port_name(&w.chassis, &taken);
+        taken.insert(name.clone());
+        tracing::info!("adding tunnel port {name} ({id})");
+        let n = add.len();
+        ops.push(Operation::Insert {
+            table: "Interface".into(),
+            row: row::build([
+                ("name", Datum::string(name.clone())),
+                ("type", Datum::string(w.encap_type.clone())),
+                ("options", Datum::string_map(w.options.clone())),
+            ]),
+            uuid_name: Some(format!("tif{n}")),
+        });
+        ops.push(Operation::Insert {
+            table: "Port".into(),
+            row: row::build([
+                ("name", Datum::string(name)),
+                ("interfaces", Datum::atom(Atom::NamedUuid(format!("tif{n}")))),
+                ("external_ids", Datum::string_map([(CHASSIS_ID_KEY, id.as_str())])),
+            ]),
+            uuid_name: Some(format!("tport{n}")),
+        });
+        add.push(Atom::NamedUuid(format!("tport{n}")));
+    }
+    let mut mutations = Vec::new();
+    if !remove.is_empty() {
+        mutations.push(Mutation::new("ports", "delete", Datum::set(remove)));
+    }
+    if !add.is_empty() {
+        mutations.push(Mutation::new("ports", "insert", Datum::set(add)));
+    }
+    if !mutations.is_empty() {
+        ops.push(Operation::Mutate {
+            table: "Bridge".into(),
+            conditions: vec![Condition::uuid(bridge_uuid)],
+            mutations,
+        });
+    }
+    ops
+}
+
+/// Remote chassis name → OpenFlow port of its tunnel (the lowest one when a
+/// chassis has several encap IPs). Ports without a valid ofport are skipped.
+pub fn ofports(ovs: &Replica, bridge: &Row) -> BTreeMap<String, u32> {
+    let mut out: BTreeMap<String, u32> = BTreeMap::new();
+    for (id, e) in existing(ovs, bridge) {
+        let Some(ofport) = e
+            .ofport
+            .and_then(|p| u32::try_from(p).ok())
+            .filter(|p| *p > 0 && *p < 0xff00)
+        else {
+            continue;
+        };
+        let chassis = id.split_once('@').map_or(id.as_str(), |(c, _)| c).to_string();
+        out.entry(chassis)
+            .and_modify(|p| *p = (*p).min(ofport))
+            .or_insert(ofport);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sb_with(chassis: &[(&str, &str, &str)]) -> Replica {
+        let mut sb = Replica::default();
+        for (name, ty, ip) in chassis {
+            let e = Uuid::new_v4();
+            sb.insert(
+                "Encap",
+                e,
+                row::build([
+                    ("type", Datum::string(*ty)),
+                    ("ip", Datum::string(*ip)),
+                    ("options", Datum::string_map([("csum", "true")])),
+                ]),
+            );
+            sb.insert(
+                "Chassis",
+                Uuid::new_v4(),
+                row::build([("name", Datum::string(*name)), ("encaps", Datum::uuid(e))]),
+            );
+        }
+        sb
+    }
+
+    fn cfg() -> ChassisConfig {
+        ChassisConfig {
+            system_id: "hv1".into(),
+            encap_types: vec!["geneve".into()],
+            encap_ips: vec!["127.0.0.1".into()],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn wants_one_tunnel_per_other_chassis() {
+        let sb = sb_with(&[
+            ("hv1", "geneve", "127.0.0.1"),
+            ("hv2", "geneve", "127.0.0.2"),
+            ("vx", "vxlan", "127.0.0.3"),
+        ]);
+        let want = desired(&sb, &cfg());
+        assert_eq!(want.len(), 1);
+        let t = &want["hv2@127.0.0.2"];
+        assert_eq!(t.encap_type, "geneve");
+        assert_eq!(t.options["remote_ip"], "127.0.0.2");
+        assert_eq!(t.options["key"], "flow");
+        assert_eq!(t.options["csum"], "true");
+    }
+
+    #[test]
+    fn names_like_ovn() {
+        let mut taken = BTreeSet::new();
+        assert_eq!(port_name("hv2", &taken), "ovn-hv2-0");
+        taken.insert("ovn-chassi-0".to_string());
+        assert_eq!(port_name("chassis-long-name", &taken), "ovn-chassi-1");
+    }
+
+    #[test]
+    fn adds_and_removes_ports() {
+        let sb = sb_with(&[("hv2", "geneve", "127.0.0.2")]);
+        let want = desired(&sb, &cfg());
+        let mut ovs = Replica::default();
+        let br = Uuid::new_v4();
+        let stale = Uuid::new_v4();
+        let siface = Uuid::new_v4();
+        ovs.insert(
+            "Interface",
+            siface,
+            row::build([
+                ("name", Datum::string("ovn-hv3-0")),
+                ("type", Datum::string("geneve")),
+                ("ofport", Datum::integer(7)),
+            ]),
+        );
+        ovs.insert(
+            "Port",
+            stale,
+            row::build([
+                ("name", Datum::string("ovn-hv3-0")),
+                ("interfaces", Datum::uuid(siface)),
+                (
+                    "external_ids",
+                    Datum::string_map([(CHASSIS_ID_KEY, "hv3@1.1.1.1")]),
+                ),
+            ]),
+        );
+        let bridge = row::build([("name", Datum::string("br-int")), ("ports", Datum::uuid(stale))]);
+        ovs.insert("Bridge", br, bridge.clone());
+        assert_eq!(ofports(&ovs, &bridge), [("hv3".to_string(), 7)].into());
+        let ops = sync_ops(&ovs, br, &bridge, &want);
+        assert_eq!(ops.len(), 3);
+        let Operation::Mutate { mutations, .. } = &ops[2] else {
+            panic!()
+        };
+        assert_eq!(mutations.len(), 2);
+        let Operation::Insert { row: p, .. } = &ops[1] else {
+            panic!()
+        };
+        assert_eq!(row::str(p, "name"), "ovn-hv2-0");
+        assert_eq!(
+            row::smap_get(p, "external_ids", CHASSIS_ID_KEY),
+            Some("hv2@127.0.0.2")
+        );
+    }
+}

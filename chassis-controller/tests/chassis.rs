@@ -1,0 +1,378 @@
+//! rovn-controller against real daemons: a Southbound ovsdb-server, and a
+//! private Open vSwitch (ovsdb-server + ovs-vswitchd on the dummy datapath).
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use testbed::vswitch::{Dummy, Vswitch};
+use testbed::{OvsdbServer, run, wait_until};
+
+const T: Duration = Duration::from_secs(15);
+
+/// The controller process, killed on drop if still running.
+struct Ctl(Child);
+
+impl Drop for Ctl {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_controller(ovs: &Vswitch) -> Ctl {
+    let child = Command::new(env!("CARGO_BIN_EXE_rovn-controller"))
+        .arg(ovs.db_remote())
+        .arg("--pidfile")
+        .arg(format!(
+            "--log-file={}",
+            ovs.dir.join("rovn-controller.log").display()
+        ))
+        .arg("-vdbg")
+        .envs(ovs.env())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawning rovn-controller");
+    Ctl(child)
+}
+
+fn sbctl(sb: &str, args: &[&str]) -> String {
+    run(Command::new("ovn-sbctl")
+        .arg(format!("--db={sb}"))
+        .arg("--timeout=10")
+        .args(args))
+    .trim()
+    .to_string()
+}
+
+/// Like `sbctl`, but a failure is just an empty answer (for polling).
+fn sbctl_try(sb: &str, args: &[&str]) -> String {
+    Command::new("ovn-sbctl")
+        .arg(format!("--db={sb}"))
+        .arg("--timeout=5")
+        .args(args)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+fn vsctl_try(ovs: &Vswitch, args: &[&str]) -> String {
+    Command::new("ovs-vsctl")
+        .arg(format!("--db={}", ovs.db_remote()))
+        .arg("--timeout=5")
+        .args(args)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+fn log_tail(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("rovn-controller.log"))
+        .map(|s| {
+            s.lines()
+                .rev()
+                .take(40)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
+
+macro_rules! wait {
+    ($ovs:expr, $what:expr, $cond:expr) => {
+        assert!(
+            wait_until(T, $cond),
+            "timed out waiting for {}\n--- controller log ---\n{}",
+            $what,
+            log_tail(&$ovs.dir)
+        )
+    };
+}
+
+fn configure(ovs: &Vswitch, sb: &str) {
+    ovs.vsctl(&[
+        "set",
+        "Open_vSwitch",
+        ".",
+        "external_ids:system-id=hv1",
+        &format!("external_ids:ovn-remote={sb}"),
+        "external_ids:ovn-encap-type=geneve",
+        "external_ids:ovn-encap-ip=127.0.0.1",
+        "external_ids:hostname=host1",
+    ]);
+}
+
+#[test]
+fn registers_meshes_binds_and_exits_cleanly() {
+    if !testbed::require(&[
+        "ovsdb-server",
+        "ovs-vswitchd",
+        "ovs-vsctl",
+        "ovn-sbctl",
+        "ovs-appctl",
+    ]) {
+        return;
+    }
+    let mut sb = OvsdbServer::start(&testbed::sb_schema());
+    let sbr = sb.remote();
+    sbctl(&sbr, &["init"]);
+    let ovs = Vswitch::start(Dummy::Override);
+    configure(&ovs, &sbr);
+    let mut ctl = start_controller(&ovs);
+
+    // Chassis, Encap and Chassis_Private, with the 23.03 feature flags.
+    wait!(ovs, "Chassis hv1", || sbctl_try(
+        &sbr,
+        &["--bare", "--columns=name", "list", "Chassis"]
+    ) == "hv1");
+    let oc = sbctl(
+        &sbr,
+        &["--bare", "--columns=other_config", "list", "Chassis", "hv1"],
+    );
+    for flag in [
+        "port-up-notif",
+        "ct-no-masked-label",
+        "mac-binding-timestamp",
+        "ovn-ct-lb-related",
+    ] {
+        assert!(oc.contains(&format!("{flag}=true")), "{flag} missing in {oc}");
+    }
+    assert_eq!(
+        sbctl(&sbr, &["--bare", "--columns=hostname", "list", "Chassis", "hv1"]),
+        "host1"
+    );
+    let encap = sbctl(
+        &sbr,
+        &[
+            "--bare",
+            "--columns=type,ip,options,chassis_name",
+            "list",
+            "Encap",
+        ],
+    );
+    assert_eq!(
+        encap.split_whitespace().collect::<Vec<_>>(),
+        ["geneve", "127.0.0.1", "csum=true", "hv1"]
+    );
+    wait!(ovs, "Chassis_Private hv1", || {
+        sbctl_try(&sbr, &["--bare", "--columns=name", "list", "Chassis_Private"]) == "hv1"
+    });
+
+    // br-int.
+    wait!(ovs, "br-int", || vsctl_try(
+        &ovs,
+        &["get", "Bridge", "br-int", "fail_mode"]
+    ) == "secure");
+    assert_eq!(
+        ovs.vsctl(&["get", "Bridge", "br-int", "other_config:disable-in-band"])
+            .trim(),
+        "\"true\""
+    );
+
+    // A tunnel to a new chassis, named and tagged as OVN does.
+    sbctl(&sbr, &["chassis-add", "hv2", "geneve", "127.0.0.2"]);
+    let port = || {
+        vsctl_try(
+            &ovs,
+            &[
+                "--bare",
+                "--columns=name",
+                "find",
+                "Port",
+                "external_ids:ovn-chassis-id=\"hv2@127.0.0.2\"",
+            ],
+        )
+    };
+    wait!(ovs, "tunnel port ovn-hv2-0", || port() == "ovn-hv2-0");
+    assert_eq!(
+        ovs.vsctl(&["get", "Interface", "ovn-hv2-0", "type"]).trim(),
+        "geneve"
+    );
+    let opts = ovs.vsctl(&["get", "Interface", "ovn-hv2-0", "options"]);
+    assert!(opts.contains("remote_ip=\"127.0.0.2\""), "{opts}");
+    assert!(opts.contains("key=flow"), "{opts}");
+    assert!(opts.contains("csum=\"true\""), "{opts}");
+
+    // A VIF: claimed, then up and ovn-installed once the flows are in.
+    let dp = sbctl(
+        &sbr,
+        &[
+            "create",
+            "Datapath_Binding",
+            "tunnel_key=1",
+            "external_ids:logical-switch=ls1uuid",
+            "external_ids:name=ls1",
+        ],
+    );
+    sbctl(
+        &sbr,
+        &[
+            "create",
+            "Port_Binding",
+            "logical_port=vm1",
+            &format!("datapath={dp}"),
+            "tunnel_key=1",
+            "mac=\"50:54:00:00:00:01 10.0.0.11\"",
+        ],
+    );
+    ovs.vsctl(&[
+        "add-port",
+        "br-int",
+        "vm1",
+        "--",
+        "set",
+        "Interface",
+        "vm1",
+        "external_ids:iface-id=vm1",
+    ]);
+    let hv1 = sbctl(
+        &sbr,
+        &["--bare", "--columns=_uuid", "find", "Chassis", "name=hv1"],
+    );
+    let pb = |col: &str| {
+        sbctl_try(
+            &sbr,
+            &[
+                "--bare",
+                &format!("--columns={col}"),
+                "find",
+                "Port_Binding",
+                "logical_port=vm1",
+            ],
+        )
+    };
+    wait!(ovs, "vm1 claimed", || pb("chassis") == hv1);
+    wait!(ovs, "vm1 up", || pb("up") == "true");
+    wait!(ovs, "vm1 ovn-installed", || {
+        vsctl_try(&ovs, &["get", "Interface", "vm1", "external_ids:ovn-installed"]) == "\"true\""
+    });
+    let zone = ovs.vsctl(&["get", "Bridge", "br-int", "external_ids:ct-zone-vm1"]);
+    assert!(
+        zone.trim().trim_matches('"').parse::<u16>().is_ok_and(|z| z > 0),
+        "{zone}"
+    );
+
+    // nb_cfg handshake.
+    sbctl(&sbr, &["set", "SB_Global", ".", "nb_cfg=5"]);
+    wait!(ovs, "Chassis_Private.nb_cfg=5", || {
+        sbctl_try(&sbr, &["--bare", "--columns=nb_cfg", "list", "Chassis_Private"]) == "5"
+    });
+    wait!(ovs, "br-int ovn-nb-cfg=5", || {
+        vsctl_try(&ovs, &["get", "Bridge", "br-int", "external_ids:ovn-nb-cfg"]) == "\"5\""
+    });
+
+    // requested-chassis for another chassis: released; cleared: claimed again.
+    sbctl(
+        &sbr,
+        &["set", "Port_Binding", "vm1", "options:requested-chassis=hv2"],
+    );
+    wait!(ovs, "vm1 released for hv2", || pb("chassis").is_empty());
+    sbctl(
+        &sbr,
+        &["remove", "Port_Binding", "vm1", "options", "requested-chassis"],
+    );
+    wait!(ovs, "vm1 claimed again", || pb("chassis") == hv1
+        && pb("up") == "true");
+
+    // The interface goes: released.
+    ovs.vsctl(&["del-port", "br-int", "vm1"]);
+    wait!(ovs, "vm1 released", || pb("chassis").is_empty()
+        && pb("up") == "false");
+
+    // Chassis removed: its tunnel goes.
+    sbctl(&sbr, &["chassis-del", "hv2"]);
+    wait!(ovs, "tunnel removed", || port().is_empty());
+
+    // SB restart: reconnect and keep converging.
+    sb.restart();
+    sbctl(&sbr, &["chassis-add", "hv3", "geneve", "127.0.0.3"]);
+    wait!(ovs, "tunnel to hv3 after SB restart", || {
+        vsctl_try(
+            &ovs,
+            &[
+                "--bare",
+                "--columns=name",
+                "find",
+                "Port",
+                "external_ids:ovn-chassis-id=\"hv3@127.0.0.3\"",
+            ],
+        ) == "ovn-hv3-0"
+    });
+
+    // Graceful exit through ovs-appctl: chassis rows removed, exit status 0.
+    // (By socket path: `-t ovn-controller` needs the pidfile to carry an fcntl
+    // lock, which the daemon crate does not take yet.)
+    let sock = ovs.dir.join(format!("ovn-controller.{}.ctl", ctl.0.id()));
+    run(Command::new("ovs-appctl")
+        .envs(ovs.env())
+        .arg("-t")
+        .arg(&sock)
+        .arg("exit"));
+    wait!(ovs, "controller exit", || matches!(ctl.0.try_wait(), Ok(Some(_))));
+    assert!(ctl.0.wait().unwrap().success());
+    assert_eq!(
+        sbctl(&sbr, &["--bare", "--columns=name", "find", "Chassis", "name=hv1"]),
+        ""
+    );
+    assert_eq!(
+        sbctl(&sbr, &["--bare", "--columns=name", "list", "Chassis_Private"]),
+        ""
+    );
+}
+
+#[test]
+fn waits_for_encap_config_and_survives_vswitchd_restart() {
+    if !testbed::require(&["ovsdb-server", "ovs-vswitchd", "ovs-vsctl", "ovn-sbctl"]) {
+        return;
+    }
+    let sb = OvsdbServer::start(&testbed::sb_schema());
+    let sbr = sb.remote();
+    let mut ovs = Vswitch::start(Dummy::Override);
+    ovs.vsctl(&[
+        "set",
+        "Open_vSwitch",
+        ".",
+        "external_ids:system-id=hv1",
+        &format!("external_ids:ovn-remote={sbr}"),
+    ]);
+    let mut ctl = start_controller(&ovs);
+    // No encap configured: not registered.
+    std::thread::sleep(Duration::from_millis(700));
+    assert_eq!(sbctl(&sbr, &["--bare", "--columns=name", "list", "Chassis"]), "");
+    configure(&ovs, &sbr);
+    wait!(ovs, "Chassis hv1", || sbctl_try(
+        &sbr,
+        &["--bare", "--columns=name", "list", "Chassis"]
+    ) == "hv1");
+    sbctl(&sbr, &["chassis-add", "hv2", "geneve", "127.0.0.2"]);
+    wait!(ovs, "ovn-hv2-0", || vsctl_try(
+        &ovs,
+        &["get", "Interface", "ovn-hv2-0", "type"]
+    ) == "geneve");
+    let ports_before = ovs.vsctl(&["list-ports", "br-int"]);
+    ovs.restart_vswitchd();
+    std::thread::sleep(Duration::from_millis(500));
+    // Same ports, no duplicates, still converging.
+    assert_eq!(ovs.vsctl(&["list-ports", "br-int"]), ports_before);
+    sbctl(&sbr, &["chassis-add", "hv3", "geneve", "127.0.0.3"]);
+    wait!(ovs, "ovn-hv3-0", || vsctl_try(
+        &ovs,
+        &["get", "Interface", "ovn-hv3-0", "type"]
+    ) == "geneve");
+    // SIGTERM is a clean exit too.
+    run(Command::new("kill").arg("-TERM").arg(ctl.0.id().to_string()));
+    wait!(ovs, "controller exit", || matches!(ctl.0.try_wait(), Ok(Some(_))));
+    assert_eq!(
+        sbctl(&sbr, &["--bare", "--columns=name", "find", "Chassis", "name=hv1"]),
+        ""
+    );
+}
