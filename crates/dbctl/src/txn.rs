@@ -346,7 +346,9 @@ impl Txn {
             let ts = self.table_schema(table)?;
             let mut row = self.cache[table][key].clone();
             row.remove("_uuid");
-            row.retain(|c, v| ts.column(c).is_some_and(|cs| *v != cs.ty.default_datum()));
+            // Empty sets and maps are the server's defaults; scalars are always sent
+            // (an enum column's server-side default may not be a valid value).
+            row.retain(|c, v| ts.column(c).is_some() && !v.is_empty());
             names.push(name.clone());
             ops.push(Operation::Insert {
                 table: table.clone(),
