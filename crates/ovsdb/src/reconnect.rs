@@ -43,6 +43,15 @@ impl Backoff {
         };
     }
 
+    /// The server answered but cannot serve us (a follower during a leader election,
+    /// a member cut off from its cluster): the cluster is alive and will likely have
+    /// a usable member soon, so the backoff stays short (at most 4× the initial
+    /// delay) instead of growing to the cap.
+    pub fn unsuitable(&mut self) {
+        self.failed();
+        self.delay = self.delay.min(self.initial * 4);
+    }
+
     /// A connection was established and synced: the next attempt (after it is lost)
     /// is immediate, to the same remote.
     pub fn connected(&mut self) {
@@ -89,6 +98,16 @@ mod tests {
         );
         b.failed();
         assert_eq!(b.next_attempt(), (0, ms(100)));
+        for _ in 0..5 {
+            b.unsuitable();
+        }
+        assert_eq!(
+            b.current_delay(),
+            ms(400),
+            "followers answer: keep polling briskly"
+        );
+        b.failed();
+        assert_eq!(b.current_delay(), ms(800));
         let single = Backoff::new(0, ms(100), ms(50));
         assert_eq!(single.next_attempt(), (0, ms(0)));
     }

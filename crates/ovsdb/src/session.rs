@@ -479,7 +479,11 @@ async fn run(inner: Arc<Inner>) {
         let conn = match attempt {
             Ok(conn) => conn,
             Err(e) => {
-                backoff.failed();
+                if matches!(e, Error::Unsuitable { .. }) {
+                    backoff.unsuitable();
+                } else {
+                    backoff.failed();
+                }
                 inner.emit(Event::ConnectFailed {
                     remote,
                     reason: e.to_string(),

@@ -75,6 +75,8 @@ async fn follows_the_leader_across_a_failover() {
     }
 
     // kill the leader; write until a write succeeds on the new one
+    while ev.try_recv().is_ok() {}
+    let mut sync_seen = None;
     cluster.kill(leader);
     let t0 = Instant::now();
     let mut attempts = 0;
@@ -83,30 +85,34 @@ async fn follows_the_leader_across_a_failover() {
         match s.transact(&[insert_ls("after")]).await {
             Ok(_) => break,
             Err(e) => {
-                assert!(t0.elapsed() < Duration::from_secs(15), "no write for 15 s: {e}");
+                assert!(t0.elapsed() < Duration::from_secs(20), "no write for 20 s: {e}");
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
     }
     let took = t0.elapsed();
+    while let Ok(e) = ev.try_recv() {
+        if std::env::var("ROVN_DEBUG_FAILOVER").is_ok() {
+            eprintln!("{e:?}");
+        }
+        if let Event::Connected { sync: sy, .. } = &e {
+            sync_seen = *sy;
+        }
+    }
     let new = s.remote().unwrap().to_string();
     assert_ne!(new, cluster.remote(leader));
     eprintln!(
         "leader failover: first write on the new leader {took:?} after killing the old one ({attempts} tries)"
     );
-    assert!(took < Duration::from_secs(10), "{took:?}");
+    // Dominated by Raft's election timer (1 s, randomized up to 2 s); loose for loaded CI machines.
+    assert!(took < Duration::from_secs(12), "{took:?}");
     let new_leader = cluster
         .wait_for_leader(Some(leader), Duration::from_secs(5))
         .unwrap();
     assert_eq!(new, cluster.remote(new_leader));
 
     // the monitor resumed from the last transaction id: a delta, not a full resync
-    let mut sync = None;
-    while let Ok(e) = ev.try_recv() {
-        if let Event::Connected { sync: s, .. } = e {
-            sync = s;
-        }
-    }
+    let sync = sync_seen;
     eprintln!("monitor on the new leader: {sync:?}");
     assert_eq!(sync, Some(SyncKind::Resumed));
     let end = Instant::now() + Duration::from_secs(5);
