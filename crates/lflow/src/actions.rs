@@ -7,6 +7,9 @@ use crate::expr::{FieldRef, Lookup, Value};
 use crate::lexer::{IntFormat, Tok};
 use crate::normalize::prereqs_of;
 use crate::of::{Action, Bucket, Ct, Field, Group, Nat, NatTarget, Selection, SubField, encode_of15, ones};
+use crate::options::{
+    GenOpt, OptSet, check_type, encode_dhcp4, encode_dhcp6, encode_event, encode_nd_ra, validate_nd_ra,
+};
 use crate::parser::Parser;
 use crate::symbols::{Kind, Writable, symtab};
 
@@ -34,6 +37,16 @@ pub mod opcode {
     pub const REJECT: u32 = 22;
     pub const SCTP_ABORT: u32 = 24;
     pub const PUT_FDB: u32 = 25;
+    pub const PUT_DHCP_OPTS: u32 = 2;
+    pub const PUT_DHCPV6_OPTS: u32 = 5;
+    pub const DNS_LOOKUP: u32 = 6;
+    pub const LOG: u32 = 7;
+    pub const PUT_ND_RA_OPTS: u32 = 8;
+    pub const PUT_ICMP4_FRAG_MTU: u32 = 13;
+    pub const EVENT: u32 = 15;
+    pub const BIND_VPORT: u32 = 17;
+    pub const BFD_MSG: u32 = 23;
+    pub const PUT_ICMP6_FRAG_MTU: u32 = 21;
 }
 
 /// OpenFlow tables the actions jump to (ovn-controller 23.03 numbering).
@@ -51,6 +64,7 @@ pub mod table {
     pub const LOOKUP_FDB: u8 = 72;
     pub const CHK_IN_PORT_SEC: u8 = 73;
     pub const CHK_OUT_PORT_SEC: u8 = 75;
+    pub const CHK_LB_AFFINITY: u8 = 78;
 }
 
 /// Number of logical tables per pipeline (a `next` past the last is an error).
@@ -77,6 +91,7 @@ pub enum ResultKind {
     CheckOutPortSec,
     ChkLbHairpin,
     ChkLbHairpinReply,
+    ChkLbAff,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,6 +189,48 @@ pub enum Act {
     },
     Dhcp6Reply,
     SetQueue(u16),
+    /// `R = put_dhcp_opts(...)`, `put_dhcpv6_opts`, `put_nd_ra_opts`.
+    PutOpts {
+        set: OptSet,
+        dst: FieldRef,
+        options: Vec<GenOpt>,
+    },
+    DnsLookup {
+        dst: FieldRef,
+    },
+    Log {
+        verdict: u8,
+        severity: u8,
+        name: Option<String>,
+        meter: Option<String>,
+    },
+    CheckPktLarger {
+        dst: FieldRef,
+        len: u16,
+    },
+    TriggerEvent {
+        event: u32,
+        options: Vec<GenOpt>,
+    },
+    BindVport {
+        vport: String,
+        parent: FieldRef,
+    },
+    Select {
+        dst: FieldRef,
+        table: u8,
+        members: Vec<(u16, u16)>,
+    },
+    /// `icmp4.frag_mtu = N` / `icmp6.frag_mtu = N` (inside icmp*_error).
+    FragMtu {
+        v6: bool,
+        mtu: u32,
+    },
+    SetMeter {
+        rate: u64,
+        burst: Option<u64>,
+    },
+    BfdMsg,
 }
 
 /// Parsed actions plus the prerequisites they add to the match.
@@ -357,26 +414,16 @@ impl ActionParser<'_, '_> {
                     }
                     self.p.expect(&Tok::RParen, "`)'")?;
                 }
-                let table = match table {
-                    Some(t) if t < N_TABLES as u64 => t as u8,
-                    Some(t) => {
-                        return Err(Error::syntax(
-                            pos,
-                            format!(
-                                "\"next\" argument must be in range 0 to {} (got {t}).",
-                                N_TABLES - 1
-                            ),
-                        ));
-                    }
-                    None if pipeline == self.pipeline => self.next_table("next")?,
-                    None => 0,
-                };
-                if pipeline == Pipeline::Ingress && self.pipeline == Pipeline::Egress {
+                // As in OVN 23.03, an unspecified table is the next one even
+                // when another pipeline is named, and any pipeline may be named.
+                let table = table.unwrap_or(self.table as u64 + 1);
+                if table >= N_TABLES as u64 {
                     return Err(Error::syntax(
                         pos,
-                        "\"next\" action cannot advance from egress to ingress pipeline (use \"output\" action instead)",
+                        format!("\"next\" action cannot advance beyond table {}.", N_TABLES - 1),
                     ));
                 }
+                let table = table as u8;
                 acts.push(Act::Next { pipeline, table });
             }
             "output" => acts.push(Act::Output),
@@ -516,6 +563,35 @@ impl ActionParser<'_, '_> {
                 acts.push(Act::HandleSvcCheck { port: a[0] });
             }
             "handle_dhcpv6_reply" => acts.push(Act::Dhcp6Reply),
+            "handle_bfd_msg" => acts.push(Act::BfdMsg),
+            "log" => acts.push(self.parse_log()?),
+            "trigger_event" => acts.push(self.parse_trigger_event()?),
+            "bind_vport" => {
+                self.p.expect(&Tok::LParen, "`('")?;
+                let Tok::Str(vport) = self.p.peek().clone() else {
+                    return self.p.syntax_err("expecting port name string");
+                };
+                self.p.advance();
+                self.p.expect(&Tok::Comma, "`,'")?;
+                let parent = self.parse_field()?;
+                self.check_port_arg(&parent, pos)?;
+                self.p.expect(&Tok::RParen, "`)'")?;
+                acts.push(Act::BindVport { vport, parent });
+            }
+            "set_meter" => {
+                self.p.expect(&Tok::LParen, "`('")?;
+                let rate = self.p.expect_int()?;
+                let burst = if self.p.eat(&Tok::Comma) {
+                    Some(self.p.expect_int()?)
+                } else {
+                    None
+                };
+                self.p.expect(&Tok::RParen, "`)'")?;
+                if rate == 0 || burst == Some(0) {
+                    return Err(Error::syntax(pos, "set_meter rate and burst must be positive."));
+                }
+                acts.push(Act::SetMeter { rate, burst });
+            }
             "set_queue" => {
                 self.p.expect(&Tok::LParen, "`('")?;
                 let q = self.p.expect_int()?;
@@ -720,14 +796,15 @@ impl ActionParser<'_, '_> {
                 ));
             }
         }
-        if let Kind::OvnField { .. } = dst.sym.kind {
-            return Err(Error::syntax(
-                pos,
-                format!(
-                    "Field {} can only be set inside a controller action.",
-                    dst.sym.name
-                ),
-            ));
+        if let Kind::OvnField { id } = dst.sym.kind {
+            let Value::Int(k) = &value else {
+                return Err(Error::syntax(cpos, "Type mismatch."));
+            };
+            acts.push(Act::FragMtu {
+                v6: id == 1,
+                mtu: k.value as u32,
+            });
+            return Ok(());
         }
         acts.push(Act::Load { dst, value });
         Ok(())
@@ -805,6 +882,86 @@ impl ActionParser<'_, '_> {
                     mac: a[1],
                 });
             }
+            "chk_lb_aff" => {
+                one_bit(self)?;
+                self.p.expect(&Tok::LParen, "`('")?;
+                self.p.expect(&Tok::RParen, "`)'")?;
+                acts.push(Act::Result {
+                    dst,
+                    kind: ResultKind::ChkLbAff,
+                });
+            }
+            "dns_lookup" => {
+                one_bit(self)?;
+                self.p.expect(&Tok::LParen, "`('")?;
+                self.p.expect(&Tok::RParen, "`)'")?;
+                self.prereqs.push("udp");
+                acts.push(Act::DnsLookup { dst });
+            }
+            "put_dhcp_opts" | "put_dhcpv6_opts" | "put_nd_ra_opts" => {
+                one_bit(self)?;
+                let set = match func {
+                    "put_dhcp_opts" => OptSet::Dhcp4,
+                    "put_dhcpv6_opts" => OptSet::Dhcp6,
+                    _ => OptSet::NdRa,
+                };
+                self.p.expect(&Tok::LParen, "`('")?;
+                let options = self.parse_gen_opts(set)?;
+                match set {
+                    OptSet::Dhcp4 if !options.iter().any(|o| o.code == 0) => {
+                        return self.p.err("put_dhcp_opts requires offerip to be specified.");
+                    }
+                    OptSet::NdRa => {
+                        validate_nd_ra(&options).map_err(|m| Error::syntax(pos, m))?;
+                        self.prereqs.push("ip6");
+                    }
+                    _ => {}
+                }
+                acts.push(Act::PutOpts { set, dst, options });
+            }
+            "check_pkt_larger" => {
+                one_bit(self)?;
+                self.p.expect(&Tok::LParen, "`('")?;
+                let len = self.p.expect_int()?;
+                self.p.expect(&Tok::RParen, "`)'")?;
+                acts.push(Act::CheckPktLarger {
+                    dst,
+                    len: len.min(u16::MAX as u64) as u16,
+                });
+            }
+            "select" => {
+                if dst.n_bits < 16 {
+                    return Err(Error::syntax(
+                        pos,
+                        format!(
+                            "cannot use {}-bit field {dst} for \"select\", which requires at least 16 bits.",
+                            dst.n_bits
+                        ),
+                    ));
+                }
+                let table = self.next_table("select")?;
+                self.p.expect(&Tok::LParen, "`('")?;
+                let mut members = Vec::new();
+                while !self.p.eat(&Tok::RParen) {
+                    let id = self.p.expect_int()?;
+                    let mut weight = 100;
+                    if self.p.eat(&Tok::Equals) {
+                        weight = self.p.expect_int()?;
+                        if weight == 0 {
+                            return self.p.err("weight can't be 0");
+                        }
+                    }
+                    if id > u16::MAX as u64 || weight > u16::MAX as u64 {
+                        return self.p.err("select member id and weight must fit in 16 bits.");
+                    }
+                    members.push((id as u16, weight as u16));
+                    self.p.eat(&Tok::Comma);
+                }
+                if members.len() <= 1 {
+                    return self.p.err("expecting at least 2 group members");
+                }
+                acts.push(Act::Select { dst, table, members });
+            }
             other => {
                 return Err(Error::syntax(
                     pos,
@@ -813,6 +970,125 @@ impl ActionParser<'_, '_> {
             }
         }
         Ok(())
+    }
+
+    /// `name = value, ...)` for controller actions with option lists.
+    fn parse_gen_opts(&mut self, set: OptSet) -> Result<Vec<GenOpt>, Error> {
+        let mut out = Vec::new();
+        while !self.p.eat(&Tok::RParen) {
+            let pos = self.p.pos();
+            let Tok::Id(name) = self.p.peek().clone() else {
+                return self
+                    .p
+                    .syntax_err(&format!("expecting {} option name", set.label()));
+            };
+            let Some((code, ty)) = set.find(&name) else {
+                return self
+                    .p
+                    .syntax_err(&format!("expecting {} option name", set.label()));
+            };
+            self.p.advance();
+            self.p.expect(&Tok::Equals, "`='")?;
+            let (values, _) = self.p.parse_constant_set()?;
+            let o = GenOpt {
+                name,
+                code,
+                ty,
+                values,
+            };
+            check_type(set, &o).map_err(|m| Error::syntax(pos, m))?;
+            out.push(o);
+            self.p.eat(&Tok::Comma);
+        }
+        Ok(out)
+    }
+
+    fn parse_log(&mut self) -> Result<Act, Error> {
+        let (mut verdict, mut severity, mut name, mut meter) = (u8::MAX, 6u8, None, None);
+        if self.p.eat(&Tok::LParen) {
+            while !self.p.eat(&Tok::RParen) {
+                if self.p.eat_id("verdict") {
+                    self.p.expect(&Tok::Equals, "`='")?;
+                    verdict = if self.p.eat_id("allow") {
+                        0
+                    } else if self.p.eat_id("drop") {
+                        1
+                    } else if self.p.eat_id("reject") {
+                        2
+                    } else {
+                        return self.p.syntax_err("unknown verdict");
+                    };
+                } else if self.p.eat_id("severity") {
+                    self.p.expect(&Tok::Equals, "`='")?;
+                    let Tok::Id(s) = self.p.peek().clone() else {
+                        return self.p.syntax_err("expecting severity");
+                    };
+                    severity = match s.as_str() {
+                        "alert" => 1,
+                        "warning" => 4,
+                        "notice" => 5,
+                        "info" => 6,
+                        "debug" => 7,
+                        _ => return self.p.syntax_err("unknown severity"),
+                    };
+                    self.p.advance();
+                } else if self.p.eat_id("name") || self.p.eat_id("meter") {
+                    let is_name = matches!(&self.toks_prev_id(), Some(s) if s == "name");
+                    self.p.expect(&Tok::Equals, "`='")?;
+                    let Tok::Str(v) = self.p.peek().clone() else {
+                        return self.p.syntax_err("expecting string");
+                    };
+                    if is_name && v.len() >= 64 {
+                        return self.p.syntax_err("name must be shorter than 64 characters");
+                    }
+                    self.p.advance();
+                    if is_name {
+                        name = Some(v);
+                    } else {
+                        meter = Some(v);
+                    }
+                } else {
+                    return self.p.syntax_err("expecting log argument");
+                }
+                self.p.eat(&Tok::Comma);
+            }
+        }
+        if verdict == u8::MAX {
+            return self.p.syntax_err("expecting verdict");
+        }
+        Ok(Act::Log {
+            verdict,
+            severity,
+            name,
+            meter,
+        })
+    }
+
+    fn toks_prev_id(&self) -> Option<String> {
+        self.p.prev_id()
+    }
+
+    fn parse_trigger_event(&mut self) -> Result<Act, Error> {
+        self.p.expect(&Tok::LParen, "`('")?;
+        if !self.p.eat_id("event") {
+            return self.p.syntax_err("Expecting 'event' option");
+        }
+        self.p.expect(&Tok::Equals, "`='")?;
+        let Tok::Str(ev) = self.p.peek().clone() else {
+            return self.p.syntax_err("Expecting string");
+        };
+        if ev != "empty_lb_backends" {
+            return self.p.err(format!("Unknown event `{ev}'."));
+        }
+        self.p.advance();
+        self.p.eat(&Tok::Comma);
+        let options = self.parse_gen_opts(OptSet::EmptyLbBackends)?;
+        for need in ["vip", "protocol", "load_balancer"] {
+            if !options.iter().any(|o| o.name == need) {
+                return self.p.err(format!("Load balancer {need} not specified."));
+            }
+        }
+        Ok(Act::TriggerEvent { event: 0, options })
     }
 }
 
@@ -824,6 +1100,11 @@ pub struct EncodeParams<'l> {
     pub ct_zero_snat: bool,
     /// Zone register for `*_in_czone` actions.
     pub common_nat_zone: Field,
+    /// OVS supports symmetric L4 dp_hash (`select()` groups set
+    /// `selection_method_param`).
+    pub dp_hash_l4_sym: bool,
+    /// Meter for controller actions (Logical_Flow `controller_meter`).
+    pub controller_meter: Option<u32>,
     pub lookup: &'l mut dyn Lookup,
 }
 
@@ -889,15 +1170,36 @@ fn load_bit(field: Field, bit: u32, value: bool) -> Action {
     }
 }
 
-fn controller(op: u32, nested: &[Action]) -> Result<Action, Error> {
+fn controller(op: u32, nested: &[Action], meter_id: Option<u32>) -> Result<Action, Error> {
     let mut userdata = op.to_be_bytes().to_vec();
     userdata.extend_from_slice(&[0; 4]);
     encode_of15(nested, &mut userdata)?;
     Ok(Action::Controller {
         userdata,
         pause: false,
-        meter_id: None,
+        meter_id,
     })
+}
+
+/// Controller action whose userdata is the opcode, padding and `payload`.
+fn controller_raw(op: u32, payload: &[u8], pause: bool, meter_id: Option<u32>) -> Action {
+    let mut userdata = op.to_be_bytes().to_vec();
+    userdata.extend_from_slice(&[0; 4]);
+    userdata.extend_from_slice(payload);
+    Action::Controller {
+        userdata,
+        pause,
+        meter_id,
+    }
+}
+
+/// Result field as OVN passes it to pinctrl: its OXM/NXM header and the
+/// bit offset.
+fn result_header(dst: &FieldRef) -> Result<Vec<u8>, Error> {
+    let d = resolve_field(dst)?;
+    let mut v = crate::of::header_bytes(d.field.oxm(), false).to_vec();
+    v.extend_from_slice(&d.ofs.to_be_bytes());
+    Ok(v)
 }
 
 const FLAGS: Field = Field::Reg(10);
@@ -1074,9 +1376,9 @@ fn encode_one(a: &Act, ep: &mut EncodeParams<'_>, out: &mut Vec<Action>) -> Resu
         } => {
             let mut v = Vec::new();
             encode(inner, ep, &mut v)?;
-            out.push(controller(*op, &v)?);
+            out.push(controller(*op, &v, ep.controller_meter)?);
         }
-        Act::Igmp => out.push(controller(opcode::IGMP, &[])?),
+        Act::Igmp => out.push(controller(opcode::IGMP, &[], ep.controller_meter)?),
         Act::GetMac { nd, port, ip } => {
             let args = [
                 (resolve_field(port)?, OUTPORT),
@@ -1107,6 +1409,7 @@ fn encode_one(a: &Act, ep: &mut EncodeParams<'_>, out: &mut Vec<Action>) -> Resu
             out.push(controller(
                 if *nd { opcode::PUT_ND } else { opcode::PUT_ARP },
                 &[],
+                ep.controller_meter,
             )?);
             restore_args(&args, out);
         }
@@ -1180,7 +1483,7 @@ fn encode_one(a: &Act, ep: &mut EncodeParams<'_>, out: &mut Vec<Action>) -> Resu
                 (resolve_field(mac)?, Field::EthSrc),
             ];
             setup_args(&args, out);
-            out.push(controller(opcode::PUT_FDB, &[])?);
+            out.push(controller(opcode::PUT_FDB, &[], ep.controller_meter)?);
             restore_args(&args, out);
         }
         Act::Result { dst, kind } => {
@@ -1189,6 +1492,7 @@ fn encode_one(a: &Act, ep: &mut EncodeParams<'_>, out: &mut Vec<Action>) -> Resu
                 ResultKind::CheckOutPortSec => (table::CHK_OUT_PORT_SEC, 12),
                 ResultKind::ChkLbHairpin => (table::CHK_LB_HAIRPIN, 7),
                 ResultKind::ChkLbHairpinReply => (table::CHK_LB_HAIRPIN_REPLY, 7),
+                ResultKind::ChkLbAff => (table::CHK_LB_AFFINITY, 14),
             };
             out.push(load_bit(FLAGS, bit, false));
             out.push(Action::Resubmit(tbl));
@@ -1204,10 +1508,130 @@ fn encode_one(a: &Act, ep: &mut EncodeParams<'_>, out: &mut Vec<Action>) -> Resu
         Act::HandleSvcCheck { port } => {
             let args = [(resolve_field(port)?, INPORT)];
             setup_args(&args, out);
-            out.push(controller(opcode::HANDLE_SVC_CHECK, &[])?);
+            out.push(controller(opcode::HANDLE_SVC_CHECK, &[], ep.controller_meter)?);
             restore_args(&args, out);
         }
-        Act::Dhcp6Reply => out.push(controller(opcode::DHCP6_SERVER, &[])?),
+        Act::Dhcp6Reply => out.push(controller(opcode::DHCP6_SERVER, &[], ep.controller_meter)?),
+        Act::PutOpts { set, dst, options } => {
+            let mut payload = result_header(dst)?;
+            let op = match set {
+                OptSet::Dhcp4 => {
+                    encode_dhcp4(options, &mut payload)?;
+                    opcode::PUT_DHCP_OPTS
+                }
+                OptSet::Dhcp6 => {
+                    encode_dhcp6(options, &mut payload)?;
+                    opcode::PUT_DHCPV6_OPTS
+                }
+                _ => {
+                    encode_nd_ra(options, &mut payload)?;
+                    opcode::PUT_ND_RA_OPTS
+                }
+            };
+            out.push(controller_raw(op, &payload, true, ep.controller_meter));
+        }
+        Act::DnsLookup { dst } => {
+            out.push(controller_raw(
+                opcode::DNS_LOOKUP,
+                &result_header(dst)?,
+                true,
+                ep.controller_meter,
+            ));
+        }
+        Act::Log {
+            verdict,
+            severity,
+            name,
+            meter,
+        } => {
+            let mut payload = vec![*verdict, *severity];
+            payload.extend_from_slice(name.as_deref().unwrap_or("").as_bytes());
+            let meter_id = match meter {
+                Some(m) => match ep.lookup.meter_id(m) {
+                    Some(id) => Some(id),
+                    // Like ovn-controller: without a meter id the log action is left out.
+                    None => return Ok(()),
+                },
+                None => None,
+            };
+            out.push(controller_raw(opcode::LOG, &payload, false, meter_id));
+        }
+        Act::CheckPktLarger { dst, len } => {
+            out.push(Action::CheckPktLarger {
+                len: *len,
+                dst: resolve_field(dst)?,
+            });
+        }
+        Act::TriggerEvent { event, options } => {
+            let mut payload = event.to_be_bytes().to_vec();
+            encode_event(options, &mut payload);
+            out.push(controller_raw(
+                opcode::EVENT,
+                &payload,
+                false,
+                ep.controller_meter,
+            ));
+        }
+        Act::BindVport { vport, parent } => {
+            // An unknown virtual port binds nothing, as in ovn-controller.
+            let Some(key) = ep.lookup.port_key(vport) else {
+                return Ok(());
+            };
+            let args = [(resolve_field(parent)?, INPORT)];
+            setup_args(&args, out);
+            out.push(controller_raw(
+                opcode::BIND_VPORT,
+                &key.to_be_bytes(),
+                false,
+                ep.controller_meter,
+            ));
+            restore_args(&args, out);
+        }
+        Act::Select { dst, table, members } => {
+            let d = resolve_field(dst)?;
+            let resubmit = next(*table);
+            let buckets = members
+                .iter()
+                .map(|(id, weight)| Bucket {
+                    weight: *weight,
+                    actions: vec![
+                        Action::SetField {
+                            field: d.field,
+                            value: (*id as u128 & ones(d.n_bits)) << d.ofs,
+                            mask: Some(ones(d.n_bits) << d.ofs),
+                        },
+                        Action::Resubmit(resubmit),
+                    ],
+                })
+                .collect();
+            let group = Group {
+                selection: Selection::DpHash,
+                selection_param: if ep.dp_hash_l4_sym { 1 << 32 } else { 0 },
+                buckets,
+            };
+            match ep.lookup.group_id(&group) {
+                Some(id) => out.push(Action::Group(id)),
+                None => return Err(Error::semantic("no group id available for select()")),
+            }
+        }
+        Act::FragMtu { v6, mtu } => {
+            let (op, payload) = if *v6 {
+                (opcode::PUT_ICMP6_FRAG_MTU, mtu.to_be_bytes().to_vec())
+            } else {
+                (opcode::PUT_ICMP4_FRAG_MTU, (*mtu as u16).to_be_bytes().to_vec())
+            };
+            out.push(controller_raw(op, &payload, true, ep.controller_meter));
+        }
+        Act::SetMeter { rate, burst } => {
+            let desc = match burst {
+                Some(b) => format!("__string: kbps burst stats bands=type=drop rate={rate} burst_size={b}"),
+                None => format!("__string: kbps stats bands=type=drop rate={rate}"),
+            };
+            if let Some(id) = ep.lookup.meter_id(&desc) {
+                out.push(Action::Meter(id));
+            }
+        }
+        Act::BfdMsg => out.push(controller_raw(opcode::BFD_MSG, &[], false, ep.controller_meter)),
         Act::SetQueue(q) => out.push(Action::SetQueue(*q as u32)),
     }
     Ok(())
@@ -1264,5 +1688,9 @@ pub fn lb_group(
         Some(h) => Selection::Hash(h.to_string()),
         None => Selection::DpHash,
     };
-    Group { selection, buckets }
+    Group {
+        selection,
+        selection_param: 0,
+        buckets,
+    }
 }

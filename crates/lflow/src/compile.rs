@@ -32,6 +32,10 @@ pub struct Context {
     /// The datapath's `*_in_czone` actions use the SNAT zone (reg12) rather
     /// than the DNAT zone (reg11).
     pub common_zone_is_snat: bool,
+    /// OVS supports symmetric L4 dp_hash (OVN then asks for it in `select()`).
+    pub dp_hash_l4_sym: bool,
+    /// Meter for this flow's controller actions (its `controller_meter`).
+    pub controller_meter: Option<u32>,
 }
 
 impl Context {
@@ -42,6 +46,8 @@ impl Context {
             conj_id_base: 1,
             ct_zero_snat: true,
             common_zone_is_snat: false,
+            dp_hash_l4_sym: true,
+            controller_meter: None,
         }
     }
 }
@@ -88,6 +94,8 @@ pub fn compile(
         } else {
             Field::Reg(11)
         },
+        dp_hash_l4_sym: ctx.dp_hash_l4_sym,
+        controller_meter: ctx.controller_meter,
         lookup,
     };
     encode(&parsed.acts, &mut ep, &mut actions).map_err(CompileError::Actions)?;

@@ -124,4 +124,10 @@ pub trait Lookup {
     fn group_id(&mut self, _group: &crate::of::Group) -> Option<u32> {
         None
     }
+    /// Id for a meter: a named NB meter (`log(meter="...")`) or, for
+    /// `set_meter`, a description starting with `__string:` holding the
+    /// band (`kbps burst stats bands=type=drop rate=R burst_size=B`).
+    fn meter_id(&mut self, _name: &str) -> Option<u32> {
+        None
+    }
 }

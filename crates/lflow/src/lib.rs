@@ -13,6 +13,7 @@ pub mod expr;
 pub mod lexer;
 pub mod normalize;
 pub mod of;
+pub mod options;
 pub mod parser;
 pub mod symbols;
 pub mod to_openflow;

@@ -653,11 +653,10 @@ impl fmt::Display for Action {
                 pause,
                 meter_id,
             } => {
-                f.write_str("controller(")?;
+                write!(f, "controller(userdata={}", fmt_userdata(userdata))?;
                 if *pause {
-                    f.write_str("pause,")?;
+                    f.write_str(",pause")?;
                 }
-                write!(f, "userdata={}", fmt_userdata(userdata))?;
                 if let Some(m) = meter_id {
                     write!(f, ",meter_id={m}")?;
                 }
@@ -731,6 +730,9 @@ pub struct Bucket {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Group {
     pub selection: Selection,
+    /// OpenFlow 1.5 `selection_method_param` (OVN sets `1 << 32` for
+    /// symmetric L4 dp_hash in `select()` groups).
+    pub selection_param: u64,
     pub buckets: Vec<Bucket>,
 }
 
@@ -741,6 +743,9 @@ impl fmt::Display for Group {
         match &self.selection {
             Selection::DpHash => f.write_str("selection_method=dp_hash")?,
             Selection::Hash(fields) => write!(f, "selection_method=hash,fields({fields})")?,
+        }
+        if self.selection_param != 0 {
+            write!(f, ",selection_method_param={}", self.selection_param)?;
         }
         for (i, b) in self.buckets.iter().enumerate() {
             write!(
@@ -791,7 +796,7 @@ fn oxm_header(field: Field, masked: bool) -> [u8; 4] {
     header_bytes(field.oxm(), masked)
 }
 
-fn header_bytes((class, fld, len): (u16, u8, u8), masked: bool) -> [u8; 4] {
+pub(crate) fn header_bytes((class, fld, len): (u16, u8, u8), masked: bool) -> [u8; 4] {
     let len = if masked { len * 2 } else { len };
     let c = class.to_be_bytes();
     [c[0], c[1], (fld << 1) | masked as u8, len]

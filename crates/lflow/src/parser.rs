@@ -45,6 +45,14 @@ impl<'a> Parser<'a> {
         self.toks[self.i].pos
     }
 
+    /// The identifier just consumed, if the previous token was one.
+    pub fn prev_id(&self) -> Option<String> {
+        match &self.toks[self.i.checked_sub(1)?].tok {
+            Tok::Id(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
+
     pub fn advance(&mut self) -> Tok {
         let t = self.toks[self.i].tok.clone();
         if self.i + 1 < self.toks.len() {

@@ -44,6 +44,7 @@ struct Env {
 struct GoldenLookup<'a> {
     env: &'a Env,
     groups: BTreeMap<String, u32>,
+    meters: BTreeMap<String, u32>,
 }
 
 impl Lookup for GoldenLookup<'_> {
@@ -61,6 +62,10 @@ impl Lookup for GoldenLookup<'_> {
     }
     fn is_local_port(&self, key: u32) -> bool {
         self.env.local.as_ref().is_none_or(|l| l.contains(&key))
+    }
+    fn meter_id(&mut self, name: &str) -> Option<u32> {
+        let n = self.meters.len() as u32 + 1;
+        Some(*self.meters.entry(name.to_string()).or_insert(n))
     }
     fn group_id(&mut self, group: &lflow::of::Group) -> Option<u32> {
         let n = self.groups.len() as u32 + self.env.group_base.max(1);
@@ -117,6 +122,7 @@ fn run_case(env: &Env, flow: &str, m: &str, a: &str) -> Vec<String> {
     let mut lookup = GoldenLookup {
         env,
         groups: BTreeMap::new(),
+        meters: BTreeMap::new(),
     };
     let lf = LogicalFlow {
         pipeline,

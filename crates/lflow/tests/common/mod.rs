@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use lflow::of::Flow;
 use lflow::{Context, LogicalFlow, Lookup, Pipeline, compile};
@@ -14,8 +14,8 @@ pub fn fixture_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
-fn load_table(name: &str) -> Vec<HashMap<String, Value>> {
-    let text = std::fs::read_to_string(fixture_dir().join(name)).expect("fixture");
+fn load_table(dir: &Path, name: &str) -> Vec<HashMap<String, Value>> {
+    let text = std::fs::read_to_string(dir.join(name)).expect("fixture");
     let v: Value = serde_json::from_str(&text).expect("json");
     let heads: Vec<String> = v["headings"]
         .as_array()
@@ -74,6 +74,8 @@ pub struct Sb {
     pub ports: HashMap<(String, String), u32>,
     /// (datapath key, port key) pairs that are local to hv1.
     pub local: HashSet<(u32, u32)>,
+    /// Ports bound to hv1 (is_chassis_resident()).
+    pub resident: HashSet<String>,
     pub address_sets: HashMap<String, Vec<String>>,
     pub port_groups: HashMap<String, Vec<String>>,
     pub lflows: Vec<LFlowRow>,
@@ -89,15 +91,20 @@ pub struct LFlowRow {
     pub datapaths: Vec<String>,
 }
 
+/// The seed-topology snapshot.
 pub fn load_sb() -> Sb {
-    let chassis = load_table("sb-chassis.json");
+    load_sb_from(&fixture_dir())
+}
+
+pub fn load_sb_from(dir: &Path) -> Sb {
+    let chassis = load_table(dir, "sb-chassis.json");
     let hv1 = chassis
         .iter()
         .find(|c| c["name"] == "hv1")
         .and_then(|c| uuid(&c["_uuid"]))
         .expect("hv1");
     let mut datapaths = HashMap::new();
-    for d in load_table("sb-datapath-binding.json") {
+    for d in load_table(dir, "sb-datapath-binding.json") {
         let ext = &d["external_ids"];
         datapaths.insert(
             uuid(&d["_uuid"]).unwrap(),
@@ -110,18 +117,24 @@ pub fn load_sb() -> Sb {
     }
     let mut ports = HashMap::new();
     let mut local = HashSet::new();
-    for p in load_table("sb-port-binding.json") {
+    let mut resident = HashSet::new();
+    for p in load_table(dir, "sb-port-binding.json") {
         let dp = uuid(&p["datapath"]).unwrap();
         let key = p["tunnel_key"].as_u64().unwrap() as u32;
         ports.insert((dp.clone(), p["logical_port"].as_str().unwrap().to_string()), key);
         let bound_here = set_items(&p["chassis"])
             .iter()
             .any(|c| uuid(c).as_deref() == Some(hv1.as_str()));
-        if p["type"] == "patch" || bound_here {
+        // ovn-controller treats patch and localnet ports, and ports bound
+        // here, as related to this chassis.
+        if p["type"] == "patch" || p["type"] == "localnet" || bound_here {
             local.insert((datapaths[&dp].key, key));
         }
+        if bound_here {
+            resident.insert(p["logical_port"].as_str().unwrap().to_string());
+        }
     }
-    for m in load_table("sb-multicast-group.json") {
+    for m in load_table(dir, "sb-multicast-group.json") {
         let dp = uuid(&m["datapath"]).unwrap();
         ports.insert(
             (dp, m["name"].as_str().unwrap().to_string()),
@@ -134,15 +147,15 @@ pub fn load_sb() -> Sb {
             .filter_map(|x| x.as_str().map(str::to_string))
             .collect()
     };
-    let address_sets = load_table("sb-address-set.json")
+    let address_sets = load_table(dir, "sb-address-set.json")
         .iter()
         .map(|a| (a["name"].as_str().unwrap().to_string(), strings(&a["addresses"])))
         .collect();
-    let port_groups = load_table("sb-port-group.json")
+    let port_groups = load_table(dir, "sb-port-group.json")
         .iter()
         .map(|a| (a["name"].as_str().unwrap().to_string(), strings(&a["ports"])))
         .collect();
-    let dp_groups: HashMap<String, Vec<String>> = load_table("sb-logical-dp-group.json")
+    let dp_groups: HashMap<String, Vec<String>> = load_table(dir, "sb-logical-dp-group.json")
         .iter()
         .map(|g| {
             (
@@ -152,7 +165,7 @@ pub fn load_sb() -> Sb {
         })
         .collect();
     let mut lflows = Vec::new();
-    for l in load_table("sb-logical-flow.json") {
+    for l in load_table(dir, "sb-logical-flow.json") {
         let mut dps: Vec<String> = set_items(&l["logical_datapath"])
             .iter()
             .filter_map(uuid)
@@ -175,6 +188,7 @@ pub fn load_sb() -> Sb {
         });
     }
     Sb {
+        resident,
         datapaths,
         ports,
         local,
@@ -192,6 +206,10 @@ pub struct SbLookup<'a> {
     pub groups: &'a mut BTreeMap<String, u32>,
 }
 
+thread_local! {
+    static METERS: std::cell::RefCell<BTreeMap<String, u32>> = const { std::cell::RefCell::new(BTreeMap::new()) };
+}
+
 impl Lookup for SbLookup<'_> {
     fn port_key(&self, name: &str) -> Option<u32> {
         self.sb.ports.get(&(self.dp.clone(), name.to_string())).copied()
@@ -207,6 +225,16 @@ impl Lookup for SbLookup<'_> {
     }
     fn is_local_port(&self, key: u32) -> bool {
         self.sb.local.contains(&(self.dp_key, key))
+    }
+    fn is_chassis_resident(&self, port: &str) -> bool {
+        self.sb.resident.contains(port)
+    }
+    fn meter_id(&mut self, name: &str) -> Option<u32> {
+        METERS.with(|m| {
+            let mut m = m.borrow_mut();
+            let n = m.len() as u32 + 1;
+            Some(*m.entry(name.to_string()).or_insert(n))
+        })
     }
     fn group_id(&mut self, group: &lflow::of::Group) -> Option<u32> {
         let n = self.groups.len() as u32 + 1;
@@ -309,8 +337,8 @@ fn normalize_ids(s: &str) -> String {
 }
 
 /// Logical-pipeline flows (tables 8-36 and 42-63) from the captured dump.
-pub fn real_flows() -> Vec<String> {
-    let text = std::fs::read_to_string(fixture_dir().join("flows.txt")).expect("flows.txt");
+pub fn real_flows(dir: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.join("flows.txt")).expect("flows.txt");
     let mut out = Vec::new();
     for line in text.lines() {
         let Some(t) = line.find(" table=") else { continue };
