@@ -1,0 +1,421 @@
+//! Compiling SB logical flows of local datapaths into OpenFlow flows and the
+//! select groups `ct_lb_mark(backends=...)` needs.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use lflow::to_openflow;
+use lflow::{Lookup, compile};
+use tracing::warn;
+
+use super::flow_table::{Flow, FlowTable};
+use super::local::Topology;
+use super::state::{LogicalFlow, Pipeline};
+use super::tables::uuid_cookie;
+
+/// Stable allocation of OpenFlow group ids to load-balancer groups: the
+/// same group keeps its id across recomputations, so unchanged groups are
+/// never reinstalled.
+#[derive(Debug, Default, Clone)]
+pub struct GroupIds {
+    ids: HashMap<lflow::of::Group, u32>,
+    used_this_round: BTreeSet<u32>,
+}
+
+impl GroupIds {
+    pub fn new() -> GroupIds {
+        GroupIds::default()
+    }
+
+    fn get(&mut self, g: &lflow::of::Group) -> u32 {
+        let id = match self.ids.get(g) {
+            Some(&id) => id,
+            None => {
+                let taken: BTreeSet<u32> = self.ids.values().copied().collect();
+                let id = (1..).find(|i| !taken.contains(i)).unwrap_or(1);
+                self.ids.insert(g.clone(), id);
+                id
+            }
+        };
+        self.used_this_round.insert(id);
+        id
+    }
+
+    /// Forgets groups not used since the previous call.
+    fn end_round(&mut self) {
+        let used = std::mem::take(&mut self.used_this_round);
+        self.ids.retain(|_, id| used.contains(id));
+    }
+}
+
+/// Result of compiling the logical flows.
+#[derive(Debug, Default)]
+pub struct LflowOutput {
+    pub flows: FlowTable,
+    /// (logical flow, datapath) pairs compiled.
+    pub compiled: usize,
+    /// (logical flow, datapath) pairs skipped because they failed to compile.
+    pub failed: usize,
+}
+
+/// Name resolution for one datapath.
+struct DpLookup<'a, 'b> {
+    topo: &'b Topology<'a>,
+    dp: u32,
+    keys: &'b HashMap<(u32, &'a str), u32>,
+    groups: &'b mut GroupIds,
+    /// Groups referenced by the flow being compiled.
+    new_groups: Vec<(u32, lflow::of::Group)>,
+}
+
+impl Lookup for DpLookup<'_, '_> {
+    fn port_key(&self, name: &str) -> Option<u32> {
+        self.keys.get(&(self.dp, name)).copied()
+    }
+
+    fn address_set(&self, name: &str) -> Option<Vec<String>> {
+        self.topo
+            .state
+            .address_sets
+            .get(name)
+            .map(|s| s.iter().cloned().collect())
+    }
+
+    fn port_group(&self, name: &str) -> Option<Vec<String>> {
+        let pgs = &self.topo.state.port_groups;
+        pgs.get(&format!("{}_{name}", self.dp))
+            .or_else(|| pgs.get(name))
+            .map(|s| s.iter().cloned().collect())
+    }
+
+    fn is_chassis_resident(&self, port: &str) -> bool {
+        let Some(pb) = self.topo.ports.get(port) else {
+            return false;
+        };
+        let me = self.topo.state.chassis_name.as_str();
+        if pb.port_type == "l3gateway" {
+            return pb.l3gateway_chassis() == Some(me);
+        }
+        self.topo.is_local_vif(pb) || pb.chassis.as_deref() == Some(me)
+    }
+
+    fn is_local_port(&self, key: u32) -> bool {
+        self.topo.is_related_port(self.dp, key)
+    }
+
+    fn group_id(&mut self, group: &lflow::of::Group) -> Option<u32> {
+        let id = self.groups.get(group);
+        self.new_groups.push((id, group.clone()));
+        Some(id)
+    }
+}
+
+/// conj_id bases in use, so every (logical flow, datapath) gets its own
+/// range; the base is derived from the flow's UUID so it is stable.
+#[derive(Default)]
+struct ConjIds {
+    used: BTreeSet<u32>,
+}
+
+impl ConjIds {
+    fn candidate(uuid: &str, dp: u32, attempt: u32) -> u32 {
+        let base = (uuid_cookie(uuid) as u32) ^ dp.rotate_left(16);
+        base.wrapping_add(attempt.wrapping_mul(0x9e37_79b9)).max(1)
+    }
+
+    fn is_free(&self, base: u32, n: u32) -> bool {
+        n == 0 || (base.checked_add(n).is_some() && self.used.range(base..base + n).next().is_none())
+    }
+
+    fn take(&mut self, base: u32, n: u32) {
+        self.used.extend(base..base.saturating_add(n));
+    }
+}
+
+/// Compiles every logical flow on a local datapath.
+pub fn logical_flows(topo: &Topology<'_>, groups: &mut GroupIds) -> LflowOutput {
+    let state = topo.state;
+    let mut keys: HashMap<(u32, &str), u32> = HashMap::new();
+    for pb in &state.port_bindings {
+        keys.insert((pb.datapath, pb.logical_port.as_str()), pb.tunnel_key);
+    }
+    for mc in &state.multicast_groups {
+        keys.entry((mc.datapath, mc.name.as_str()))
+            .or_insert(mc.tunnel_key);
+    }
+    let is_switch: BTreeMap<u32, bool> = state
+        .datapaths
+        .iter()
+        .map(|d| (d.tunnel_key, d.is_switch))
+        .collect();
+
+    // Deterministic order, whatever order the replica produced.
+    let mut lflows: Vec<&LogicalFlow> = state.logical_flows.iter().collect();
+    lflows.sort_by(|a, b| a.uuid.cmp(&b.uuid));
+
+    let mut out = LflowOutput::default();
+    let mut conj = ConjIds::default();
+    for lf in lflows {
+        let cookie = uuid_cookie(&lf.uuid);
+        let flow = lflow::LogicalFlow {
+            pipeline: match lf.pipeline {
+                Pipeline::Ingress => lflow::Pipeline::Ingress,
+                Pipeline::Egress => lflow::Pipeline::Egress,
+            },
+            table_id: lf.table_id,
+            priority: lf.priority,
+            match_: &lf.match_,
+            actions: &lf.actions,
+        };
+        let dps: BTreeSet<u32> = lf.datapaths.iter().copied().collect();
+        for dp in dps {
+            if !topo.local_datapaths.contains(&dp) {
+                continue;
+            }
+            let mut lookup = DpLookup {
+                topo,
+                dp,
+                keys: &keys,
+                groups,
+                new_groups: Vec::new(),
+            };
+            let mut ctx = lflow::Context::new(dp, is_switch.get(&dp).copied().unwrap_or(true));
+            let mut attempt = 0;
+            let result = loop {
+                ctx.conj_id_base = ConjIds::candidate(&lf.uuid, dp, attempt);
+                lookup.new_groups.clear();
+                match compile(&flow, &ctx, &mut lookup) {
+                    Ok(c) if !conj.is_free(ctx.conj_id_base, c.conj_ids_used) && attempt < 16 => attempt += 1,
+                    r => break r,
+                }
+            };
+            let compiled = match result {
+                Ok(c) => c,
+                Err(e) => {
+                    warn!(lflow = %lf.uuid, datapath = dp, "skipping logical flow: {e} (match `{}`, actions `{}`)", lf.match_, lf.actions);
+                    out.failed += 1;
+                    continue;
+                }
+            };
+            let new_groups = std::mem::take(&mut lookup.new_groups);
+            conj.take(ctx.conj_id_base, compiled.conj_ids_used);
+            for f in &compiled.flows {
+                out.flows.add(
+                    Flow::new(
+                        f.table,
+                        f.priority,
+                        to_openflow::matches(&f.matches),
+                        to_openflow::actions(&f.actions),
+                    )
+                    .cookie(cookie),
+                );
+            }
+            for (id, g) in &new_groups {
+                out.flows.add_group(to_openflow::group_mod(g, *id));
+            }
+            out.compiled += 1;
+        }
+    }
+    groups.end_round();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::of::local::tests::sample;
+    use crate::of::state::LogicalFlow;
+
+    fn lf(
+        uuid: &str,
+        dps: &[u32],
+        pipeline: Pipeline,
+        table: u8,
+        prio: u16,
+        m: &str,
+        a: &str,
+    ) -> LogicalFlow {
+        LogicalFlow {
+            uuid: uuid.into(),
+            datapaths: dps.to_vec(),
+            pipeline,
+            table_id: table,
+            priority: prio,
+            match_: m.into(),
+            actions: a.into(),
+        }
+    }
+
+    fn dump(t: &FlowTable) -> Vec<String> {
+        t.flows().iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn compiles_local_datapaths_only_with_cookie() {
+        let mut s = sample();
+        s.logical_flows = vec![
+            lf(
+                "aabbccdd-0000-0000-0000-000000000001",
+                &[1, 9],
+                Pipeline::Ingress,
+                25,
+                50,
+                "eth.dst == 50:54:00:00:00:02",
+                "outport = \"vm2\"; output;",
+            ),
+            lf(
+                "11223344-0000-0000-0000-000000000002",
+                &[2],
+                Pipeline::Egress,
+                6,
+                0,
+                "1",
+                "drop;",
+            ),
+        ];
+        let topo = Topology::new(&s);
+        let out = logical_flows(&topo, &mut GroupIds::new());
+        assert_eq!(out.failed, 0);
+        assert_eq!(out.compiled, 2);
+        let lines = dump(&out.flows);
+        assert_eq!(
+            lines,
+            vec![
+                "cookie=0xaabbccdd,table=33,priority=50,metadata=0x1,dl_dst=50:54:00:00:00:02 \
+                 actions=set_field:0x2->reg15,resubmit(,37)",
+                "cookie=0x11223344,table=48,priority=0,metadata=0x2 actions=drop",
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_flows_are_skipped_and_counted() {
+        let mut s = sample();
+        s.logical_flows = vec![
+            lf(
+                "00000001-0000-0000-0000-000000000000",
+                &[1],
+                Pipeline::Ingress,
+                0,
+                10,
+                "ip4.src == $nosuch",
+                "next;",
+            ),
+            lf(
+                "00000002-0000-0000-0000-000000000000",
+                &[1],
+                Pipeline::Ingress,
+                0,
+                10,
+                "((",
+                "next;",
+            ),
+            lf(
+                "00000003-0000-0000-0000-000000000000",
+                &[1],
+                Pipeline::Ingress,
+                0,
+                10,
+                "1",
+                "next;",
+            ),
+        ];
+        let out = logical_flows(&Topology::new(&s), &mut GroupIds::new());
+        assert_eq!(out.failed, 2);
+        assert_eq!(out.compiled, 1);
+        assert_eq!(out.flows.len(), 1);
+    }
+
+    #[test]
+    fn remote_inport_flows_are_dropped_on_switches() {
+        let mut s = sample();
+        s.logical_flows = vec![
+            lf(
+                "00000001-0000-0000-0000-000000000000",
+                &[1],
+                Pipeline::Ingress,
+                19,
+                100,
+                "inport == \"vm2\" && arp",
+                "next;",
+            ),
+            lf(
+                "00000002-0000-0000-0000-000000000000",
+                &[1],
+                Pipeline::Ingress,
+                19,
+                100,
+                "inport == \"vm1\" && arp",
+                "next;",
+            ),
+        ];
+        let out = logical_flows(&Topology::new(&s), &mut GroupIds::new());
+        assert_eq!(out.failed, 0);
+        let lines = dump(&out.flows);
+        assert_eq!(lines.len(), 1, "{lines:#?}");
+        assert!(lines[0].contains("reg14=0x1"));
+    }
+
+    #[test]
+    fn lb_groups_are_stable() {
+        let mut s = sample();
+        s.logical_flows = vec![lf(
+            "00000001-0000-0000-0000-000000000000",
+            &[1],
+            Pipeline::Ingress,
+            12,
+            120,
+            "ct.new && ip4.dst == 10.0.1.100 && tcp.dst == 80",
+            "reg0[1] = 0; ct_lb_mark(backends=10.0.1.11:8080,10.0.2.14:8080);",
+        )];
+        let topo = Topology::new(&s);
+        let mut ids = GroupIds::new();
+        let a = logical_flows(&topo, &mut ids);
+        assert_eq!(a.failed, 0);
+        assert_eq!(a.flows.group_count(), 1);
+        let g = a.flows.groups().next().unwrap().to_string();
+        assert!(g.contains("type=select"), "{g}");
+        assert!(g.contains("nat(dst=10.0.1.11:8080)"), "{g}");
+        let lines = dump(&a.flows);
+        assert!(lines[0].contains("group:1"), "{lines:?}");
+        let b = logical_flows(&topo, &mut ids);
+        assert!(a.flows.diff(&b.flows).is_empty());
+    }
+
+    #[test]
+    fn conjunctions_get_distinct_ids() {
+        let mut s = sample();
+        s.address_sets
+            .insert("as1".into(), ["10.0.0.1".into(), "10.0.0.2".into()].into());
+        s.logical_flows = vec![
+            lf(
+                "00000001-0000-0000-0000-000000000000",
+                &[1],
+                Pipeline::Ingress,
+                8,
+                1001,
+                "ip4.src == $as1 && tcp.dst == {80, 443}",
+                "next;",
+            ),
+            lf(
+                "00000002-0000-0000-0000-000000000000",
+                &[1],
+                Pipeline::Ingress,
+                8,
+                1002,
+                "ip4.src == $as1 && tcp.dst == {22, 23}",
+                "drop;",
+            ),
+        ];
+        let out = logical_flows(&Topology::new(&s), &mut GroupIds::new());
+        assert_eq!(out.failed, 0);
+        let ids: BTreeSet<String> = dump(&out.flows)
+            .iter()
+            .filter_map(|l| {
+                l.split("conj_id=")
+                    .nth(1)
+                    .map(|r| r.split([',', ' ']).next().unwrap().to_string())
+            })
+            .collect();
+        assert_eq!(ids.len(), 2, "{:#?}", dump(&out.flows));
+    }
+}
