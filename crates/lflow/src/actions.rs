@@ -6,7 +6,9 @@ use crate::error::Error;
 use crate::expr::{FieldRef, Lookup, Value};
 use crate::lexer::{IntFormat, Tok};
 use crate::normalize::prereqs_of;
-use crate::of::{Action, Bucket, Ct, Field, Group, Nat, NatTarget, Selection, SubField, encode_of15, ones};
+use crate::of::{
+    Action, Bucket, Ct, Field, Group, Learn, Nat, NatTarget, Selection, SubField, encode_of15, ones,
+};
 use crate::options::{
     GenOpt, OptSet, check_type, encode_dhcp4, encode_dhcp6, encode_event, encode_nd_ra, validate_nd_ra,
 };
@@ -231,6 +233,13 @@ pub enum Act {
         burst: Option<u64>,
     },
     BfdMsg,
+    /// `commit_lb_aff(vip = "...", backend = "...", proto = P, timeout = T)`.
+    CommitLbAff {
+        vip: (IpAddr, u16),
+        backend: (IpAddr, u16),
+        proto: u8,
+        timeout: u16,
+    },
 }
 
 /// Parsed actions plus the prerequisites they add to the match.
@@ -564,6 +573,7 @@ impl ActionParser<'_, '_> {
             }
             "handle_dhcpv6_reply" => acts.push(Act::Dhcp6Reply),
             "handle_bfd_msg" => acts.push(Act::BfdMsg),
+            "commit_lb_aff" => acts.push(self.parse_commit_lb_aff()?),
             "log" => acts.push(self.parse_log()?),
             "trigger_event" => acts.push(self.parse_trigger_event()?),
             "bind_vport" => {
@@ -1061,6 +1071,64 @@ impl ActionParser<'_, '_> {
             severity,
             name,
             meter,
+        })
+    }
+
+    fn lb_key_arg(&mut self, name: &str) -> Result<(IpAddr, u16), Error> {
+        if !self.p.eat_id(name) {
+            return self.p.syntax_err("invalid parameter");
+        }
+        self.p.expect(&Tok::Equals, "`='")?;
+        let Tok::Str(s) = self.p.peek().clone() else {
+            return self.p.syntax_err("invalid parameter");
+        };
+        let parsed = parse_lb_key(&s);
+        let Some(v) = parsed else {
+            return self.p.syntax_err("invalid parameter");
+        };
+        self.p.advance();
+        self.p.eat(&Tok::Comma);
+        Ok(v)
+    }
+
+    fn parse_commit_lb_aff(&mut self) -> Result<Act, Error> {
+        self.p.expect(&Tok::LParen, "`('")?;
+        let vip = self.lb_key_arg("vip")?;
+        let backend = self.lb_key_arg("backend")?;
+        if vip.0.is_ipv4() != backend.0.is_ipv4() {
+            return self.p.syntax_err("invalid protocol family");
+        }
+        let mut proto = 0;
+        if vip.1 != 0 {
+            if !self.p.eat_id("proto") {
+                return self.p.syntax_err("invalid parameter");
+            }
+            self.p.expect(&Tok::Equals, "`='")?;
+            proto = if self.p.eat_id("tcp") {
+                6
+            } else if self.p.eat_id("udp") {
+                17
+            } else if self.p.eat_id("sctp") {
+                132
+            } else {
+                return self.p.syntax_err("invalid protocol");
+            };
+            self.p.expect(&Tok::Comma, "`,'")?;
+        }
+        if !self.p.eat_id("timeout") {
+            return self.p.syntax_err("invalid parameter");
+        }
+        self.p.expect(&Tok::Equals, "`='")?;
+        let timeout = self.p.expect_int()?;
+        if timeout > u16::MAX as u64 {
+            return self.p.err("affinity timeout must fit in 16 bits.");
+        }
+        self.p.expect(&Tok::RParen, "`)'")?;
+        Ok(Act::CommitLbAff {
+            vip,
+            backend,
+            proto,
+            timeout: timeout as u16,
         })
     }
 
@@ -1631,6 +1699,20 @@ fn encode_one(a: &Act, ep: &mut EncodeParams<'_>, out: &mut Vec<Action>) -> Resu
                 out.push(Action::Meter(id));
             }
         }
+        Act::CommitLbAff {
+            vip,
+            backend,
+            proto,
+            timeout,
+        } => {
+            out.push(Action::Learn(lb_aff_learn(
+                *vip,
+                *backend,
+                *proto,
+                *timeout,
+                ep.is_switch,
+            )));
+        }
         Act::BfdMsg => out.push(controller_raw(opcode::BFD_MSG, &[], false, ep.controller_meter)),
         Act::SetQueue(q) => out.push(Action::SetQueue(*q as u32)),
     }
@@ -1692,5 +1774,104 @@ pub fn lb_group(
         selection,
         selection_param: 0,
         buckets,
+    }
+}
+
+/// `IP[:port]` or `[IPv6]:port`, as load balancer keys are written.
+fn parse_lb_key(s: &str) -> Option<(IpAddr, u16)> {
+    if let Some(rest) = s.strip_prefix('[') {
+        let (ip, port) = rest.split_once(']')?;
+        let port = match port.strip_prefix(':') {
+            Some(p) => p.parse().ok()?,
+            None if port.is_empty() => 0,
+            None => return None,
+        };
+        return Some((IpAddr::V6(ip.parse().ok()?), port));
+    }
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Some((ip, 0));
+    }
+    let (ip, port) = s.rsplit_once(':')?;
+    Some((IpAddr::V4(ip.parse().ok()?), port.parse().ok()?))
+}
+
+fn ip_value(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(a) => u32::from(a) as u128,
+        IpAddr::V6(a) => u128::from(a),
+    }
+}
+
+/// The `learn` action ovn-controller emits for `commit_lb_aff`: a flow in
+/// the LB affinity table that recognises the client and VIP and restores
+/// the chosen backend.
+fn lb_aff_learn(
+    vip: (IpAddr, u16),
+    backend: (IpAddr, u16),
+    proto: u8,
+    timeout: u16,
+    is_switch: bool,
+) -> Learn {
+    use crate::of::LearnSpec::*;
+    let v6 = vip.0.is_ipv6();
+    let mut specs = vec![
+        MatchField(SubField::whole(Field::Metadata)),
+        MatchImm {
+            field: Field::EthType,
+            value: if v6 { 0x86dd } else { 0x800 },
+        },
+        MatchField(SubField::whole(if v6 { Field::Ipv6Src } else { Field::Ipv4Src })),
+        MatchImm {
+            field: if v6 { Field::Ipv6Dst } else { Field::Ipv4Dst },
+            value: ip_value(vip.0),
+        },
+    ];
+    if proto != 0 {
+        specs.push(MatchImm {
+            field: Field::IpProto,
+            value: proto as u128,
+        });
+        let port_field = match proto {
+            6 => Field::TcpDst,
+            17 => Field::UdpDst,
+            _ => Field::SctpDst,
+        };
+        specs.push(MatchImm {
+            field: port_field,
+            value: vip.1 as u128,
+        });
+    }
+    specs.push(LoadImm {
+        value: 1,
+        dst: SubField {
+            field: FLAGS,
+            ofs: 14,
+            n_bits: 1,
+        },
+    });
+    let backend_dst = match (v6, is_switch) {
+        (false, _) => Field::Reg(4),
+        (true, true) => Field::Xxreg(0),
+        (true, false) => Field::Xxreg(1),
+    };
+    specs.push(LoadImm {
+        value: ip_value(backend.0),
+        dst: SubField::whole(backend_dst),
+    });
+    if backend.1 != 0 {
+        specs.push(LoadImm {
+            value: backend.1 as u128,
+            dst: SubField {
+                field: Field::Reg(8),
+                ofs: 0,
+                n_bits: 16,
+            },
+        });
+    }
+    Learn {
+        table: table::CHK_LB_AFFINITY,
+        idle_timeout: timeout,
+        delete_learned: true,
+        specs,
     }
 }

@@ -565,6 +565,48 @@ pub struct Ct {
     pub exec: Vec<Action>,
 }
 
+/// One specification inside a `learn` action.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LearnSpec {
+    /// Learned flow matches this field on the value it has in the packet.
+    MatchField(SubField),
+    /// Learned flow matches `field == value`.
+    MatchImm { field: Field, value: u128 },
+    /// Learned flow loads `value` into `dst`.
+    LoadImm { value: u128, dst: SubField },
+}
+
+/// `learn(...)` (used by `commit_lb_aff`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Learn {
+    pub table: u8,
+    pub idle_timeout: u16,
+    pub delete_learned: bool,
+    pub specs: Vec<LearnSpec>,
+}
+
+impl fmt::Display for Learn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "learn(table={}", self.table)?;
+        if self.idle_timeout != 0 {
+            write!(f, ",idle_timeout={}", self.idle_timeout)?;
+        }
+        if self.delete_learned {
+            f.write_str(",delete_learned")?;
+        }
+        for s in &self.specs {
+            match s {
+                LearnSpec::MatchField(sf) => write!(f, ",{sf}")?,
+                LearnSpec::MatchImm { field, value } => {
+                    write!(f, ",{}={}", field.set_name(), field.format_value(*value))?
+                }
+                LearnSpec::LoadImm { value, dst } => write!(f, ",load:{}->{dst}", fmt_hex(*value))?,
+            }
+        }
+        f.write_str(")")
+    }
+}
+
 /// OpenFlow actions produced by the compiler.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -605,6 +647,7 @@ pub enum Action {
     },
     SetQueue(u32),
     Meter(u32),
+    Learn(Learn),
 }
 
 fn fmt_userdata(b: &[u8]) -> String {
@@ -665,6 +708,7 @@ impl fmt::Display for Action {
             Action::CheckPktLarger { len, dst } => write!(f, "check_pkt_larger({len})->{dst}"),
             Action::SetQueue(q) => write!(f, "set_queue:{q}"),
             Action::Meter(m) => write!(f, "meter:{m}"),
+            Action::Learn(l) => write!(f, "{l}"),
             Action::Ct(ct) => {
                 let mut s = String::from("ct(");
                 let mut items = Vec::new();

@@ -153,7 +153,7 @@ fn action(a: &Action) -> ofp::Action {
             clause: clause.saturating_sub(1),
             n_clauses: *n_clauses,
         },
-        Action::CheckPktLarger { .. } | Action::SetQueue(_) | Action::Meter(_) => {
+        Action::CheckPktLarger { .. } | Action::SetQueue(_) | Action::Meter(_) | Action::Learn(_) => {
             // The codec has no equivalent yet; a note keeps the flow
             // installable and visibly marks what is missing.
             ofp::Action::Note(a.to_string().into_bytes())

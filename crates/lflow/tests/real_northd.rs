@@ -110,10 +110,7 @@ fn compiles_feature_topology() {
     for f in extra.iter().take(60) {
         println!("only in lflow:          {f}");
     }
-    // Known, deliberate differences:
-    // - commit_lb_aff() needs OpenFlow `learn`, not implemented yet (the two
-    //   lflows fail with an error and their flows are missing);
-    // - ovn-controller 23.03 loses a `ct_commit { }` that follows another
+    // Known, deliberate difference: ovn-controller 23.03 loses a `ct_commit { }` that follows another
     //   action when OVS supports all-zero SNAT (encode_CT_COMMIT_V2 finishes
     //   the wrong ofpact); here the ACL flow `log(...); ct_commit {...};
     //   reject {...}` keeps its ct(commit) action.
