@@ -25,8 +25,9 @@ pub fn root(ovs: &Replica) -> Option<(Uuid, &Row)> {
 }
 
 /// The datapath type to create the bridge with: `ovn-bridge-datapath-type`, else
-/// the type every other bridge uses when they agree on a non-default one (a host
-/// whose underlay bridge is `netdev` needs a `netdev` br-int), else the default.
+/// the type every other bridge uses when they agree on one (a host whose
+/// underlay bridge is `netdev` needs a `netdev` br-int), else `system` as
+/// ovn-controller 23.03 writes it.
 pub fn datapath_type_for_new(ovs: &Replica, cfg: &ChassisConfig) -> String {
     if let Some(t) = &cfg.bridge_datapath_type {
         return t.clone();
@@ -36,8 +37,8 @@ pub fn datapath_type_for_new(ovs: &Replica, cfg: &ChassisConfig) -> String {
         .map(|(_, r)| row::str(r, "datapath_type"))
         .collect();
     match types.into_iter().collect::<Vec<_>>().as_slice() {
-        [t] if !t.is_empty() && *t != "system" => t.to_string(),
-        _ => String::new(),
+        [t] if !t.is_empty() => t.to_string(),
+        _ => "system".to_string(),
     }
 }
 

@@ -59,6 +59,7 @@ pub fn spec(cfg: &ChassisConfig, facts: &LocalFacts) -> ChassisSpec {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
+    oc.extend(cfg.lflow_cache.iter().cloned());
     for f in FEATURE_FLAGS {
         oc.insert(f.to_string(), "true".to_string());
     }

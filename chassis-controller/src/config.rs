@@ -48,7 +48,19 @@ pub struct ChassisConfig {
     pub chassis_mac_mappings: String,
     pub monitor_all: bool,
     pub is_interconn: bool,
+    /// lflow-cache settings, copied verbatim to Chassis `other_config` as
+    /// ovn-controller does (`""` when unset).
+    pub lflow_cache: Vec<(String, String)>,
 }
+
+/// The lflow-cache keys ovn-controller 23.03 mirrors into Chassis `other_config`.
+pub const LFLOW_CACHE_KEYS: [&str; 5] = [
+    "ovn-limit-lflow-cache",
+    "ovn-memlimit-lflow-cache-kb",
+    "ovn-trim-limit-lflow-cache",
+    "ovn-trim-timeout-ms",
+    "ovn-trim-wmark-perc-lflow-cache",
+];
 
 /// Looks `key` up with the per-chassis override first.
 fn get<'a>(ids: &'a BTreeMap<String, String>, system_id: &str, key: &str) -> Option<&'a str> {
@@ -122,6 +134,10 @@ pub fn parse(ids: &BTreeMap<String, String>, default_hostname: &str) -> Result<C
         chassis_mac_mappings: g("ovn-chassis-mac-mappings").unwrap_or("").to_string(),
         monitor_all: flag("ovn-monitor-all", false),
         is_interconn: flag("ovn-is-interconn", false),
+        lflow_cache: LFLOW_CACHE_KEYS
+            .iter()
+            .map(|k| (k.to_string(), g(k).unwrap_or("").to_string()))
+            .collect(),
         system_id,
     })
 }

@@ -161,6 +161,9 @@ pub struct Controller {
     learned: Vec<Learned>,
     wake_at: Option<Instant>,
     force: bool,
+    /// When this process started (ms), recorded once in br-int `ovn-startup-ts`.
+    startup_ms: i64,
+    startup_recorded: bool,
 }
 
 impl Controller {
@@ -184,6 +187,8 @@ impl Controller {
             learned: Vec::new(),
             wake_at: None,
             force: true,
+            startup_ms: now_ms(),
+            startup_recorded: false,
         }
     }
 
@@ -364,8 +369,18 @@ impl Controller {
         let Some((br_uuid, br)) = bridge::find(&self.ovs.replica, &cfg.bridge) else {
             return;
         };
+        let datapath_type = row::str(br, "datapath_type").to_string();
+        if !self.startup_recorded {
+            let op = bridge::set_map_keys(
+                "Bridge",
+                br_uuid,
+                "external_ids",
+                &[("ovn-startup-ts".into(), self.startup_ms.to_string())],
+            );
+            self.startup_recorded = self.ovs_txn("ovn-startup-ts", vec![op]).await;
+        }
         let facts = LocalFacts {
-            datapath_type: row::str(br, "datapath_type").to_string(),
+            datapath_type,
             iface_types,
         };
         if !self.sb.is_connected() {
@@ -515,7 +530,7 @@ impl Controller {
                     .flatten(),
             );
             if let Some((br_uuid, br)) = bridge::find(&self.ovs.replica, &cfg.bridge)
-                && row::smap_get(br, "external_ids", "ovn-nb-cfg") != Some(n.to_string().as_str())
+                && row::smap_get(br, "external_ids", "ovn-nb-cfg").unwrap_or("0") != n.to_string()
             {
                 ovs_ops.push(bridge::set_map_keys(
                     "Bridge",

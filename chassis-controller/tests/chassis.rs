@@ -376,3 +376,94 @@ fn waits_for_encap_config_and_survives_vswitchd_restart() {
         ""
     );
 }
+
+/// Key set of an `ovn-sbctl`/`ovs-vsctl` map printed as `{k=v, k2="v2"}`.
+fn map_keys(s: &str) -> Vec<String> {
+    let inner = s.trim().trim_start_matches('{').trim_end_matches('}');
+    let mut keys: Vec<String> = inner
+        .split(", ")
+        .filter_map(|kv| kv.split_once('=').map(|(k, _)| k.trim_matches('"').to_string()))
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// What a controller wrote for chassis hv1 and the tunnel to hv2.
+fn snapshot(ovs: &Vswitch, sbr: &str) -> (Vec<String>, String, String, String, String) {
+    wait!(ovs, "Chassis hv1", || sbctl_try(
+        sbr,
+        &["--bare", "--columns=name", "find", "Chassis", "name=hv1"]
+    ) == "hv1");
+    wait!(ovs, "ovn-hv2-0", || vsctl_try(
+        ovs,
+        &["get", "Interface", "ovn-hv2-0", "type"]
+    ) == "geneve");
+    (
+        map_keys(&sbctl(sbr, &["get", "Chassis", "hv1", "other_config"])),
+        sbctl(sbr, &["get", "Chassis", "hv1", "other_config:port-up-notif"]),
+        ovs.vsctl(&["get", "Interface", "ovn-hv2-0", "options"]),
+        ovs.vsctl(&["get", "Port", "ovn-hv2-0", "external_ids"]),
+        ovs.vsctl(&[
+            "get",
+            "Bridge",
+            "br-int",
+            "fail_mode",
+            "datapath_type",
+            "other_config:disable-in-band",
+        ]),
+    )
+}
+
+/// The Chassis row and the tunnel port match what real ovn-controller 23.03
+/// writes in the same setup.
+#[test]
+fn writes_what_real_ovn_controller_writes() {
+    if !testbed::require(&[
+        "ovsdb-server",
+        "ovs-vswitchd",
+        "ovs-vsctl",
+        "ovn-sbctl",
+        "ovn-controller",
+        "ovs-appctl",
+    ]) {
+        return;
+    }
+    let sb = OvsdbServer::start(&testbed::sb_schema());
+    let sbr = sb.remote();
+    sbctl(&sbr, &["init"]);
+    sbctl(&sbr, &["chassis-add", "hv2", "geneve", "127.0.0.2"]);
+    let ovs = Vswitch::start(Dummy::Override);
+    configure(&ovs, &sbr);
+    let real = Command::new("ovn-controller")
+        .arg(ovs.db_remote())
+        .arg("--pidfile")
+        .arg(format!(
+            "--log-file={}",
+            ovs.dir.join("ovn-controller.log").display()
+        ))
+        .envs(ovs.env())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawning ovn-controller");
+    let mut real = Ctl(real);
+    let theirs = snapshot(&ovs, &sbr);
+    run(Command::new("ovs-appctl")
+        .envs(ovs.env())
+        .args(["-t", "ovn-controller", "exit"]));
+    wait!(ovs, "ovn-controller exit", || matches!(
+        real.0.try_wait(),
+        Ok(Some(_))
+    ));
+    ovs.vsctl(&["--if-exists", "del-br", "br-int"]);
+    wait!(ovs, "hv1 removed", || sbctl_try(
+        &sbr,
+        &["--bare", "--columns=name", "find", "Chassis", "name=hv1"]
+    )
+    .is_empty());
+
+    let _ctl = start_controller(&ovs);
+    let ours = snapshot(&ovs, &sbr);
+    assert_eq!(ours, theirs);
+}
