@@ -6,6 +6,7 @@
 //! OpenFlow side's acknowledgement of the state they depend on.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use daemon::unixctl::{Request, Unixctl};
@@ -149,7 +150,7 @@ pub struct Controller {
     flows: Box<dyn FlowSink>,
     feedback: Feedback,
     /// Last state handed to the OpenFlow side, and its sequence number.
-    last_state: Option<LocalState>,
+    last_state: Option<Arc<LocalState>>,
     seqno: u64,
     /// Highest sequence number the OpenFlow side acknowledged.
     acked: u64,
@@ -459,9 +460,10 @@ impl Controller {
             .filter_map(|(n, i)| Some((n.clone(), u32::try_from(i.ofport?).ok().filter(|p| *p > 0)?)))
             .collect();
         let state = local::build(&self.sb.replica, &me.name, vif_ofports, tunnel_ofports, zones);
-        if self.last_state.as_ref() != Some(&state) {
+        if self.last_state.as_deref() != Some(&state) {
             self.seqno += 1;
-            self.flows.install(&state, self.seqno);
+            let state = Arc::new(state);
+            self.flows.install(state.clone(), self.seqno);
             self.last_state = Some(state);
         }
 

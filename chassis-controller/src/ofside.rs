@@ -2,23 +2,21 @@
 //! [`LocalState`] tagged with a sequence number and later learns, through a
 //! channel, the highest sequence number whose flows a barrier confirmed. It
 //! also receives the neighbours pinctrl learned.
-//!
-//! Until `of::Ofctrl` is wired in, [`Unwired`] acknowledges every state at
-//! once without installing anything, so that the OVSDB side (claims, `up`,
-//! `ovn-installed`, `nb_cfg`) can run end to end.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
 use crate::mac_binding::Learned;
+use crate::of::ofctrl::Ofctrl;
 use crate::of::state::LocalState;
 
 /// The OpenFlow side as the main loop drives it.
 pub trait FlowSink: Send {
     /// Computes and installs the flows for `state`; once a barrier confirms them,
     /// `seqno` (or a later one) is sent on the acknowledgement channel.
-    fn install(&mut self, state: &LocalState, seqno: u64);
+    fn install(&mut self, state: Arc<LocalState>, seqno: u64);
 }
 
 /// Channels from the OpenFlow side to the main loop.
@@ -29,14 +27,15 @@ pub struct Feedback {
     pub learned: mpsc::UnboundedReceiver<Learned>,
 }
 
-/// Acknowledges immediately; installs nothing.
-pub struct Unwired {
-    acks: mpsc::UnboundedSender<u64>,
+/// ofctrl, plus the (not yet used) pinctrl channel.
+struct Wired {
+    ofctrl: Ofctrl,
+    /// Held for pinctrl, which will send `put_arp`/`put_nd` results here.
     _learned: mpsc::UnboundedSender<Learned>,
 }
 
-impl FlowSink for Unwired {
-    fn install(&mut self, state: &LocalState, seqno: u64) {
+impl FlowSink for Wired {
+    fn install(&mut self, state: Arc<LocalState>, seqno: u64) {
         tracing::debug!(
             "flow state #{seqno}: {} datapaths, {} port bindings, {} logical flows, {} local VIFs, {} tunnels",
             state.datapaths.len(),
@@ -45,18 +44,18 @@ impl FlowSink for Unwired {
             state.vif_ofports.len(),
             state.tunnel_ofports.len()
         );
-        let _ = self.acks.send(seqno);
+        self.ofctrl.install_arc(state, seqno);
     }
 }
 
-/// Starts the OpenFlow side for the bridge whose management socket is `mgmt`.
+/// Starts the OpenFlow side for the bridge whose management socket is `mgmt`
+/// (inside the Tokio runtime).
 pub fn start(mgmt: PathBuf) -> (Box<dyn FlowSink>, Feedback) {
-    let (ack_tx, acks) = mpsc::unbounded_channel();
+    let (ofctrl, acks) = Ofctrl::start(mgmt);
     let (learned_tx, learned) = mpsc::unbounded_channel();
-    tracing::info!("OpenFlow side not wired yet; {} unused", mgmt.display());
     (
-        Box::new(Unwired {
-            acks: ack_tx,
+        Box::new(Wired {
+            ofctrl,
             _learned: learned_tx,
         }),
         Feedback { acks, learned },

@@ -255,6 +255,10 @@ fn registers_meshes_binds_and_exits_cleanly() {
     wait!(ovs, "vm1 ovn-installed", || {
         vsctl_try(&ovs, &["get", "Interface", "vm1", "external_ids:ovn-installed"]) == "\"true\""
     });
+    // The flows are really there: vm1's physical-to-logical flow in table 0.
+    let ofport = ovs.vsctl(&["get", "Interface", "vm1", "ofport"]);
+    let t0 = ovs.ofctl("dump-flows", "br-int", &["table=0"]);
+    assert!(t0.contains(&format!("in_port={}", ofport.trim())), "{t0}");
     let zone = ovs.vsctl(&["get", "Bridge", "br-int", "external_ids:ct-zone-vm1"]);
     assert!(
         zone.trim().trim_matches('"').parse::<u16>().is_ok_and(|z| z > 0),
