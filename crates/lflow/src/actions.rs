@@ -66,6 +66,8 @@ pub mod table {
     pub const LOOKUP_FDB: u8 = 72;
     pub const CHK_IN_PORT_SEC: u8 = 73;
     pub const CHK_OUT_PORT_SEC: u8 = 75;
+    pub const ECMP_NH_MAC: u8 = 76;
+    pub const ECMP_NH: u8 = 77;
     pub const CHK_LB_AFFINITY: u8 = 78;
 }
 
@@ -94,6 +96,8 @@ pub enum ResultKind {
     ChkLbHairpin,
     ChkLbHairpinReply,
     ChkLbAff,
+    ChkEcmpNhMac,
+    ChkEcmpNh,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -233,6 +237,13 @@ pub enum Act {
         burst: Option<u64>,
     },
     BfdMsg,
+    /// `R = lookup_arp_ip(P, A)` / `lookup_nd_ip`.
+    LookupMacIp {
+        nd: bool,
+        dst: FieldRef,
+        port: FieldRef,
+        ip: FieldRef,
+    },
     /// `commit_lb_aff(vip = "...", backend = "...", proto = P, timeout = T)`.
     CommitLbAff {
         vip: (IpAddr, u16),
@@ -892,13 +903,28 @@ impl ActionParser<'_, '_> {
                     mac: a[1],
                 });
             }
-            "chk_lb_aff" => {
+            "chk_lb_aff" | "chk_ecmp_nh_mac" | "chk_ecmp_nh" => {
                 one_bit(self)?;
                 self.p.expect(&Tok::LParen, "`('")?;
                 self.p.expect(&Tok::RParen, "`)'")?;
-                acts.push(Act::Result {
+                let kind = match func {
+                    "chk_lb_aff" => ResultKind::ChkLbAff,
+                    "chk_ecmp_nh_mac" => ResultKind::ChkEcmpNhMac,
+                    _ => ResultKind::ChkEcmpNh,
+                };
+                acts.push(Act::Result { dst, kind });
+            }
+            "lookup_arp_ip" | "lookup_nd_ip" => {
+                one_bit(self)?;
+                let nd = func == "lookup_nd_ip";
+                let a = self.paren_field_args(2)?;
+                self.check_port_arg(&a[0], pos)?;
+                self.check_width(&a[1], if nd { 128 } else { 32 }, pos)?;
+                acts.push(Act::LookupMacIp {
+                    nd,
                     dst,
-                    kind: ResultKind::ChkLbAff,
+                    port: a[0],
+                    ip: a[1],
                 });
             }
             "dns_lookup" => {
@@ -1561,6 +1587,8 @@ fn encode_one(a: &Act, ep: &mut EncodeParams<'_>, out: &mut Vec<Action>) -> Resu
                 ResultKind::ChkLbHairpin => (table::CHK_LB_HAIRPIN, 7),
                 ResultKind::ChkLbHairpinReply => (table::CHK_LB_HAIRPIN_REPLY, 7),
                 ResultKind::ChkLbAff => (table::CHK_LB_AFFINITY, 14),
+                ResultKind::ChkEcmpNhMac => (table::ECMP_NH_MAC, 13),
+                ResultKind::ChkEcmpNh => (table::ECMP_NH, 13),
             };
             out.push(load_bit(FLAGS, bit, false));
             out.push(Action::Resubmit(tbl));
@@ -1698,6 +1726,29 @@ fn encode_one(a: &Act, ep: &mut EncodeParams<'_>, out: &mut Vec<Action>) -> Resu
             if let Some(id) = ep.lookup.meter_id(&desc) {
                 out.push(Action::Meter(id));
             }
+        }
+        Act::LookupMacIp { nd, dst, port, ip } => {
+            let args = [
+                (resolve_field(port)?, OUTPORT),
+                (
+                    resolve_field(ip)?,
+                    if *nd { Field::Xxreg(0) } else { Field::Reg(0) },
+                ),
+            ];
+            setup_args(&args, out);
+            out.push(Action::Push(SubField::whole(Field::EthDst)));
+            out.push(load_bit(FLAGS, 6, false));
+            out.push(Action::Resubmit(table::MAC_BINDING));
+            out.push(Action::Move {
+                src: SubField {
+                    field: FLAGS,
+                    ofs: 6,
+                    n_bits: 1,
+                },
+                dst: resolve_field(dst)?,
+            });
+            out.push(Action::Pop(SubField::whole(Field::EthDst)));
+            restore_args(&args, out);
         }
         Act::CommitLbAff {
             vip,
