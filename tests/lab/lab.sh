@@ -38,7 +38,11 @@ cmd_up() {
   "$0" down >/dev/null
   LAB_FRESH=1
   . "$HERE/lib.sh"
-  lab_up || { echo "lab: up failed; tearing down" >&2; "$0" down >/dev/null 2>&1; exit 1; }
+  # fail() exits from deep inside lab_up: only a trap sees every failure.
+  trap 'rc=$?; echo "lab: up failed; tearing down" >&2; "$0" down >/dev/null 2>&1; exit $rc' EXIT
+  trap 'exit 130' INT TERM
+  lab_up
+  trap - EXIT INT TERM
   echo "lab is up: scripts/lab sbctl show | scripts/lab status | scripts/lab down"
 }
 
@@ -48,13 +52,30 @@ scenario_path() {
   echo "$f"
 }
 
+# run_scenario <file>: in the background so that a signal to us is passed on, and
+# waited for, so that its cleanup is over when we return or exit.
+STOPPED=0
+run_scenario() {
+  local pid rc
+  "$1" & pid=$!
+  trap 'STOPPED=1; kill -TERM '"$pid"' 2>/dev/null || true' INT TERM
+  while :; do
+    rc=0; wait "$pid" || rc=$?
+    kill -0 "$pid" 2>/dev/null || break   # a signal interrupted the wait, not the scenario
+  done
+  trap - INT TERM
+  return "$rc"
+}
+
 cmd_run() {
   local s f failed=()
+  # shellcheck disable=SC2046
   [ $# -gt 0 ] || set -- $(cmd_list)
   for s in "$@"; do scenario_path "$s" >/dev/null; done
   for s in "$@"; do
     f=$(scenario_path "$s")
-    "$f" || failed+=("$s")
+    run_scenario "$f" || failed+=("$s")
+    if [ "$STOPPED" = 1 ]; then echo "lab: interrupted" >&2; exit 130; fi
   done
   if [ ${#failed[@]} -gt 0 ]; then echo "lab: FAILED scenarios: ${failed[*]}" >&2; return 1; fi
   echo "lab: all passed: $*"

@@ -184,14 +184,22 @@ EOF
 }
 
 # ------------------------------------------------------------------ daemons
-# start_daemon <ns> <envs> <cmd>...: a --detach daemon whose early output goes to
-# a file, so no caller's pipe stays open behind it.
+# start_daemon <ns> <envs> <pidfile> <cmd>...: a --detach daemon that must write
+# <pidfile> and stay up. Its early output goes to <pidfile minus .pid>.out, so no
+# caller's pipe stays open behind it.
 start_daemon() {
-  local ns=$1 envs=$2 out=${DAEMON_OUT:?}; shift 2
+  local ns=$1 envs=$2 pidfile=$3 out=${3%.pid}.out name; shift 3
+  name=$(basename "$1")
+  rm -f "$pidfile"
   # shellcheck disable=SC2086
   ip netns exec "$ns" env $envs "$@" </dev/null >>"$out" 2>&1 \
-    || { tail -n 20 "$out" >&2; fail "could not start $(basename "$1") in $ns (see $out)"; }
+    || { tail -n 20 "$out" >&2; fail "$name exited with an error in $ns (see $out)"; }
+  if ! wait_for 10 "$name pidfile" daemon_running "$pidfile"; then
+    tail -n 20 "$out" "${pidfile%.pid}.log" >&2 2>/dev/null || true
+    fail "$name did not stay up with pidfile $pidfile (see ${pidfile%.pid}.log)"
+  fi
 }
+daemon_running() { [ -s "$1" ] && pid_alive "$(cat "$1")"; }
 
 start_central() {
   local d=$LAB/central impl bin
@@ -207,7 +215,7 @@ start_central() {
     --run-dir="$d" --log-dir="$d" --db-dir="$d" --listen-ip="$CENTRAL_IP" </dev/null >"$d/rovn-ctl.out" 2>&1 \
     || { cat "$d/rovn-ctl.out" >&2; fail "rovn-ctl start-dbs failed"; }
   impl=$(northd_impl); bin=$(impl_bin "$impl" northd)
-  DAEMON_OUT=$d/northd.out start_daemon "$NS_CENTRAL" "OVN_RUNDIR=$d OVN_LOGDIR=$d" \
+  start_daemon "$NS_CENTRAL" "OVN_RUNDIR=$d OVN_LOGDIR=$d" "$d/$(basename "$bin").pid" \
     "$bin" --ovnnb-db="unix:$NB_SOCK" --ovnsb-db="unix:$SB_SOCK" \
     --pidfile="$d/$(basename "$bin").pid" --log-file="$d/$(basename "$bin").log" --detach --no-chdir
   echo "$impl" > "$d/northd.impl"
@@ -233,11 +241,11 @@ start_hv() {
   txoff "$ns" eth1
 
   ovsdb-tool create "$d/conf.db" /usr/share/openvswitch/vswitch.ovsschema
-  DAEMON_OUT=$d/ovsdb-server.out start_daemon "$ns" "$envs" ovsdb-server "$d/conf.db" \
+  start_daemon "$ns" "$envs" "$d/ovsdb-server.pid" ovsdb-server "$d/conf.db" \
     --remote="punix:$d/db.sock" --pidfile="$d/ovsdb-server.pid" --log-file="$d/ovsdb-server.log" \
     --detach --no-chdir
   vsctl "$h" --no-wait init
-  DAEMON_OUT=$d/ovs-vswitchd.out start_daemon "$ns" "$envs" ovs-vswitchd "unix:$d/db.sock" \
+  start_daemon "$ns" "$envs" "$d/ovs-vswitchd.pid" ovs-vswitchd "unix:$d/db.sock" \
     --pidfile="$d/ovs-vswitchd.pid" --log-file="$d/ovs-vswitchd.log" --detach --no-chdir
   wait_for 10 "$h ovs-vswitchd" appctl "$h" version || fail "$h: ovs-vswitchd not answering"
 
@@ -271,7 +279,7 @@ start_controller() {
   bin=$(impl_bin "$impl" controller)
   wait_for 15 "$h reaches central over the underlay" central_reachable "$h" \
     || fail "$h cannot reach $CENTRAL_IP:6642"
-  DAEMON_OUT=$d/controller.out start_daemon "$LAB_PREFIX$h" "$(hv_env "$h")" \
+  start_daemon "$LAB_PREFIX$h" "$(hv_env "$h")" "$d/$(basename "$bin").pid" \
     "$bin" "unix:$d/db.sock" --pidfile="$d/$(basename "$bin").pid" \
     --log-file="$d/$(basename "$bin").log" --detach --no-chdir
   echo "$impl" > "$d/controller.impl"
@@ -553,6 +561,7 @@ on_cleanup() { SCENARIO_CLEANUP+=("$(printf '%q ' "$@")"); }
 scenario_exit() {
   local rc=$? i
   trap - EXIT
+  trap '' INT TERM   # a second signal must not cut the cleanup short
   if [ "${LAB_KEEP:-0}" = 1 ]; then
     info "LAB_KEEP=1: leaving $SCENARIO's network in place"
   else

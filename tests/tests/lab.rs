@@ -50,10 +50,10 @@ fn lab(secs: u32, args: &[&str]) -> Command {
         .env_remove("LAB_KEEP")
         .stdin(Stdio::null());
     // rovn's binaries from this very build, wherever its target dir is.
-    if std::env::var_os("ROVN_BIN_DIR").is_none() {
-        if let Some(dir) = build_dir().filter(|d| d.join("rovn-northd").exists()) {
-            c.env("ROVN_BIN_DIR", dir);
-        }
+    if std::env::var_os("ROVN_BIN_DIR").is_none()
+        && let Some(dir) = build_dir().filter(|d| d.join("rovn-northd").exists())
+    {
+        c.env("ROVN_BIN_DIR", dir);
     }
     c
 }
@@ -173,16 +173,16 @@ fn lab_scenarios_pass() {
         println!("{notable}");
         println!("{scenario}: {} in {secs:.1}s", if ok { "ok" } else { "FAILED" });
         if !ok {
-            failures.push(format!(
-                "--- {scenario} ({}):\n{}",
-                log.display(),
-                tail(&log, 40)
-            ));
+            failures.push(format!("--- {scenario} ({}):\n{}", log.display(), tail(&log, 40)));
         }
     }
 
     let (ok, _, _) = run_step(&["down"], 60, &logs.join("down.log"));
-    assert!(ok, "scripts/lab down failed:\n{}", tail(&logs.join("down.log"), 20));
+    assert!(
+        ok,
+        "scripts/lab down failed:\n{}",
+        tail(&logs.join("down.log"), 20)
+    );
     println!("lab test: {:.1}s in all", t0.elapsed().as_secs_f64());
     assert!(
         failures.is_empty(),
