@@ -471,3 +471,190 @@ fn writes_what_real_ovn_controller_writes() {
     let ours = snapshot(&ovs, &sbr);
     assert_eq!(ours, theirs);
 }
+
+fn configure_as(ovs: &Vswitch, sb: &str, name: &str, ip: &str) {
+    ovs.vsctl(&[
+        "set",
+        "Open_vSwitch",
+        ".",
+        &format!("external_ids:system-id={name}"),
+        &format!("external_ids:ovn-remote={sb}"),
+        "external_ids:ovn-encap-type=geneve",
+        &format!("external_ids:ovn-encap-ip={ip}"),
+    ]);
+}
+
+fn start_real_controller(ovs: &Vswitch) -> Ctl {
+    let child = Command::new("ovn-controller")
+        .arg(ovs.db_remote())
+        .arg("--pidfile")
+        .arg(format!(
+            "--log-file={}",
+            ovs.dir.join("ovn-controller.log").display()
+        ))
+        .envs(ovs.env())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawning ovn-controller");
+    Ctl(child)
+}
+
+/// rovn-controller (hv1) and real ovn-controller 23.03 (hv2) mesh with each
+/// other, and a port migrates between them by requested-chassis without
+/// flapping.
+#[test]
+fn meshes_and_migrates_with_real_ovn_controller() {
+    if !testbed::require(&[
+        "ovsdb-server",
+        "ovs-vswitchd",
+        "ovs-vsctl",
+        "ovn-sbctl",
+        "ovn-controller",
+    ]) {
+        return;
+    }
+    let sb = OvsdbServer::start(&testbed::sb_schema());
+    let sbr = sb.remote();
+    sbctl(&sbr, &["init"]);
+    let ovs1 = Vswitch::start(Dummy::Override);
+    let ovs2 = Vswitch::start(Dummy::Override);
+    configure_as(&ovs1, &sbr, "hv1", "127.0.0.1");
+    configure_as(&ovs2, &sbr, "hv2", "127.0.0.2");
+    let _rovn = start_controller(&ovs1);
+    let _real = start_real_controller(&ovs2);
+
+    // Each side tunnels to the other, named and tagged the same way.
+    let tunnel = |ovs: &Vswitch, id: &str| {
+        vsctl_try(
+            ovs,
+            &[
+                "--bare",
+                "--columns=name",
+                "find",
+                "Port",
+                &format!("external_ids:ovn-chassis-id=\"{id}\""),
+            ],
+        )
+    };
+    wait!(ovs1, "rovn's tunnel to hv2", || tunnel(&ovs1, "hv2@127.0.0.2")
+        == "ovn-hv2-0");
+    wait!(ovs1, "real ovn-controller's tunnel to hv1", || tunnel(
+        &ovs2,
+        "hv1@127.0.0.1"
+    ) == "ovn-hv1-0");
+    assert_eq!(
+        ovs1.vsctl(&["get", "Interface", "ovn-hv2-0", "options"]),
+        ovs2.vsctl(&["get", "Interface", "ovn-hv1-0", "options"])
+            .replace("127.0.0.1", "127.0.0.2")
+    );
+
+    // vm1 bound on hv1 (rovn).
+    let dp = sbctl(
+        &sbr,
+        &[
+            "create",
+            "Datapath_Binding",
+            "tunnel_key=1",
+            "external_ids:logical-switch=ls1uuid",
+            "external_ids:name=ls1",
+        ],
+    );
+    sbctl(
+        &sbr,
+        &[
+            "create",
+            "Port_Binding",
+            "logical_port=vm1",
+            &format!("datapath={dp}"),
+            "tunnel_key=1",
+            "mac=\"50:54:00:00:00:01 10.0.0.11\"",
+            "options:requested-chassis=hv1",
+        ],
+    );
+    let uuid_of = |name: &str| {
+        sbctl(
+            &sbr,
+            &[
+                "--bare",
+                "--columns=_uuid",
+                "find",
+                "Chassis",
+                &format!("name={name}"),
+            ],
+        )
+    };
+    let (hv1, hv2) = (uuid_of("hv1"), uuid_of("hv2"));
+    let chassis = || {
+        sbctl_try(
+            &sbr,
+            &[
+                "--bare",
+                "--columns=chassis",
+                "find",
+                "Port_Binding",
+                "logical_port=vm1",
+            ],
+        )
+    };
+    let up = || {
+        sbctl_try(
+            &sbr,
+            &[
+                "--bare",
+                "--columns=up",
+                "find",
+                "Port_Binding",
+                "logical_port=vm1",
+            ],
+        )
+    };
+    ovs1.vsctl(&[
+        "add-port",
+        "br-int",
+        "vm1",
+        "--",
+        "set",
+        "Interface",
+        "vm1",
+        "external_ids:iface-id=vm1",
+    ]);
+    wait!(ovs1, "vm1 on hv1", || chassis() == hv1 && up() == "true");
+
+    // The interface also appears on hv2 (live migration target), then the CMS
+    // moves the port: hv2 claims it, hv1 lets go and stays away.
+    ovs2.vsctl(&[
+        "add-port",
+        "br-int",
+        "vm1",
+        "--",
+        "set",
+        "Interface",
+        "vm1",
+        "external_ids:iface-id=vm1",
+    ]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(chassis(), hv1, "hv2 must not take a port requested for hv1");
+    sbctl(
+        &sbr,
+        &["set", "Port_Binding", "vm1", "options:requested-chassis=hv2"],
+    );
+    wait!(ovs1, "vm1 on hv2", || chassis() == hv2 && up() == "true");
+    wait!(ovs1, "ovn-installed removed on hv1", || {
+        vsctl_try(&ovs1, &["get", "Interface", "vm1", "external_ids:ovn-installed"]).is_empty()
+    });
+    for _ in 0..10 {
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(chassis(), hv2, "binding flapped\n{}", log_tail(&ovs1.dir));
+    }
+    // And back.
+    sbctl(
+        &sbr,
+        &["set", "Port_Binding", "vm1", "options:requested-chassis=hv1"],
+    );
+    wait!(ovs1, "vm1 back on hv1", || chassis() == hv1 && up() == "true");
+    wait!(ovs1, "ovn-installed on hv1", || {
+        vsctl_try(&ovs1, &["get", "Interface", "vm1", "external_ids:ovn-installed"]) == "\"true\""
+    });
+}
