@@ -658,3 +658,45 @@ fn meshes_and_migrates_with_real_ovn_controller() {
         vsctl_try(&ovs1, &["get", "Interface", "vm1", "external_ids:ovn-installed"]) == "\"true\""
     });
 }
+
+/// A clustered Southbound database: the controller works through the leader
+/// and follows leadership when the leader dies.
+#[test]
+fn follows_the_leader_of_a_clustered_southbound() {
+    if !testbed::require(&[
+        "ovsdb-server",
+        "ovsdb-tool",
+        "ovs-vswitchd",
+        "ovs-vsctl",
+        "ovn-sbctl",
+        "ovs-appctl",
+    ]) {
+        return;
+    }
+    let mut cluster = testbed::OvsdbCluster::start(&testbed::sb_schema(), 3);
+    let sbr = cluster.remotes();
+    sbctl(&sbr, &["init"]);
+    let ovs = Vswitch::start(Dummy::Override);
+    configure(&ovs, &sbr);
+    let _ctl = start_controller(&ovs);
+    wait!(ovs, "Chassis hv1", || sbctl_try(
+        &sbr,
+        &["--bare", "--columns=name", "list", "Chassis"]
+    ) == "hv1");
+    let leader = cluster.leader().expect("a leader");
+    cluster.kill(leader);
+    let new_leader = cluster.wait_for_leader(Some(leader), Duration::from_secs(20));
+    assert!(new_leader.is_some(), "no new leader");
+    sbctl(&sbr, &["chassis-add", "hv2", "geneve", "127.0.0.2"]);
+    wait!(ovs, "tunnel to hv2 after leader change", || {
+        vsctl_try(&ovs, &["get", "Interface", "ovn-hv2-0", "type"]) == "geneve"
+    });
+    assert_eq!(
+        sbctl(&sbr, &["--bare", "--columns=name", "find", "Chassis", "name=hv1"]),
+        "hv1"
+    );
+    assert_eq!(
+        sbctl(&sbr, &["--bare", "--columns=name", "list", "Chassis_Private"]),
+        "hv1"
+    );
+}
