@@ -1,6 +1,11 @@
 //! OpenFlow side of the chassis controller: physical and logical flow
 //! computation from a [`state::LocalState`], the desired/installed flow table
 //! diff, and the OpenFlow connections to br-int (ofctrl, pinctrl).
+//!
+//! The daemon's entry point is [`OpenFlow`]: [`OpenFlow::start`] with the
+//! bridge's management socket, then [`OpenFlow::install`] for every new
+//! state; installed sequence numbers come back on the ack channel (after
+//! the switch's barrier reply), learned neighbours on the other.
 
 // The daemon (main loop) may not use every item of this API yet.
 #![allow(dead_code)]
@@ -12,9 +17,54 @@ pub mod flow_table;
 pub mod lflows;
 pub mod local;
 pub mod ofctrl;
+pub mod packet;
 pub mod physical;
+pub mod pinctrl;
 pub mod state;
 pub mod tables;
 
 #[cfg(test)]
 mod switch_tests;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use ofctrl::Ofctrl;
+use pinctrl::{MacLearned, Pinctrl};
+use state::LocalState;
+
+/// Both OpenFlow connections to one bridge. Dropping it stops them.
+pub struct OpenFlow {
+    pub ofctrl: Ofctrl,
+    pub pinctrl: Pinctrl,
+}
+
+/// What the OpenFlow side reports back to the daemon.
+pub struct Feedback {
+    /// Sequence numbers whose flows a barrier confirmed (non-decreasing;
+    /// a number acknowledges every earlier one).
+    pub acks: mpsc::UnboundedReceiver<u64>,
+    /// Neighbours learned by `put_arp`/`put_nd` (write SB MAC_Binding).
+    pub learned: mpsc::UnboundedReceiver<MacLearned>,
+}
+
+impl OpenFlow {
+    /// Starts ofctrl and pinctrl on `mgmt` (`$OVS_RUNDIR/br-int.mgmt`).
+    /// Must be called inside a tokio runtime.
+    pub fn start(mgmt: PathBuf) -> (OpenFlow, Feedback) {
+        let (ofctrl, acks) = Ofctrl::start(mgmt.clone());
+        let (pinctrl, learned) = Pinctrl::start(mgmt);
+        (OpenFlow { ofctrl, pinctrl }, Feedback { acks, learned })
+    }
+
+    /// Installs the flows for `state`; `seq` is acknowledged once the
+    /// switch confirmed them. Cheap: the computation runs in the ofctrl
+    /// task, and states arriving faster than they install are coalesced.
+    pub fn install(&self, state: &LocalState, seq: u64) {
+        let state = Arc::new(state.clone());
+        self.pinctrl.set_state(state.clone());
+        self.ofctrl.install_arc(state, seq);
+    }
+}

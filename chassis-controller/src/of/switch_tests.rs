@@ -326,3 +326,146 @@ async fn installs_traces_updates_and_resyncs_on_a_real_switch() {
     );
     assert_eq!(dump_flows(&v).len(), s.last_stats.unwrap().flows);
 }
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Frames in a pcap file (as written by the dummy netdev's `tx_pcap`).
+fn pcap_frames(path: &std::path::Path) -> Vec<Vec<u8>> {
+    let Ok(b) = std::fs::read(path) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut at = 24;
+    while at + 16 <= b.len() {
+        let len = u32::from_le_bytes([b[at + 8], b[at + 9], b[at + 10], b[at + 11]]) as usize;
+        at += 16;
+        let Some(f) = b.get(at..at + len) else { break };
+        out.push(f.to_vec());
+        at += len;
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pinctrl_learns_neighbours_and_sends_arp_requests() {
+    use super::packet::{Arp, build_arp, parse_arp, parse_eth};
+    use std::net::Ipv4Addr;
+
+    if !testbed::require(&[
+        "ovs-vswitchd",
+        "ovsdb-server",
+        "ovs-vsctl",
+        "ovs-ofctl",
+        "ovs-appctl",
+    ]) {
+        return;
+    }
+    let v = switch();
+    let pcap = v.dir.join("vm4.pcap");
+    v.vsctl(&[
+        "--",
+        "add-port",
+        "br-int",
+        "vm4",
+        "--",
+        "set",
+        "interface",
+        "vm4",
+        "ofport_request=4",
+        &format!("options:tx_pcap={}", pcap.display()),
+    ]);
+    let mut st = state();
+    let mut vm4 = super::local::tests::port("vm4", 1, 4, "");
+    vm4.chassis = Some("hv1".into());
+    st.port_bindings.push(vm4);
+    st.vif_ofports.insert("vm4".into(), 4);
+    st.logical_flows.push(lflow(
+        100,
+        1,
+        Pipeline::Ingress,
+        2,
+        90,
+        "arp.op == 2",
+        "put_arp(inport, arp.spa, arp.sha); next;",
+    ));
+    st.logical_flows.push(lflow(
+        101,
+        1,
+        Pipeline::Ingress,
+        3,
+        90,
+        "ip4.dst == 10.0.1.99",
+        "reg0 = ip4.dst; reg1 = 10.0.1.1; arp { eth.dst = ff:ff:ff:ff:ff:ff; arp.spa = reg1; \
+         arp.tpa = reg0; arp.op = 1; outport = \"vm4\"; output; };",
+    ));
+    let (of, mut fb) = super::OpenFlow::start(mgmt(&v));
+    of.install(&st, 1);
+    wait_ack(&mut fb.acks, 1).await;
+    let s = of.ofctrl.status().borrow().clone();
+    assert_eq!(s.last_stats.unwrap().logical_flows_failed, 0);
+    // pinctrl must be connected before packets are injected.
+    let mut ps = of.pinctrl.status();
+    tokio::time::timeout(Duration::from_secs(10), ps.wait_for(|s| s.connected))
+        .await
+        .expect("pinctrl connects")
+        .unwrap();
+
+    // An ARP reply from vm1 → put_arp → MAC_Binding for vm1.
+    let mac1 = [0x50, 0x54, 0, 0, 0, 1];
+    let reply = build_arp(
+        [0, 0, 0, 0, 0xff, 1],
+        mac1,
+        None,
+        &Arp {
+            op: 2,
+            sha: mac1,
+            spa: Ipv4Addr::new(10, 0, 1, 11),
+            tha: [0, 0, 0, 0, 0xff, 1],
+            tpa: Ipv4Addr::new(10, 0, 1, 1),
+        },
+    );
+    v.appctl(&["netdev-dummy/receive", "vm1", &hex(&reply)]);
+    let learned = match tokio::time::timeout(Duration::from_secs(10), fb.learned.recv()).await {
+        Ok(l) => l.unwrap(),
+        Err(_) => panic!(
+            "put_arp not reported; pinctrl {:?}; trace:\n{}",
+            *of.pinctrl.status().borrow(),
+            v.appctl(&["ofproto/trace", "br-int", "in_port=1", &hex(&reply)])
+        ),
+    };
+    assert_eq!(learned.logical_port, "vm1");
+    assert_eq!(learned.ip, "10.0.1.11".parse::<std::net::IpAddr>().unwrap());
+    assert_eq!(learned.mac, MAC1);
+    assert_eq!(learned.datapath, 1);
+
+    // An IPv4 packet to 10.0.1.99 → arp{} → ARP request delivered to vm4
+    // with the registers (reg0/reg1) restored from the packet-in.
+    let pkt = super::packet::tests::udp4(
+        mac1,
+        [0, 0, 0, 0, 0xff, 1],
+        Ipv4Addr::new(10, 0, 1, 11),
+        Ipv4Addr::new(10, 0, 1, 99),
+    );
+    v.appctl(&["netdev-dummy/receive", "vm1", &hex(&pkt)]);
+    let found = testbed::wait_until(Duration::from_secs(10), || {
+        pcap_frames(&pcap).iter().any(|f| {
+            parse_eth(f)
+                .and_then(|e| parse_arp(f, e.payload).map(|a| (e, a)))
+                .is_some_and(|(e, a)| {
+                    e.dst == [0xff; 6]
+                        && a.op == 1
+                        && a.sha == mac1
+                        && a.spa == Ipv4Addr::new(10, 0, 1, 1)
+                        && a.tpa == Ipv4Addr::new(10, 0, 1, 99)
+                })
+        })
+    });
+    assert!(
+        found,
+        "no ARP request on vm4: {:?}; pinctrl {:?}",
+        pcap_frames(&pcap),
+        *of.pinctrl.status().borrow()
+    );
+}

@@ -1,0 +1,409 @@
+//! pinctrl: the packet-in side of the controller, on its own OpenFlow
+//! connection (packet-in format NXT_PACKET_IN2).
+//!
+//! Handled controller opcodes (userdata = 4-byte big-endian opcode, 4 pad
+//! bytes, then nested OpenFlow 1.5 actions):
+//! - `arp { ... }` (0): turns the IPv4 packet into an ARP request and
+//!   packet-outs it with the pipeline registers restored, running the
+//!   nested actions;
+//! - `put_arp` (1) / `put_nd` (4): reports (datapath, logical port, IP, MAC)
+//!   to the daemon, which writes SB MAC_Binding.
+//!
+//! [`process`] is the pure part; [`Pinctrl`] runs it on a connection.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use openflow::{Field, Match, Message, PacketIn2, PacketInFormat, PacketOut, decode_actions, port};
+use thiserror::Error;
+use tokio::sync::{mpsc, watch};
+use tracing::{debug, info, warn};
+
+use super::conn::{Conn, ConnError};
+use super::packet::{Arp, ETH_TYPE_IPV4, build_arp, ipv4_addrs, mac_to_string, parse_eth};
+use super::state::LocalState;
+
+/// Controller opcodes (OVN's `enum action_opcode`).
+pub mod opcode {
+    pub const ARP: u32 = 0;
+    pub const PUT_ARP: u32 = 1;
+    pub const PUT_ND: u32 = 4;
+}
+
+/// Why a packet-in could not be handled.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PinctrlError {
+    #[error("packet-in without controller userdata")]
+    NoUserdata,
+    #[error("userdata too short ({0} bytes)")]
+    ShortUserdata(usize),
+    #[error("nested actions: {0}")]
+    Actions(openflow::DecodeError),
+    #[error("packet is not {0}")]
+    BadPacket(&'static str),
+}
+
+/// What a packet-in asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Send this packet back into the pipeline.
+    PacketOut(PacketOut),
+    /// A neighbour learned by `put_arp`/`put_nd`.
+    MacBinding {
+        datapath: u32,
+        port_key: u32,
+        ip: IpAddr,
+        mac: [u8; 6],
+    },
+    /// An opcode this controller does not implement.
+    Unsupported(u32),
+}
+
+/// Register `n` from packet-in metadata, which OVS reports either as 32-bit
+/// `regN` or as 64-bit `xregN/2` (reg 2N is the high half); absent = 0.
+pub fn reg(m: &Match, n: u8) -> u32 {
+    if let Some(e) = m.get(Field::Reg(n)) {
+        return e.value as u32;
+    }
+    match m.get(Field::Xreg(n / 2)) {
+        Some(e) if n.is_multiple_of(2) => (e.value >> 32) as u32,
+        Some(e) => e.value as u32,
+        None => 0,
+    }
+}
+
+/// Decides what to do with one packet-in.
+pub fn process(pin: &PacketIn2) -> Result<Outcome, PinctrlError> {
+    let ud = pin.userdata.as_deref().ok_or(PinctrlError::NoUserdata)?;
+    if ud.len() < 8 {
+        return Err(PinctrlError::ShortUserdata(ud.len()));
+    }
+    let op = u32::from_be_bytes([ud[0], ud[1], ud[2], ud[3]]);
+    let md = &pin.metadata;
+    match op {
+        opcode::ARP => {
+            let actions = decode_actions(&ud[8..]).map_err(PinctrlError::Actions)?;
+            let eth = parse_eth(&pin.packet).ok_or(PinctrlError::BadPacket("Ethernet"))?;
+            if eth.eth_type != ETH_TYPE_IPV4 {
+                return Err(PinctrlError::BadPacket("IPv4"));
+            }
+            let (src, dst) = ipv4_addrs(&pin.packet, eth.payload).ok_or(PinctrlError::BadPacket("IPv4"))?;
+            let arp = Arp {
+                op: 1,
+                sha: eth.src,
+                spa: src,
+                tha: [0; 6],
+                tpa: dst,
+            };
+            let data = build_arp([0xff; 6], eth.src, eth.vlan_tci, &arp);
+            let mut m = md.clone();
+            if m.get(Field::InPort).is_none() {
+                m.set(Field::InPort, u128::from(port::CONTROLLER));
+            }
+            Ok(Outcome::PacketOut(PacketOut {
+                buffer_id: openflow::NO_BUFFER,
+                match_: m,
+                actions,
+                data,
+            }))
+        }
+        opcode::PUT_ARP | opcode::PUT_ND => {
+            let eth = parse_eth(&pin.packet).ok_or(PinctrlError::BadPacket("Ethernet"))?;
+            let ip = if op == opcode::PUT_ARP {
+                IpAddr::V4(Ipv4Addr::from(reg(md, 0)))
+            } else {
+                let v = (0..4).fold(0u128, |acc, r| (acc << 32) | u128::from(reg(md, r)));
+                IpAddr::V6(Ipv6Addr::from(v))
+            };
+            Ok(Outcome::MacBinding {
+                datapath: md.get(Field::Metadata).map_or(0, |e| e.value as u32),
+                port_key: reg(md, 14),
+                ip,
+                mac: eth.src,
+            })
+        }
+        other => Ok(Outcome::Unsupported(other)),
+    }
+}
+
+/// A neighbour learned by `put_arp`/`put_nd`, for SB MAC_Binding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MacLearned {
+    /// Datapath tunnel key.
+    pub datapath: u32,
+    pub logical_port: String,
+    pub ip: IpAddr,
+    /// `aa:bb:cc:dd:ee:ff`.
+    pub mac: String,
+}
+
+/// Observable state of the pinctrl task.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PinctrlStatus {
+    pub connected: bool,
+    pub sessions: u64,
+    pub packet_ins: u64,
+    pub packet_outs: u64,
+    pub learned: u64,
+    pub errors: u64,
+}
+
+/// Handle to the pinctrl task. Dropping it stops the task.
+pub struct Pinctrl {
+    states: watch::Sender<Option<Arc<LocalState>>>,
+    status: watch::Receiver<PinctrlStatus>,
+}
+
+const OFPT_SET_CONFIG: u8 = 9;
+
+/// The same (port, IP, MAC) is reported at most this often.
+const REPORT_INTERVAL: Duration = Duration::from_secs(1);
+
+impl Pinctrl {
+    /// Starts the task on the bridge management socket `mgmt`; learned
+    /// neighbours arrive on the returned channel.
+    pub fn start(mgmt: PathBuf) -> (Pinctrl, mpsc::UnboundedReceiver<MacLearned>) {
+        let (states, state_rx) = watch::channel(None);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (status_tx, status) = watch::channel(PinctrlStatus::default());
+        tokio::spawn(run(mgmt, state_rx, tx, status_tx));
+        (Pinctrl { states, status }, rx)
+    }
+
+    /// The state used to name logical ports (latest wins).
+    pub fn set_state(&self, state: Arc<LocalState>) {
+        self.states.send_replace(Some(state));
+    }
+
+    pub fn status(&self) -> watch::Receiver<PinctrlStatus> {
+        self.status.clone()
+    }
+}
+
+async fn run(
+    mgmt: PathBuf,
+    mut states: watch::Receiver<Option<Arc<LocalState>>>,
+    learned: mpsc::UnboundedSender<MacLearned>,
+    status: watch::Sender<PinctrlStatus>,
+) {
+    let mut backoff = Duration::ZERO;
+    let mut reported: HashMap<(String, IpAddr), (String, Instant)> = HashMap::new();
+    loop {
+        match session(&mgmt, &mut states, &learned, &status, &mut reported).await {
+            Ok(()) => return,
+            Err(e) => {
+                status.send_modify(|s| s.connected = false);
+                if backoff.is_zero() {
+                    warn!("pinctrl: {}: {e}; reconnecting", mgmt.display());
+                } else {
+                    debug!("pinctrl: {}: {e}", mgmt.display());
+                }
+            }
+        }
+        if states.has_changed().is_err() || learned.is_closed() {
+            return;
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).clamp(Duration::from_millis(100), Duration::from_secs(2));
+    }
+}
+
+/// Runs one connection; `Ok` means the handle was dropped.
+async fn session(
+    mgmt: &std::path::Path,
+    states: &mut watch::Receiver<Option<Arc<LocalState>>>,
+    learned: &mpsc::UnboundedSender<MacLearned>,
+    status: &watch::Sender<PinctrlStatus>,
+    reported: &mut HashMap<(String, IpAddr), (String, Instant)>,
+) -> Result<(), ConnError> {
+    let mut conn = Conn::connect(mgmt).await?;
+    conn.send(&Message::SetPacketInFormat(PacketInFormat::Nxt2))
+        .await?;
+    // A service connection (br-int.mgmt) gets no asynchronous messages until
+    // it sets a nonzero miss_send_len: OFPT_SET_CONFIG, which the codec has
+    // no message for (flags 0 = normal fragment handling).
+    conn.send(&Message::Unknown {
+        msg_type: OFPT_SET_CONFIG,
+        body: vec![0, 0, 0xff, 0xff],
+    })
+    .await?;
+    conn.request(
+        &Message::BarrierRequest,
+        "barrier reply",
+        |m| matches!(m, Message::BarrierReply).then_some(()),
+        |_| {},
+    )
+    .await?;
+    info!("pinctrl: connected to {}", mgmt.display());
+    status.send_modify(|s| {
+        s.connected = true;
+        s.sessions += 1;
+    });
+    loop {
+        let (_, msg) = tokio::select! {
+            r = conn.recv() => r?,
+            r = states.changed() => {
+                if r.is_err() {
+                    return Ok(());
+                }
+                continue;
+            }
+        };
+        let pin = match msg {
+            Message::PacketIn2(pin) => pin,
+            Message::Error(e) => {
+                warn!("pinctrl: switch error: {e}");
+                status.send_modify(|s| s.errors += 1);
+                continue;
+            }
+            _ => continue,
+        };
+        status.send_modify(|s| s.packet_ins += 1);
+        match process(&pin) {
+            Ok(Outcome::PacketOut(po)) => {
+                conn.send(&Message::PacketOut(po)).await?;
+                status.send_modify(|s| s.packet_outs += 1);
+            }
+            Ok(Outcome::MacBinding {
+                datapath,
+                port_key,
+                ip,
+                mac,
+            }) => {
+                let state = states.borrow().clone();
+                let Some(pb) = state.as_ref().and_then(|s| {
+                    s.port_bindings
+                        .iter()
+                        .find(|p| p.datapath == datapath && p.tunnel_key == port_key)
+                }) else {
+                    debug!("pinctrl: put_arp on unknown port {port_key} of datapath {datapath}");
+                    continue;
+                };
+                let mac = mac_to_string(&mac);
+                let key = (pb.logical_port.clone(), ip);
+                let now = Instant::now();
+                if let Some((m, at)) = reported.get(&key)
+                    && *m == mac
+                    && now.duration_since(*at) < REPORT_INTERVAL
+                {
+                    continue;
+                }
+                reported.insert(key, (mac.clone(), now));
+                if reported.len() > 10_000 {
+                    reported.retain(|_, (_, at)| now.duration_since(*at) < REPORT_INTERVAL);
+                }
+                debug!("pinctrl: learned {ip} is at {mac} on {}", pb.logical_port);
+                status.send_modify(|s| s.learned += 1);
+                let _ = learned.send(MacLearned {
+                    datapath,
+                    logical_port: pb.logical_port.clone(),
+                    ip,
+                    mac,
+                });
+            }
+            Ok(Outcome::Unsupported(op)) => debug!("pinctrl: ignoring controller opcode {op}"),
+            Err(e) => {
+                debug!("pinctrl: bad packet-in: {e}");
+                status.send_modify(|s| s.errors += 1);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::of::packet::tests::udp4;
+    use crate::of::packet::{ETH_TYPE_ARP, parse_arp};
+
+    fn userdata(op: u32, actions: &[openflow::Action]) -> Vec<u8> {
+        let mut u = op.to_be_bytes().to_vec();
+        u.extend_from_slice(&[0; 4]);
+        openflow::encode_actions(actions, &mut u).unwrap();
+        u
+    }
+
+    #[test]
+    fn arp_action_builds_request_and_restores_metadata() {
+        let nested = vec![
+            openflow::Action::set_field(Field::EthDst, 0xffff_ffff_ffff),
+            openflow::Action::resubmit(37),
+        ];
+        let mut md = Match::new()
+            .with(Field::InPort, 1)
+            .with(Field::Metadata, 2)
+            .with(Field::Xreg(0), (0x0a00_0263u128 << 32) | 0x0a00_0201);
+        md.set(Field::Reg(15), 2);
+        let pin = PacketIn2 {
+            packet: udp4(
+                [0, 0, 0, 0, 0xff, 2],
+                [0; 6],
+                Ipv4Addr::new(10, 0, 2, 1),
+                Ipv4Addr::new(10, 0, 2, 99),
+            ),
+            userdata: Some(userdata(opcode::ARP, &nested)),
+            metadata: md.clone(),
+            ..Default::default()
+        };
+        let Outcome::PacketOut(po) = process(&pin).unwrap() else {
+            panic!("expected packet-out");
+        };
+        assert_eq!(po.actions, nested);
+        assert_eq!(po.match_, md);
+        let eth = parse_eth(&po.data).unwrap();
+        assert_eq!((eth.dst, eth.eth_type), ([0xff; 6], ETH_TYPE_ARP));
+        let arp = parse_arp(&po.data, eth.payload).unwrap();
+        assert_eq!(arp.op, 1);
+        assert_eq!(arp.spa, Ipv4Addr::new(10, 0, 2, 1));
+        assert_eq!(arp.tpa, Ipv4Addr::new(10, 0, 2, 99));
+        assert_eq!(arp.sha, [0, 0, 0, 0, 0xff, 2]);
+        assert_eq!(reg(&md, 0), 0x0a00_0263);
+        assert_eq!(reg(&md, 1), 0x0a00_0201);
+    }
+
+    #[test]
+    fn put_arp_reports_binding() {
+        let md = Match::new()
+            .with(Field::Metadata, 3)
+            .with(Field::Reg(14), 2)
+            .with(Field::Reg(0), 0x0a00_0232);
+        let pin = PacketIn2 {
+            packet: udp4(
+                [0x50, 0x54, 0, 0, 0, 0x50],
+                [0; 6],
+                Ipv4Addr::new(1, 1, 1, 1),
+                Ipv4Addr::new(2, 2, 2, 2),
+            ),
+            userdata: Some(userdata(opcode::PUT_ARP, &[])),
+            metadata: md,
+            ..Default::default()
+        };
+        assert_eq!(
+            process(&pin).unwrap(),
+            Outcome::MacBinding {
+                datapath: 3,
+                port_key: 2,
+                ip: "10.0.2.50".parse().unwrap(),
+                mac: [0x50, 0x54, 0, 0, 0, 0x50],
+            }
+        );
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let mut pin = PacketIn2::default();
+        assert_eq!(process(&pin), Err(PinctrlError::NoUserdata));
+        pin.userdata = Some(vec![0, 0, 0]);
+        assert!(process(&pin).is_err());
+        pin.userdata = Some(vec![0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 3]);
+        assert!(process(&pin).is_err());
+        pin.userdata = Some(userdata(opcode::ARP, &[]));
+        pin.packet = vec![1, 2, 3];
+        assert!(process(&pin).is_err());
+        pin.userdata = Some(userdata(99, &[]));
+        assert_eq!(process(&pin), Ok(Outcome::Unsupported(99)));
+    }
+}
