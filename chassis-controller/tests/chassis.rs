@@ -700,3 +700,124 @@ fn follows_the_leader_of_a_clustered_southbound() {
         "hv1"
     );
 }
+
+/// Age in seconds of the table-0 flow matching `in_port=<ofport>`.
+fn t0_flow_age(ovs: &Vswitch, ofport: &str) -> Option<f64> {
+    let dump = ovs.ofctl("dump-flows", "br-int", &["table=0"]);
+    let line = dump.lines().find(|l| l.contains(&format!("in_port={ofport}")))?;
+    let d = line.split("duration=").nth(1)?.split('s').next()?;
+    d.parse().ok()
+}
+
+/// Restarting the controller (SIGKILL, as a crash) or ovs-vswitchd keeps the
+/// binding, its conntrack zone and `up`; a controller restart does not even
+/// reinstall the flows.
+#[test]
+fn restarts_converge_without_flapping() {
+    if !testbed::require(&[
+        "ovsdb-server",
+        "ovs-vswitchd",
+        "ovs-vsctl",
+        "ovn-sbctl",
+        "ovs-ofctl",
+    ]) {
+        return;
+    }
+    let sb = OvsdbServer::start(&testbed::sb_schema());
+    let sbr = sb.remote();
+    sbctl(&sbr, &["init"]);
+    let mut ovs = Vswitch::start(Dummy::Override);
+    configure(&ovs, &sbr);
+    let ctl = start_controller(&ovs);
+    let dp = sbctl(
+        &sbr,
+        &[
+            "create",
+            "Datapath_Binding",
+            "tunnel_key=1",
+            "external_ids:logical-switch=ls1uuid",
+            "external_ids:name=ls1",
+        ],
+    );
+    sbctl(
+        &sbr,
+        &[
+            "create",
+            "Port_Binding",
+            "logical_port=vm1",
+            &format!("datapath={dp}"),
+            "tunnel_key=1",
+            "mac=\"50:54:00:00:00:01 10.0.0.11\"",
+        ],
+    );
+    ovs.vsctl(&[
+        "add-port",
+        "br-int",
+        "vm1",
+        "--",
+        "set",
+        "Interface",
+        "vm1",
+        "external_ids:iface-id=vm1",
+    ]);
+    let pb = |col: &str| {
+        sbctl_try(
+            &sbr,
+            &[
+                "--bare",
+                &format!("--columns={col}"),
+                "find",
+                "Port_Binding",
+                "logical_port=vm1",
+            ],
+        )
+    };
+    wait!(ovs, "vm1 up", || pb("up") == "true");
+    let hv1 = pb("chassis");
+    let zone = ovs.vsctl(&["get", "Bridge", "br-int", "external_ids:ct-zone-vm1"]);
+    let ofport = ovs
+        .vsctl(&["get", "Interface", "vm1", "ofport"])
+        .trim()
+        .to_string();
+    wait!(ovs, "vm1 flow", || t0_flow_age(&ovs, &ofport).is_some());
+    std::thread::sleep(Duration::from_millis(1500));
+
+    // Controller crash and restart.
+    drop(ctl);
+    let ctl = start_controller(&ovs);
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(pb("chassis"), hv1);
+    assert_eq!(pb("up"), "true");
+    assert_eq!(
+        ovs.vsctl(&["get", "Bridge", "br-int", "external_ids:ct-zone-vm1"]),
+        zone
+    );
+    let age = t0_flow_age(&ovs, &ofport).expect("vm1 flow after controller restart");
+    assert!(
+        age >= 2.0,
+        "flow reinstalled after a controller restart (age {age}s)"
+    );
+    let log = std::fs::read_to_string(ovs.dir.join("rovn-controller.log")).unwrap_or_default();
+    assert!(
+        !log.contains("Releasing lport vm1"),
+        "released during restart:\n{log}"
+    );
+
+    // ovs-vswitchd crash and restart: flows come back, binding untouched.
+    ovs.restart_vswitchd();
+    let ofport = ovs
+        .vsctl(&["get", "Interface", "vm1", "ofport"])
+        .trim()
+        .to_string();
+    wait!(ovs, "vm1 flow after vswitchd restart", || {
+        Command::new("ovs-ofctl")
+            .args(["-O", "OpenFlow15", "dump-flows"])
+            .arg(ovs.mgmt("br-int"))
+            .arg("table=0")
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(&format!("in_port={ofport}")))
+    });
+    assert_eq!(pb("chassis"), hv1);
+    assert_eq!(pb("up"), "true");
+    drop(ctl);
+}
