@@ -266,6 +266,7 @@ pub struct ActionParser<'p, 'a> {
     table: u8,
     prereqs: Vec<&'static str>,
     scope: Writable,
+    n_tables: u8,
 }
 
 /// Parses a logical flow's action string.
@@ -275,6 +276,17 @@ pub fn parse_actions(
     table: u8,
     lookup: &dyn Lookup,
 ) -> Result<ParsedActions, Error> {
+    parse_actions_n(input, pipeline, table, N_TABLES, lookup)
+}
+
+/// [`parse_actions`] for a pipeline of `n_tables` logical tables.
+pub fn parse_actions_n(
+    input: &str,
+    pipeline: Pipeline,
+    table: u8,
+    n_tables: u8,
+    lookup: &dyn Lookup,
+) -> Result<ParsedActions, Error> {
     let mut p = Parser::new(input, lookup)?;
     let mut ap = ActionParser {
         p: &mut p,
@@ -282,6 +294,7 @@ pub fn parse_actions(
         table,
         prereqs: Vec::new(),
         scope: Writable::Yes,
+        n_tables,
     };
     let acts = ap.parse_list(&Tok::End)?;
     let prereqs = std::mem::take(&mut ap.prereqs);
@@ -336,12 +349,9 @@ impl ActionParser<'_, '_> {
     }
 
     fn check_writable(&self, f: &FieldRef, pos: usize) -> Result<(), Error> {
-        let ok = match f.sym.writable {
-            Writable::Yes => true,
-            Writable::CtCommit => self.scope == Writable::CtCommit,
-            Writable::No => false,
-        };
-        if ok {
+        // Like OVN's write scopes: inside `ct_commit { }` only ct_mark and
+        // ct_label may be assigned; elsewhere only ordinary fields.
+        if f.sym.writable != Writable::No && f.sym.writable == self.scope {
             Ok(())
         } else {
             Err(Error::syntax(
@@ -352,7 +362,7 @@ impl ActionParser<'_, '_> {
     }
 
     fn next_table(&self, name: &str) -> Result<u8, Error> {
-        if self.table.saturating_add(1) >= N_TABLES {
+        if self.table.saturating_add(1) >= self.n_tables {
             return self
                 .p
                 .err(format!("\"{name}\" action not allowed in last table."));
@@ -437,10 +447,13 @@ impl ActionParser<'_, '_> {
                 // As in OVN 23.03, an unspecified table is the next one even
                 // when another pipeline is named, and any pipeline may be named.
                 let table = table.unwrap_or(self.table as u64 + 1);
-                if table >= N_TABLES as u64 {
+                if table >= self.n_tables as u64 {
                     return Err(Error::syntax(
                         pos,
-                        format!("\"next\" action cannot advance beyond table {}.", N_TABLES - 1),
+                        format!(
+                            "\"next\" action cannot advance beyond table {}.",
+                            self.n_tables.saturating_sub(1)
+                        ),
                     ));
                 }
                 let table = table as u8;
@@ -583,7 +596,12 @@ impl ActionParser<'_, '_> {
                 acts.push(Act::HandleSvcCheck { port: a[0] });
             }
             "handle_dhcpv6_reply" => acts.push(Act::Dhcp6Reply),
-            "handle_bfd_msg" => acts.push(Act::BfdMsg),
+            "handle_bfd_msg" => {
+                if self.p.eat(&Tok::LParen) {
+                    self.p.expect(&Tok::RParen, "`)'")?;
+                }
+                acts.push(Act::BfdMsg);
+            }
             "commit_lb_aff" => acts.push(self.parse_commit_lb_aff()?),
             "log" => acts.push(self.parse_log()?),
             "trigger_event" => acts.push(self.parse_trigger_event()?),
@@ -679,19 +697,26 @@ impl ActionParser<'_, '_> {
         let mut hash_fields = None;
         let mut flag = LbFlag::None;
         if self.p.eat(&Tok::LParen) {
-            let keyword = self.p.eat_id("backends");
+            // OVN 23.03 accepts only the `backends=` form (or nothing).
+            if self.p.peek() != &Tok::RParen && !self.p.eat_id("backends") {
+                return self.p.syntax_err("expecting backends");
+            }
+            let keyword = backends.is_empty() && self.p.peek() != &Tok::RParen;
             if keyword {
                 self.p.expect(&Tok::Equals, "`='")?;
             }
-            loop {
-                if !keyword && self.p.peek() == &Tok::RParen {
-                    break;
-                }
+            // A trailing comma before `;` or `)` is allowed.
+            while !matches!(self.p.peek(), Tok::RParen | Tok::Semicolon) {
                 let ip = match self.p.peek().clone() {
                     // IPv6 backends with a port are written `[addr]:port`.
                     Tok::LSquare => {
                         self.p.advance();
-                        let ip = self.parse_ip()?;
+                        let ip = match self.p.peek() {
+                            Tok::Int(k) if k.format == IntFormat::Ipv6 && k.mask.is_none() => {
+                                self.parse_ip()?
+                            }
+                            _ => return self.p.syntax_err("expecting IPv6 address"),
+                        };
                         self.p.expect(&Tok::RSquare, "`]'")?;
                         ip
                     }
@@ -882,10 +907,13 @@ impl ActionParser<'_, '_> {
                 });
             }
             "get_fdb" => {
-                if dst.sym.width != 0 {
+                if dst.sym.width != 0 && dst.n_bits != 32 {
                     return Err(Error::syntax(
                         pos,
-                        "get_fdb result must be a string field (inport or outport).",
+                        format!(
+                            "Cannot use {}-bit field {dst} where 32-bit field is required.",
+                            dst.n_bits
+                        ),
                     ));
                 }
                 let a = self.paren_field_args(1)?;
@@ -1177,6 +1205,26 @@ impl ActionParser<'_, '_> {
         self.p.advance();
         self.p.eat(&Tok::Comma);
         let options = self.parse_gen_opts(OptSet::EmptyLbBackends)?;
+        for o in &options {
+            let v = match o.values.as_slice() {
+                [Value::Str(v)] => v.as_str(),
+                _ => return self.p.err(format!("Invalid value for \"{}\" option", o.name)),
+            };
+            match o.name.as_str() {
+                "vip" if parse_lb_key(v).is_none() => {
+                    return self.p.err(format!("Invalid load balancer VIP '{v}'"));
+                }
+                "protocol" if !["tcp", "udp", "sctp"].contains(&v) => {
+                    return self.p.err(format!(
+                        "Load balancer protocol '{v}' is not 'tcp', 'udp', or 'sctp'"
+                    ));
+                }
+                "load_balancer" if !is_uuid(v) => {
+                    return self.p.err(format!("Load balancer '{v}' is not a UUID"));
+                }
+                _ => {}
+            }
+        }
         for need in ["vip", "protocol", "load_balancer"] {
             if !options.iter().any(|o| o.name == need) {
                 return self.p.err(format!("Load balancer {need} not specified."));
@@ -1199,6 +1247,10 @@ pub struct EncodeParams<'l> {
     pub dp_hash_l4_sym: bool,
     /// Meter for controller actions (Logical_Flow `controller_meter`).
     pub controller_meter: Option<u32>,
+    /// Table `output` resubmits to, when not the pipeline's default.
+    pub output_table: Option<u8>,
+    /// The datapath supports meters; without, controller actions carry none.
+    pub dp_meters: bool,
     pub lookup: &'l mut dyn Lookup,
 }
 
@@ -1325,10 +1377,10 @@ fn encode_one(a: &Act, ep: &mut EncodeParams<'_>, out: &mut Vec<Action>) -> Resu
     let next = |t: u8| first_ptable(ep.pipeline) + t;
     match a {
         Act::Next { pipeline, table } => out.push(Action::Resubmit(first_ptable(*pipeline) + table)),
-        Act::Output => out.push(Action::Resubmit(match ep.pipeline {
+        Act::Output => out.push(Action::Resubmit(ep.output_table.unwrap_or(match ep.pipeline {
             Pipeline::Ingress => table::OUTPUT_INIT,
             Pipeline::Egress => table::SAVE_INPORT,
-        })),
+        }))),
         Act::Load { dst, value } => {
             let d = resolve_field(dst)?;
             match value {
@@ -1642,14 +1694,12 @@ fn encode_one(a: &Act, ep: &mut EncodeParams<'_>, out: &mut Vec<Action>) -> Resu
         } => {
             let mut payload = vec![*verdict, *severity];
             payload.extend_from_slice(name.as_deref().unwrap_or("").as_bytes());
-            let meter_id = match meter {
-                Some(m) => match ep.lookup.meter_id(m) {
-                    Some(id) => Some(id),
-                    // Like ovn-controller: without a meter id the log action is left out.
-                    None => return Ok(()),
-                },
-                None => None,
-            };
+            // Without a meter id (or datapath meter support) the packets are
+            // still logged, just not rate-limited.
+            let meter_id = meter
+                .as_ref()
+                .and_then(|m| ep.lookup.meter_id(m))
+                .filter(|_| ep.dp_meters);
             out.push(controller_raw(opcode::LOG, &payload, false, meter_id));
         }
         Act::CheckPktLarger { dst, len } => {
@@ -1925,4 +1975,13 @@ fn lb_aff_learn(
         delete_learned: true,
         specs,
     }
+}
+
+fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
 }

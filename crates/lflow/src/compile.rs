@@ -1,6 +1,6 @@
 //! Compiling one logical flow into OpenFlow flows.
 
-use crate::actions::{EncodeParams, Pipeline, encode, parse_actions, table};
+use crate::actions::{EncodeParams, Pipeline, encode, parse_actions_n, table};
 use crate::error::Error;
 use crate::expr::Lookup;
 use crate::normalize::{AExpr, add_to_match, annotate, normalize, prereq_expr};
@@ -36,6 +36,13 @@ pub struct Context {
     pub dp_hash_l4_sym: bool,
     /// Meter for this flow's controller actions (its `controller_meter`).
     pub controller_meter: Option<u32>,
+    /// Logical tables per pipeline (23.03: 29).
+    pub n_tables: u8,
+    /// Override for the table `output` resubmits to (default: 37 in
+    /// ingress, 64 in egress).
+    pub output_table: Option<u8>,
+    /// The datapath supports meters (controller actions may be metered).
+    pub dp_meters: bool,
 }
 
 impl Context {
@@ -48,6 +55,9 @@ impl Context {
             common_zone_is_snat: false,
             dp_hash_l4_sym: true,
             controller_meter: None,
+            n_tables: crate::actions::N_TABLES,
+            output_table: None,
+            dp_meters: true,
         }
     }
 }
@@ -76,8 +86,14 @@ pub fn compile(
     lookup: &mut dyn Lookup,
 ) -> Result<Compiled, CompileError> {
     let m = parse_match(lflow.match_, &*lookup).map_err(CompileError::Match)?;
-    let parsed = parse_actions(lflow.actions, lflow.pipeline, lflow.table_id, &*lookup)
-        .map_err(CompileError::Actions)?;
+    let parsed = parse_actions_n(
+        lflow.actions,
+        lflow.pipeline,
+        lflow.table_id,
+        ctx.n_tables,
+        &*lookup,
+    )
+    .map_err(CompileError::Actions)?;
     let mut conj = vec![annotate(&m, &*lookup).map_err(CompileError::Match)?];
     for p in &parsed.prereqs {
         conj.push(prereq_expr(p).map_err(CompileError::Actions)?);
@@ -95,7 +111,9 @@ pub fn compile(
             Field::Reg(11)
         },
         dp_hash_l4_sym: ctx.dp_hash_l4_sym,
-        controller_meter: ctx.controller_meter,
+        controller_meter: ctx.controller_meter.filter(|_| ctx.dp_meters),
+        output_table: ctx.output_table,
+        dp_meters: ctx.dp_meters,
         lookup,
     };
     encode(&parsed.acts, &mut ep, &mut actions).map_err(CompileError::Actions)?;
@@ -197,4 +215,34 @@ impl CompileError {
             CompileError::Match(e) | CompileError::Actions(e) => e,
         }
     }
+}
+
+/// Parses and encodes only an action string (no match), returning the
+/// OpenFlow actions and the prerequisites the actions add to the match.
+pub fn compile_actions(
+    actions: &str,
+    pipeline: Pipeline,
+    table_id: u8,
+    ctx: &Context,
+    lookup: &mut dyn Lookup,
+) -> Result<(Vec<Action>, Vec<&'static str>), Error> {
+    let parsed = parse_actions_n(actions, pipeline, table_id, ctx.n_tables, &*lookup)?;
+    let mut out = Vec::new();
+    let mut ep = EncodeParams {
+        pipeline,
+        is_switch: ctx.is_switch,
+        ct_zero_snat: ctx.ct_zero_snat,
+        common_nat_zone: if ctx.common_zone_is_snat {
+            Field::Reg(12)
+        } else {
+            Field::Reg(11)
+        },
+        dp_hash_l4_sym: ctx.dp_hash_l4_sym,
+        controller_meter: ctx.controller_meter.filter(|_| ctx.dp_meters),
+        output_table: ctx.output_table,
+        dp_meters: ctx.dp_meters,
+        lookup,
+    };
+    encode(&parsed.acts, &mut ep, &mut out)?;
+    Ok((out, parsed.prereqs))
 }

@@ -19,6 +19,6 @@ pub mod symbols;
 pub mod to_openflow;
 
 pub use actions::Pipeline;
-pub use compile::{CompileError, Compiled, Context, LogicalFlow, compile};
+pub use compile::{CompileError, Compiled, Context, LogicalFlow, compile, compile_actions};
 pub use error::Error;
 pub use expr::Lookup;
