@@ -292,7 +292,7 @@ stop_controller() {
   rm -f "$LAB/$1/controller.impl"
 }
 
-# chassis_of <chassis-name>: its Encap IP if registered (for waits).
+# chassis_registered <name>: the Chassis row and its Encap exist (for waits).
 chassis_registered() {
   [ -n "$(sbctl --bare --columns=_uuid find Chassis name="$1")" ] \
     && [ -n "$(sbctl --bare --columns=ip find Encap chassis_name="$1")" ]
