@@ -10,13 +10,7 @@ use crate::db::Replica;
 use crate::row;
 
 /// A learned neighbour, as pinctrl reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Learned {
-    pub logical_port: String,
-    pub ip: IpAddr,
-    /// `aa:bb:cc:dd:ee:ff`.
-    pub mac: String,
-}
+pub use crate::of::pinctrl::MacLearned as Learned;
 
 fn same_ip(stored: &str, ip: &IpAddr) -> bool {
     stored.parse::<IpAddr>().is_ok_and(|s| s == *ip)
@@ -63,6 +57,7 @@ mod tests {
     fn inserts_then_updates_in_place() {
         let mut sb = Replica::default();
         let l = Learned {
+            datapath: 3,
             logical_port: "lr1-ls2".into(),
             ip: "10.0.2.50".parse().unwrap(),
             mac: "50:54:00:00:00:50".into(),
