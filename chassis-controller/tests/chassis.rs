@@ -821,3 +821,108 @@ fn restarts_converge_without_flapping() {
     assert_eq!(pb("up"), "true");
     drop(ctl);
 }
+
+/// A `put_arp` fired by a logical flow reaches pinctrl and becomes a SB
+/// MAC_Binding row; a changed MAC updates the row in place.
+#[test]
+fn put_arp_writes_mac_binding() {
+    if !testbed::require(&[
+        "ovsdb-server",
+        "ovs-vswitchd",
+        "ovs-vsctl",
+        "ovn-sbctl",
+        "ovs-appctl",
+    ]) {
+        return;
+    }
+    let sb = OvsdbServer::start(&testbed::sb_schema());
+    let sbr = sb.remote();
+    sbctl(&sbr, &["init"]);
+    let ovs = Vswitch::start(Dummy::Override);
+    configure(&ovs, &sbr);
+    let _ctl = start_controller(&ovs);
+    let dp = sbctl(
+        &sbr,
+        &[
+            "create",
+            "Datapath_Binding",
+            "tunnel_key=1",
+            "external_ids:logical-switch=ls1uuid",
+            "external_ids:name=ls1",
+        ],
+    );
+    sbctl(
+        &sbr,
+        &[
+            "create",
+            "Port_Binding",
+            "logical_port=vm1",
+            &format!("datapath={dp}"),
+            "tunnel_key=1",
+            "mac=\"50:54:00:00:00:01 10.0.0.11\"",
+        ],
+    );
+    sbctl(
+        &sbr,
+        &[
+            "create",
+            "Logical_Flow",
+            &format!("logical_datapath={dp}"),
+            "pipeline=ingress",
+            "table_id=0",
+            "priority=100",
+            "match=\"arp\"",
+            "actions=\"put_arp(inport, arp.spa, arp.sha); next;\"",
+        ],
+    );
+    ovs.vsctl(&[
+        "add-port",
+        "br-int",
+        "vm1",
+        "--",
+        "set",
+        "Interface",
+        "vm1",
+        "external_ids:iface-id=vm1",
+    ]);
+    let pb = |col: &str| {
+        sbctl_try(
+            &sbr,
+            &[
+                "--bare",
+                &format!("--columns={col}"),
+                "find",
+                "Port_Binding",
+                "logical_port=vm1",
+            ],
+        )
+    };
+    wait!(ovs, "vm1 up", || pb("up") == "true");
+    // An ARP request from 10.0.0.11 (hex, as netdev-dummy/receive takes it).
+    let arp = |mac: &str| {
+        let m = mac.replace(':', "");
+        format!("ffffffffffff{m}08060001080006040001{m}0a00000b0000000000000a000001")
+    };
+    let mb = || {
+        sbctl_try(
+            &sbr,
+            &[
+                "--bare",
+                "--columns=logical_port,ip,mac,datapath",
+                "list",
+                "MAC_Binding",
+            ],
+        )
+    };
+    ovs.appctl(&["netdev-dummy/receive", "vm1", &arp("50:54:00:00:00:01")]);
+    wait!(ovs, "MAC_Binding row", || {
+        mb().split_whitespace().collect::<Vec<_>>() == ["vm1", "10.0.0.11", "50:54:00:00:00:01", dp.as_str()]
+    });
+    let uuid = sbctl(&sbr, &["--bare", "--columns=_uuid", "list", "MAC_Binding"]);
+    ovs.appctl(&["netdev-dummy/receive", "vm1", &arp("50:54:00:00:00:02")]);
+    wait!(ovs, "MAC_Binding updated", || mb().contains("50:54:00:00:00:02"));
+    assert_eq!(
+        sbctl(&sbr, &["--bare", "--columns=_uuid", "list", "MAC_Binding"]),
+        uuid
+    );
+}
