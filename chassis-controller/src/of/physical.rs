@@ -61,7 +61,7 @@ fn port_match(dp: u32, reg: Field, key: u32) -> Match {
 fn put_zones(out: &mut Vec<Action>, zones: (u16, u16, u16)) {
     let (ct, dnat, snat) = zones;
     if ct != 0 {
-        out.push(set_masked(LOG_CT_ZONE, u128::from(ct), 0xffff));
+        out.push(set(LOG_CT_ZONE, u128::from(ct)));
     }
     if dnat != 0 {
         out.push(set(LOG_DNAT_ZONE, u128::from(dnat)));
@@ -131,11 +131,16 @@ fn default_flows(t: &mut FlowTable) {
         Match::new(),
         vec![Action::resubmit(REMOTE_OUTPUT)],
     ));
-    for flag in [FLAG_LOCAL_ONLY, FLAG_RCV_FROM_RAMP] {
+    // Local-only traffic, and traffic from a ramp switch unless loopback is
+    // allowed, stays on this chassis.
+    for (value, mask) in [
+        (FLAG_LOCAL_ONLY, FLAG_LOCAL_ONLY),
+        (FLAG_RCV_FROM_RAMP, FLAG_RCV_FROM_RAMP | FLAG_ALLOW_LOOPBACK),
+    ] {
         t.add(Flow::new(
             REMOTE_OUTPUT,
             150,
-            Match::new().with_masked(LOG_FLAGS, u128::from(flag), u128::from(flag)),
+            Match::new().with_masked(LOG_FLAGS, u128::from(value), u128::from(mask)),
             vec![Action::resubmit(LOCAL_OUTPUT)],
         ));
     }
@@ -283,7 +288,6 @@ fn port_flows(topo: &Topology<'_>, pb: &PortBinding, tunmd: Field, t: &mut FlowT
         inner.push(set(LOG_FLAGS, 0));
         inner.push(set(LOG_OUTPORT, 0));
         inner.extend((0..10).map(|r| set(Field::Reg(r), 0)));
-        inner.extend(clear_in_port());
         inner.push(Action::resubmit(LOG_INGRESS));
         t.add(
             Flow::new(
@@ -421,28 +425,29 @@ fn port_security_flows(topo: &Topology<'_>, pb: &PortBinding, t: &mut FlowTable)
         t.add(Flow::new(table, prio, m, a).cookie(cookie));
     };
 
-    // Defaults: anything not explicitly allowed fails.
+    // Defaults (23.03 `setup_in_port_sec_def_flows`): anything not
+    // explicitly allowed fails; ARP is checked in table 74.
     add(CHK_IN_PORT_SEC, 80, inp.clone(), fail());
-    add(CHK_IN_PORT_SEC_ND, 80, inp.clone(), fail());
-    add(CHK_OUT_PORT_SEC, 80, outp.clone(), fail());
-    // ARP and ND are checked in table 74.
     add(
         CHK_IN_PORT_SEC,
         95,
         inp.clone().with(Field::EthType, 0x0806),
         vec![Action::resubmit(CHK_IN_PORT_SEC_ND)],
     );
-    for ty in [135u128, 136] {
-        add(
-            CHK_IN_PORT_SEC,
-            95,
-            icmp6(inp.clone())
-                .with(Field::IpTtl, 255)
-                .with(Field::Icmpv6Type, ty)
-                .with(Field::Icmpv6Code, 0),
-            vec![Action::resubmit(CHK_IN_PORT_SEC_ND)],
-        );
-    }
+    add(
+        CHK_IN_PORT_SEC_ND,
+        80,
+        inp.clone().with(Field::EthType, 0x0806),
+        fail(),
+    );
+    let nd_default = |ty: u128| {
+        icmp6(inp.clone())
+            .with(Field::IpTtl, 255)
+            .with(Field::Icmpv6Type, ty)
+    };
+    add(CHK_IN_PORT_SEC_ND, 80, nd_default(135), pass());
+    add(CHK_IN_PORT_SEC_ND, 80, nd_default(136), fail());
+    add(CHK_OUT_PORT_SEC, 80, outp.clone(), fail());
 
     for e in &entries {
         let mac = u128::from(e.mac);
@@ -522,33 +527,32 @@ fn port_security_flows(topo: &Topology<'_>, pb: &PortBinding, t: &mut FlowTable)
                 );
             }
         }
-        // Table 74: ND.
-        if !e.ipv6.is_empty() || no_ip {
-            let nd = |ty: u128| {
-                icmp6(src.clone())
-                    .with(Field::IpTtl, 255)
-                    .with(Field::Icmpv6Type, ty)
-                    .with(Field::Icmpv6Code, 0)
-            };
-            for sll in [mac, 0] {
-                add(CHK_IN_PORT_SEC_ND, 90, nd(135).with(Field::NdSll, sll), pass());
+        // Table 74: ND. 23.03 matches `nw_ttl=225` here (a typo for 255 in
+        // its source, reproduced for identical flows) and no eth.src.
+        let nd = |ty: u128| {
+            icmp6(inp.clone())
+                .with(Field::IpTtl, 225)
+                .with(Field::Icmpv6Type, ty)
+                .with(Field::Icmpv6Code, 0)
+        };
+        for sll in [0, mac] {
+            add(CHK_IN_PORT_SEC_ND, 90, nd(135).with(Field::NdSll, sll), pass());
+        }
+        if e.ipv6.is_empty() {
+            for tll in [0, mac] {
+                add(CHK_IN_PORT_SEC_ND, 90, nd(136).with(Field::NdTll, tll), pass());
             }
-            if no_ip {
-                for tll in [mac, 0] {
-                    add(CHK_IN_PORT_SEC_ND, 90, nd(136).with(Field::NdTll, tll), pass());
-                }
-            } else {
-                let mut targets = vec![(u128::from(ipv6_lla(e.mac)), u128::MAX)];
-                targets.extend(e.ipv6.iter().map(|&(a, p)| ipv6_match(a, p)));
-                for (v, m) in targets {
-                    for tll in [mac, 0] {
-                        add(
-                            CHK_IN_PORT_SEC_ND,
-                            90,
-                            nd(136).with_masked(Field::NdTarget, v, m).with(Field::NdTll, tll),
-                            pass(),
-                        );
-                    }
+        } else {
+            let mut targets = vec![(u128::from(ipv6_lla(e.mac)), u128::MAX)];
+            targets.extend(e.ipv6.iter().map(|&(a, p)| ipv6_match(a, p)));
+            for (v, m) in targets {
+                for tll in [0, mac] {
+                    add(
+                        CHK_IN_PORT_SEC_ND,
+                        90,
+                        nd(136).with_masked(Field::NdTarget, v, m).with(Field::NdTll, tll),
+                        pass(),
+                    );
                 }
             }
         }
@@ -673,7 +677,7 @@ mod tests {
         assert_eq!(t0.len(), 1, "{lines:#?}");
         assert!(
             t0[0].ends_with(
-                "actions=set_field:0x1/0xffff->reg13,set_field:0x2->reg11,set_field:0x3->reg12,\
+                "actions=set_field:0x1->reg13,set_field:0x2->reg11,set_field:0x3->reg12,\
                  set_field:0x1->metadata,set_field:0x1->reg14,resubmit(,8)"
             ),
             "{}",
