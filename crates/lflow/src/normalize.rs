@@ -219,19 +219,7 @@ fn annotate_cmp(f: &FieldRef, op: Relop, value: &Value, lookup: &dyn Lookup) -> 
             Ok(match op {
                 Relop::Eq => term(k.value, k.mask.unwrap_or(width) & width),
                 Relop::Ne => AExpr::Not(Box::new(term(k.value, k.mask.unwrap_or(width) & width))),
-                _ => {
-                    let c = k.value & width;
-                    let (lo, hi) = match op {
-                        Relop::Lt if c == 0 => return Ok(AExpr::Bool(false)),
-                        Relop::Lt => (0, c - 1),
-                        Relop::Le => (0, c),
-                        Relop::Gt if c == width => return Ok(AExpr::Bool(false)),
-                        Relop::Gt => (c + 1, width),
-                        _ => (c, width),
-                    };
-                    let blocks = range_to_prefixes(lo, hi, f.n_bits);
-                    AExpr::Or(blocks.into_iter().map(|(v, m)| term(v, m)).collect())
-                }
+                _ => relational(op, k.value & width, f.n_bits, term),
             })
         }
         _ => Err(Error::semantic(format!(
@@ -241,29 +229,33 @@ fn annotate_cmp(f: &FieldRef, op: Relop, value: &Value, lookup: &dyn Lookup) -> 
     }
 }
 
-/// Covers `[lo, hi]` within an `n`-bit field by value/mask prefix blocks.
-fn range_to_prefixes(mut lo: u128, hi: u128, n: u32) -> Vec<(u128, u128)> {
+/// `field relop c` on an `n`-bit field as an OR of value/mask terms, built
+/// the way OVN does (so the resulting flows are the same): `>=`/`<=` include
+/// `c` itself, then for every bit where `c` is 0 (for `>`/`>=`) or 1 (for
+/// `<`/`<=`), the values that agree with `c` above that bit and have the
+/// other value at it, with lower bits wildcarded.
+fn relational(op: Relop, c: u128, n: u32, term: impl Fn(u128, u128) -> AExpr) -> AExpr {
     let all = ones(n);
-    let mut out = Vec::new();
-    loop {
-        // Largest aligned block starting at lo that stays within hi.
-        let mut size_bits = if lo == 0 { n } else { lo.trailing_zeros().min(n) };
-        while size_bits > 0 {
-            let last = lo.checked_add(ones(size_bits));
-            if matches!(last, Some(l) if l <= hi) {
-                break;
-            }
-            size_bits -= 1;
-        }
-        let mask = all & !ones(size_bits);
-        out.push((lo, mask));
-        let next = lo.checked_add(ones(size_bits)).and_then(|x| x.checked_add(1));
-        match next {
-            Some(nx) if nx <= hi && nx <= all => lo = nx,
-            _ => break,
-        }
+    let lt = matches!(op, Relop::Lt | Relop::Le);
+    let eq = matches!(op, Relop::Le | Relop::Ge);
+    let bit = |z: u32| (c >> z) & 1 == 1;
+    // `f >= 0`, `f <= max` are always true; `f > 0`, `f < max` mean `!=`.
+    if (0..n).all(|z| bit(z) == lt) {
+        return if eq {
+            AExpr::Bool(true)
+        } else {
+            AExpr::Not(Box::new(term(c, all)))
+        };
     }
-    out
+    let mut alts = Vec::new();
+    if eq {
+        alts.push(term(c, all));
+    }
+    for z in (0..n).filter(|z| bit(*z) == lt) {
+        let below = ones(z);
+        alts.push(term((c ^ (1 << z)) & !below & all, all & !below));
+    }
+    AExpr::Or(alts)
 }
 
 /// Pushes negations down to terms (negating a masked term yields an OR of
@@ -495,10 +487,30 @@ fn flatten_or<'a>(v: &'a [AExpr], out: &mut Vec<&'a AExpr>) {
 /// becomes one flow (or a conjunctive group of flows).
 pub fn normalize(e: AExpr) -> Result<Vec<Clause>, Error> {
     let mut clauses = dnf(&nnf(e, false))?;
+    // OVN numbers conjunction clauses in the order of the fields' symbol names.
     for c in &mut clauses {
-        c.dims.sort_by_key(|d| d.0);
+        c.dims.sort_by_key(|d| field_symbol_name(d.0));
     }
     Ok(clauses)
+}
+
+/// Name of the symbol that is the whole of `f` (the smallest, when, as for
+/// ARP and RARP, two symbols share a field).
+fn field_symbol_name(f: Field) -> &'static str {
+    static NAMES: OnceLock<HashMap<Field, &'static str>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        let mut m: HashMap<Field, &'static str> = HashMap::new();
+        for sym in symtab().iter() {
+            if let Kind::Field(fld) | Kind::Str(fld) = sym.kind {
+                let e = m.entry(fld).or_insert(sym.name);
+                if sym.name < *e {
+                    *e = sym.name;
+                }
+            }
+        }
+        m
+    });
+    names.get(&f).copied().unwrap_or("")
 }
 
 /// Adds a term on a possibly-wide register to a match, splitting xxreg/xreg
@@ -530,19 +542,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ranges_become_prefixes() {
-        assert_eq!(range_to_prefixes(0, 255, 8), vec![(0, 0)]);
-        assert_eq!(range_to_prefixes(1, 3, 8), vec![(1, 0xff), (2, 0xfe)]);
+    fn relations_expand_like_ovn() {
+        let t = |v: u128, m: u128| {
+            AExpr::Term(Term {
+                field: Field::TcpDst,
+                value: v,
+                mask: m,
+            })
+        };
+        let AExpr::Or(v) = relational(Relop::Ge, 1000, 16, t) else {
+            panic!()
+        };
+        let got: Vec<(u128, u128)> = v
+            .iter()
+            .map(|e| match e {
+                AExpr::Term(t) => (t.value, t.mask),
+                _ => (0, 0),
+            })
+            .collect();
         assert_eq!(
-            range_to_prefixes(1024, 65535, 16),
-            vec![
-                (1024, 0xfc00),
-                (2048, 0xf800),
-                (4096, 0xf000),
-                (8192, 0xe000),
-                (16384, 0xc000),
-                (32768, 0x8000)
+            &got[..5],
+            &[
+                (1000, 0xffff),
+                (1001, 0xffff),
+                (1002, 0xfffe),
+                (1004, 0xfffc),
+                (0x3f0, 0xfff0)
             ]
         );
+        assert!(matches!(relational(Relop::Ge, 0, 16, t), AExpr::Bool(true)));
+        assert!(matches!(relational(Relop::Lt, 0xffff, 16, t), AExpr::Not(_)));
     }
 }
