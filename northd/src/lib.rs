@@ -3,3 +3,4 @@
 
 pub mod sb_sync;
 pub mod snapshot;
+pub mod stale_macs;

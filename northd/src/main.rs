@@ -12,6 +12,7 @@ use ovsdb::tls::TlsConfig;
 use ovsdb::{Condition, Datum, Operation, Row};
 use rovn_northd::sb_sync::{self, Tables};
 use rovn_northd::snapshot::{self, NB_TABLES, SB_TABLES};
+use rovn_northd::stale_macs::PortMacs;
 use tokio::signal::unix::{SignalKind, signal};
 
 const LOCK: &str = "ovn_northd";
@@ -128,6 +129,7 @@ async fn run(cli: Cli, d: &mut daemon::Daemon) -> Result<()> {
         paused: cli.dry_run,
         warned: BTreeSet::new(),
         active: false,
+        macs: None,
     };
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
@@ -187,6 +189,8 @@ struct Northd {
     /// Warnings already logged, so bad NB content is reported once, not on every change.
     warned: BTreeSet<String>,
     active: bool,
+    /// Switch ports' MACs as of the last iteration, to notice a MAC the CMS changed.
+    macs: Option<PortMacs>,
 }
 
 impl Northd {
@@ -222,12 +226,25 @@ impl Northd {
             }
         }
         let desired = &t.southbound;
-        let plan = sb.with_idl(|i| sb_sync::plan(desired, i.tables()));
+        let mut plan = sb.with_idl(|i| sb_sync::plan(desired, i.tables()));
+        let macs = PortMacs::of(&input);
+        if let Some(before) = &self.macs {
+            for u in sb.with_idl(|i| before.stale_bindings(&macs, i.tables())) {
+                plan.ops.push(Operation::Delete {
+                    table: "MAC_Binding".into(),
+                    conditions: vec![Condition::uuid(u)],
+                });
+                plan.stats.deleted += 1;
+            }
+        }
         let sb_options = desired.options.clone();
-        if !plan.ops.is_empty() {
+        if plan.ops.is_empty() {
+            self.macs = Some(macs);
+        } else {
             let mut ops = vec![Operation::Assert { lock: LOCK.into() }];
             ops.extend(plan.ops);
             sb.transact(&ops).await.context("writing Southbound")?;
+            self.macs = Some(macs);
             tracing::debug!(
                 "SB updated: {} inserted, {} updated, {} deleted",
                 plan.stats.inserted,
