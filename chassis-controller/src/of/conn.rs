@@ -174,6 +174,34 @@ impl Conn {
     }
 }
 
+/// Reconnection delays: immediately, then 100 ms doubling up to 2 s;
+/// [`Backoff::reset`] after a connection was established.
+#[derive(Debug, Default)]
+pub struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    pub const MIN: Duration = Duration::from_millis(100);
+    pub const MAX: Duration = Duration::from_secs(2);
+
+    /// The delay before the next attempt.
+    pub fn next_delay(&mut self) -> Duration {
+        let d = self.next;
+        self.next = (self.next * 2).clamp(Self::MIN, Self::MAX);
+        d
+    }
+
+    /// Whether the last failure was the first in a row (worth a warning).
+    pub fn is_first(&self) -> bool {
+        self.next.is_zero()
+    }
+
+    pub fn reset(&mut self) {
+        self.next = Duration::ZERO;
+    }
+}
+
 /// A short name for log messages.
 pub fn msg_name(m: &Message) -> &'static str {
     match m {
@@ -191,5 +219,19 @@ pub fn msg_name(m: &Message) -> &'static str {
         Message::FlowStatsReply(_) => "flow stats reply",
         Message::GroupDescReply(_) => "group desc reply",
         _ => "other message",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_is_immediate_then_capped() {
+        let mut b = Backoff::default();
+        let d: Vec<_> = (0..7).map(|_| b.next_delay().as_millis()).collect();
+        assert_eq!(d, vec![0, 100, 200, 400, 800, 1600, 2000]);
+        b.reset();
+        assert_eq!(b.next_delay(), Duration::ZERO);
     }
 }

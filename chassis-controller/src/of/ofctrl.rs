@@ -21,7 +21,6 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use openflow::{
     Action, BundleAdd, BundleControl, BundleCtrlType, Field, FlowMod, FlowStatsRequest, GROUP_ALL, GroupMod,
@@ -31,15 +30,11 @@ use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
 use super::compute::{Stats, desired_flows};
-use super::conn::{Conn, ConnError, REPLY_TIMEOUT};
+use super::conn::{Backoff, Conn, ConnError, REPLY_TIMEOUT};
 use super::flow_table::{Diff, Flow, FlowTable};
 use super::lflows::GroupIds;
 use super::state::LocalState;
 use super::tables::{GENEVE_OPT_CLASS, GENEVE_OPT_LEN, GENEVE_OPT_TYPE};
-
-/// First retry after a failed connection; doubles up to [`MAX_BACKOFF`].
-const MIN_BACKOFF: Duration = Duration::from_millis(100);
-const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 #[derive(Clone)]
 struct Update {
@@ -224,8 +219,9 @@ enum SessionEnd {
 
 impl Task {
     async fn run(mut self) {
-        let mut backoff = Duration::ZERO;
+        let mut backoff = Backoff::default();
         loop {
+            let sessions = self.status.borrow().sessions;
             match self.session().await {
                 Ok(SessionEnd::Shutdown) => return,
                 Err(e) => {
@@ -233,7 +229,10 @@ impl Task {
                         s.connected = false;
                         s.tun_index = None;
                     });
-                    if backoff.is_zero() {
+                    if self.status.borrow().sessions != sessions {
+                        backoff.reset();
+                    }
+                    if backoff.is_first() {
                         warn!("ofctrl: {}: {e}; reconnecting", self.mgmt.display());
                     } else {
                         debug!("ofctrl: {}: {e}", self.mgmt.display());
@@ -243,8 +242,7 @@ impl Task {
             if self.updates.has_changed().is_err() {
                 return;
             }
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).clamp(MIN_BACKOFF, MAX_BACKOFF);
+            tokio::time::sleep(backoff.next_delay()).await;
         }
     }
 

@@ -22,7 +22,7 @@ use thiserror::Error;
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
-use super::conn::{Conn, ConnError};
+use super::conn::{Backoff, Conn, ConnError};
 use super::packet::{Arp, ETH_TYPE_IPV4, build_arp, ipv4_addrs, mac_to_string, parse_eth};
 use super::state::LocalState;
 
@@ -189,14 +189,18 @@ async fn run(
     learned: mpsc::UnboundedSender<MacLearned>,
     status: watch::Sender<PinctrlStatus>,
 ) {
-    let mut backoff = Duration::ZERO;
+    let mut backoff = Backoff::default();
     let mut reported: HashMap<(String, IpAddr), (String, Instant)> = HashMap::new();
     loop {
+        let sessions = status.borrow().sessions;
         match session(&mgmt, &mut states, &learned, &status, &mut reported).await {
             Ok(()) => return,
             Err(e) => {
                 status.send_modify(|s| s.connected = false);
-                if backoff.is_zero() {
+                if status.borrow().sessions != sessions {
+                    backoff.reset();
+                }
+                if backoff.is_first() {
                     warn!("pinctrl: {}: {e}; reconnecting", mgmt.display());
                 } else {
                     debug!("pinctrl: {}: {e}", mgmt.display());
@@ -206,8 +210,7 @@ async fn run(
         if states.has_changed().is_err() || learned.is_closed() {
             return;
         }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).clamp(Duration::from_millis(100), Duration::from_secs(2));
+        tokio::time::sleep(backoff.next_delay()).await;
     }
 }
 
