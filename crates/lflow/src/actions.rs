@@ -237,6 +237,25 @@ pub enum Act {
         burst: Option<u64>,
     },
     BfdMsg,
+    /// Deprecated `ct_commit(ct_mark=V[/M], ct_label=V[/M])`.
+    CtCommitV1 {
+        mark: Option<(u128, u128)>,
+        label: Option<(u128, u128)>,
+    },
+    CommitEcmpNh {
+        ipv6: bool,
+        proto: u8,
+    },
+    FwdGroup {
+        liveness: bool,
+        ports: Vec<String>,
+    },
+    Sample {
+        probability: u16,
+        collector_set: u32,
+        obs_domain: u8,
+        obs_point: Option<u32>,
+    },
     /// `R = lookup_arp_ip(P, A)` / `lookup_nd_ip`.
     LookupMacIp {
         nd: bool,
@@ -475,12 +494,16 @@ impl ActionParser<'_, '_> {
             }
             "ct_commit" => {
                 self.prereqs.push("ip");
-                let inner = if self.p.peek() == &Tok::LCurly {
-                    self.parse_nested(Writable::CtCommit, true)?
+                if self.p.eat(&Tok::LParen) {
+                    acts.push(self.parse_ct_commit_v1()?);
                 } else {
-                    Vec::new()
-                };
-                acts.push(Act::CtCommit(inner));
+                    let inner = if self.p.peek() == &Tok::LCurly {
+                        self.parse_nested(Writable::CtCommit, true)?
+                    } else {
+                        Vec::new()
+                    };
+                    acts.push(Act::CtCommit(inner));
+                }
             }
             "ct_dnat" | "ct_snat" | "ct_dnat_in_czone" | "ct_snat_in_czone" => {
                 self.prereqs.push("ip");
@@ -603,6 +626,9 @@ impl ActionParser<'_, '_> {
                 acts.push(Act::BfdMsg);
             }
             "commit_lb_aff" => acts.push(self.parse_commit_lb_aff()?),
+            "commit_ecmp_nh" => acts.push(self.parse_commit_ecmp_nh()?),
+            "fwd_group" => acts.push(self.parse_fwd_group()?),
+            "sample" => acts.push(self.parse_sample()?),
             "log" => acts.push(self.parse_log()?),
             "trigger_event" => acts.push(self.parse_trigger_event()?),
             "bind_vport" => {
@@ -1186,6 +1212,152 @@ impl ActionParser<'_, '_> {
         })
     }
 
+    fn parse_ct_commit_v1(&mut self) -> Result<Act, Error> {
+        let (mut mark, mut label) = (None, None);
+        while !self.p.eat(&Tok::RParen) {
+            let is_mark = if self.p.eat_id("ct_mark") {
+                true
+            } else if self.p.eat_id("ct_label") {
+                false
+            } else {
+                return self.p.syntax_err("expecting ct_mark or ct_label");
+            };
+            self.p.expect(&Tok::Equals, "`='")?;
+            let Tok::Int(k) = self.p.peek().clone() else {
+                return self.p.syntax_err("expecting integer");
+            };
+            self.p.advance();
+            let full = if is_mark { u32::MAX as u128 } else { u128::MAX };
+            let v = (k.value & full, k.mask.unwrap_or(full) & full);
+            if is_mark {
+                mark = Some(v);
+            } else {
+                label = Some(v);
+            }
+            self.p.eat(&Tok::Comma);
+        }
+        self.prereqs.push("ip");
+        Ok(Act::CtCommitV1 { mark, label })
+    }
+
+    fn parse_bool_arg(&mut self) -> Result<bool, Error> {
+        let v = match self.p.peek() {
+            Tok::Id(s) | Tok::Str(s) if s == "true" => true,
+            Tok::Id(s) | Tok::Str(s) if s == "false" => false,
+            _ => return self.p.syntax_err("expecting true or false"),
+        };
+        self.p.advance();
+        Ok(v)
+    }
+
+    fn parse_commit_ecmp_nh(&mut self) -> Result<Act, Error> {
+        self.p.expect(&Tok::LParen, "`('")?;
+        if !self.p.eat_id("ipv6") {
+            return self.p.syntax_err("invalid parameter");
+        }
+        self.p.expect(&Tok::Equals, "`='")?;
+        let ipv6 = self.parse_bool_arg()?;
+        self.p.expect(&Tok::Comma, "`,'")?;
+        if !self.p.eat_id("proto") {
+            return self.p.syntax_err("invalid parameter");
+        }
+        self.p.expect(&Tok::Equals, "`='")?;
+        let proto = if self.p.eat_id("tcp") {
+            6
+        } else if self.p.eat_id("udp") {
+            17
+        } else if self.p.eat_id("sctp") {
+            132
+        } else {
+            return self.p.syntax_err("invalid protocol");
+        };
+        self.p.expect(&Tok::RParen, "`)'")?;
+        Ok(Act::CommitEcmpNh { ipv6, proto })
+    }
+
+    fn parse_fwd_group(&mut self) -> Result<Act, Error> {
+        let (mut liveness, mut ports) = (false, Vec::new());
+        if self.p.eat(&Tok::LParen) {
+            if self.p.eat_id("liveness") {
+                self.p.expect(&Tok::Equals, "`='")?;
+                liveness = self.parse_bool_arg()?;
+                self.p.expect(&Tok::Comma, "`,'")?;
+            }
+            if self.p.eat_id("childports") {
+                self.p.expect(&Tok::Equals, "`='")?;
+                while !self.p.eat(&Tok::RParen) {
+                    let Tok::Str(port) = self.p.peek().clone() else {
+                        return self.p.syntax_err("expecting logical switch port");
+                    };
+                    self.p.advance();
+                    ports.push(port);
+                    self.p.eat(&Tok::Comma);
+                }
+            }
+        }
+        Ok(Act::FwdGroup { liveness, ports })
+    }
+
+    fn parse_sample(&mut self) -> Result<Act, Error> {
+        let (mut probability, mut collector_set, mut obs_domain, mut obs_point) =
+            (0u16, 0u32, 0u8, Some(0u32));
+        let dec = |t: &Tok| match t {
+            Tok::Int(k) if k.format == IntFormat::Decimal && k.mask.is_none() => Some(k.value),
+            _ => None,
+        };
+        if self.p.eat(&Tok::LParen) {
+            while !self.p.eat(&Tok::RParen) {
+                if self.p.eat_id("probability") {
+                    self.p.expect(&Tok::Equals, "`='")?;
+                    if let Some(v) = dec(self.p.peek()) {
+                        if v > u16::MAX as u128 {
+                            return self.p.syntax_err("expecting probability in range 0 to 65535");
+                        }
+                        probability = v as u16;
+                        self.p.advance();
+                    }
+                } else if self.p.eat_id("obs_point") {
+                    self.p.expect(&Tok::Equals, "`='")?;
+                    match self.p.peek().clone() {
+                        Tok::Macro(m) if m == "cookie" => obs_point = None,
+                        t => match dec(&t) {
+                            Some(v) => obs_point = Some(v as u32),
+                            None => return self.p.syntax_err("malformed sample observation_point_id"),
+                        },
+                    }
+                    self.p.advance();
+                } else if self.p.eat_id("obs_domain") {
+                    self.p.expect(&Tok::Equals, "`='")?;
+                    if let Some(v) = dec(self.p.peek()) {
+                        if v > u8::MAX as u128 {
+                            return self.p.syntax_err("obs_domain must be 8-bit long");
+                        }
+                        obs_domain = v as u8;
+                    }
+                    self.p.advance();
+                } else if self.p.eat_id("collector_set") {
+                    self.p.expect(&Tok::Equals, "`='")?;
+                    if let Some(v) = dec(self.p.peek()) {
+                        collector_set = v as u32;
+                    }
+                    self.p.advance();
+                } else {
+                    return self.p.syntax_err("unknown argument");
+                }
+                self.p.eat(&Tok::Comma);
+            }
+        }
+        if probability == 0 {
+            return self.p.err("probability must be greater than zero");
+        }
+        Ok(Act::Sample {
+            probability,
+            collector_set,
+            obs_domain,
+            obs_point,
+        })
+    }
+
     fn toks_prev_id(&self) -> Option<String> {
         self.p.prev_id()
     }
@@ -1251,6 +1423,9 @@ pub struct EncodeParams<'l> {
     pub output_table: Option<u8>,
     /// The datapath supports meters; without, controller actions carry none.
     pub dp_meters: bool,
+    /// Datapath tunnel key and logical flow cookie (`sample()` ids).
+    pub dp_key: u32,
+    pub lflow_cookie: u32,
     pub lookup: &'l mut dyn Lookup,
 }
 
@@ -1740,6 +1915,7 @@ fn encode_one(a: &Act, ep: &mut EncodeParams<'_>, out: &mut Vec<Action>) -> Resu
                 .iter()
                 .map(|(id, weight)| Bucket {
                     weight: *weight,
+                    watch_port: None,
                     actions: vec![
                         Action::SetField {
                             field: d.field,
@@ -1775,6 +1951,99 @@ fn encode_one(a: &Act, ep: &mut EncodeParams<'_>, out: &mut Vec<Action>) -> Resu
             };
             if let Some(id) = ep.lookup.meter_id(&desc) {
                 out.push(Action::Meter(id));
+            }
+        }
+        Act::CtCommitV1 { mark, label } => {
+            let mut exec = Vec::new();
+            if let Some((v, m)) = mark {
+                exec.push(Action::SetField {
+                    field: Field::CtMark,
+                    value: *v,
+                    mask: Some(*m),
+                });
+            }
+            if let Some((v, m)) = label {
+                exec.push(Action::SetField {
+                    field: Field::CtLabel,
+                    value: *v,
+                    mask: Some(*m),
+                });
+            }
+            out.push(Action::Ct(Ct {
+                commit: true,
+                table: None,
+                // The old syntax always used the switch's zone register.
+                zone: SubField {
+                    field: Field::Reg(13),
+                    ofs: 0,
+                    n_bits: 16,
+                },
+                nat: ep.ct_zero_snat.then_some(Nat::Src(None)),
+                exec,
+            }));
+        }
+        Act::CommitEcmpNh { ipv6, proto } => {
+            out.push(Action::Learn(ecmp_learn(true, *ipv6, *proto)));
+            out.push(Action::Learn(ecmp_learn(false, *ipv6, *proto)));
+        }
+        Act::FwdGroup { liveness, ports } => {
+            if ports.is_empty() {
+                return Ok(());
+            }
+            let output = ep.output_table.unwrap_or(match ep.pipeline {
+                Pipeline::Ingress => table::OUTPUT_INIT,
+                Pipeline::Egress => table::SAVE_INPORT,
+            });
+            let mut buckets = Vec::new();
+            for p in ports {
+                // As in ovn-controller, one unresolvable child port disables the group.
+                let Some(key) = ep.lookup.port_key(p) else {
+                    return Ok(());
+                };
+                let watch_port = if *liveness {
+                    match ep.lookup.tunnel_ofport(p) {
+                        Some(ofport) => Some(ofport),
+                        None => return Ok(()),
+                    }
+                } else {
+                    None
+                };
+                buckets.push(Bucket {
+                    weight: 100,
+                    watch_port,
+                    actions: vec![
+                        Action::SetField {
+                            field: OUTPORT,
+                            value: (key & 0xffff) as u128,
+                            mask: Some(0xffff),
+                        },
+                        Action::Resubmit(output),
+                    ],
+                });
+            }
+            let group = Group {
+                selection: Selection::DpHash,
+                selection_param: 0,
+                buckets,
+            };
+            match ep.lookup.group_id(&group) {
+                Some(id) => out.push(Action::Group(id)),
+                None => return Err(Error::semantic("no group id available for fwd_group")),
+            }
+        }
+        Act::Sample {
+            probability,
+            collector_set,
+            obs_domain,
+            obs_point,
+        } => {
+            if ep.lookup.has_collector_set(*collector_set) {
+                out.push(Action::Sample {
+                    probability: *probability,
+                    collector_set_id: *collector_set,
+                    obs_domain_id: ((*obs_domain as u32) << 24) | (ep.dp_key & 0xff_ffff),
+                    obs_point_id: obs_point.unwrap_or(ep.lflow_cookie),
+                });
             }
         }
         Act::LookupMacIp { nd, dst, port, ip } => {
@@ -1857,6 +2126,7 @@ pub fn lb_group(
             };
             Bucket {
                 weight: 100,
+                watch_port: None,
                 actions: vec![Action::Ct(Ct {
                     commit: true,
                     table: Some(recirc_table),
@@ -1970,6 +2240,7 @@ fn lb_aff_learn(
         });
     }
     Learn {
+        hard_timeout: 0,
         table: table::CHK_LB_AFFINITY,
         idle_timeout: timeout,
         delete_learned: true,
@@ -1984,4 +2255,76 @@ fn is_uuid(s: &str) -> bool {
             8 | 13 | 18 | 23 => *c == b'-',
             _ => c.is_ascii_hexdigit(),
         })
+}
+
+/// One of the two `learn` actions of `commit_ecmp_nh`: the MAC table entry
+/// (`nw_conn`, keyed like the original packet) or the next-hop entry (keyed
+/// like the reply).
+fn ecmp_learn(nw_conn: bool, ipv6: bool, proto: u8) -> Learn {
+    use crate::of::LearnSpec::*;
+    let (src, dst) = if ipv6 {
+        (Field::Ipv6Src, Field::Ipv6Dst)
+    } else {
+        (Field::Ipv4Src, Field::Ipv4Dst)
+    };
+    let (tsrc, tdst) = match proto {
+        6 => (Field::TcpSrc, Field::TcpDst),
+        17 => (Field::UdpSrc, Field::UdpDst),
+        _ => (Field::SctpSrc, Field::SctpDst),
+    };
+    // ovn-controller leaves the source subfield width zero for swapped
+    // matches; kept for identical flows.
+    let from = |d: Field, s: Field| MatchFrom {
+        dst: SubField::whole(d),
+        src: SubField {
+            field: s,
+            ofs: 0,
+            n_bits: 0,
+        },
+    };
+    let mut specs = vec![MatchField(SubField::whole(Field::Metadata))];
+    if nw_conn {
+        specs.push(MatchField(SubField::whole(Field::EthSrc)));
+    }
+    specs.push(MatchImm {
+        field: Field::EthType,
+        value: if ipv6 { 0x86dd } else { 0x800 },
+    });
+    if nw_conn {
+        specs.push(MatchField(SubField::whole(src)));
+        specs.push(MatchField(SubField::whole(dst)));
+    } else {
+        specs.push(from(src, dst));
+        specs.push(from(dst, src));
+    }
+    specs.push(MatchImm {
+        field: Field::IpProto,
+        value: proto as u128,
+    });
+    if nw_conn {
+        specs.push(MatchField(SubField::whole(tsrc)));
+        specs.push(MatchField(SubField::whole(tdst)));
+    } else {
+        specs.push(from(tsrc, tdst));
+        specs.push(from(tdst, tsrc));
+    }
+    specs.push(LoadImm {
+        value: 1,
+        dst: SubField {
+            field: FLAGS,
+            ofs: 13,
+            n_bits: 1,
+        },
+    });
+    Learn {
+        table: if nw_conn {
+            table::ECMP_NH_MAC
+        } else {
+            table::ECMP_NH
+        },
+        idle_timeout: 20,
+        hard_timeout: 30,
+        delete_learned: true,
+        specs,
+    }
 }

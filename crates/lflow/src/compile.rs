@@ -43,6 +43,9 @@ pub struct Context {
     pub output_table: Option<u8>,
     /// The datapath supports meters (controller actions may be metered).
     pub dp_meters: bool,
+    /// Cookie of the logical flow (first 32 bits of its UUID), for
+    /// `sample(obs_point=$cookie)`.
+    pub lflow_cookie: u32,
 }
 
 impl Context {
@@ -58,6 +61,7 @@ impl Context {
             n_tables: crate::actions::N_TABLES,
             output_table: None,
             dp_meters: true,
+            lflow_cookie: 0,
         }
     }
 }
@@ -114,6 +118,8 @@ pub fn compile(
         controller_meter: ctx.controller_meter.filter(|_| ctx.dp_meters),
         output_table: ctx.output_table,
         dp_meters: ctx.dp_meters,
+        dp_key: ctx.datapath_key,
+        lflow_cookie: ctx.lflow_cookie,
         lookup,
     };
     encode(&parsed.acts, &mut ep, &mut actions).map_err(CompileError::Actions)?;
@@ -241,6 +247,8 @@ pub fn compile_actions(
         controller_meter: ctx.controller_meter.filter(|_| ctx.dp_meters),
         output_table: ctx.output_table,
         dp_meters: ctx.dp_meters,
+        dp_key: ctx.datapath_key,
+        lflow_cookie: ctx.lflow_cookie,
         lookup,
     };
     encode(&parsed.acts, &mut ep, &mut out)?;

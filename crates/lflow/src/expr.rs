@@ -130,4 +130,14 @@ pub trait Lookup {
     fn meter_id(&mut self, _name: &str) -> Option<u32> {
         None
     }
+    /// OpenFlow port of the tunnel toward the chassis hosting `port`
+    /// (`fwd_group(liveness=true)` watches it).
+    fn tunnel_ofport(&self, _port: &str) -> Option<u32> {
+        None
+    }
+    /// Whether IPFIX collector set `id` is configured on this chassis
+    /// (`sample()` to an unknown set is dropped).
+    fn has_collector_set(&self, _id: u32) -> bool {
+        true
+    }
 }

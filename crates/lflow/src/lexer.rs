@@ -38,7 +38,7 @@ impl Constant {
             IntFormat::Ethernet => 48,
             IntFormat::Decimal | IntFormat::Hex => {
                 let v = self.value | self.mask.unwrap_or(0);
-                128 - v.leading_zeros()
+                (128 - v.leading_zeros()).max(self.hex_width)
             }
         }
     }
@@ -405,19 +405,19 @@ fn lex_integer_bare(input: &str, start: usize) -> Result<(Constant, usize), Erro
         if !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
             return Err(Error::syntax(start, "Invalid syntax in hexadecimal constant."));
         }
-        if digits.len() > 32 {
-            return Err(Error::syntax(
-                start,
-                "Hexadecimal constant requires more than 128 bits.",
-            ));
-        }
-        let v = if digits.is_empty() {
+        // Like OVN, accept wider literals but keep the low 128 bits; the
+        // recorded width still makes them too wide for any field.
+        let low = &digits[digits.len().saturating_sub(32)..];
+        let v = if low.is_empty() {
             0
         } else {
-            u128::from_str_radix(digits, 16).unwrap_or(0)
+            u128::from_str_radix(low, 16).unwrap_or(0)
         };
         let mut k = mk(v, IntFormat::Hex);
-        k.hex_width = 128 - v.leading_zeros();
+        k.hex_width = match digits.bytes().next().and_then(|c| (c as char).to_digit(16)) {
+            Some(top) => 4 * (digits.len() as u32 - 1) + (32 - top.leading_zeros()),
+            None => 0,
+        };
         return Ok((k, end));
     }
     if let Ok(a) = text.parse::<Ipv4Addr>() {

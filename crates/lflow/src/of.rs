@@ -503,7 +503,11 @@ impl SubField {
 impl fmt::Display for SubField {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let name = self.field.nxm_name();
-        if self.ofs == 0 && self.n_bits == self.field.width() {
+        if self.n_bits == 0 {
+            // OVN leaves some learn() source subfields zero-width; ovs-ofctl
+            // prints those as `[OFS..OFS-1]`.
+            write!(f, "{name}[{}..{}]", self.ofs, self.ofs as i64 - 1)
+        } else if self.ofs == 0 && self.n_bits == self.field.width() {
             write!(f, "{name}[]")
         } else if self.n_bits == 1 {
             write!(f, "{name}[{}]", self.ofs)
@@ -572,6 +576,8 @@ pub enum LearnSpec {
     MatchField(SubField),
     /// Learned flow matches `field == value`.
     MatchImm { field: Field, value: u128 },
+    /// Learned flow matches `dst` on the value `src` has in the packet.
+    MatchFrom { dst: SubField, src: SubField },
     /// Learned flow loads `value` into `dst`.
     LoadImm { value: u128, dst: SubField },
 }
@@ -581,6 +587,7 @@ pub enum LearnSpec {
 pub struct Learn {
     pub table: u8,
     pub idle_timeout: u16,
+    pub hard_timeout: u16,
     pub delete_learned: bool,
     pub specs: Vec<LearnSpec>,
 }
@@ -591,12 +598,16 @@ impl fmt::Display for Learn {
         if self.idle_timeout != 0 {
             write!(f, ",idle_timeout={}", self.idle_timeout)?;
         }
+        if self.hard_timeout != 0 {
+            write!(f, ",hard_timeout={}", self.hard_timeout)?;
+        }
         if self.delete_learned {
             f.write_str(",delete_learned")?;
         }
         for s in &self.specs {
             match s {
                 LearnSpec::MatchField(sf) => write!(f, ",{sf}")?,
+                LearnSpec::MatchFrom { dst, src } => write!(f, ",{dst}={src}")?,
                 LearnSpec::MatchImm { field, value } => {
                     write!(f, ",{}={}", field.set_name(), field.format_value(*value))?
                 }
@@ -648,6 +659,13 @@ pub enum Action {
     SetQueue(u32),
     Meter(u32),
     Learn(Learn),
+    /// `sample(...)` (IPFIX per-flow sampling).
+    Sample {
+        probability: u16,
+        collector_set_id: u32,
+        obs_domain_id: u32,
+        obs_point_id: u32,
+    },
 }
 
 fn fmt_userdata(b: &[u8]) -> String {
@@ -709,6 +727,15 @@ impl fmt::Display for Action {
             Action::SetQueue(q) => write!(f, "set_queue:{q}"),
             Action::Meter(m) => write!(f, "meter:{m}"),
             Action::Learn(l) => write!(f, "{l}"),
+            Action::Sample {
+                probability,
+                collector_set_id,
+                obs_domain_id,
+                obs_point_id,
+            } => write!(
+                f,
+                "sample(probability={probability},collector_set_id={collector_set_id},obs_domain_id={obs_domain_id},obs_point_id={obs_point_id})"
+            ),
             Action::Ct(ct) => {
                 let mut s = String::from("ct(");
                 let mut items = Vec::new();
@@ -765,6 +792,8 @@ pub enum Selection {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Bucket {
     pub weight: u16,
+    /// Bucket is live only while this OpenFlow port is up (BFD).
+    pub watch_port: Option<u32>,
     pub actions: Vec<Action>,
 }
 
@@ -792,12 +821,11 @@ impl fmt::Display for Group {
             write!(f, ",selection_method_param={}", self.selection_param)?;
         }
         for (i, b) in self.buckets.iter().enumerate() {
-            write!(
-                f,
-                ",bucket=bucket_id:{i},weight:{},actions={}",
-                b.weight,
-                ActionList(&b.actions)
-            )?;
+            write!(f, ",bucket=bucket_id:{i},weight:{}", b.weight)?;
+            if let Some(p) = b.watch_port {
+                write!(f, ",watch_port:{p}")?;
+            }
+            write!(f, ",actions={}", ActionList(&b.actions))?;
         }
         Ok(())
     }

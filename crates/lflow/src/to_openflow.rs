@@ -153,7 +153,11 @@ fn action(a: &Action) -> ofp::Action {
             clause: clause.saturating_sub(1),
             n_clauses: *n_clauses,
         },
-        Action::CheckPktLarger { .. } | Action::SetQueue(_) | Action::Meter(_) | Action::Learn(_) => {
+        Action::CheckPktLarger { .. }
+        | Action::SetQueue(_)
+        | Action::Meter(_)
+        | Action::Learn(_)
+        | Action::Sample { .. } => {
             // The codec has no equivalent yet; a note keeps the flow
             // installable and visibly marks what is missing.
             ofp::Action::Note(a.to_string().into_bytes())
@@ -187,11 +191,21 @@ pub fn group_mod(g: &Group, group_id: u32) -> ofp::GroupMod {
         .buckets
         .iter()
         .enumerate()
-        .map(|(i, Bucket { weight, actions: a })| {
-            let mut b = ofp::Bucket::new(i as u32, actions(a));
-            b.weight = Some(*weight);
-            b
-        })
+        .map(
+            |(
+                i,
+                Bucket {
+                    weight,
+                    watch_port,
+                    actions: a,
+                },
+            )| {
+                let mut b = ofp::Bucket::new(i as u32, actions(a));
+                b.weight = Some(*weight);
+                b.watch_port = *watch_port;
+                b
+            },
+        )
         .collect();
     let mut gm = ofp::GroupMod::add(group_id, ofp::GroupType::Select, buckets);
     gm.selection_method = Some(match &g.selection {

@@ -267,6 +267,7 @@ pub fn compile_all(sb: &Sb) -> Outcome {
             let mut ctx = Context::new(d.key, d.is_switch);
             // ovn-controller derives conj ids from the lflow UUID.
             ctx.conj_id_base = u32::from_str_radix(&lf.uuid[..8], 16).unwrap_or(1);
+            ctx.lflow_cookie = ctx.conj_id_base;
             let mut lookup = SbLookup {
                 sb,
                 dp: dp.clone(),
