@@ -24,6 +24,7 @@ use crate::local;
 use crate::mac_binding::{self, Learned};
 use crate::of::state::LocalState;
 use crate::ofside::{Feedback, FlowSink};
+use crate::patch;
 use crate::row;
 use crate::tunnels;
 
@@ -437,7 +438,19 @@ impl Controller {
             .filter(|(_, i)| i.has_ofport())
             .map(|(n, _)| n.clone())
             .collect();
-        let (needed, requested) = local::zone_names(&self.sb.replica, &local_dps, &vifs);
+        let (needed, requested) = local::zone_names(&self.sb.replica, &local_dps, &vifs, &me.name);
+
+        // Patch ports to the provider bridges, for localnet ports.
+        let want = patch::desired(
+            &self.sb.replica,
+            &self.ovs.replica,
+            &cfg.bridge,
+            &patch::parse_mappings(&cfg.bridge_mappings),
+            &local_dps,
+        );
+        let ops = patch::sync_ops(&self.ovs.replica, &want);
+        self.ovs_txn("patch ports", ops).await;
+
         let persisted = bridge::find(&self.ovs.replica, &cfg.bridge)
             .map(|(_, br)| bridge::persisted_zones(br))
             .unwrap_or_default();

@@ -259,16 +259,19 @@ pub fn local_datapaths(sb: &Replica, me_uuid: Uuid, me_name: &str) -> BTreeSet<U
     local
 }
 
-/// Names that need a conntrack zone: logical ports resident here (VIFs with a
-/// local interface, patch and l3gateway ports of local datapaths) and
-/// `<dp-uuid>_dnat`/`_snat` for local routers; plus the zones routers request
-/// with `external_ids:snat-ct-zone`.
+/// Names that need a conntrack zone, as ovn-controller 23.03 allocates them
+/// (checked against it): every local interface's `iface-id`, the `localnet`
+/// ports of local datapaths, `l3gateway` ports resident here, and
+/// `<dp-uuid>_dnat`/`_snat` for every local datapath (switches included);
+/// patch ports get none. Also returns the zones routers request with
+/// `external_ids:snat-ct-zone`.
 pub fn zone_names(
     sb: &Replica,
     local_dps: &BTreeSet<Uuid>,
     vifs: &BTreeSet<String>,
+    me_name: &str,
 ) -> (BTreeSet<String>, BTreeMap<String, u16>) {
-    let mut names: BTreeSet<String> = BTreeSet::new();
+    let mut names: BTreeSet<String> = vifs.clone();
     let mut requested = BTreeMap::new();
     for (_, pb) in sb.table("Port_Binding") {
         let port = row::str(pb, "logical_port");
@@ -276,8 +279,12 @@ pub fn zone_names(
             continue;
         }
         let on_local_dp = row::uuid(pb, "datapath").is_some_and(|d| local_dps.contains(&d));
-        let ty = row::str(pb, "type");
-        if (ty.is_empty() && vifs.contains(port)) || (on_local_dp && matches!(ty, "patch" | "l3gateway")) {
+        let wanted = match row::str(pb, "type") {
+            "localnet" => on_local_dp,
+            "l3gateway" => row::smap_get(pb, "options", "l3gateway-chassis") == Some(me_name),
+            _ => false,
+        };
+        if wanted {
             names.insert(port.to_string());
         }
     }
@@ -285,9 +292,6 @@ pub fn zone_names(
         let Some(r) = sb.row("Datapath_Binding", dp) else {
             continue;
         };
-        if row::smap_get(r, "external_ids", "logical-switch").is_some() {
-            continue;
-        }
         names.insert(format!("{dp}_dnat"));
         names.insert(format!("{dp}_snat"));
         if let Some(z) = row::smap_get(r, "external_ids", "snat-ct-zone").and_then(|z| z.parse().ok()) {
@@ -345,9 +349,10 @@ mod tests {
         let local = local_datapaths(&sb, me, "hv1");
         assert_eq!(local, [ls1, lr1, ls2].into());
         let vifs: BTreeSet<String> = ["vm1".to_string()].into();
-        let (names, req) = zone_names(&sb, &local, &vifs);
-        assert!(names.contains("vm1") && !names.contains("vm2") && names.contains("lr1-ls2"));
-        assert!(names.contains(&format!("{lr1}_snat")));
+        let (names, req) = zone_names(&sb, &local, &vifs, "hv1");
+        assert!(names.contains("vm1") && !names.contains("vm2"));
+        assert!(!names.contains("lr1-ls2"), "patch ports get no zone");
+        assert!(names.contains(&format!("{lr1}_snat")) && names.contains(&format!("{ls1}_dnat")));
         assert_eq!(req[&format!("{lr1}_snat")], 77);
         let s = build(&sb, "hv1", BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
         assert_eq!(s.datapaths.len(), 3);

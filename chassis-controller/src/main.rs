@@ -15,6 +15,7 @@ mod local;
 mod mac_binding;
 mod of;
 mod ofside;
+mod patch;
 mod row;
 mod tunnels;
 

@@ -926,3 +926,120 @@ fn put_arp_writes_mac_binding() {
         uuid
     );
 }
+
+/// ovn-bridge-mappings: a localnet port of a local datapath gets the patch
+/// port pair OVN creates, and zones are allocated as OVN does; the pair goes
+/// when the datapath stops being local.
+#[test]
+fn localnet_patch_ports_and_zones() {
+    if !testbed::require(&["ovsdb-server", "ovs-vswitchd", "ovs-vsctl", "ovn-sbctl"]) {
+        return;
+    }
+    let sb = OvsdbServer::start(&testbed::sb_schema());
+    let sbr = sb.remote();
+    sbctl(&sbr, &["init"]);
+    let ovs = Vswitch::start(Dummy::Override);
+    ovs.vsctl(&["add-br", "br-phys"]);
+    configure(&ovs, &sbr);
+    ovs.vsctl(&[
+        "set",
+        "Open_vSwitch",
+        ".",
+        "external_ids:ovn-bridge-mappings=physnet1:br-phys",
+    ]);
+    let _ctl = start_controller(&ovs);
+    let dp = sbctl(
+        &sbr,
+        &[
+            "create",
+            "Datapath_Binding",
+            "tunnel_key=1",
+            "external_ids:logical-switch=ls1uuid",
+            "external_ids:name=ls1",
+        ],
+    );
+    sbctl(
+        &sbr,
+        &[
+            "create",
+            "Port_Binding",
+            "logical_port=ln1",
+            &format!("datapath={dp}"),
+            "tunnel_key=2",
+            "type=localnet",
+            "options:network_name=physnet1",
+            "mac=unknown",
+        ],
+    );
+    sbctl(
+        &sbr,
+        &[
+            "create",
+            "Port_Binding",
+            "logical_port=vm1",
+            &format!("datapath={dp}"),
+            "tunnel_key=1",
+        ],
+    );
+    wait!(ovs, "Chassis hv1", || sbctl_try(
+        &sbr,
+        &["--bare", "--columns=name", "list", "Chassis"]
+    ) == "hv1");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        vsctl_try(&ovs, &["list-ports", "br-int"]).is_empty(),
+        "no local datapath yet"
+    );
+    ovs.vsctl(&[
+        "add-port",
+        "br-int",
+        "vm1",
+        "--",
+        "set",
+        "Interface",
+        "vm1",
+        "external_ids:iface-id=vm1",
+    ]);
+    wait!(ovs, "patch ports", || {
+        vsctl_try(&ovs, &["get", "Interface", "patch-br-int-to-ln1", "options:peer"]) == "patch-ln1-to-br-int"
+            && vsctl_try(&ovs, &["get", "Interface", "patch-ln1-to-br-int", "options:peer"])
+                == "patch-br-int-to-ln1"
+    });
+    assert_eq!(
+        ovs.vsctl(&["port-to-br", "patch-ln1-to-br-int"]).trim(),
+        "br-phys"
+    );
+    assert_eq!(
+        ovs.vsctl(&[
+            "get",
+            "Port",
+            "patch-br-int-to-ln1",
+            "external_ids:ovn-localnet-port"
+        ])
+        .trim(),
+        "ln1"
+    );
+    let zones = ovs.vsctl(&["br-get-external-id", "br-int"]);
+    for z in [
+        "ct-zone-vm1=",
+        "ct-zone-ln1=",
+        &format!("ct-zone-{dp}_dnat="),
+        &format!("ct-zone-{dp}_snat="),
+    ] {
+        assert!(zones.contains(z), "{z} missing in {zones}");
+    }
+    ovs.vsctl(&["del-port", "br-int", "vm1"]);
+    wait!(ovs, "patch ports removed", || {
+        vsctl_try(
+            &ovs,
+            &[
+                "--bare",
+                "--columns=name",
+                "find",
+                "Port",
+                "external_ids:ovn-localnet-port=ln1",
+            ],
+        )
+        .is_empty()
+    });
+}
