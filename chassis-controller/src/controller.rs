@@ -29,6 +29,8 @@ use crate::row;
 use crate::tunnels;
 
 const RETRY_AFTER_ERROR: Duration = Duration::from_secs(1);
+/// Learned neighbours kept while they cannot be written.
+const MAX_PENDING_LEARNED: usize = 4096;
 
 /// unixctl commands besides the built-ins.
 pub const COMMANDS: &[&str] = &["exit", "recompute", "connection-status"];
@@ -216,6 +218,10 @@ impl Controller {
                     }
                 }
                 Some(l) = self.feedback.learned.recv() => {
+                    // Bounded while the SB is unreachable; later reports win anyway.
+                    if self.learned.len() >= MAX_PENDING_LEARNED {
+                        self.learned.remove(0);
+                    }
                     self.learned.push(l);
                     self.force = true;
                 }

@@ -359,4 +359,79 @@ mod tests {
         assert_eq!(s.port("vm1").and_then(|p| p.chassis.as_deref()), Some("hv1"));
         assert!(s.datapath(2).is_some_and(|d| !d.is_switch));
     }
+
+    /// Rows with missing or mistyped columns (as a newer or broken server might
+    /// send) are skipped or read as empty by every planner: no panic.
+    #[test]
+    fn garbage_rows_do_not_panic() {
+        use crate::binding::{self, Me};
+        use crate::config::ChassisConfig;
+        use crate::{chassis, mac_binding, patch, tunnels};
+        use ovsdb::Atom;
+        let mut sb = Replica::default();
+        let me = Uuid::new_v4();
+        let junk = || {
+            row::build([
+                ("name", Datum::integer(7)),
+                ("logical_port", Datum::set([Atom::string("a"), Atom::string("b")])),
+                ("tunnel_key", Datum::integer(-5)),
+                ("datapath", Datum::string("not-a-uuid")),
+                ("logical_datapath", Datum::uuid(Uuid::new_v4())),
+                ("table_id", Datum::integer(100_000)),
+                ("priority", Datum::integer(-1)),
+                ("options", Datum::string("x")),
+                ("encaps", Datum::uuid(Uuid::new_v4())),
+                ("chassis", Datum::uuid(me)),
+                ("type", Datum::string("l3gateway")),
+            ])
+        };
+        for t in [
+            "Chassis",
+            "Encap",
+            "Datapath_Binding",
+            "Port_Binding",
+            "Multicast_Group",
+            "Logical_Flow",
+            "Logical_DP_Group",
+            "MAC_Binding",
+            "Load_Balancer",
+            "Address_Set",
+            "Port_Group",
+            "SB_Global",
+        ] {
+            sb.insert(t, Uuid::new_v4(), junk());
+            sb.insert(t, Uuid::new_v4(), Row::new());
+        }
+        let cfg = ChassisConfig {
+            system_id: "hv1".into(),
+            encap_types: vec!["geneve".into()],
+            encap_ips: vec!["1.1.1.1".into()],
+            ..Default::default()
+        };
+        let _ = build(&sb, "hv1", BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+        let dps = local_datapaths(&sb, me, "hv1");
+        let _ = zone_names(&sb, &dps, &BTreeSet::new(), "hv1");
+        let m = Me {
+            name: "hv1".into(),
+            hostname: String::new(),
+            uuid: me,
+        };
+        let _ = binding::plan(
+            &sb,
+            &m,
+            &BTreeMap::new(),
+            &Default::default(),
+            std::time::Instant::now(),
+        );
+        let _ = tunnels::desired(&sb, &cfg);
+        let _ = chassis::sync_ops(&sb, &chassis::spec(&cfg, &Default::default()));
+        let _ = patch::desired(&sb, &Replica::default(), "br-int", &BTreeMap::new(), &dps);
+        let l = mac_binding::Learned {
+            datapath: 1,
+            logical_port: "a".into(),
+            ip: "10.0.0.1".parse().unwrap(),
+            mac: "00:00:00:00:00:01".into(),
+        };
+        let _ = mac_binding::ops(&sb, &l, 0);
+    }
 }
