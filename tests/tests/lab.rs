@@ -13,11 +13,12 @@ use std::time::Instant;
 
 use testbed::{repo_root, require};
 
-/// Which implementation the lab runs when `LAB_IMPL` is not set: Debian's OVN
-/// for now, so that this test proves the harness itself. Flip to "rovn" once
-/// rovn-northd and rovn-controller work; per-role overrides (LAB_NORTHD,
-/// LAB_CONTROLLER, LAB_CONTROLLER_hvN, LAB_NBCTL, LAB_SBCTL) still apply.
-const LAB_IMPL_DEFAULT: &str = "ovn";
+/// Which implementation the lab runs when `LAB_IMPL` is not set: rovn's own
+/// daemons and CLIs (the `mixed` scenario still puts Debian's ovn-controller on
+/// one host). `LAB_IMPL=ovn` runs the same scenarios on real OVN, which proves the
+/// harness; per-role overrides (LAB_NORTHD, LAB_CONTROLLER, LAB_CONTROLLER_hvN,
+/// LAB_NBCTL, LAB_SBCTL) still apply.
+const LAB_IMPL_DEFAULT: &str = "rovn";
 
 const LAB_DIR: &str = "/tmp/rovn-labtest";
 const LAB_PREFIX: &str = "rovnt-";
