@@ -71,6 +71,9 @@ pub mod table {
     pub const CHK_LB_AFFINITY: u8 = 78;
 }
 
+/// OVN's limit on nested actions (`clone { clone { ... } }`).
+pub const MAX_NESTED_ACTIONS: usize = 32;
+
 /// Number of logical tables per pipeline (a `next` past the last is an error).
 pub const N_TABLES: u8 = 29;
 
@@ -286,6 +289,7 @@ pub struct ActionParser<'p, 'a> {
     prereqs: Vec<&'static str>,
     scope: Writable,
     n_tables: u8,
+    nesting: usize,
 }
 
 /// Parses a logical flow's action string.
@@ -314,6 +318,7 @@ pub fn parse_actions_n(
         prereqs: Vec::new(),
         scope: Writable::Yes,
         n_tables,
+        nesting: 0,
     };
     let acts = ap.parse_list(&Tok::End)?;
     let prereqs = std::mem::take(&mut ap.prereqs);
@@ -645,9 +650,9 @@ impl ActionParser<'_, '_> {
             }
             "set_meter" => {
                 self.p.expect(&Tok::LParen, "`('")?;
-                let rate = self.p.expect_int()?;
+                let rate = self.p.expect_u64()?;
                 let burst = if self.p.eat(&Tok::Comma) {
-                    Some(self.p.expect_int()?)
+                    Some(self.p.expect_u64()?)
                 } else {
                     None
                 };
@@ -702,7 +707,10 @@ impl ActionParser<'_, '_> {
 
     fn parse_nested(&mut self, scope: Writable, keep_prereqs: bool) -> Result<Vec<Act>, Error> {
         self.p.expect(&Tok::LCurly, "`{'")?;
-        self.p.enter()?;
+        if self.nesting + 1 >= MAX_NESTED_ACTIONS {
+            return self.p.err("maximum depth of nested actions reached");
+        }
+        self.nesting += 1;
         let saved_scope = std::mem::replace(&mut self.scope, scope);
         let saved_pre = std::mem::take(&mut self.prereqs);
         let r = self.parse_list(&Tok::RCurly);
@@ -711,7 +719,7 @@ impl ActionParser<'_, '_> {
             self.prereqs.extend(inner_pre);
         }
         self.scope = saved_scope;
-        self.p.leave();
+        self.nesting -= 1;
         r
     }
 

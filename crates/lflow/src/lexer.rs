@@ -32,6 +32,9 @@ pub struct Constant {
 impl Constant {
     /// Minimum number of bits needed to hold the constant as written.
     pub fn width(&self) -> u32 {
+        if let Some(m) = self.mask {
+            return 128 - m.leading_zeros();
+        }
         match self.format {
             IntFormat::Ipv4 => 32,
             IntFormat::Ipv6 => 128,
@@ -129,6 +132,8 @@ fn punct_text(t: &Tok) -> &'static str {
 pub struct Token {
     pub tok: Tok,
     pub pos: usize,
+    /// Byte offset just past the token.
+    pub end: usize,
 }
 
 fn is_id1(c: u8) -> bool {
@@ -176,6 +181,7 @@ pub fn tokenize(input: &str) -> Result<Vec<Token>, Error> {
             out.push(Token {
                 tok: Tok::End,
                 pos: p,
+                end: p,
             });
             return Ok(out);
         }
@@ -269,7 +275,11 @@ pub fn tokenize(input: &str) -> Result<Vec<Token>, Error> {
             }
         };
         p += len;
-        out.push(Token { tok, pos: start });
+        out.push(Token {
+            tok,
+            pos: start,
+            end: p,
+        });
     }
 }
 

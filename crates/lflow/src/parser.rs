@@ -8,9 +8,13 @@ use crate::symbols::{Kind, Level, Symbol, SymbolTable, symtab};
 
 /// Nesting limit for parentheses and nested actions, so hostile input cannot
 /// overflow the stack.
-pub const MAX_DEPTH: usize = 64;
+pub const MAX_DEPTH: usize = 128;
+
+/// OVN's limit on nested parentheses in a match.
+pub const MAX_PARENS: usize = 100;
 
 pub struct Parser<'a> {
+    input: String,
     toks: Vec<Token>,
     i: usize,
     pub lookup: &'a dyn Lookup,
@@ -18,17 +22,20 @@ pub struct Parser<'a> {
     /// Parity of enclosing `!` operators (OVN's nominal-field rule).
     not: bool,
     depth: usize,
+    parens: usize,
 }
 
 impl<'a> Parser<'a> {
     pub fn new(input: &str, lookup: &'a dyn Lookup) -> Result<Self, Error> {
         Ok(Parser {
+            input: input.to_string(),
             toks: tokenize(input)?,
             i: 0,
             lookup,
             symtab: symtab(),
             not: false,
             depth: 0,
+            parens: 0,
         })
     }
 
@@ -65,8 +72,20 @@ impl<'a> Parser<'a> {
         Err(Error::syntax(self.pos(), msg))
     }
 
+    /// The current token as OVN quotes it in messages.
+    pub fn describe_current(&self) -> String {
+        let t = &self.toks[self.i];
+        match t.tok {
+            Tok::End => "end of input".into(),
+            _ => format!("`{}'", self.input.get(t.pos..t.end).unwrap_or("?")),
+        }
+    }
+
     pub fn syntax_err<T>(&self, expecting: &str) -> Result<T, Error> {
-        self.err(format!("Syntax error at {} {expecting}.", self.peek().describe()))
+        self.err(format!(
+            "Syntax error at {} {expecting}.",
+            self.describe_current()
+        ))
     }
 
     pub fn eat(&mut self, t: &Tok) -> bool {
@@ -114,11 +133,26 @@ impl<'a> Parser<'a> {
 
     pub fn expect_int(&mut self) -> Result<u64, Error> {
         match self.peek().clone() {
-            Tok::Int(k) if k.mask.is_none() && k.value <= u64::MAX as u128 => {
+            Tok::Int(k)
+                if k.mask.is_none() && k.format == IntFormat::Decimal && k.value <= i32::MAX as u128 =>
+            {
                 self.advance();
                 Ok(k.value as u64)
             }
             _ => self.syntax_err("expecting small integer"),
+        }
+    }
+
+    /// A decimal integer up to 2**64-1.
+    pub fn expect_u64(&mut self) -> Result<u64, Error> {
+        match self.peek().clone() {
+            Tok::Int(k)
+                if k.mask.is_none() && k.format == IntFormat::Decimal && k.value <= u64::MAX as u128 =>
+            {
+                self.advance();
+                Ok(k.value as u64)
+            }
+            _ => self.syntax_err("expecting integer"),
         }
     }
 
@@ -181,32 +215,42 @@ impl<'a> Parser<'a> {
     /// One constant or `{...}` set, expanding `$as`, `@pg` and `^tmpl`.
     /// Returns the values and whether curly braces were used.
     pub fn parse_constant_set(&mut self) -> Result<(Vec<Value>, bool), Error> {
+        let mut out = Vec::new();
         if self.eat(&Tok::LCurly) {
-            let mut out = Vec::new();
-            while !self.eat(&Tok::RCurly) {
-                if self.at_end() {
-                    return self.syntax_err("expecting `}'");
-                }
+            // `{}` is not a constant set, though `{$empty_set}` is.
+            loop {
                 self.parse_constant_into(&mut out)?;
                 self.eat(&Tok::Comma);
+                if self.eat(&Tok::RCurly) {
+                    break;
+                }
             }
             Ok((out, true))
         } else {
-            let mut out = Vec::new();
-            let multi = matches!(self.peek(), Tok::Macro(_) | Tok::PortGroup(_));
             self.parse_constant_into(&mut out)?;
-            Ok((out, multi))
+            Ok((out, false))
         }
     }
 
     fn parse_constant_into(&mut self, out: &mut Vec<Value>) -> Result<(), Error> {
         let pos = self.pos();
+        // All members of a set have the same type as the first one.
+        let want_str = out.first().map(|v| matches!(v, Value::Str(_)));
+        match (self.peek(), want_str) {
+            (Tok::Int(_) | Tok::Macro(_), Some(true)) => return self.syntax_err("expecting string"),
+            (Tok::Str(_) | Tok::PortGroup(_), Some(false)) => return self.syntax_err("expecting integer"),
+            _ => {}
+        }
+        let here = self.describe_current();
         match self.advance() {
             Tok::Int(k) => out.push(Value::Int(k)),
             Tok::Str(s) => out.push(Value::Str(s)),
             Tok::Macro(name) => {
                 let Some(items) = self.lookup.address_set(&name) else {
-                    return Err(Error::syntax(pos, format!("No address set named {name}.")));
+                    return Err(Error::syntax(
+                        pos,
+                        format!("Syntax error at {here} expecting address set name."),
+                    ));
                 };
                 for item in items {
                     out.push(Value::Int(parse_address_constant(&item).ok_or_else(|| {
@@ -216,7 +260,10 @@ impl<'a> Parser<'a> {
             }
             Tok::PortGroup(name) => {
                 let Some(items) = self.lookup.port_group(&name) else {
-                    return Err(Error::syntax(pos, format!("No port group named {name}.")));
+                    return Err(Error::syntax(
+                        pos,
+                        format!("Syntax error at {here} expecting port group name."),
+                    ));
                 };
                 out.extend(items.into_iter().map(Value::Str));
             }
@@ -294,7 +341,13 @@ impl<'a> Parser<'a> {
     /// without parentheses).
     fn parse_primary(&mut self) -> Result<(Expr, bool), Error> {
         if self.eat(&Tok::LParen) {
-            let e = self.parse_expr()?;
+            if self.parens >= MAX_PARENS {
+                return self.err("Parentheses nested too deeply.");
+            }
+            self.parens += 1;
+            let e = self.parse_expr();
+            self.parens -= 1;
+            let e = e?;
             self.expect(&Tok::RParen, "`)'")?;
             return Ok((e, true));
         }
@@ -363,7 +416,7 @@ impl<'a> Parser<'a> {
             if !ok {
                 return Err(Error::syntax(
                     fpos,
-                    "Range expressions must have the form `x < field < y' or `x > field > y', with each `<' optionally replaced by `<=' or `>' by `>='.",
+                    "Range expressions must have the form `x < field < y' or `x > field > y', with each `<' optionally replaced by `<=' or `>' by `>=').",
                 ));
             }
             let a = self.make_cmp(pos, f, r1.reverse(), c1, curly1)?;
@@ -442,7 +495,7 @@ impl<'a> Parser<'a> {
                 ));
             }
             if matches!(set.first(), Some(Value::Int(k)) if k.mask.is_some()) {
-                return e("Only == and != operators may be used with masked constants.".into());
+                return e("Only == and != operators may be used with masked constants.  Consider using subfields instead (e.g. eth.src[0..15] > 0x1111 in place of eth.src > 00:00:00:00:11:11/00:00:00:00:ff:ff).".into());
             }
             if set.is_empty() {
                 return e(
