@@ -18,7 +18,6 @@
 //!   nothing stale survives; being atomic it never leaves a gap.
 //! - reconnects immediately, then with a short capped backoff.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -107,7 +106,6 @@ impl Ofctrl {
             installed: None,
             groups: GroupIds::new(),
             first_session: true,
-            current: None,
         };
         tokio::spawn(task.run());
         (Ofctrl { updates, status }, ack_rx)
@@ -190,13 +188,58 @@ fn summarize(seq: u64, d: &Diff, full: bool) -> BundleSummary {
     }
 }
 
-/// An update sent and not yet confirmed.
-struct InFlight {
+/// Updates sent and not yet confirmed by their barrier reply: which
+/// sequence number a barrier acknowledges and whether the switch rejected
+/// part of its bundle. Pure bookkeeping, no I/O.
+#[derive(Debug, Default)]
+pub struct Pending {
+    entries: Vec<PendingUpdate>,
+}
+
+#[derive(Debug)]
+struct PendingUpdate {
     seq: u64,
-    /// xids of the bundle's messages.
-    first_xid: u32,
-    last_xid: u32,
+    /// xids of the bundle's messages (None: no bundle, only a barrier).
+    bundle_xids: Option<(u32, u32)>,
+    barrier_xid: u32,
     failed: bool,
+}
+
+impl Pending {
+    /// Records an update: its bundle's xid range (if any) and its barrier.
+    pub fn sent(&mut self, seq: u64, bundle_xids: Option<(u32, u32)>, barrier_xid: u32) {
+        self.entries.push(PendingUpdate {
+            seq,
+            bundle_xids,
+            barrier_xid,
+            failed: false,
+        });
+    }
+
+    /// An error for `xid`: marks its update failed and returns its seq, or
+    /// `None` if the xid is not part of a pending bundle.
+    pub fn on_error(&mut self, xid: u32) -> Option<u64> {
+        let e = self
+            .entries
+            .iter_mut()
+            .find(|e| e.bundle_xids.is_some_and(|(a, b)| (a..=b).contains(&xid)))?;
+        e.failed = true;
+        Some(e.seq)
+    }
+
+    /// A barrier reply for `xid`: returns (seq, failed) of the update it
+    /// confirms; that update and any earlier ones are done.
+    pub fn on_barrier(&mut self, xid: u32) -> Option<(u64, bool)> {
+        let i = self.entries.iter().position(|e| e.barrier_xid == xid)?;
+        let failed = self.entries[..=i].iter().any(|e| e.failed);
+        let seq = self.entries[i].seq;
+        self.entries.drain(..=i);
+        Some((seq, failed))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
 }
 
 struct Task {
@@ -208,8 +251,6 @@ struct Task {
     installed: Option<FlowTable>,
     groups: GroupIds,
     first_session: bool,
-    /// The desired table last sent, with the state's seq.
-    current: Option<u64>,
 }
 
 enum SessionEnd {
@@ -278,10 +319,8 @@ impl Task {
             s.sessions += 1;
             s.tun_index = Some(tun_index);
         });
-        self.current = None;
 
-        let mut in_flight: Vec<InFlight> = Vec::new();
-        let mut barriers: HashMap<u32, usize> = HashMap::new();
+        let mut pending_acks = Pending::default();
         let mut bundle_id: u32 = 0;
         // Install the latest state right away, if there is one.
         let mut pending = self.updates.borrow_and_update().is_some();
@@ -291,10 +330,8 @@ impl Task {
                 let update = self.updates.borrow_and_update().clone();
                 if let Some(update) = update {
                     bundle_id = bundle_id.wrapping_add(1);
-                    if let Some((inf, barrier)) = self.push(&mut conn, &update, tun_index, bundle_id).await? {
-                        barriers.insert(barrier, in_flight.len());
-                        in_flight.push(inf);
-                    }
+                    let (xids, barrier) = self.push(&mut conn, &update, tun_index, bundle_id).await?;
+                    pending_acks.sent(update.seq, xids, barrier);
                 }
             }
             tokio::select! {
@@ -302,30 +339,20 @@ impl Task {
                     let (h, msg) = r?;
                     match msg {
                         Message::BarrierReply => {
-                            if let Some(i) = barriers.remove(&h.xid) {
-                                let inf = &in_flight[i];
-                                if inf.failed {
-                                    warn!("ofctrl: bundle for #{} failed; re-reading the switch's flows", inf.seq);
+                            if let Some((seq, failed)) = pending_acks.on_barrier(h.xid) {
+                                if failed {
+                                    warn!("ofctrl: bundle for #{seq} failed; re-reading the switch's flows");
                                     self.status.send_modify(|s| s.failed_bundles += 1);
                                     self.installed = Some(dump(&mut conn).await?);
                                 }
-                                let seq = inf.seq;
                                 let _ = self.acks.send(seq);
                                 self.status.send_modify(|s| s.acked = Some(seq));
-                                if barriers.is_empty() {
-                                    in_flight.clear();
-                                }
                             }
                         }
-                        Message::Error(e) => {
-                            match in_flight.iter_mut().find(|f| (f.first_xid..=f.last_xid).contains(&h.xid)) {
-                                Some(f) => {
-                                    warn!("ofctrl: switch rejected part of bundle #{}: {e}", f.seq);
-                                    f.failed = true;
-                                }
-                                None => warn!("ofctrl: switch error: {e}"),
-                            }
-                        }
+                        Message::Error(e) => match pending_acks.on_error(h.xid) {
+                            Some(seq) => warn!("ofctrl: switch rejected part of bundle #{seq}: {e}"),
+                            None => warn!("ofctrl: switch error: {e}"),
+                        },
                         other => debug!("ofctrl: ignoring {}", super::conn::msg_name(&other)),
                     }
                 }
@@ -340,14 +367,15 @@ impl Task {
     }
 
     /// Computes the desired table for `update`, sends the difference as a
-    /// bundle and a barrier. Returns the in-flight record and barrier xid.
+    /// bundle and a barrier. Returns the bundle's xid range and the
+    /// barrier's xid.
     async fn push(
         &mut self,
         conn: &mut Conn,
         update: &Update,
         tun_index: u8,
         bundle_id: u32,
-    ) -> Result<Option<(InFlight, u32)>, ConnError> {
+    ) -> Result<(Option<(u32, u32)>, u32), ConnError> {
         let (desired, stats) = desired_flows(&update.state, tun_index, &mut self.groups);
         if stats.logical_flows_failed > 0 || stats.conflicts > 0 {
             warn!(
@@ -383,7 +411,6 @@ impl Task {
             desired.group_count()
         );
         self.installed = Some(desired);
-        self.current = Some(update.seq);
         self.status.send_modify(|s| {
             s.last_stats = Some(stats);
             if !summary.is_empty() {
@@ -391,16 +418,8 @@ impl Task {
                 s.last_bundle = Some(summary);
             }
         });
-        let failed = false;
-        Ok(Some((
-            InFlight {
-                seq: update.seq,
-                first_xid,
-                last_xid,
-                failed,
-            },
-            barrier,
-        )))
+        let xids = (!summary.is_empty() && first_xid != 0).then_some((first_xid, last_xid));
+        Ok((xids, barrier))
     }
 }
 
@@ -562,6 +581,22 @@ fn normalize_tun_metadata(actions: Vec<Action>) -> Vec<Action> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pending_acks() {
+        let mut p = Pending::default();
+        p.sent(1, Some((10, 14)), 15);
+        p.sent(2, None, 16);
+        p.sent(3, Some((17, 20)), 21);
+        assert_eq!(p.on_error(12), Some(1));
+        assert_eq!(p.on_error(99), None);
+        assert_eq!(p.on_barrier(99), None);
+        // Barrier 16 confirms #2 and, implicitly, #1 (whose bundle failed).
+        assert_eq!(p.on_barrier(16), Some((2, true)));
+        assert_eq!(p.on_barrier(15), None);
+        assert_eq!(p.on_barrier(21), Some((3, false)));
+        assert!(p.is_empty());
+    }
 
     #[test]
     fn tlv_plan() {
