@@ -411,9 +411,9 @@ impl Controller {
         };
 
         // Tunnels.
-        let want = tunnels::desired(&self.sb.replica, &cfg);
+        let want_tunnels = tunnels::desired(&self.sb.replica, &cfg);
         if let Some((_, br)) = bridge::find(&self.ovs.replica, &cfg.bridge) {
-            let ops = tunnels::sync_ops(&self.ovs.replica, br_uuid, br, &want);
+            let ops = tunnels::sync_ops(&self.ovs.replica, br_uuid, br, &want_tunnels);
             self.ovs_txn("tunnels", ops).await;
         }
 
@@ -486,7 +486,15 @@ impl Controller {
             self.last_state = Some(state);
         }
 
-        self.after_install(&cfg, &me, &ifaces).await;
+        // Flows computed from this SB contents include the tunnels to every
+        // chassis: nb_cfg is acknowledged only once they all have an ofport.
+        let tunnels_ready = bridge::find(&self.ovs.replica, &cfg.bridge).is_some_and(|(_, br)| {
+            let have = tunnels::existing(&self.ovs.replica, br);
+            want_tunnels
+                .keys()
+                .all(|id| have.get(id).and_then(|e| e.ofport).is_some_and(|p| p > 0))
+        });
+        self.after_install(&cfg, &me, &ifaces, tunnels_ready).await;
         self.record_learned().await;
     }
 
@@ -505,7 +513,13 @@ impl Controller {
 
     /// Writes what depends on installed flows: `Port_Binding.up`,
     /// `ovn-installed`, `Chassis_Private.nb_cfg` and br-int's `ovn-nb-cfg`.
-    async fn after_install(&mut self, cfg: &ChassisConfig, me: &Me, ifaces: &BTreeMap<String, LocalIface>) {
+    async fn after_install(
+        &mut self,
+        cfg: &ChassisConfig,
+        me: &Me,
+        ifaces: &BTreeMap<String, LocalIface>,
+        tunnels_ready: bool,
+    ) {
         let mut sb_ops = Vec::new();
         let mut ovs_ops = Vec::new();
         let ts = now_ms();
@@ -539,7 +553,10 @@ impl Controller {
             .next()
             .and_then(|(_, g)| row::int(g, "nb_cfg"))
             .unwrap_or(0);
-        if self.nb_cfg_pending.is_none_or(|(n, _)| n != nb_cfg) {
+        if !tunnels_ready {
+            // Re-arm with the state submitted once they are.
+            self.nb_cfg_pending = None;
+        } else if self.nb_cfg_pending.is_none_or(|(n, _)| n != nb_cfg) {
             self.nb_cfg_pending = Some((nb_cfg, self.seqno));
         }
         if let Some((n, seq)) = self.nb_cfg_pending

@@ -312,15 +312,11 @@ fn registers_meshes_binds_and_exits_cleanly() {
         ) == "ovn-hv3-0"
     });
 
-    // Graceful exit through ovs-appctl: chassis rows removed, exit status 0.
-    // (By socket path: `-t ovn-controller` needs the pidfile to carry an fcntl
-    // lock, which the daemon crate does not take yet.)
-    let sock = ovs.dir.join(format!("ovn-controller.{}.ctl", ctl.0.id()));
+    // Graceful exit through `ovs-appctl -t ovn-controller exit` (found through
+    // the pidfile, as ovn-ctl does): chassis rows removed, exit status 0.
     run(Command::new("ovs-appctl")
         .envs(ovs.env())
-        .arg("-t")
-        .arg(&sock)
-        .arg("exit"));
+        .args(["-t", "ovn-controller", "exit"]));
     wait!(ovs, "controller exit", || matches!(ctl.0.try_wait(), Ok(Some(_))));
     assert!(ctl.0.wait().unwrap().success());
     assert_eq!(
