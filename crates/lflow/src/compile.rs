@@ -141,14 +141,15 @@ pub fn compile(
         }
     };
     let mut out = Compiled::default();
-    let push = |out: &mut Compiled, m: Match, acts: Vec<Action>| {
+    let mut seen = std::collections::HashSet::new();
+    let mut push = |out: &mut Compiled, m: Match, acts: Vec<Action>| {
         let f = Flow {
             table,
             priority: lflow.priority,
             matches: m,
             actions: acts,
         };
-        if !out.flows.contains(&f) {
+        if seen.insert(f.clone()) {
             out.flows.push(f);
         }
     };

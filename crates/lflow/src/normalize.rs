@@ -1,7 +1,7 @@
 //! Symbol expansion ("annotation") and normalisation of match expressions
 //! into OpenFlow matches, with conjunctive matches for products of sets.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Mutex, OnceLock};
 
 use crate::error::Error;
@@ -292,7 +292,7 @@ fn nnf(e: AExpr, neg: bool) -> AExpr {
 
 /// One disjunct of the normal form: terms that must all hold, plus
 /// dimensions (each an OR of alternatives on one field) that must each hold.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Clause {
     pub terms: BTreeMap<Field, (u128, u128)>,
     pub dims: Vec<(Field, Vec<(u128, u128)>)>,
@@ -427,9 +427,10 @@ fn dnf(e: &AExpr) -> Result<Vec<Clause>, Error> {
                 c.fixup().into_iter().collect()
             } else {
                 let mut out: Vec<Clause> = Vec::new();
+                let mut seen: HashSet<Clause> = HashSet::new();
                 for x in flat {
                     for c in dnf(x)? {
-                        if !out.contains(&c) {
+                        if seen.insert(c.clone()) {
                             out.push(c);
                         }
                     }
@@ -445,10 +446,11 @@ fn dnf(e: &AExpr) -> Result<Vec<Clause>, Error> {
             for x in v {
                 let rhs = dnf(x)?;
                 let mut next = Vec::new();
+                let mut seen: HashSet<Clause> = HashSet::new();
                 for a in &acc {
                     for b in &rhs {
                         if let Some(c) = a.merge(b) {
-                            if !next.contains(&c) {
+                            if seen.insert(c.clone()) {
                                 next.push(c);
                             }
                             if next.len() > MAX_CLAUSES {
