@@ -74,9 +74,15 @@ impl<'a> Topology<'a> {
         seen
     }
 
-    /// A VIF-type port with a local interface (listed in `vif_ofports`).
+    /// A VIF-type port with a local interface (listed in `vif_ofports`)
+    /// that is not bound to another chassis (an interface whose port is
+    /// bound elsewhere, e.g. by `requested-chassis`, is not local; one not
+    /// bound yet is, while this chassis claims it). Localports are local
+    /// wherever they have an interface.
     pub fn is_local_vif(&self, pb: &PortBinding) -> bool {
-        (is_vif_type(&pb.port_type) || pb.port_type == "localport") && self.vif_ofport(pb).is_some()
+        let me = self.state.chassis_name.as_str();
+        let vif = is_vif_type(&pb.port_type) && pb.chassis.as_deref().is_none_or(|c| c == me);
+        (vif || pb.port_type == "localport") && self.vif_ofport(pb).is_some()
     }
 
     /// The local OpenFlow port of a VIF, if plugged here.
@@ -275,6 +281,24 @@ pub(crate) mod tests {
         gw.options.insert("l3gateway-chassis".into(), "hv1".into());
         s.port_bindings.push(gw);
         assert_eq!(Topology::new(&s).local_datapaths, BTreeSet::from([9]));
+    }
+
+    #[test]
+    fn interface_of_a_port_bound_elsewhere_is_not_local() {
+        let mut s = sample();
+        s.vif_ofports.insert("vm2".into(), 7);
+        let t = Topology::new(&s);
+        let vm2 = s.port("vm2").unwrap();
+        assert!(!t.is_local_vif(vm2));
+        assert_eq!(t.remote_tunnel(vm2), Some(("hv2", 5)));
+        let mut s2 = s.clone();
+        s2.port_bindings
+            .iter_mut()
+            .find(|p| p.logical_port == "vm2")
+            .unwrap()
+            .chassis = None;
+        let t2 = Topology::new(&s2);
+        assert!(t2.is_local_vif(s2.port("vm2").unwrap()));
     }
 
     #[test]
