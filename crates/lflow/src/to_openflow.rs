@@ -3,7 +3,8 @@
 
 use openflow as ofp;
 
-use crate::of::{Action, Bucket, Ct, Field, Flow, Group, Nat, Selection, SubField};
+use crate::Error;
+use crate::of::{Action, Ct, Field, Flow, Group, Nat, Selection, SubField};
 
 /// The codec's field for one of ours.  `ip.dscp` is carried as `nw_tos`
 /// (DSCP in the upper six bits), which is how the codec models it.
@@ -87,25 +88,26 @@ fn nat(n: &Nat) -> ofp::Nat {
     }
 }
 
-fn ct(c: &Ct) -> ofp::Ct {
-    ofp::Ct {
+fn ct(c: &Ct) -> Result<ofp::Ct, Error> {
+    Ok(ofp::Ct {
         commit: c.commit,
         force: false,
         table: c.table,
         zone: ofp::CtZone::Field(subfield(&c.zone)),
         alg: 0,
         nat: c.nat.as_ref().map(nat),
-        exec: actions(&c.exec),
-    }
+        exec: actions(&c.exec)?,
+    })
 }
 
-/// Converts an action list.
-pub fn actions(acts: &[Action]) -> Vec<ofp::Action> {
+/// Converts an action list.  Fails for actions the codec cannot express
+/// yet (`check_pkt_larger`, `set_queue`, `meter`, `learn`, `sample`).
+pub fn actions(acts: &[Action]) -> Result<Vec<ofp::Action>, Error> {
     acts.iter().map(action).collect()
 }
 
-fn action(a: &Action) -> ofp::Action {
-    match a {
+fn action(a: &Action) -> Result<ofp::Action, Error> {
+    Ok(match a {
         Action::SetField {
             field: f,
             value: v,
@@ -129,9 +131,9 @@ fn action(a: &Action) -> ofp::Action {
             table: Some(*t),
         },
         Action::DecTtl => ofp::Action::DecTtl,
-        Action::Ct(c) => ofp::Action::Ct(ct(c)),
+        Action::Ct(c) => ofp::Action::Ct(ct(c)?),
         Action::CtClear => ofp::Action::CtClear,
-        Action::Clone(inner) => ofp::Action::Clone(actions(inner)),
+        Action::Clone(inner) => ofp::Action::Clone(actions(inner)?),
         Action::Group(g) => ofp::Action::Group(*g),
         Action::Controller {
             userdata,
@@ -158,11 +160,11 @@ fn action(a: &Action) -> ofp::Action {
         | Action::Meter(_)
         | Action::Learn(_)
         | Action::Sample { .. } => {
-            // The codec has no equivalent yet; a note keeps the flow
-            // installable and visibly marks what is missing.
-            ofp::Action::Note(a.to_string().into_bytes())
+            return Err(Error::semantic(format!(
+                "the openflow codec cannot express `{a}' yet"
+            )));
         }
-    }
+    })
 }
 
 /// Converts a match (including `conj_id`).
@@ -179,49 +181,36 @@ pub fn matches(m: &crate::of::Match) -> ofp::Match {
 
 /// An `ADD` flow mod for a compiled flow; `cookie` is what ovn-controller
 /// uses: the first 32 bits of the logical flow's UUID.
-pub fn flow_mod(f: &Flow, cookie: u64) -> ofp::FlowMod {
-    let mut fm = ofp::FlowMod::add(f.table, f.priority, matches(&f.matches), actions(&f.actions));
+pub fn flow_mod(f: &Flow, cookie: u64) -> Result<ofp::FlowMod, Error> {
+    let mut fm = ofp::FlowMod::add(f.table, f.priority, matches(&f.matches), actions(&f.actions)?);
     fm.cookie = cookie;
-    fm
+    Ok(fm)
 }
 
 /// An `ADD` group mod for a load-balancer group.
-pub fn group_mod(g: &Group, group_id: u32) -> ofp::GroupMod {
-    let buckets = g
-        .buckets
-        .iter()
-        .enumerate()
-        .map(
-            |(
-                i,
-                Bucket {
-                    weight,
-                    watch_port,
-                    actions: a,
-                },
-            )| {
-                let mut b = ofp::Bucket::new(i as u32, actions(a));
-                b.weight = Some(*weight);
-                b.watch_port = *watch_port;
-                b
-            },
-        )
-        .collect();
+pub fn group_mod(g: &Group, group_id: u32) -> Result<ofp::GroupMod, Error> {
+    let mut buckets = Vec::new();
+    for (i, b) in g.buckets.iter().enumerate() {
+        let mut ob = ofp::Bucket::new(i as u32, actions(&b.actions)?);
+        ob.weight = Some(b.weight);
+        ob.watch_port = b.watch_port;
+        buckets.push(ob);
+    }
     let mut gm = ofp::GroupMod::add(group_id, ofp::GroupType::Select, buckets);
-    gm.selection_method = Some(match &g.selection {
-        Selection::DpHash => ofp::SelectionMethod {
-            method: "dp_hash".into(),
-            param: 0,
-            fields: vec![],
-        },
-        Selection::Hash(names) => ofp::SelectionMethod {
-            method: "hash".into(),
-            param: 0,
-            fields: names
+    let (method, fields) = match &g.selection {
+        Selection::DpHash => ("dp_hash", vec![]),
+        Selection::Hash(names) => (
+            "hash",
+            names
                 .split(',')
                 .filter_map(|n| ofp::Field::from_name(n.trim()))
                 .collect(),
-        },
+        ),
+    };
+    gm.selection_method = Some(ofp::SelectionMethod {
+        method: method.into(),
+        param: g.selection_param,
+        fields,
     });
-    gm
+    Ok(gm)
 }
