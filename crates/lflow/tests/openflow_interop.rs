@@ -130,6 +130,9 @@ fn controller_userdata_decodes_with_the_codec() {
                 n += 1;
                 if again == nested {
                     same += 1;
+                } else if std::env::var_os("LFLOW_SHOW_USERDATA_DIFF").is_some() {
+                    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(".");
+                    println!("ours:  {}\ncodec: {}", hex(nested), hex(&again));
                 }
             }
         }
