@@ -168,6 +168,8 @@ pub struct Controller {
     /// When this process started (ms), recorded once in br-int `ovn-startup-ts`.
     startup_ms: i64,
     startup_recorded: bool,
+    /// The SB was connected (and synced) when the current pass took its snapshot.
+    sb_ready: bool,
 }
 
 impl Controller {
@@ -193,6 +195,7 @@ impl Controller {
             force: true,
             startup_ms: now_ms(),
             startup_recorded: false,
+            sb_ready: false,
         }
     }
 
@@ -342,9 +345,15 @@ impl Controller {
     /// One pass: brings everything this controller owns up to date.
     async fn reconcile(&mut self) {
         self.force = false;
+        // Connection states first, then the snapshots: a session that is
+        // connected (and so synced) now has its contents in the refresh.
+        let ovs_up = self.ovs.is_connected();
+        self.sb_ready = self.sb.is_connected();
+        self.ovs.refresh();
+        self.sb.refresh();
         self.ovs.changed = false;
         self.sb.changed = false;
-        if !self.ovs.is_connected() {
+        if !ovs_up {
             return;
         }
         // Configuration.
@@ -391,7 +400,7 @@ impl Controller {
             datapath_type,
             iface_types,
         };
-        if !self.sb.is_connected() {
+        if !self.sb_ready {
             return;
         }
 
@@ -586,7 +595,7 @@ impl Controller {
     }
 
     async fn record_learned(&mut self) {
-        if self.learned.is_empty() || !self.sb.is_connected() {
+        if self.learned.is_empty() || !self.sb_ready {
             return;
         }
         let ts = now_ms();

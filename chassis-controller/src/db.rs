@@ -107,12 +107,16 @@ impl DbConn {
             cfg = cfg.monitor(table, TableMonitor::columns(cols.iter().copied()));
         }
         let session = Session::start(cfg);
+        // A new session starts from an empty replica; its changes rebuild ours.
+        self.replica = Replica::default();
         self.seqno_rx = Some(session.subscribe());
         self.state_rx = Some(session.state());
         self.session = Some(session);
         self.seen = u64::MAX;
     }
 
+    /// Connected and synced. Call [`DbConn::refresh`] before trusting the
+    /// snapshot after this turns true.
     pub fn is_connected(&self) -> bool {
         self.session.as_ref().is_some_and(Session::is_connected)
     }
@@ -137,16 +141,30 @@ impl DbConn {
         self.refresh();
     }
 
-    fn refresh(&mut self) {
+    /// Brings the snapshot up to date by applying the session replica's
+    /// changes since the last refresh (O(changed rows), not a full copy).
+    pub fn refresh(&mut self) {
         let Some(s) = &self.session else { return };
         let seq = s.seqno();
-        if seq != self.seen {
-            self.seen = seq;
-            self.replica = s.with_idl(|idl| Replica {
-                tables: idl.tables().clone(),
-            });
-            self.changed = true;
+        if seq == self.seen {
+            return;
         }
+        self.seen = seq;
+        let changes = s.take_changes();
+        for (table, rows) in changes.tables {
+            let t = self.replica.tables.entry(table).or_default();
+            for (uuid, change) in rows {
+                match change.new_row() {
+                    Some(r) => {
+                        t.insert(uuid, r.clone());
+                    }
+                    None => {
+                        t.remove(&uuid);
+                    }
+                }
+            }
+        }
+        self.changed = true;
     }
 
     /// Runs a transaction and waits (briefly) until the replica reflects it, so
