@@ -197,20 +197,37 @@ pub fn logical_flows(topo: &Topology<'_>, groups: &mut GroupIds) -> LflowOutput 
                 }
             };
             let new_groups = std::mem::take(&mut lookup.new_groups);
-            conj.take(ctx.conj_id_base, compiled.conj_ids_used);
-            for f in &compiled.flows {
-                out.flows.add(
-                    Flow::new(
+            let flows: Result<Vec<Flow>, lflow::Error> = compiled
+                .flows
+                .iter()
+                .map(|f| {
+                    Ok(Flow::new(
                         f.table,
                         f.priority,
                         to_openflow::matches(&f.matches),
-                        to_openflow::actions(&f.actions),
+                        to_openflow::actions(&f.actions)?,
                     )
-                    .cookie(cookie),
-                );
+                    .cookie(cookie))
+                })
+                .collect();
+            let group_mods: Result<Vec<_>, lflow::Error> = new_groups
+                .iter()
+                .map(|(id, g)| to_openflow::group_mod(g, *id))
+                .collect();
+            let (flows, group_mods) = match (flows, group_mods) {
+                (Ok(f), Ok(g)) => (f, g),
+                (Err(e), _) | (_, Err(e)) => {
+                    warn!(lflow = %lf.uuid, datapath = dp, "skipping logical flow: {e} (actions `{}`)", lf.actions);
+                    out.failed += 1;
+                    continue;
+                }
+            };
+            conj.take(ctx.conj_id_base, compiled.conj_ids_used);
+            for f in flows {
+                out.flows.add(f);
             }
-            for (id, g) in &new_groups {
-                out.flows.add_group(to_openflow::group_mod(g, *id));
+            for g in group_mods {
+                out.flows.add_group(g);
             }
             out.compiled += 1;
         }

@@ -32,7 +32,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use ofctrl::Ofctrl;
-use pinctrl::{MacLearned, Pinctrl};
+use pinctrl::{FdbLearned, MacLearned, Pinctrl};
 use state::LocalState;
 
 /// Both OpenFlow connections to one bridge. Dropping it stops them.
@@ -48,6 +48,9 @@ pub struct Feedback {
     pub acks: mpsc::UnboundedReceiver<u64>,
     /// Neighbours learned by `put_arp`/`put_nd` (write SB MAC_Binding).
     pub learned: mpsc::UnboundedReceiver<MacLearned>,
+    /// MACs learned by `put_fdb` (write SB FDB). Bounded: events are
+    /// dropped while it is full.
+    pub fdb_learned: mpsc::Receiver<FdbLearned>,
 }
 
 impl OpenFlow {
@@ -55,15 +58,26 @@ impl OpenFlow {
     /// Must be called inside a tokio runtime.
     pub fn start(mgmt: PathBuf) -> (OpenFlow, Feedback) {
         let (ofctrl, acks) = Ofctrl::start(mgmt.clone());
-        let (pinctrl, learned) = Pinctrl::start(mgmt);
-        (OpenFlow { ofctrl, pinctrl }, Feedback { acks, learned })
+        let (pinctrl, learned, fdb_learned) = Pinctrl::start(mgmt);
+        (
+            OpenFlow { ofctrl, pinctrl },
+            Feedback {
+                acks,
+                learned,
+                fdb_learned,
+            },
+        )
     }
 
     /// Installs the flows for `state`; `seq` is acknowledged once the
     /// switch confirmed them. Cheap: the computation runs in the ofctrl
     /// task, and states arriving faster than they install are coalesced.
     pub fn install(&self, state: &LocalState, seq: u64) {
-        let state = Arc::new(state.clone());
+        self.install_arc(Arc::new(state.clone()), seq);
+    }
+
+    /// Like [`OpenFlow::install`] without copying the state.
+    pub fn install_arc(&self, state: Arc<LocalState>, seq: u64) {
         self.pinctrl.set_state(state.clone());
         self.ofctrl.install_arc(state, seq);
     }

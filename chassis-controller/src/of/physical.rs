@@ -104,6 +104,7 @@ pub fn physical_flows(topo: &Topology<'_>, tun_index: u8) -> FlowTable {
     }
     multicast_flows(topo, tunmd, &mut t);
     mac_binding_flows(topo, &mut t);
+    fdb_flows(topo, &mut t);
     t
 }
 
@@ -652,6 +653,33 @@ fn mac_binding_flows(topo: &Topology<'_>, t: &mut FlowTable) {
     }
 }
 
+/// Tables 71/72 from FDB rows on local datapaths.
+fn fdb_flows(topo: &Topology<'_>, t: &mut FlowTable) {
+    for e in &topo.state.fdb {
+        if !topo.local_datapaths.contains(&e.datapath) {
+            continue;
+        }
+        let Some(mac) = super::addresses::parse_mac(&e.mac) else {
+            continue;
+        };
+        let mac = u128::from(mac);
+        let dp = u128::from(e.datapath);
+        t.add(Flow::new(
+            GET_FDB,
+            100,
+            Match::new().with(LOG_DATAPATH, dp).with(Field::EthDst, mac),
+            vec![set(LOG_OUTPORT, u128::from(e.port_key))],
+        ));
+        let flag = u128::from(FLAG_LOOKUP_FDB);
+        t.add(Flow::new(
+            LOOKUP_FDB,
+            100,
+            port_match(e.datapath, LOG_INPORT, e.port_key).with(Field::EthSrc, mac),
+            vec![set_masked(LOG_FLAGS, flag, flag)],
+        ));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -797,6 +825,31 @@ mod tests {
         let t67: Vec<_> = lines.iter().filter(|l| l.starts_with("table=67,")).collect();
         assert_eq!(t67.len(), 1);
         assert!(t67[0].contains("arp,metadata=0x2,reg0=0xa000232,reg14=0x2,dl_src=50:54:00:00:00:50"));
+    }
+
+    #[test]
+    fn fdb_flows_on_local_datapaths() {
+        let mut s = sample();
+        for dp in [1, 9] {
+            s.fdb.push(crate::of::state::FdbEntry {
+                mac: "50:54:00:00:00:77".into(),
+                datapath: dp,
+                port_key: 2,
+            });
+        }
+        let lines = dump(&physical_flows(&Topology::new(&s), 0));
+        let fdb: Vec<_> = lines
+            .iter()
+            .filter(|l| l.contains("table=71,") || l.contains("table=72,"))
+            .collect();
+        assert_eq!(
+            fdb,
+            vec![
+                "table=71,priority=100,metadata=0x1,dl_dst=50:54:00:00:00:77 actions=set_field:0x2->reg15",
+                "table=72,priority=100,metadata=0x1,reg14=0x2,dl_src=50:54:00:00:00:77 \
+                 actions=set_field:0x100/0x100->reg10",
+            ]
+        );
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //!   packet-outs it with the pipeline registers restored, running the
 //!   nested actions;
 //! - `put_arp` (1) / `put_nd` (4): reports (datapath, logical port, IP, MAC)
-//!   to the daemon, which writes SB MAC_Binding.
+//!   to the daemon, which writes SB MAC_Binding;
+//! - `put_fdb` (25): reports (datapath, port, MAC) for SB FDB.
 //!
 //! [`process`] is the pure part; [`Pinctrl`] runs it on a connection.
 
@@ -31,6 +32,7 @@ pub mod opcode {
     pub const ARP: u32 = 0;
     pub const PUT_ARP: u32 = 1;
     pub const PUT_ND: u32 = 4;
+    pub const PUT_FDB: u32 = 25;
 }
 
 /// Why a packet-in could not be handled.
@@ -56,6 +58,12 @@ pub enum Outcome {
         datapath: u32,
         port_key: u32,
         ip: IpAddr,
+        mac: [u8; 6],
+    },
+    /// A source MAC learned by `put_fdb` on a port.
+    Fdb {
+        datapath: u32,
+        port_key: u32,
         mac: [u8; 6],
     },
     /// An opcode this controller does not implement.
@@ -125,6 +133,14 @@ pub fn process(pin: &PacketIn2) -> Result<Outcome, PinctrlError> {
                 mac: eth.src,
             })
         }
+        opcode::PUT_FDB => {
+            let eth = parse_eth(&pin.packet).ok_or(PinctrlError::BadPacket("Ethernet"))?;
+            Ok(Outcome::Fdb {
+                datapath: md.get(Field::Metadata).map_or(0, |e| e.value as u32),
+                port_key: reg(md, 14),
+                mac: eth.src,
+            })
+        }
         other => Ok(Outcome::Unsupported(other)),
     }
 }
@@ -139,6 +155,21 @@ pub struct MacLearned {
     /// `aa:bb:cc:dd:ee:ff`.
     pub mac: String,
 }
+
+/// A MAC learned by `put_fdb`, for SB FDB (`dp_key`, `port_key`, `mac`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FdbLearned {
+    pub datapath: u32,
+    pub port_key: u32,
+    /// The port's name, if known.
+    pub logical_port: Option<String>,
+    /// `aa:bb:cc:dd:ee:ff`.
+    pub mac: String,
+}
+
+/// Bound of the FDB event channel; events beyond it are dropped (the
+/// packet will be punted again).
+pub const FDB_QUEUE: usize = 1024;
 
 /// Observable state of the pinctrl task.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -159,18 +190,37 @@ pub struct Pinctrl {
 
 const OFPT_SET_CONFIG: u8 = 9;
 
+/// Where the task's results go.
+struct Outputs {
+    learned: mpsc::UnboundedSender<MacLearned>,
+    fdb: mpsc::Sender<FdbLearned>,
+    status: watch::Sender<PinctrlStatus>,
+}
+
 /// The same (port, IP, MAC) is reported at most this often.
 const REPORT_INTERVAL: Duration = Duration::from_secs(1);
 
 impl Pinctrl {
     /// Starts the task on the bridge management socket `mgmt`; learned
     /// neighbours arrive on the returned channel.
-    pub fn start(mgmt: PathBuf) -> (Pinctrl, mpsc::UnboundedReceiver<MacLearned>) {
+    pub fn start(
+        mgmt: PathBuf,
+    ) -> (
+        Pinctrl,
+        mpsc::UnboundedReceiver<MacLearned>,
+        mpsc::Receiver<FdbLearned>,
+    ) {
         let (states, state_rx) = watch::channel(None);
         let (tx, rx) = mpsc::unbounded_channel();
+        let (fdb_tx, fdb_rx) = mpsc::channel(FDB_QUEUE);
         let (status_tx, status) = watch::channel(PinctrlStatus::default());
-        tokio::spawn(run(mgmt, state_rx, tx, status_tx));
-        (Pinctrl { states, status }, rx)
+        let out = Outputs {
+            learned: tx,
+            fdb: fdb_tx,
+            status: status_tx,
+        };
+        tokio::spawn(run(mgmt, state_rx, out));
+        (Pinctrl { states, status }, rx, fdb_rx)
     }
 
     /// The state used to name logical ports (latest wins).
@@ -183,21 +233,16 @@ impl Pinctrl {
     }
 }
 
-async fn run(
-    mgmt: PathBuf,
-    mut states: watch::Receiver<Option<Arc<LocalState>>>,
-    learned: mpsc::UnboundedSender<MacLearned>,
-    status: watch::Sender<PinctrlStatus>,
-) {
+async fn run(mgmt: PathBuf, mut states: watch::Receiver<Option<Arc<LocalState>>>, out: Outputs) {
     let mut backoff = Backoff::default();
     let mut reported: HashMap<(String, IpAddr), (String, Instant)> = HashMap::new();
     loop {
-        let sessions = status.borrow().sessions;
-        match session(&mgmt, &mut states, &learned, &status, &mut reported).await {
+        let sessions = out.status.borrow().sessions;
+        match session(&mgmt, &mut states, &out, &mut reported).await {
             Ok(()) => return,
             Err(e) => {
-                status.send_modify(|s| s.connected = false);
-                if status.borrow().sessions != sessions {
+                out.status.send_modify(|s| s.connected = false);
+                if out.status.borrow().sessions != sessions {
                     backoff.reset();
                 }
                 if backoff.is_first() {
@@ -207,7 +252,7 @@ async fn run(
                 }
             }
         }
-        if states.has_changed().is_err() || learned.is_closed() {
+        if states.has_changed().is_err() || out.learned.is_closed() {
             return;
         }
         tokio::time::sleep(backoff.next_delay()).await;
@@ -218,10 +263,10 @@ async fn run(
 async fn session(
     mgmt: &std::path::Path,
     states: &mut watch::Receiver<Option<Arc<LocalState>>>,
-    learned: &mpsc::UnboundedSender<MacLearned>,
-    status: &watch::Sender<PinctrlStatus>,
+    out: &Outputs,
     reported: &mut HashMap<(String, IpAddr), (String, Instant)>,
 ) -> Result<(), ConnError> {
+    let (learned, status) = (&out.learned, &out.status);
     let mut conn = Conn::connect(mgmt).await?;
     conn.send(&Message::SetPacketInFormat(PacketInFormat::Nxt2))
         .await?;
@@ -307,6 +352,30 @@ async fn session(
                     mac,
                 });
             }
+            Ok(Outcome::Fdb {
+                datapath,
+                port_key,
+                mac,
+            }) => {
+                let state = states.borrow().clone();
+                let logical_port = state.as_ref().and_then(|s| {
+                    s.port_bindings
+                        .iter()
+                        .find(|p| p.datapath == datapath && p.tunnel_key == port_key)
+                        .map(|p| p.logical_port.clone())
+                });
+                let ev = FdbLearned {
+                    datapath,
+                    port_key,
+                    logical_port,
+                    mac: mac_to_string(&mac),
+                };
+                if out.fdb.try_send(ev).is_err() {
+                    debug!("pinctrl: FDB event dropped (queue full or no reader)");
+                } else {
+                    status.send_modify(|s| s.learned += 1);
+                }
+            }
             Ok(Outcome::Unsupported(op)) => debug!("pinctrl: ignoring controller opcode {op}"),
             Err(e) => {
                 debug!("pinctrl: bad packet-in: {e}");
@@ -391,6 +460,30 @@ mod tests {
                 port_key: 2,
                 ip: "10.0.2.50".parse().unwrap(),
                 mac: [0x50, 0x54, 0, 0, 0, 0x50],
+            }
+        );
+    }
+
+    #[test]
+    fn put_fdb_reports_source_mac() {
+        let md = Match::new().with(Field::Metadata, 1).with(Field::Reg(14), 3);
+        let pin = PacketIn2 {
+            packet: udp4(
+                [0x50, 0x54, 0, 0, 0, 0x77],
+                [0; 6],
+                Ipv4Addr::new(1, 1, 1, 1),
+                Ipv4Addr::new(2, 2, 2, 2),
+            ),
+            userdata: Some(userdata(opcode::PUT_FDB, &[])),
+            metadata: md,
+            ..Default::default()
+        };
+        assert_eq!(
+            process(&pin).unwrap(),
+            Outcome::Fdb {
+                datapath: 1,
+                port_key: 3,
+                mac: [0x50, 0x54, 0, 0, 0, 0x77],
             }
         );
     }

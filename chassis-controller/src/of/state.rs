@@ -32,6 +32,8 @@ pub struct LocalState {
     pub logical_flows: Vec<LogicalFlow>,
     /// All SB MAC_Binding rows.
     pub mac_bindings: Vec<MacBinding>,
+    /// All SB FDB rows (MAC learning for ports with `unknown` addresses).
+    pub fdb: Vec<FdbEntry>,
     /// All SB Load_Balancer rows (only used for the hairpin tables 68–70).
     pub load_balancers: Vec<LoadBalancer>,
     /// SB Address_Set: name → addresses (strings as stored, e.g.
@@ -147,6 +149,17 @@ pub struct MacBinding {
     pub mac: String,
     /// Tunnel key of the row's datapath.
     pub datapath: u32,
+}
+
+/// One SB FDB row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FdbEntry {
+    /// `aa:bb:cc:dd:ee:ff`.
+    pub mac: String,
+    /// `dp_key`: tunnel key of the datapath.
+    pub datapath: u32,
+    /// `port_key`: tunnel key of the port the MAC was learned on.
+    pub port_key: u32,
 }
 
 /// One SB Load_Balancer row.

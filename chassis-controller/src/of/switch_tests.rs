@@ -391,6 +391,15 @@ async fn pinctrl_learns_neighbours_and_sends_arp_requests() {
         "put_arp(inport, arp.spa, arp.sha); next;",
     ));
     st.logical_flows.push(lflow(
+        102,
+        1,
+        Pipeline::Ingress,
+        4,
+        90,
+        "arp.op == 2",
+        "put_fdb(inport, eth.src); next;",
+    ));
+    st.logical_flows.push(lflow(
         101,
         1,
         Pipeline::Ingress,
@@ -439,6 +448,19 @@ async fn pinctrl_learns_neighbours_and_sends_arp_requests() {
     assert_eq!(learned.ip, "10.0.1.11".parse::<std::net::IpAddr>().unwrap());
     assert_eq!(learned.mac, MAC1);
     assert_eq!(learned.datapath, 1);
+    let fdb = tokio::time::timeout(Duration::from_secs(10), fb.fdb_learned.recv())
+        .await
+        .expect("put_fdb reported")
+        .unwrap();
+    assert_eq!(
+        (
+            fdb.datapath,
+            fdb.port_key,
+            fdb.logical_port.as_deref(),
+            fdb.mac.as_str()
+        ),
+        (1, 1, Some("vm1"), MAC1)
+    );
 
     // An IPv4 packet to 10.0.1.99 → arp{} → ARP request delivered to vm4
     // with the registers (reg0/reg1) restored from the packet-in.

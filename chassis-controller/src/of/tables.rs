@@ -27,6 +27,10 @@ pub const LOG_TO_PHY: u8 = 65;
 pub const MAC_BINDING: u8 = 66;
 /// MAC binding: `lookup_arp`/`lookup_nd`.
 pub const MAC_LOOKUP: u8 = 67;
+/// FDB: `get_fdb` (destination MAC → outport).
+pub const GET_FDB: u8 = 71;
+/// FDB: `lookup_fdb` (is the source MAC known on the inport?).
+pub const LOOKUP_FDB: u8 = 72;
 /// Ingress port security.
 pub const CHK_IN_PORT_SEC: u8 = 73;
 /// Ingress port security, ARP/ND.
@@ -59,6 +63,8 @@ pub const FLAG_LOCAL_ONLY: u32 = 1 << 4;
 pub const FLAG_LOCALPORT: u32 = 1 << 10;
 /// `lookup_arp`/`get_arp` found a binding.
 pub const FLAG_LOOKUP_MAC: u32 = 1 << 6;
+/// `lookup_fdb` found the MAC on the inport.
+pub const FLAG_LOOKUP_FDB: u32 = 1 << 8;
 /// Port-security verdict (1 = drop).
 pub const FLAG_CHECK_PORT_SEC: u32 = 1 << 12;
 
