@@ -154,6 +154,8 @@ pub struct Controller {
     feedback: Feedback,
     /// Last state handed to the OpenFlow side, and its sequence number.
     last_state: Option<Arc<LocalState>>,
+    /// Replica versions the last state was built from.
+    last_inputs: Option<(u64, u64)>,
     seqno: u64,
     /// Highest sequence number the OpenFlow side acknowledged.
     acked: u64,
@@ -185,6 +187,7 @@ impl Controller {
             flows,
             feedback,
             last_state: None,
+            last_inputs: None,
             seqno: 0,
             acked: 0,
             nb_cfg_pending: None,
@@ -269,6 +272,7 @@ impl Controller {
             }
             "recompute" => {
                 self.last_state = None;
+                self.last_inputs = None;
                 self.force = true;
                 req.reply(Ok(String::new()));
                 None
@@ -479,7 +483,33 @@ impl Controller {
             persisted
         };
 
-        // Flows.
+        // Flows: rebuilt only when a replica changed since the last build.
+        let inputs = (self.ovs.version(), self.sb.version());
+        if self.last_inputs != Some(inputs) || self.last_state.is_none() {
+            self.last_inputs = Some(inputs);
+            self.submit_state(&cfg, &me, &ifaces, zones);
+        }
+
+        // Flows computed from this SB contents include the tunnels to every
+        // chassis: nb_cfg is acknowledged only once they all have an ofport.
+        let tunnels_ready = bridge::find(&self.ovs.replica, &cfg.bridge).is_some_and(|(_, br)| {
+            let have = tunnels::existing(&self.ovs.replica, br);
+            want_tunnels
+                .keys()
+                .all(|id| have.get(id).and_then(|e| e.ofport).is_some_and(|p| p > 0))
+        });
+        self.after_install(&cfg, &me, &ifaces, tunnels_ready).await;
+        self.record_learned().await;
+    }
+
+    /// Builds the OpenFlow side's input and hands it over if it changed.
+    fn submit_state(
+        &mut self,
+        cfg: &ChassisConfig,
+        me: &Me,
+        ifaces: &BTreeMap<String, LocalIface>,
+        zones: BTreeMap<String, u16>,
+    ) {
         let tunnel_ofports = bridge::find(&self.ovs.replica, &cfg.bridge)
             .map(|(_, br)| tunnels::ofports(&self.ovs.replica, br))
             .unwrap_or_default();
@@ -494,17 +524,6 @@ impl Controller {
             self.flows.install(state.clone(), self.seqno);
             self.last_state = Some(state);
         }
-
-        // Flows computed from this SB contents include the tunnels to every
-        // chassis: nb_cfg is acknowledged only once they all have an ofport.
-        let tunnels_ready = bridge::find(&self.ovs.replica, &cfg.bridge).is_some_and(|(_, br)| {
-            let have = tunnels::existing(&self.ovs.replica, br);
-            want_tunnels
-                .keys()
-                .all(|id| have.get(id).and_then(|e| e.ofport).is_some_and(|p| p > 0))
-        });
-        self.after_install(&cfg, &me, &ifaces, tunnels_ready).await;
-        self.record_learned().await;
     }
 
     fn config_error(&mut self, msg: String) {

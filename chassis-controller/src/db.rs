@@ -115,6 +115,11 @@ impl DbConn {
         self.seen = u64::MAX;
     }
 
+    /// Changes whenever the snapshot changes (the session replica's seqno).
+    pub fn version(&self) -> u64 {
+        self.seen
+    }
+
     /// Connected and synced. Call [`DbConn::refresh`] before trusting the
     /// snapshot after this turns true.
     pub fn is_connected(&self) -> bool {
