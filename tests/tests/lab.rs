@@ -7,11 +7,11 @@
 //! directory and namespace prefix, so a `scripts/lab demo` left up is not touched.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use testbed::{repo_root, require};
+use testbed::{repo_root, require, rovn_bin};
 
 /// Which implementation the lab runs when `LAB_IMPL` is not set: rovn's own
 /// daemons and CLIs (the `mixed` scenario still puts Debian's ovn-controller on
@@ -52,20 +52,11 @@ fn lab(secs: u32, args: &[&str]) -> Command {
         .stdin(Stdio::null());
     // rovn's binaries from this very build, wherever its target dir is.
     if std::env::var_os("ROVN_BIN_DIR").is_none()
-        && let Some(dir) = build_dir().filter(|d| d.join("rovn-northd").exists())
+        && let Some(dir) = rovn_bin("rovn-northd").and_then(|p| p.parent().map(Path::to_path_buf))
     {
         c.env("ROVN_BIN_DIR", dir);
     }
     c
-}
-
-/// target/<profile>/ of the running test binary (target/<profile>/deps/lab-…).
-fn build_dir() -> Option<PathBuf> {
-    std::env::current_exe()
-        .ok()?
-        .parent()?
-        .parent()
-        .map(Path::to_path_buf)
 }
 
 fn skip_reason() -> Option<String> {

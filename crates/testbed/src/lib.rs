@@ -25,6 +25,22 @@ pub fn sb_schema() -> PathBuf {
     repo_root().join("schemas/ovn-sb.ovsschema")
 }
 
+/// `target/<profile>/` of the running test binary (`target/<profile>/deps/x-…`):
+/// where this build put rovn's binaries, whatever the target directory is.
+pub fn build_dir() -> Option<PathBuf> {
+    std::env::current_exe()
+        .ok()?
+        .parent()?
+        .parent()
+        .map(Path::to_path_buf)
+}
+
+/// A rovn binary of this build (`rovn-northd`, ...), if `cargo test --workspace`
+/// (or `cargo build`) has built it.
+pub fn rovn_bin(name: &str) -> Option<PathBuf> {
+    build_dir().map(|d| d.join(name)).filter(|p| p.exists())
+}
+
 /// Whether `prog` is on PATH.
 pub fn installed(prog: &str) -> bool {
     Command::new("sh")
