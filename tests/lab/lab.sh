@@ -5,7 +5,8 @@
 # Usage: scripts/lab <command> [args]
 #   up                 build the lab (tears down a previous one first)
 #   down               stop every lab process by pidfile, delete the namespaces
-#   demo               up + the seed000 scenario, then leave the lab up to explore
+#   demo               install what is missing, build rovn, up + the seed000 scenario,
+#                      then leave the lab up to explore (LAB_NO_PREPARE=1 skips the first two)
 #   run <scenario>...  run scenarios on the lab that is up (names from tests/lab/scenarios)
 #   test [scenario...] up, every (or the named) scenario, down; down also on failure
 #   status             what runs where
@@ -93,7 +94,20 @@ cmd_test() {
   return $rc
 }
 
+# The main job on a fresh machine: what the lab needs from Debian, then rovn's
+# binaries (release build), unless the caller asked for OVN everywhere.
+prepare_demo() {
+  local repo
+  repo=$(cd "$HERE/../.." && pwd)
+  "$repo/scripts/install-deps"
+  if [ "${LAB_IMPL:-rovn}" = rovn ] || env | grep -q '^LAB_[A-Z_0-9a-z]*=rovn$'; then
+    echo "building rovn (cargo build --release) ..."
+    (cd "$repo" && cargo build --release --quiet -p rovn-northd -p rovn-controller -p rovn-nbctl -p rovn-sbctl)
+  fi
+}
+
 cmd_demo() {
+  [ -n "${LAB_NO_PREPARE:-}" ] || prepare_demo
   "$0" up
   . "$HERE/lib.sh"
   # Keep the network the scenario builds, so there is something to explore.
@@ -139,7 +153,8 @@ main() {
   local cmd=${1:-help}
   [ $# -gt 0 ] && shift
   case $cmd in
-    up|down|demo|test|run) need_root; "cmd_$cmd" "$@" ;;
+    demo) [ "$(id -u)" = 0 ] || { echo "lab: needs root (network namespaces)" >&2; exit 2; }; cmd_demo "$@" ;;
+    up|down|test|run) need_root; "cmd_$cmd" "$@" ;;
     status) cmd_status ;;
     list) cmd_list ;;
     nbctl|sbctl) . "$HERE/lib.sh"; require_lab; "$cmd" "$@" ;;
