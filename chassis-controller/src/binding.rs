@@ -177,8 +177,8 @@ pub fn plan(
                 row::smap_get(pb, "options", "l3gateway-chassis") == Some(me.name.as_str()),
                 false,
             ),
-            // patch, localnet, localport, vtep, chassisredirect (HA, not
-            // handled yet), ...: never bound by this pass.
+            "chassisredirect" => (ha_active(sb, pb) == Some(me.uuid), false),
+            // patch, localnet, localport, vtep, ...: never bound.
             _ => continue,
         };
         let port = port.to_string();
@@ -210,6 +210,32 @@ pub fn plan(
         }
     }
     plan
+}
+
+/// The chassis that should hold a `chassisredirect` port: the highest-priority
+/// member of its `ha_chassis_group` (else of its `gateway_chassis`), ties
+/// broken by chassis name. BFD liveness is not considered yet, so a dead
+/// active gateway does not fail over.
+pub fn ha_active(sb: &Replica, pb: &Row) -> Option<Uuid> {
+    let members: Vec<(i64, Uuid)> =
+        match row::uuid(pb, "ha_chassis_group").and_then(|g| sb.row("HA_Chassis_Group", &g)) {
+            Some(g) => row::uuids(g, "ha_chassis")
+                .iter()
+                .filter_map(|h| sb.row("HA_Chassis", h))
+                .filter_map(|h| Some((row::int(h, "priority").unwrap_or(0), row::uuid(h, "chassis")?)))
+                .collect(),
+            None => row::uuids(pb, "gateway_chassis")
+                .iter()
+                .filter_map(|g| sb.row("Gateway_Chassis", g))
+                .filter_map(|g| Some((row::int(g, "priority").unwrap_or(0), row::uuid(g, "chassis")?)))
+                .collect(),
+        };
+    let name = |u: &Uuid| sb.row("Chassis", u).map(|c| row::str(c, "name").to_string());
+    members
+        .into_iter()
+        .filter(|(_, c)| sb.row("Chassis", c).is_some())
+        .min_by(|(pa, ca), (pb_, cb)| pb_.cmp(pa).then_with(|| name(ca).cmp(&name(cb))))
+        .map(|(_, c)| c)
 }
 
 /// This chassis's Encap row with `ip`.
@@ -456,5 +482,58 @@ mod tests {
         i.external_ids.insert("ovn-installed".into(), "true".into());
         assert!(installed_ops(&i, true, 0).is_none());
         assert!(installed_ops(&i, false, 0).is_some());
+    }
+
+    #[test]
+    fn chassisredirect_follows_ha_priority() {
+        let me = me();
+        let other = Uuid::new_v4();
+        let mut sb = Replica::default();
+        sb.insert("Chassis", me.uuid, row::build([("name", Datum::string("hv1"))]));
+        sb.insert("Chassis", other, row::build([("name", Datum::string("hv2"))]));
+        let (h1, h2, g) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let set_prio = |sb: &mut Replica, mine: i64, theirs: i64| {
+            sb.insert(
+                "HA_Chassis",
+                h1,
+                row::build([
+                    ("chassis", Datum::uuid(me.uuid)),
+                    ("priority", Datum::integer(mine)),
+                ]),
+            );
+            sb.insert(
+                "HA_Chassis",
+                h2,
+                row::build([
+                    ("chassis", Datum::uuid(other)),
+                    ("priority", Datum::integer(theirs)),
+                ]),
+            );
+        };
+        set_prio(&mut sb, 20, 10);
+        sb.insert(
+            "HA_Chassis_Group",
+            g,
+            row::build([("ha_chassis", Datum::set([Atom::Uuid(h1), Atom::Uuid(h2)]))]),
+        );
+        let cr = Uuid::new_v4();
+        sb.insert(
+            "Port_Binding",
+            cr,
+            row::build([
+                ("logical_port", Datum::string("cr-lrp")),
+                ("type", Datum::string("chassisredirect")),
+                ("ha_chassis_group", Datum::uuid(g)),
+            ]),
+        );
+        let p = plan(&sb, &me, &BTreeMap::new(), &HashMap::new(), Instant::now());
+        assert!(matches!(&p.actions[..], [Action::Claim { pb, .. }] if *pb == cr));
+        set_prio(&mut sb, 5, 10);
+        assert!(
+            plan(&sb, &me, &BTreeMap::new(), &HashMap::new(), Instant::now())
+                .actions
+                .is_empty()
+        );
+        assert_eq!(ha_active(&sb, sb.row("Port_Binding", &cr).unwrap()), Some(other));
     }
 }

@@ -111,8 +111,13 @@ fn sb_tables() -> Vec<(&'static str, Vec<&'static str>)> {
                 "up",
                 "parent_port",
                 "tag",
+                "ha_chassis_group",
+                "gateway_chassis",
             ],
         ),
+        all("HA_Chassis_Group", &["name", "ha_chassis"]),
+        all("HA_Chassis", &["chassis", "priority"]),
+        all("Gateway_Chassis", &["name", "chassis", "priority"]),
         all("Multicast_Group", &["datapath", "name", "tunnel_key", "ports"]),
         all(
             "Logical_Flow",
