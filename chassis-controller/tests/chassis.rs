@@ -1039,3 +1039,81 @@ fn localnet_patch_ports_and_zones() {
         .is_empty()
     });
 }
+
+/// With real ovn-northd: a distributed gateway port's `cr-` port is claimed by
+/// the highest-priority gateway chassis, and moves when priorities change;
+/// `ovn-nbctl --wait=hv` completes through our nb_cfg acknowledgement.
+#[test]
+fn gateway_port_follows_priority_with_real_northd() {
+    if !testbed::require(&[
+        "ovsdb-server",
+        "ovs-vswitchd",
+        "ovs-vsctl",
+        "ovn-sbctl",
+        "ovn-nbctl",
+        "ovn-northd",
+    ]) {
+        return;
+    }
+    let dbs = testbed::OvnDbs::start();
+    let (nb, sbr) = (dbs.nb.remote(), dbs.sb.remote());
+    let _northd = testbed::Daemon::spawn(
+        "ovn-northd",
+        Command::new("ovn-northd")
+            .arg(format!("--ovnnb-db={nb}"))
+            .arg(format!("--ovnsb-db={sbr}"))
+            .arg(format!("--unixctl={}", dbs.nb.dir.join("northd.ctl").display()))
+            .arg(format!("--log-file={}", dbs.nb.dir.join("northd.log").display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    let nbctl = |args: &[&str]| {
+        run(Command::new("ovn-nbctl")
+            .arg(format!("--db={nb}"))
+            .arg("--timeout=20")
+            .args(args))
+    };
+    let ovs = Vswitch::start(Dummy::Override);
+    configure(&ovs, &sbr);
+    let _ctl = start_controller(&ovs);
+    wait!(ovs, "Chassis hv1", || sbctl_try(
+        &sbr,
+        &["--bare", "--columns=name", "list", "Chassis"]
+    ) == "hv1");
+    sbctl(&sbr, &["chassis-add", "hv2", "geneve", "127.0.0.2"]);
+    nbctl(&["lr-add", "lr1"]);
+    nbctl(&["lrp-add", "lr1", "lrp1", "00:00:00:00:ff:01", "10.0.0.1/24"]);
+    nbctl(&["lrp-set-gateway-chassis", "lrp1", "hv1", "20"]);
+    nbctl(&["lrp-set-gateway-chassis", "lrp1", "hv2", "10"]);
+    nbctl(&["--wait=hv", "sync"]);
+    let cr = || {
+        sbctl_try(
+            &sbr,
+            &[
+                "--bare",
+                "--columns=chassis",
+                "find",
+                "Port_Binding",
+                "logical_port=cr-lrp1",
+            ],
+        )
+    };
+    let uuid_of = |name: &str| {
+        sbctl(
+            &sbr,
+            &[
+                "--bare",
+                "--columns=_uuid",
+                "find",
+                "Chassis",
+                &format!("name={name}"),
+            ],
+        )
+    };
+    wait!(ovs, "cr-lrp1 on hv1", || cr() == uuid_of("hv1"));
+    nbctl(&["lrp-set-gateway-chassis", "lrp1", "hv1", "5"]);
+    wait!(ovs, "cr-lrp1 released by hv1", || cr().is_empty());
+    nbctl(&["lrp-set-gateway-chassis", "lrp1", "hv1", "30"]);
+    wait!(ovs, "cr-lrp1 back on hv1", || cr() == uuid_of("hv1"));
+    nbctl(&["--wait=hv", "sync"]);
+}
