@@ -14,6 +14,7 @@ pub mod addresses;
 pub mod compute;
 pub mod conn;
 pub mod flow_table;
+pub mod hairpin;
 pub mod lflows;
 pub mod local;
 pub mod ofctrl;

@@ -105,6 +105,7 @@ pub fn physical_flows(topo: &Topology<'_>, tun_index: u8) -> FlowTable {
     multicast_flows(topo, tunmd, &mut t);
     mac_binding_flows(topo, &mut t);
     fdb_flows(topo, &mut t);
+    super::hairpin::hairpin_flows(topo, &mut t);
     t
 }
 
