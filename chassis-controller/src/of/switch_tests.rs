@@ -44,6 +44,16 @@ fn state() -> LocalState {
     add(
         1,
         Ingress,
+        19,
+        50,
+        "arp.tpa == 10.0.1.1 && arp.op == 1",
+        "eth.dst = eth.src; eth.src = 00:00:00:00:ff:01; arp.op = 2; arp.tha = arp.sha; \
+         arp.sha = 00:00:00:00:ff:01; arp.tpa = arp.spa; arp.spa = 10.0.1.1; outport = inport; \
+         flags.loopback = 1; output;",
+    );
+    add(
+        1,
+        Ingress,
         25,
         70,
         "eth.mcast",
@@ -273,6 +283,22 @@ async fn installs_traces_updates_and_resyncs_on_a_real_switch() {
     let t = trace(&v, &vm1_to(MAC2, "50:54:00:00:00:66"));
     assert!(!t.contains("output:5"), "{t}");
     assert!(t.contains("Datapath actions: drop"), "{t}");
+
+    // The ARP responder answers out of the input port (flags.loopback:
+    // table 64 clears in_port so OVS does not suppress the output).
+    let t = trace(
+        &v,
+        &format!(
+            "arp,in_port=1,dl_src={MAC1},dl_dst=ff:ff:ff:ff:ff:ff,arp_op=1,arp_spa=10.0.1.11,\
+             arp_tpa=10.0.1.1,arp_sha={MAC1}"
+        ),
+    );
+    assert!(t.contains("output:1"), "{t}");
+    let dp = t
+        .lines()
+        .find(|l| l.starts_with("Datapath actions:"))
+        .unwrap_or_default();
+    assert!(dp != "Datapath actions: drop" && !dp.is_empty(), "{t}");
 
     // Recomputing an unchanged state sends no bundle.
     let bundles = of.status().borrow().bundles;
