@@ -7,9 +7,7 @@ mod router;
 mod show;
 mod switch;
 
-use dbctl::{
-    Command, CommandSpec, Committed, CtlError, Ctx, Program, Result, RowId, RowKey, Syntax, WaitType,
-};
+use dbctl::{Command, Committed, CtlError, Ctx, Program, Result, RowId, RowKey, WaitType};
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use ovsdb::{Condition, Datum, Uuid};
@@ -134,25 +132,7 @@ Options:
   --no-headings, --pretty, --bare
 ";
 
-pub(crate) fn cmd(
-    name: &'static str,
-    min_args: usize,
-    max_args: usize,
-    usage: &'static str,
-    options: &'static str,
-    run: dbctl::RunFn,
-) -> CommandSpec {
-    CommandSpec {
-        syntax: Syntax {
-            name,
-            min_args,
-            max_args,
-            usage,
-            options,
-        },
-        run,
-    }
-}
+pub(crate) use dbctl::cmd;
 
 /// Finds a row of `table` by full UUID or by its `name` column, with
 /// `ovn-nbctl`'s messages (`WHAT_SINGULAR`, `what plural`).

@@ -1,7 +1,7 @@
 //! `rovn-sbctl`: inspect and edit the OVN Southbound database with `ovn-sbctl`'s
 //! command line. Every invocation is one transaction.
 
-use dbctl::{Command, CommandSpec, CtlError, Ctx, Program, Result, RowId, RowKey, Syntax};
+use dbctl::{Command, CtlError, Ctx, Program, Result, RowId, RowKey};
 use ovsdb::{Atom, Condition, Datum, Row};
 
 const SB_ROW_IDS: &[RowId] = &[
@@ -135,25 +135,7 @@ Options:
   --no-headings, --pretty, --bare
 ";
 
-fn cmd(
-    name: &'static str,
-    min_args: usize,
-    max_args: usize,
-    usage: &'static str,
-    options: &'static str,
-    run: dbctl::RunFn,
-) -> CommandSpec {
-    CommandSpec {
-        syntax: Syntax {
-            name,
-            min_args,
-            max_args,
-            usage,
-            options,
-        },
-        run,
-    }
-}
+pub(crate) use dbctl::cmd;
 
 fn by_column(ctx: &mut Ctx, table: &str, column: &str, value: &str) -> Result<Option<RowKey>> {
     Ok(ctx

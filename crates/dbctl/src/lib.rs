@@ -90,6 +90,41 @@ pub struct CommandSpec {
     pub run: RunFn,
 }
 
+impl CommandSpec {
+    /// A command taking `min_args..=max_args` arguments and the given options.
+    pub const fn new(
+        name: &'static str,
+        min_args: usize,
+        max_args: usize,
+        usage: &'static str,
+        options: &'static str,
+        run: RunFn,
+    ) -> Self {
+        CommandSpec {
+            syntax: Syntax {
+                name,
+                min_args,
+                max_args,
+                usage,
+                options,
+            },
+            run,
+        }
+    }
+}
+
+/// Shorthand for [`CommandSpec::new`], for the tools' command tables.
+pub const fn cmd(
+    name: &'static str,
+    min_args: usize,
+    max_args: usize,
+    usage: &'static str,
+    options: &'static str,
+    run: RunFn,
+) -> CommandSpec {
+    CommandSpec::new(name, min_args, max_args, usage, options, run)
+}
+
 /// A tool: its name, database and commands.
 pub struct Program {
     /// `rovn-nbctl`; error messages are prefixed with it.
