@@ -321,6 +321,7 @@ impl Task {
         });
 
         let mut pending_acks = Pending::default();
+        let mut need_dump = false;
         let mut bundle_id: u32 = 0;
         // Install the latest state right away, if there is one.
         let mut pending = self.updates.borrow_and_update().is_some();
@@ -343,10 +344,17 @@ impl Task {
                                 if failed {
                                     warn!("ofctrl: bundle for #{seq} failed; re-reading the switch's flows");
                                     self.status.send_modify(|s| s.failed_bundles += 1);
-                                    self.installed = Some(dump(&mut conn).await?);
+                                    need_dump = true;
                                 }
                                 let _ = self.acks.send(seq);
                                 self.status.send_modify(|s| s.acked = Some(seq));
+                            }
+                            // What the switch has is unknown after a failure:
+                            // read it back once nothing else is in flight (the
+                            // dump would swallow other barrier replies).
+                            if need_dump && pending_acks.is_empty() {
+                                need_dump = false;
+                                self.installed = Some(dump(&mut conn).await?);
                             }
                         }
                         Message::Error(e) => match pending_acks.on_error(h.xid) {
