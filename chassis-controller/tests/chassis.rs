@@ -98,6 +98,14 @@ macro_rules! wait {
     };
 }
 
+/// Waits until the controller created br-int (ports can be added to it then).
+fn wait_br_int(ovs: &Vswitch) {
+    wait!(ovs, "br-int", || vsctl_try(
+        ovs,
+        &["get", "Bridge", "br-int", "fail_mode"]
+    ) == "secure");
+}
+
 fn configure(ovs: &Vswitch, sb: &str) {
     ovs.vsctl(&[
         "set",
@@ -746,6 +754,7 @@ fn restarts_converge_without_flapping() {
             "mac=\"50:54:00:00:00:01 10.0.0.11\"",
         ],
     );
+    wait_br_int(&ovs);
     ovs.vsctl(&[
         "add-port",
         "br-int",
@@ -871,6 +880,7 @@ fn put_arp_writes_mac_binding() {
             "actions=\"put_arp(inport, arp.spa, arp.sha); next;\"",
         ],
     );
+    wait_br_int(&ovs);
     ovs.vsctl(&[
         "add-port",
         "br-int",
