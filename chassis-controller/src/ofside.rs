@@ -28,7 +28,7 @@ impl FlowSink for OpenFlow {
             state.vif_ofports.len(),
             state.tunnel_ofports.len()
         );
-        OpenFlow::install(self, &state, seqno);
+        self.install_arc(state, seqno);
     }
 }
 
