@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use crate::addresses::{Mac, parse_lport_addresses};
 use crate::keys;
 use crate::model::Map;
-use crate::model::nb::{Northbound, SbContext};
+use crate::model::nb::{Northbound, SbContext, Uuid};
 use crate::model::sb::{
     DatapathBinding, DatapathKind, MulticastGroup, PortBinding, SbLoadBalancer, Southbound,
 };
@@ -248,40 +248,55 @@ fn multicast_groups(t: &Topology, sb: &mut Southbound) {
 }
 
 fn load_balancers(nb: &Northbound, t: &Topology, sb: &mut Southbound) {
-    let mut users: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut users: BTreeMap<&str, BTreeSet<Uuid>> = BTreeMap::new();
     for (ls_uuid, ls) in &nb.switches {
-        if !sb.datapaths.contains_key(ls_uuid) {
-            continue;
-        }
         for lb in &ls.load_balancers {
-            if t.parsed_lbs.contains_key(lb) {
-                users.entry(lb).or_default().push(ls_uuid.clone());
-            }
+            users.entry(lb).or_default().insert(ls_uuid.clone());
         }
     }
-    for (lb_uuid, mut dps) in users {
-        let lb = &nb.load_balancers[lb_uuid];
-        dps.sort();
-        dps.dedup();
-        let mut options = lb.options.clone();
-        options.insert("hairpin_orig_tuple".into(), "true".into());
-        let mut ext = Map::new();
-        ext.insert("lb_id".into(), lb_uuid.to_string());
-        sb.load_balancers.insert(
-            lb_uuid.to_string(),
-            SbLoadBalancer {
-                name: lb.name.clone(),
-                vips: lb.vips.clone(),
-                protocol: lb.protocol.clone(),
-                options,
-                external_ids: ext,
-                datapaths: dps,
-            },
-        );
+    for (lb_uuid, dps) in users {
+        if let Some(lb) = load_balancer(nb, t, sb, lb_uuid, &dps) {
+            sb.load_balancers.insert(lb_uuid.to_string(), lb);
+        }
     }
 }
 
-fn address_sets(nb: &Northbound, t: &Topology, sb: &mut Southbound) {
+/// The SB row of one load balancer; `users` are the datapaths referencing it (routers
+/// among them are ignored).
+pub(crate) fn load_balancer(
+    nb: &Northbound,
+    t: &Topology,
+    sb: &Southbound,
+    lb_uuid: &str,
+    users: &BTreeSet<Uuid>,
+) -> Option<SbLoadBalancer> {
+    if !t.parsed_lbs.contains_key(lb_uuid) {
+        return None;
+    }
+    let lb = nb.load_balancers.get(lb_uuid)?;
+    let dps: Vec<Uuid> = users
+        .iter()
+        .filter(|u| nb.switches.contains_key(*u) && sb.datapaths.contains_key(*u))
+        .cloned()
+        .collect();
+    if dps.is_empty() {
+        return None;
+    }
+    let mut options = lb.options.clone();
+    options.insert("hairpin_orig_tuple".into(), "true".into());
+    let mut ext = Map::new();
+    ext.insert("lb_id".into(), lb_uuid.to_string());
+    Some(SbLoadBalancer {
+        name: lb.name.clone(),
+        vips: lb.vips.clone(),
+        protocol: lb.protocol.clone(),
+        options,
+        external_ids: ext,
+        datapaths: dps,
+    })
+}
+
+pub(crate) fn address_sets(nb: &Northbound, t: &Topology, sb: &mut Southbound) {
     for a in nb.address_sets.values() {
         let mut v = a.addresses.clone();
         v.sort();

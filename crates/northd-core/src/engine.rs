@@ -5,9 +5,12 @@
 //!
 //! Non-flow tables are rebuilt in full each time; they are small next to the flow table.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::bindings;
+use crate::diff::{SbDiff, SetDiff};
+use crate::incremental::{self, Delta, NbChanges, Owners};
+use crate::model::Map;
 use crate::model::nb::{Northbound, SbContext};
 use crate::model::sb::{LogicalFlow, Southbound};
 use crate::topology::Topology;
@@ -28,9 +31,14 @@ pub struct EngineStats {
 pub struct Engine {
     topology: Option<Topology>,
     flows_by_source: BTreeMap<FlowSource, Vec<LogicalFlow>>,
-    refcount: BTreeMap<LogicalFlow, u32>,
+    refcount: HashMap<LogicalFlow, u32>,
     output: Translation,
     stats: EngineStats,
+    owners: Owners,
+    /// NB_Global options, ipsec and row UUID of the last update.
+    global: Option<(Map, bool, String)>,
+    /// The last full topology had warnings a local update cannot reproduce.
+    fragile: bool,
 }
 
 /// True if `src` has the same view in both topologies.
@@ -116,14 +124,166 @@ impl Engine {
             warnings: new.warnings.clone(),
         };
         self.flows_by_source = next;
+        self.fragile = new.warnings.iter().any(incremental::is_global_warning);
         self.topology = Some(new);
         self.stats = stats;
+        self.owners = Owners::build(nb);
+        self.global = Some(global_sig(nb));
         &self.output
+    }
+
+    /// Brings the output up to date after the NB rows in `changes` changed (and the SB
+    /// context's keys, which only matter for the changed objects), and says what changed
+    /// in the output. `nb` is the complete new snapshot. Equal to `update` (and to
+    /// `translate`) in the resulting `output().southbound`; the warnings are those of
+    /// the recomputed objects unless the update was full.
+    pub fn update_changed(&mut self, nb: &Northbound, ctx: &SbContext, changes: &NbChanges) -> Delta {
+        match self.try_local(nb, ctx, changes) {
+            Some(d) => Delta::Changes(Box::new(d)),
+            None => {
+                self.update(nb, ctx);
+                Delta::Full
+            }
+        }
+    }
+
+    fn try_local(&mut self, nb: &Northbound, ctx: &SbContext, ch: &NbChanges) -> Option<SbDiff> {
+        if ch.context || self.fragile || self.global.as_ref() != Some(&global_sig(nb)) {
+            return None;
+        }
+        let t = self.topology.as_ref()?;
+        let (d, ctx_dps) = incremental::affected(nb, t, &self.owners, ch)?;
+        let sub_nb = incremental::sub_northbound(nb, &ctx_dps);
+        let mut sub = Topology::build(&sub_nb, ctx);
+        if sub.warnings.iter().any(incremental::is_global_warning) {
+            return None;
+        }
+        // Keys must match what a full allocation gives: existing datapaths keep theirs.
+        for u in &d {
+            if sub.dp_keys.get(u) != t.dp_keys.get(u) {
+                return None;
+            }
+        }
+        // A port name taken outside the context would be a duplicate in a full run.
+        for u in &d {
+            if let Some(dp) = sub.datapaths.get(u) {
+                for p in &dp.ports {
+                    if let Some(o) = t.ports.get(p)
+                        && !ctx_dps.contains(&o.datapath)
+                    {
+                        return None;
+                    }
+                }
+            }
+        }
+
+        let mut diff = SbDiff::default();
+        let mut stats = EngineStats::default();
+        let t = self.topology.as_mut()?;
+        // Sources of d before the change.
+        let mut old_sources = BTreeSet::new();
+        for u in &d {
+            let lbs = self.owners.dp_lbs.get(u).cloned().unwrap_or_default();
+            incremental::dp_sources(t, u, &lbs, &mut old_sources);
+        }
+        let mut lbs: BTreeSet<String> = BTreeSet::new();
+        for u in &d {
+            lbs.extend(self.owners.dp_lbs.get(u).into_iter().flatten().cloned());
+        }
+        for lb in &ch.load_balancers {
+            lbs.insert(lb.clone());
+            if !nb.load_balancers.contains_key(lb) {
+                t.parsed_lbs.remove(lb);
+            }
+        }
+        let old_ports: BTreeSet<String> = d
+            .iter()
+            .filter_map(|u| t.datapaths.get(u))
+            .flat_map(|dp| dp.ports.iter().cloned())
+            .collect();
+        let mut fresh = Southbound::default();
+        bindings::build(&sub_nb, ctx, &sub, &mut fresh);
+        incremental::splice(t, &mut sub, &d, &self.owners.dp_lbs);
+        self.owners.refresh_dps(nb, &d);
+        for u in &d {
+            lbs.extend(self.owners.dp_lbs.get(u).into_iter().flatten().cloned());
+        }
+        let mut new_sources = BTreeSet::new();
+        for u in &d {
+            let l = self.owners.dp_lbs.get(u).cloned().unwrap_or_default();
+            incremental::dp_sources(t, u, &l, &mut new_sources);
+        }
+
+        // Flows: drop sources that disappeared, recompute the changed ones.
+        let flows = &mut self.output.southbound.logical_flows;
+        let mut fd = SetDiff::default();
+        for src in old_sources.difference(&new_sources) {
+            stats.removed += 1;
+            for f in self.flows_by_source.remove(src).unwrap_or_default() {
+                incremental::remove_flow(&mut self.refcount, flows, f, &mut fd);
+            }
+        }
+        for src in &new_sources {
+            stats.recomputed += 1;
+            let fresh = source_flows(t, src).unwrap_or_default();
+            if self.flows_by_source.get(src) == Some(&fresh) {
+                stats.recomputed -= 1;
+                stats.reused += 1;
+                continue;
+            }
+            for f in self.flows_by_source.remove(src).unwrap_or_default() {
+                incremental::remove_flow(&mut self.refcount, flows, f, &mut fd);
+            }
+            for f in &fresh {
+                incremental::add_flow(&mut self.refcount, flows, f, &mut fd);
+            }
+            self.flows_by_source.insert(src.clone(), fresh);
+        }
+        incremental::normalize(&mut fd);
+        diff.logical_flows = fd;
+
+        // Non-flow rows.
+        let out = &mut self.output.southbound;
+        let lb_users: BTreeMap<String, BTreeSet<String>> = lbs
+            .iter()
+            .map(|l| {
+                (
+                    l.clone(),
+                    self.owners.lb_users.get(l).cloned().unwrap_or_default(),
+                )
+            })
+            .collect();
+        incremental::rebind(
+            nb,
+            t,
+            fresh,
+            &d,
+            &lb_users,
+            ch.named_sets,
+            &old_ports,
+            out,
+            &mut diff,
+        );
+        if out.nb_cfg != nb.nb_global.nb_cfg {
+            out.nb_cfg = nb.nb_global.nb_cfg;
+            diff.sb_global = Some((out.nb_cfg, out.options.clone(), out.ipsec));
+        }
+        self.output.warnings = sub.warnings;
+        self.stats = stats;
+        Some(diff)
     }
 }
 
+fn global_sig(nb: &Northbound) -> (Map, bool, String) {
+    (
+        nb.nb_global.options.clone(),
+        nb.nb_global.ipsec,
+        nb.nb_global.uuid.clone(),
+    )
+}
+
 fn release(
-    refcount: &mut BTreeMap<LogicalFlow, u32>,
+    refcount: &mut HashMap<LogicalFlow, u32>,
     flows: &mut std::collections::BTreeSet<LogicalFlow>,
     f: LogicalFlow,
 ) {

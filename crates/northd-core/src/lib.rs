@@ -13,6 +13,7 @@ mod bindings;
 pub mod diff;
 pub mod engine;
 pub mod flows;
+pub mod incremental;
 pub mod keys;
 mod lb;
 pub mod model;
@@ -26,6 +27,7 @@ pub use bindings::NORTHD_INTERNAL_VERSION;
 pub use diff::{SbDiff, diff};
 pub use engine::{Engine, EngineStats};
 pub use flows::{Pipeline, Stage};
+pub use incremental::{Delta, NbChanges};
 pub use model::Map;
 pub use model::nb::{
     AddressSet, Chassis, LoadBalancer, LogicalRouter, LogicalRouterPort, LogicalSwitch, LogicalSwitchPort,

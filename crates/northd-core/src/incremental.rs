@@ -1,0 +1,572 @@
+//! Change-driven updates: given the NB rows that changed, the engine re-resolves only
+//! the affected datapaths (plus their immediate neighbours as read-only context),
+//! splices the result into its topology and output, and reports the SB difference.
+//!
+//! Anything whose effect is not local to a few datapaths (NB_Global options, chassis,
+//! new or deleted datapaths, tunnel-key conflicts, duplicate names, dangling peers)
+//! falls back to a full update; the result is always equal to [`crate::translate`]'s.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crate::bindings;
+use crate::diff::{SbDiff, SetDiff, TableDiff};
+use crate::model::nb::{Northbound, Uuid};
+use crate::model::sb::{LogicalFlow, Southbound};
+use crate::topology::{PortOwner, Topology};
+use crate::translate::FlowSource;
+use crate::warning::Warning;
+
+/// NB rows inserted, modified or deleted since the previous update, by table (row UUIDs).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NbChanges {
+    pub switches: BTreeSet<Uuid>,
+    pub switch_ports: BTreeSet<Uuid>,
+    pub routers: BTreeSet<Uuid>,
+    pub router_ports: BTreeSet<Uuid>,
+    pub static_routes: BTreeSet<Uuid>,
+    pub load_balancers: BTreeSet<Uuid>,
+    /// Some `Address_Set` or `Port_Group` row changed.
+    pub named_sets: bool,
+    /// The SB context changed beyond tunnel keys (chassis, SB_Global options).
+    pub context: bool,
+}
+
+impl NbChanges {
+    pub fn is_empty(&self) -> bool {
+        *self == NbChanges::default()
+    }
+}
+
+/// What an update changed in the desired SB.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delta {
+    /// Everything was recomputed; compare the whole output with the SB.
+    Full,
+    /// Exactly these rows changed.
+    Changes(Box<SbDiff>),
+}
+
+/// Reverse indexes over the last NB input, to find the datapaths a row belongs to.
+#[derive(Debug, Default)]
+pub(crate) struct Owners {
+    /// Datapaths (switches and routers) present in the NB.
+    pub dps: BTreeSet<Uuid>,
+    /// Child row (LSP, LRP, static route) UUID → datapath UUID.
+    pub child: HashMap<Uuid, Uuid>,
+    /// Child rows of each datapath.
+    pub children: HashMap<Uuid, Vec<Uuid>>,
+    /// Load balancer → datapaths that reference it.
+    pub lb_users: HashMap<Uuid, BTreeSet<Uuid>>,
+    /// Load balancers each datapath references.
+    pub dp_lbs: HashMap<Uuid, Vec<Uuid>>,
+    /// LRP name → router.
+    pub lrp_router: HashMap<String, Uuid>,
+}
+
+impl Owners {
+    pub(crate) fn build(nb: &Northbound) -> Owners {
+        let mut o = Owners::default();
+        for u in nb.switches.keys().chain(nb.routers.keys()) {
+            o.add(nb, u);
+        }
+        o
+    }
+
+    fn remove(&mut self, dp: &Uuid) {
+        self.dps.remove(dp);
+        for c in self.children.remove(dp).unwrap_or_default() {
+            if self.child.get(&c) == Some(dp) {
+                self.child.remove(&c);
+            }
+        }
+        for lb in self.dp_lbs.remove(dp).unwrap_or_default() {
+            if let Some(s) = self.lb_users.get_mut(&lb) {
+                s.remove(dp);
+                if s.is_empty() {
+                    self.lb_users.remove(&lb);
+                }
+            }
+        }
+        self.lrp_router.retain(|_, r| r != dp);
+    }
+
+    fn add(&mut self, nb: &Northbound, dp: &Uuid) {
+        let (children, lbs): (Vec<Uuid>, Vec<Uuid>) = if let Some(ls) = nb.switches.get(dp) {
+            (ls.ports.clone(), ls.load_balancers.clone())
+        } else if let Some(lr) = nb.routers.get(dp) {
+            for p in &lr.ports {
+                if let Some(lrp) = nb.router_ports.get(p) {
+                    self.lrp_router.insert(lrp.name.clone(), dp.clone());
+                }
+            }
+            let mut c = lr.ports.clone();
+            c.extend(lr.static_routes.iter().cloned());
+            (c, lr.load_balancers.clone())
+        } else {
+            return;
+        };
+        self.dps.insert(dp.clone());
+        for c in &children {
+            self.child.insert(c.clone(), dp.clone());
+        }
+        for lb in &lbs {
+            self.lb_users.entry(lb.clone()).or_default().insert(dp.clone());
+        }
+        self.children.insert(dp.clone(), children);
+        self.dp_lbs.insert(dp.clone(), lbs);
+    }
+
+    pub(crate) fn refresh_dps(&mut self, nb: &Northbound, dps: &BTreeSet<Uuid>) {
+        for d in dps {
+            self.remove(d);
+        }
+        for d in dps {
+            self.add(nb, d);
+        }
+    }
+}
+
+/// Warnings after which a local update could differ from a full one.
+pub(crate) fn is_global_warning(w: &Warning) -> bool {
+    matches!(
+        w,
+        Warning::DuplicateName { .. }
+            | Warning::SharedPort { .. }
+            | Warning::MissingPeer { .. }
+            | Warning::Dangling { .. }
+            | Warning::KeyConflict { .. }
+            | Warning::KeysExhausted { .. }
+    )
+}
+
+/// Routers attached to switch `s` (through router-type ports) in topology `t`.
+fn attached_routers(t: &Topology, s: &Uuid, out: &mut BTreeSet<Uuid>) {
+    if let Some(dp) = t.datapaths.get(s) {
+        for p in &dp.ports {
+            if let Some(peer) = t.switch_ports.get(p).and_then(|v| v.peer.as_ref()) {
+                out.insert(peer.router.clone());
+            }
+        }
+    }
+}
+
+/// The datapaths whose output must be recomputed, and the read-only context around
+/// them. `None` means "do a full update".
+pub(crate) fn affected(
+    nb: &Northbound,
+    t: &Topology,
+    owners: &Owners,
+    ch: &NbChanges,
+) -> Option<(BTreeSet<Uuid>, BTreeSet<Uuid>)> {
+    let mut d: BTreeSet<Uuid> = BTreeSet::new();
+    let mut link_changed: BTreeSet<Uuid> = BTreeSet::new();
+    for s in &ch.switches {
+        d.insert(s.clone());
+        link_changed.insert(s.clone());
+    }
+    for p in &ch.switch_ports {
+        if let Some(o) = owners.child.get(p) {
+            d.insert(o.clone());
+            let old_router = nb
+                .switch_ports
+                .get(p)
+                .is_some_and(|l| l.port_type == "router" || l.options.contains_key("router-port"));
+            // Old type: the port view (if any) had a router peer.
+            let was_router = t.datapaths.get(o).is_some_and(|dp| {
+                dp.ports.iter().any(|n| {
+                    t.switch_ports
+                        .get(n)
+                        .is_some_and(|v| v.port_type == "router" || v.peer.is_some())
+                })
+            });
+            if old_router || was_router {
+                link_changed.insert(o.clone());
+            }
+        }
+    }
+    for r in ch.routers.iter() {
+        d.insert(r.clone());
+    }
+    for c in ch.router_ports.iter().chain(&ch.static_routes) {
+        if let Some(o) = owners.child.get(c) {
+            d.insert(o.clone());
+        }
+    }
+    for lb in &ch.load_balancers {
+        if let Some(us) = owners.lb_users.get(lb) {
+            d.extend(us.iter().cloned());
+        }
+    }
+    // Created or deleted datapaths change key allocation: full.
+    for u in &d {
+        let now = nb.switches.contains_key(u) || nb.routers.contains_key(u);
+        if now != owners.dps.contains(u) || (now && !t.dp_keys.contains_key(u)) {
+            return None;
+        }
+    }
+    // Switches whose router links may have changed drag their routers in.
+    let mut routers = BTreeSet::new();
+    for s in link_changed.iter().filter(|s| nb.switches.contains_key(*s)) {
+        attached_routers(t, s, &mut routers);
+        for p in &nb.switches[s].ports {
+            if let Some(rp) = nb.switch_ports.get(p).and_then(|l| l.options.get("router-port"))
+                && let Some(r) = owners.lrp_router.get(rp)
+            {
+                routers.insert(r.clone());
+            }
+        }
+    }
+    d.extend(routers);
+    // A changed router changes what its switches see of it, and its peers' views.
+    let dirty_routers: Vec<Uuid> = d
+        .iter()
+        .filter(|u| nb.routers.contains_key(*u))
+        .cloned()
+        .collect();
+    for r in &dirty_routers {
+        d.extend(router_neighbours(nb, t, owners, r));
+    }
+    // Context: every neighbour of a dirty datapath, read but not spliced.
+    let mut ctx = d.clone();
+    for u in &d {
+        if nb.routers.contains_key(u) {
+            ctx.extend(router_neighbours(nb, t, owners, u));
+        } else {
+            attached_routers(t, u, &mut ctx);
+            if let Some(ls) = nb.switches.get(u) {
+                for p in &ls.ports {
+                    if let Some(rp) = nb.switch_ports.get(p).and_then(|l| l.options.get("router-port"))
+                        && let Some(r) = owners.lrp_router.get(rp)
+                    {
+                        ctx.insert(r.clone());
+                    }
+                }
+            }
+        }
+    }
+    Some((d, ctx))
+}
+
+/// Switches attached to router `r` and routers peered with it (old and new).
+fn router_neighbours(nb: &Northbound, t: &Topology, owners: &Owners, r: &Uuid) -> BTreeSet<Uuid> {
+    let mut out = BTreeSet::new();
+    let mut lrp_names: Vec<String> = Vec::new();
+    if let Some(dp) = t.datapaths.get(r) {
+        lrp_names.extend(dp.ports.iter().cloned());
+        for p in &dp.ports {
+            if let Some((peer, _)) = t.router_ports.get(p).and_then(|v| v.lrp_peer.as_ref())
+                && let Some(o) = owners.lrp_router.get(peer)
+            {
+                out.insert(o.clone());
+            }
+        }
+    }
+    if let Some(lr) = nb.routers.get(r) {
+        for p in &lr.ports {
+            if let Some(lrp) = nb.router_ports.get(p) {
+                lrp_names.push(lrp.name.clone());
+                if let Some(o) = lrp.peer.as_ref().and_then(|peer| owners.lrp_router.get(peer)) {
+                    out.insert(o.clone());
+                }
+            }
+        }
+    }
+    // Switches: through the router ports' peers in the old topology...
+    for n in &lrp_names {
+        if let Some(PortOwner::Router { peer: Some(lsp), .. }) = t.ports.get(n).map(|p| &p.owner)
+            && let Some(sp) = t.switch_ports.get(lsp)
+        {
+            out.insert(sp.datapath.clone());
+        }
+    }
+    // ... and switches whose ports point at them now (only dirty switches can have
+    // gained such a port, and they are already in the dirty set).
+    out.remove(r);
+    out
+}
+
+/// A copy of the NB restricted to `ctx` datapaths and the rows they reference.
+pub(crate) fn sub_northbound(nb: &Northbound, ctx: &BTreeSet<Uuid>) -> Northbound {
+    let mut s = Northbound {
+        nb_global: nb.nb_global.clone(),
+        ..Default::default()
+    };
+    for u in ctx {
+        if let Some(ls) = nb.switches.get(u) {
+            for p in &ls.ports {
+                if let Some(r) = nb.switch_ports.get(p) {
+                    s.switch_ports.insert(p.clone(), r.clone());
+                }
+            }
+            for lb in &ls.load_balancers {
+                if let Some(r) = nb.load_balancers.get(lb) {
+                    s.load_balancers.insert(lb.clone(), r.clone());
+                }
+            }
+            s.switches.insert(u.clone(), ls.clone());
+        } else if let Some(lr) = nb.routers.get(u) {
+            for p in &lr.ports {
+                if let Some(r) = nb.router_ports.get(p) {
+                    s.router_ports.insert(p.clone(), r.clone());
+                }
+            }
+            for p in &lr.static_routes {
+                if let Some(r) = nb.static_routes.get(p) {
+                    s.static_routes.insert(p.clone(), r.clone());
+                }
+            }
+            for lb in &lr.load_balancers {
+                if let Some(r) = nb.load_balancers.get(lb) {
+                    s.load_balancers.insert(lb.clone(), r.clone());
+                }
+            }
+            s.routers.insert(u.clone(), lr.clone());
+        }
+    }
+    s
+}
+
+/// Flow sources a datapath owns in `t`.
+pub(crate) fn dp_sources(t: &Topology, dp: &Uuid, lbs: &[Uuid], out: &mut BTreeSet<FlowSource>) {
+    if t.switches.contains_key(dp) {
+        out.insert(FlowSource::Switch(dp.clone()));
+    }
+    if t.routers.contains_key(dp) {
+        out.insert(FlowSource::Router(dp.clone()));
+    }
+    if let Some(d) = t.datapaths.get(dp) {
+        for p in &d.ports {
+            if t.switch_ports.contains_key(p) {
+                out.insert(FlowSource::SwitchPort(p.clone()));
+            }
+            if t.router_ports.contains_key(p) {
+                out.insert(FlowSource::RouterPort(p.clone()));
+            }
+        }
+    }
+    for lb in lbs {
+        if t.lbs.contains_key(&(lb.clone(), dp.clone())) {
+            out.insert(FlowSource::LoadBalancer {
+                lb: lb.clone(),
+                datapath: dp.clone(),
+            });
+        }
+    }
+}
+
+/// Moves the entries of datapaths `d` from `sub` into `t` (removing `t`'s old ones).
+pub(crate) fn splice(
+    t: &mut Topology,
+    sub: &mut Topology,
+    d: &BTreeSet<Uuid>,
+    old_lbs: &HashMap<Uuid, Vec<Uuid>>,
+) {
+    for u in d {
+        if let Some(old) = t.datapaths.remove(u) {
+            for p in &old.ports {
+                t.switch_ports.remove(p);
+                t.router_ports.remove(p);
+                t.ports.remove(p);
+                t.port_keys.remove(p);
+            }
+        }
+        t.switches.remove(u);
+        t.routers.remove(u);
+        t.router_lb_ips.remove(u);
+        for lb in old_lbs.get(u).into_iter().flatten() {
+            t.lbs.remove(&(lb.clone(), u.clone()));
+        }
+    }
+    for u in d {
+        let Some(dp) = sub.datapaths.remove(u) else {
+            continue;
+        };
+        for p in &dp.ports {
+            if let Some(v) = sub.switch_ports.remove(p) {
+                t.switch_ports.insert(p.clone(), v);
+            }
+            if let Some(v) = sub.router_ports.remove(p) {
+                t.router_ports.insert(p.clone(), v);
+            }
+            if let Some(v) = sub.ports.remove(p) {
+                t.ports.insert(p.clone(), v);
+            }
+            if let Some(k) = sub.port_keys.remove(p) {
+                t.port_keys.insert(p.clone(), k);
+            }
+        }
+        t.datapaths.insert(u.clone(), dp);
+        if let Some(v) = sub.switches.remove(u) {
+            t.switches.insert(u.clone(), v);
+        }
+        if let Some(v) = sub.routers.remove(u) {
+            t.routers.insert(u.clone(), v);
+        }
+        if let Some(v) = sub.router_lb_ips.remove(u) {
+            t.router_lb_ips.insert(u.clone(), v);
+        }
+    }
+    let keys: Vec<(Uuid, Uuid)> = sub.lbs.keys().filter(|(_, dp)| d.contains(dp)).cloned().collect();
+    for k in keys {
+        if let Some(v) = sub.lbs.remove(&k) {
+            t.lbs.insert(k, v);
+        }
+    }
+    for (u, p) in std::mem::take(&mut sub.parsed_lbs) {
+        t.parsed_lbs.insert(u, p);
+    }
+}
+
+/// Replaces `out`'s rows of datapaths `d` (and everything derived from them) with
+/// those built from `t`, recording the difference in `diff`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn rebind(
+    nb: &Northbound,
+    t: &Topology,
+    mut fresh: Southbound,
+    d: &BTreeSet<Uuid>,
+    lbs: &BTreeMap<Uuid, BTreeSet<Uuid>>,
+    named_sets: bool,
+    old_ports: &BTreeSet<String>,
+    out: &mut Southbound,
+    diff: &mut SbDiff,
+) {
+    // Datapaths.
+    for u in d {
+        patch(
+            &mut out.datapaths,
+            u.clone(),
+            fresh.datapaths.remove(u),
+            &mut diff.datapaths,
+        );
+    }
+    // Port bindings: old ports of d, new ports of d.
+    let mut names: BTreeSet<String> = old_ports.clone();
+    for u in d {
+        if let Some(dp) = t.datapaths.get(u) {
+            names.extend(dp.ports.iter().cloned());
+        }
+    }
+    for n in &names {
+        let new = fresh.port_bindings.remove(n).filter(|p| d.contains(&p.datapath));
+        patch(&mut out.port_bindings, n.clone(), new, &mut diff.port_bindings);
+    }
+    // Multicast groups.
+    for u in d {
+        for mc in ["_MC_flood", "_MC_unknown", "_MC_flood_l2"] {
+            let k = (u.clone(), mc.to_string());
+            let new = fresh.multicast_groups.remove(&k);
+            patch(&mut out.multicast_groups, k, new, &mut diff.multicast_groups);
+        }
+    }
+    // Load balancers used by d (their datapath lists span the whole NB).
+    for (lb, users) in lbs {
+        let new = bindings::load_balancer(nb, t, out, lb, users);
+        patch(&mut out.load_balancers, lb.clone(), new, &mut diff.load_balancers);
+    }
+    // Router LB address sets.
+    for u in d {
+        if let Some(dp) = out.datapaths.get(u) {
+            let key = dp.tunnel_key;
+            for suffix in ["ip4", "ip6"] {
+                let name = format!("_rtr_lb_{key}_{suffix}");
+                let new = fresh.address_sets.remove(&name);
+                patch(&mut out.address_sets, name, new, &mut diff.address_sets);
+            }
+        }
+    }
+    if named_sets || !nb.port_groups.is_empty() {
+        let mut sets = Southbound {
+            options: out.options.clone(),
+            datapaths: std::mem::take(&mut out.datapaths),
+            ..Default::default()
+        };
+        bindings::address_sets(nb, t, &mut sets);
+        out.datapaths = std::mem::take(&mut sets.datapaths);
+        sync_map(&mut out.address_sets, sets.address_sets, &mut diff.address_sets);
+        sync_map(&mut out.port_groups, sets.port_groups, &mut diff.port_groups);
+    }
+}
+
+fn patch<K: Ord + Clone, V: PartialEq + Clone>(
+    map: &mut BTreeMap<K, V>,
+    k: K,
+    new: Option<V>,
+    d: &mut TableDiff<K, V>,
+) {
+    match (map.get(&k), new) {
+        (None, None) => {}
+        (Some(_), None) => {
+            map.remove(&k);
+            d.delete.push(k);
+        }
+        (None, Some(v)) => {
+            d.insert.push((k.clone(), v.clone()));
+            map.insert(k, v);
+        }
+        (Some(o), Some(v)) => {
+            if *o != v {
+                d.update.push((k.clone(), v.clone()));
+                map.insert(k, v);
+            }
+        }
+    }
+}
+
+/// Makes `map` equal to `want`, recording the difference.
+fn sync_map<K: Ord + Clone, V: PartialEq + Clone>(
+    map: &mut BTreeMap<K, V>,
+    want: BTreeMap<K, V>,
+    d: &mut TableDiff<K, V>,
+) {
+    let gone: Vec<K> = map.keys().filter(|k| !want.contains_key(*k)).cloned().collect();
+    for k in gone {
+        patch(map, k, None, d);
+    }
+    for (k, v) in want {
+        patch(map, k, Some(v), d);
+    }
+}
+
+/// Adds and removes flows with reference counts, recording 0↔1 transitions.
+pub(crate) fn add_flow(
+    refcount: &mut HashMap<LogicalFlow, u32>,
+    flows: &mut std::collections::BTreeSet<LogicalFlow>,
+    f: &LogicalFlow,
+    d: &mut SetDiff<LogicalFlow>,
+) {
+    let c = refcount.entry(f.clone()).or_insert(0);
+    *c += 1;
+    if *c == 1 {
+        flows.insert(f.clone());
+        d.insert.push(f.clone());
+    }
+}
+
+pub(crate) fn remove_flow(
+    refcount: &mut HashMap<LogicalFlow, u32>,
+    flows: &mut std::collections::BTreeSet<LogicalFlow>,
+    f: LogicalFlow,
+    d: &mut SetDiff<LogicalFlow>,
+) {
+    if let Some(c) = refcount.get_mut(&f) {
+        *c -= 1;
+        if *c == 0 {
+            refcount.remove(&f);
+            flows.remove(&f);
+            d.delete.push(f);
+        }
+    }
+}
+
+/// Cancels flows both inserted and deleted in one update (a source's flows recomputed
+/// to the same content).
+pub(crate) fn normalize(d: &mut SetDiff<LogicalFlow>) {
+    if d.insert.is_empty() || d.delete.is_empty() {
+        return;
+    }
+    let ins: BTreeSet<LogicalFlow> = d.insert.drain(..).collect();
+    let del: BTreeSet<LogicalFlow> = d.delete.drain(..).collect();
+    d.insert = ins.difference(&del).cloned().collect();
+    d.delete = del.difference(&ins).cloned().collect();
+}
