@@ -43,10 +43,6 @@ struct Args {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let mut d = daemon::Daemon::start(PROGRAM, &args.daemon).context("starting the daemon")?;
-    let _pidfile_lock = match &d.pidfile {
-        Some(p) => Some(lock_pidfile(p).with_context(|| format!("locking pidfile {}", p.display()))?),
-        None => None,
-    };
     let ovs_db = args
         .ovs_database
         .clone()
@@ -74,21 +70,4 @@ fn main() -> anyhow::Result<()> {
     // Exiting promptly: background tasks (connections) are dropped with the runtime.
     rt.shutdown_timeout(std::time::Duration::from_millis(100));
     Ok(())
-}
-
-/// OVS tools (`ovs-appctl -t ovn-controller`, `ovn-ctl`) only trust a pidfile
-/// its process holds an fcntl write lock on; the lock lives as long as the
-/// returned file stays open.
-fn lock_pidfile(path: &std::path::Path) -> std::io::Result<std::fs::File> {
-    use std::os::fd::AsRawFd;
-    let f = std::fs::OpenOptions::new().read(true).write(true).open(path)?;
-    // SAFETY: an all-zero flock is a valid value; the fields are then set.
-    let mut lck: libc::flock = unsafe { std::mem::zeroed() };
-    lck.l_type = libc::F_WRLCK as _;
-    lck.l_whence = libc::SEEK_SET as _;
-    // SAFETY: `f` is an open descriptor and `lck` a valid flock for F_SETLK.
-    if unsafe { libc::fcntl(f.as_raw_fd(), libc::F_SETLK, &lck) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(f)
 }

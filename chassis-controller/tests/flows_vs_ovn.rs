@@ -158,7 +158,19 @@ fn flows(v: &Vswitch) -> BTreeMap<u8, BTreeSet<String>> {
     out
 }
 
-fn wait_installed(nb: &str, v: &Vswitch, log: &str) {
+fn wait_installed(nb: &str, sb: &str, v: &Vswitch, log: &str) {
+    // --wait=hv only waits for chassis that have a Chassis_Private row: until this
+    // controller has registered, it would return at once.
+    assert!(
+        wait_until(T, || sbctl(
+            sb,
+            &["--bare", "--columns=name", "find", "Chassis_Private", "name=hv1"]
+        )
+        .trim()
+            == "hv1"),
+        "hv1 never registered; see {}",
+        v.dir.join(log).display()
+    );
     nbctl(nb, &["--wait=hv", "sync"]);
     assert!(
         wait_until(T, || flows(v)
@@ -196,14 +208,14 @@ fn physical_flows_match_real_ovn_controller() {
 
     let real_ovs = switch(&sb);
     let mut real = spawn("ovn-controller", &real_ovs);
-    wait_installed(&nb, &real_ovs, "ovn-controller.log");
+    wait_installed(&nb, &sb, &real_ovs, "ovn-controller.log");
     let theirs = flows(&real_ovs);
     real.kill();
     sbctl(&sb, &["--if-exists", "chassis-del", "hv1"]);
 
     let ours_ovs = switch(&sb);
     let mut ours_ctl = spawn(env!("CARGO_BIN_EXE_rovn-controller"), &ours_ovs);
-    wait_installed(&nb, &ours_ovs, "rovn-controller.log");
+    wait_installed(&nb, &sb, &ours_ovs, "rovn-controller.log");
     let ours = flows(&ours_ovs);
 
     // rovn-controller restarts: it resyncs by difference, so no flow is

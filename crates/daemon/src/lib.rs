@@ -108,6 +108,8 @@ pub struct Daemon {
     pub pidfile: Option<PathBuf>,
     pub unixctl_path: PathBuf,
     ready_pipe: Option<OwnedFd>,
+    /// The open pidfile: its fcntl write lock lives as long as this does.
+    _pidfile_lock: Option<fs::File>,
 }
 
 impl Daemon {
@@ -141,9 +143,7 @@ impl Daemon {
         } else {
             None
         };
-        if let Some(p) = &pidfile {
-            write_pidfile(p)?;
-        }
+        let pidfile_lock = pidfile.as_deref().map(write_pidfile).transpose()?;
         init_logging(lvl, log_file.as_deref(), args.detach)?;
         let unixctl_path = args.unixctl.clone().map_or_else(
             || rundir.join(format!("{program}.{}.ctl", std::process::id())),
@@ -154,6 +154,7 @@ impl Daemon {
             pidfile,
             unixctl_path,
             ready_pipe,
+            _pidfile_lock: pidfile_lock,
         })
     }
 
@@ -194,7 +195,12 @@ fn live_pid(pidfile: &Path) -> Option<i32> {
     (pid > 0 && unsafe { libc::kill(pid, 0) } == 0).then_some(pid)
 }
 
-fn write_pidfile(p: &Path) -> Result<(), Error> {
+/// Writes our pid and holds an fcntl write lock on the file: OVS tools
+/// (`ovs-appctl -t PROGRAM`, `ovn-ctl`) only trust a pidfile whose process holds
+/// that lock. The file is written aside, locked, then renamed into place, so a
+/// reader never sees it empty or unlocked.
+fn write_pidfile(p: &Path) -> Result<fs::File, Error> {
+    use std::os::fd::AsRawFd;
     let err = |source| Error::File {
         what: "writing pidfile",
         path: p.to_path_buf(),
@@ -204,8 +210,25 @@ fn write_pidfile(p: &Path) -> Result<(), Error> {
         fs::create_dir_all(dir).map_err(err)?;
     }
     let tmp = p.with_extension("pid.tmp");
-    fs::write(&tmp, format!("{}\n", std::process::id())).map_err(err)?;
-    fs::rename(&tmp, p).map_err(err)
+    let mut f = fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .read(true)
+        .write(true)
+        .open(&tmp)
+        .map_err(err)?;
+    // SAFETY: an all-zero flock is valid; the fields that matter are set below.
+    let mut lck: libc::flock = unsafe { std::mem::zeroed() };
+    lck.l_type = libc::F_WRLCK as _;
+    lck.l_whence = libc::SEEK_SET as _;
+    // SAFETY: `f` is an open descriptor and `lck` a valid flock for F_SETLK.
+    if unsafe { libc::fcntl(f.as_raw_fd(), libc::F_SETLK, &lck) } != 0 {
+        return Err(err(std::io::Error::last_os_error()));
+    }
+    f.write_all(format!("{}\n", std::process::id()).as_bytes())
+        .map_err(err)?;
+    fs::rename(&tmp, p).map_err(err)?;
+    Ok(f)
 }
 
 /// Forks; the parent waits for the child's "ready" byte and exits with its verdict.
