@@ -5,8 +5,9 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::time::Duration;
 
-use testbed::{Daemon, OvnDbs, repo_root, require, rovn_bin, run};
+use testbed::{Daemon, OvnDbs, repo_root, require, rovn_bin, run, wait_until};
 
 /// A Python that can import ovsdbapp: `ROVN_PYTHON`, the venv `scripts/install-deps`
 /// makes, or the system's.
@@ -27,7 +28,7 @@ fn python() -> Option<PathBuf> {
 
 #[test]
 fn ovsdbapp_builds_a_neutron_network_that_rovn_northd_translates() {
-    if !require(&["ovsdb-server", "ovn-sbctl"]) {
+    if !require(&["ovsdb-server", "ovn-nbctl", "ovn-sbctl"]) {
         return;
     }
     let Some(py) = python() else {
@@ -44,6 +45,16 @@ fn ovsdbapp_builds_a_neutron_network_that_rovn_northd_translates() {
             .arg(format!("--ovnsb-db={}", dbs.sb.remote()))
             .arg(format!("--unixctl={}", tmp.path().join("northd.ctl").display()))
             .arg(format!("--log-file={}", tmp.path().join("northd.log").display())),
+    );
+    // On a fresh database northd creates NB_Global, which Neutron's nb_cfg bump needs.
+    let nb_global = || {
+        run(Command::new("ovn-nbctl")
+            .arg(format!("--db={}", dbs.nb.remote()))
+            .args(["--bare", "--columns=_uuid", "list", "NB_Global"]))
+    };
+    assert!(
+        wait_until(Duration::from_secs(20), || !nb_global().trim().is_empty()),
+        "rovn-northd did not create NB_Global"
     );
     let script = repo_root().join("tests/interop/neutron_nb.py");
     let neutron = |what: &str| run(Command::new(&py).arg(&script).arg(dbs.nb.remote()).arg(what));
