@@ -141,7 +141,7 @@ cmd_status() {
 
 # The seed scenario first (it is the lab's smoke test), then the rest by name.
 cmd_list() {
-  local f first=(seed000 router lb_switch mac_change mixed) s
+  local f first=(seed000 router lb_switch lb_gateway mac_change mixed) s
   for s in "${first[@]}"; do [ -x "$SCENARIOS/$s.sh" ] && echo "$s"; done
   for f in "$SCENARIOS"/*.sh; do
     s=$(basename "$f" .sh)
