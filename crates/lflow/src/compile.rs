@@ -84,11 +84,67 @@ fn first_ptable(p: Pipeline) -> u8 {
 /// Compiles `lflow` for one datapath.  Never panics: any input gives flows or
 /// an error (syntax errors carry the offset into the match or action text;
 /// see [`CompileError`]).
+///
+/// Uses a per-thread [`Compiler`](crate::Compiler) cache: a logical flow whose
+/// match and actions were compiled before (on any datapath) is not parsed
+/// and normalised again; only the datapath key, conjunction ids and local
+/// ports are applied.  The lookups the first compilation made are asked
+/// again and must give the same answers, otherwise the flow is recompiled,
+/// so results are always those of an uncached compilation.
 pub fn compile(
     lflow: &LogicalFlow<'_>,
     ctx: &Context,
     lookup: &mut dyn Lookup,
 ) -> Result<Compiled, CompileError> {
+    thread_local! {
+        static CACHE: std::cell::RefCell<crate::Compiler> = std::cell::RefCell::new(crate::Compiler::new());
+    }
+    CACHE.with(|c| match c.try_borrow_mut() {
+        Ok(mut c) => c.compile(lflow, ctx, lookup),
+        // A Lookup that itself compiles: no cache for the inner call.
+        Err(_) => compile_uncached(lflow, ctx, lookup),
+    })
+}
+
+/// [`compile`] without any cache.
+pub fn compile_uncached(
+    lflow: &LogicalFlow<'_>,
+    ctx: &Context,
+    lookup: &mut dyn Lookup,
+) -> Result<Compiled, CompileError> {
+    let p = prepare(lflow, ctx, lookup)?;
+    Ok(assemble(&p, lflow, ctx, &*lookup))
+}
+
+/// One OpenFlow flow (or conjunctive group) of a logical flow, before the
+/// datapath is applied: matches lack `metadata`, conjunctions lack ids.
+#[derive(Debug, Clone)]
+pub(crate) enum Proto {
+    /// A flow with the logical flow's actions.
+    Flow(Match),
+    /// A conjunctive match: one flow per dimension alternative (match,
+    /// 1-based clause number, number of clauses), and the `conj_id` flow
+    /// with the logical flow's actions, matching `base`.
+    Conj {
+        base: Match,
+        members: Vec<(Match, u8, u8)>,
+    },
+}
+
+/// Everything about a logical flow's compilation that does not depend on
+/// the datapath key, the conjunction id base or which ports are local.
+#[derive(Debug, Clone)]
+pub(crate) struct Prepared {
+    pub protos: Vec<Proto>,
+    pub actions: Vec<Action>,
+}
+
+/// Parses, annotates, normalises and encodes `lflow`.
+pub(crate) fn prepare(
+    lflow: &LogicalFlow<'_>,
+    ctx: &Context,
+    lookup: &mut dyn Lookup,
+) -> Result<Prepared, CompileError> {
     let m = parse_match(lflow.match_, &*lookup).map_err(CompileError::Match)?;
     let parsed = parse_actions_n(
         lflow.actions,
@@ -123,8 +179,63 @@ pub fn compile(
         lookup,
     };
     encode(&parsed.acts, &mut ep, &mut actions).map_err(CompileError::Actions)?;
-    let lookup = ep.lookup;
 
+    // Plain flows all carry the same actions, so two are duplicates exactly
+    // when their matches are (also once `metadata` is added).  Conjunctive
+    // flows never duplicate anything: their actions or conj_id differ.
+    let mut plain = crate::fx::UniqueVec::new();
+    let mut protos = Vec::new();
+    let mut push_plain = |protos: &mut Vec<Proto>, m: Match| {
+        if plain.push(m.clone()) {
+            protos.push(Proto::Flow(m));
+        }
+    };
+    for clause in clauses {
+        let mut base = Match::default();
+        let mut ok = true;
+        for (f, (v, m)) in &clause.terms {
+            ok &= add_to_match(&mut base, *f, *v, *m);
+        }
+        if !ok {
+            continue;
+        }
+        match clause.dims.len() {
+            0 => push_plain(&mut protos, base),
+            1 => {
+                let (f, alts) = &clause.dims[0];
+                for (v, m) in alts {
+                    let mut mm = base.clone();
+                    if add_to_match(&mut mm, *f, *v, *m) {
+                        push_plain(&mut protos, mm);
+                    }
+                }
+            }
+            n => {
+                let n_clauses = n.min(64) as u8;
+                let mut members = Vec::new();
+                for (k, (f, alts)) in clause.dims.iter().enumerate() {
+                    for (v, m) in alts {
+                        let mut mm = base.clone();
+                        if add_to_match(&mut mm, *f, *v, *m) {
+                            members.push((mm, k as u8 + 1, n_clauses));
+                        }
+                    }
+                }
+                protos.push(Proto::Conj { base, members });
+            }
+        }
+    }
+    Ok(Prepared { protos, actions })
+}
+
+/// Applies the datapath (`metadata`), conjunction ids and local-port
+/// filtering to a prepared logical flow.
+pub(crate) fn assemble(
+    p: &Prepared,
+    lflow: &LogicalFlow<'_>,
+    ctx: &Context,
+    lookup: &dyn Lookup,
+) -> Compiled {
     let table = first_ptable(lflow.pipeline).saturating_add(lflow.table_id);
     let port_reg = match lflow.pipeline {
         Pipeline::Ingress => Field::Reg(14),
@@ -140,71 +251,46 @@ pub fn compile(
             _ => true,
         }
     };
-    let mut out = Compiled::default();
-    let mut seen = std::collections::HashSet::new();
-    let mut push = |out: &mut Compiled, m: Match, acts: Vec<Action>| {
-        let f = Flow {
-            table,
-            priority: lflow.priority,
-            matches: m,
-            actions: acts,
-        };
-        if seen.insert(f.clone()) {
-            out.flows.push(f);
-        }
+    let with_meta = |m: &Match| {
+        let mut m = m.clone();
+        m.add(Field::Metadata, ctx.datapath_key as u128, u64::MAX as u128);
+        m
     };
-    for clause in clauses {
-        let mut base = Match::default();
-        base.add(Field::Metadata, ctx.datapath_key as u128, u64::MAX as u128);
-        let mut ok = true;
-        for (f, (v, m)) in &clause.terms {
-            ok &= add_to_match(&mut base, *f, *v, *m);
-        }
-        if !ok {
-            continue;
-        }
-        match clause.dims.len() {
-            0 => {
-                if keep(&base) {
-                    push(&mut out, base, actions.clone());
+    let mut out = Compiled::default();
+    let flow = |matches: Match, actions: Vec<Action>| Flow {
+        table,
+        priority: lflow.priority,
+        matches,
+        actions,
+    };
+    for proto in &p.protos {
+        match proto {
+            Proto::Flow(m) => {
+                if keep(m) {
+                    out.flows.push(flow(with_meta(m), p.actions.clone()));
                 }
             }
-            1 => {
-                let (f, alts) = &clause.dims[0];
-                for (v, m) in alts {
-                    let mut mm = base.clone();
-                    if add_to_match(&mut mm, *f, *v, *m) && keep(&mm) {
-                        push(&mut out, mm, actions.clone());
-                    }
-                }
-            }
-            n => {
-                if !keep(&base) {
+            Proto::Conj { base, members } => {
+                if !keep(base) {
                     continue;
                 }
                 let id = ctx.conj_id_base.wrapping_add(out.conj_ids_used);
                 out.conj_ids_used += 1;
-                let n_clauses = n.min(64) as u8;
-                for (k, (f, alts)) in clause.dims.iter().enumerate() {
-                    for (v, m) in alts {
-                        let mut mm = base.clone();
-                        if add_to_match(&mut mm, *f, *v, *m) {
-                            let a = Action::Conjunction {
-                                id,
-                                clause: k as u8 + 1,
-                                n_clauses,
-                            };
-                            push(&mut out, mm, vec![a]);
-                        }
-                    }
+                for (m, clause, n_clauses) in members {
+                    let a = Action::Conjunction {
+                        id,
+                        clause: *clause,
+                        n_clauses: *n_clauses,
+                    };
+                    out.flows.push(flow(with_meta(m), vec![a]));
                 }
-                let mut mm = base.clone();
+                let mut mm = with_meta(base);
                 mm.conj_id = Some(id);
-                push(&mut out, mm, actions.clone());
+                out.flows.push(flow(mm, p.actions.clone()));
             }
         }
     }
-    Ok(out)
+    out
 }
 
 /// Which half of the logical flow an error is in.

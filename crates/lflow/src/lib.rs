@@ -7,9 +7,11 @@
 //! groups and allocates group ids.
 
 pub mod actions;
+mod cache;
 pub mod compile;
 pub mod error;
 pub mod expr;
+mod fx;
 pub mod lexer;
 pub mod normalize;
 pub mod of;
@@ -19,6 +21,7 @@ pub mod symbols;
 pub mod to_openflow;
 
 pub use actions::Pipeline;
-pub use compile::{CompileError, Compiled, Context, LogicalFlow, compile, compile_actions};
+pub use cache::{CacheStats, Compiler};
+pub use compile::{CompileError, Compiled, Context, LogicalFlow, compile, compile_actions, compile_uncached};
 pub use error::Error;
 pub use expr::Lookup;

@@ -1,11 +1,12 @@
 //! Symbol expansion ("annotation") and normalisation of match expressions
 //! into OpenFlow matches, with conjunctive matches for products of sets.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, OnceLock};
 
 use crate::error::Error;
 use crate::expr::{Expr, FieldRef, Lookup, Relop, Value};
+use crate::fx::UniqueVec;
 use crate::of::{Field, Match, ones};
 use crate::parser::parse_match;
 use crate::symbols::{Kind, Symbol, symtab};
@@ -381,6 +382,9 @@ impl Clause {
     }
 
     fn merge(&self, other: &Clause) -> Option<Clause> {
+        if conflicts(self, other) {
+            return None;
+        }
         let mut c = self.clone();
         for (f, v) in &other.terms {
             if !c.add_term(*f, *v) {
@@ -392,7 +396,39 @@ impl Clause {
     }
 }
 
-fn dnf(e: &AExpr) -> Result<Vec<Clause>, Error> {
+/// Whether some field constrained by both clauses' terms is constrained to
+/// different values, so no extension of either can merge with the other.
+fn conflicts(a: &Clause, b: &Clause) -> bool {
+    let (small, big) = if a.terms.len() <= b.terms.len() {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    small
+        .terms
+        .iter()
+        .any(|(f, v)| big.terms.get(f).is_some_and(|w| combine(*v, *w).is_none()))
+}
+
+/// Contexts larger than this are not used for pruning (checking would cost
+/// more than it saves).
+const MAX_PRUNE_CTX: usize = 16;
+
+/// Whether clause `c` can be dropped because every clause of the context it
+/// will be merged with contradicts it.  Term conflicts are monotone (a
+/// clause's terms only ever become more specific), so every clause built
+/// from `c` would be dropped by that merge anyway: pruning early changes
+/// nothing but the work done.
+fn pruned(c: &Clause, ctx: &[Clause]) -> bool {
+    !ctx.is_empty() && ctx.len() <= MAX_PRUNE_CTX && ctx.iter().all(|a| conflicts(a, c))
+}
+
+/// Disjunctive normal form of `e`, leaving out clauses that contradict every
+/// clause of `ctx` (the clauses the result will be merged with; empty = no
+/// context).  Without the context, a negated predicate such as
+/// `!ip.later_frag` expands into hundreds of `eth.type` bit combinations
+/// that the surrounding `ip6 && ...` then rejects one by one.
+fn dnf(e: &AExpr, ctx: &[Clause]) -> Result<Vec<Clause>, Error> {
     Ok(match e {
         AExpr::Bool(true) => vec![Clause::default()],
         AExpr::Bool(false) => vec![],
@@ -402,7 +438,7 @@ fn dnf(e: &AExpr) -> Result<Vec<Clause>, Error> {
             if t.mask != 0 {
                 c.terms.insert(t.field, (t.value, t.mask));
             }
-            vec![c]
+            if pruned(&c, ctx) { vec![] } else { vec![c] }
         }
         AExpr::Or(v) => {
             let mut flat = Vec::new();
@@ -426,40 +462,37 @@ fn dnf(e: &AExpr) -> Result<Vec<Clause>, Error> {
                 };
                 c.fixup().into_iter().collect()
             } else {
-                let mut out: Vec<Clause> = Vec::new();
-                let mut seen: HashSet<Clause> = HashSet::new();
+                let mut out = UniqueVec::new();
                 for x in flat {
-                    for c in dnf(x)? {
-                        if seen.insert(c.clone()) {
-                            out.push(c);
-                        }
+                    for c in dnf(x, ctx)? {
+                        out.push(c);
                     }
                     if out.len() > MAX_CLAUSES {
                         return Err(Error::TooComplex { limit: MAX_CLAUSES });
                     }
                 }
-                out
+                out.items
             }
         }
         AExpr::And(v) => {
             let mut acc = vec![Clause::default()];
             for x in v {
-                let rhs = dnf(x)?;
-                let mut next = Vec::new();
-                let mut seen: HashSet<Clause> = HashSet::new();
+                // The accumulated clauses are what `x`'s clauses merge with;
+                // before there are any, it is the caller's context.
+                let trivial = acc.len() == 1 && acc[0].terms.is_empty() && acc[0].dims.is_empty();
+                let rhs = dnf(x, if trivial { ctx } else { &acc })?;
+                let mut next = UniqueVec::new();
                 for a in &acc {
                     for b in &rhs {
                         if let Some(c) = a.merge(b) {
-                            if seen.insert(c.clone()) {
-                                next.push(c);
-                            }
+                            next.push(c);
                             if next.len() > MAX_CLAUSES {
                                 return Err(Error::TooComplex { limit: MAX_CLAUSES });
                             }
                         }
                     }
                 }
-                acc = next;
+                acc = next.items;
                 if acc.is_empty() {
                     break;
                 }
@@ -488,7 +521,7 @@ fn flatten_or<'a>(v: &'a [AExpr], out: &mut Vec<&'a AExpr>) {
 /// Normal form of an annotated expression: a list of clauses, each of which
 /// becomes one flow (or a conjunctive group of flows).
 pub fn normalize(e: AExpr) -> Result<Vec<Clause>, Error> {
-    let mut clauses = dnf(&nnf(e, false))?;
+    let mut clauses = dnf(&nnf(e, false), &[])?;
     // OVN numbers conjunction clauses in the order of the fields' symbol names.
     for c in &mut clauses {
         c.dims.sort_by_key(|d| field_symbol_name(d.0));

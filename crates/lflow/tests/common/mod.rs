@@ -252,6 +252,16 @@ pub struct Outcome {
 
 /// Compiles every (logical flow, datapath) pair of the snapshot.
 pub fn compile_all(sb: &Sb) -> Outcome {
+    compile_all_using(sb, &mut |l, c, k| compile(l, c, k))
+}
+
+/// The compile function under test: `lflow::compile`, `compile_uncached` or
+/// a `Compiler`.
+pub type CompileFn<'f> = dyn FnMut(&LogicalFlow<'_>, &Context, &mut dyn Lookup) -> Result<lflow::Compiled, lflow::CompileError>
+    + 'f;
+
+/// [`compile_all`] with the given compile function.
+pub fn compile_all_using(sb: &Sb, compile: &mut CompileFn<'_>) -> Outcome {
     let mut groups = BTreeMap::new();
     let mut out = Outcome {
         lflows: sb.lflows.len(),
