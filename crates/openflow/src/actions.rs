@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use crate::error::{DecodeError, EncodeError, ParseError};
 use crate::field::{Field, SubField, port};
+use crate::learn::{self, Learn};
 use crate::oxm;
 use crate::text::{self, parse_num, split_top};
 use crate::wire::{Reader, pad_to, patch_len, put_u16, put_u32};
@@ -15,10 +16,12 @@ use crate::wire::{Reader, pad_to, patch_len, put_u16, put_u32};
 pub(crate) const NX_VENDOR_ID: u32 = 0x0000_2320;
 
 const OFPAT_OUTPUT: u16 = 0;
+const OFPAT_SET_QUEUE: u16 = 21;
 const OFPAT_GROUP: u16 = 22;
 const OFPAT_DEC_NW_TTL: u16 = 24;
 const OFPAT_SET_FIELD: u16 = 25;
 const OFPAT_COPY_FIELD: u16 = 28;
+const OFPAT_METER: u16 = 29;
 const OFPAT_EXPERIMENTER: u16 = 0xffff;
 
 const NXAST_RESUBMIT: u16 = 1;
@@ -26,16 +29,19 @@ const NXAST_REG_MOVE: u16 = 6;
 const NXAST_REG_LOAD: u16 = 7;
 const NXAST_NOTE: u16 = 8;
 const NXAST_RESUBMIT_TABLE: u16 = 14;
+const NXAST_LEARN: u16 = 16;
 const NXAST_DEC_TTL: u16 = 18;
 const NXAST_CONTROLLER: u16 = 20;
 const NXAST_STACK_PUSH: u16 = 27;
 const NXAST_STACK_POP: u16 = 28;
+const NXAST_SAMPLE: u16 = 29;
 const NXAST_CONJUNCTION: u16 = 34;
 const NXAST_CT: u16 = 35;
 const NXAST_NAT: u16 = 36;
 const NXAST_CONTROLLER2: u16 = 37;
 const NXAST_CLONE: u16 = 42;
 const NXAST_CT_CLEAR: u16 = 43;
+const NXAST_CHECK_PKT_LARGER: u16 = 49;
 
 const NX_CT_F_COMMIT: u16 = 1;
 const NX_CT_F_FORCE: u16 = 2;
@@ -102,6 +108,27 @@ pub enum Action {
     /// `goto_table:N`. An instruction rather than an action: only valid as
     /// the last element of a flow's action list.
     GotoTable(u8),
+    /// `check_pkt_larger(LEN)->DST` (NXAST_CHECK_PKT_LARGER): sets the 1-bit
+    /// `dst` to whether the packet is longer than `pkt_len` bytes.
+    CheckPktLarger { pkt_len: u16, dst: SubField },
+    /// `set_queue:N` (OFPAT_SET_QUEUE).
+    SetQueue(u32),
+    /// `meter:N` (OpenFlow 1.5 OFPAT_METER); the meter must exist.
+    Meter(u32),
+    /// `learn(...)` (NXAST_LEARN).
+    Learn(Learn),
+    /// `sample(...)` (NXAST_SAMPLE): IPFIX per-flow sampling.
+    Sample(Sample),
+}
+
+/// The `sample` action.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Sample {
+    /// Packets sampled per 65535.
+    pub probability: u16,
+    pub collector_set_id: u32,
+    pub obs_domain_id: u32,
+    pub obs_point_id: u32,
 }
 
 /// Conntrack zone for [`Ct`].
@@ -351,7 +378,7 @@ fn encode_action(a: &Action, out: &mut Vec<u8>) -> Result<(), EncodeError> {
             };
             let start = nx_header(out, sub);
             put_u16(out, sf.ofs);
-            oxm::put_header(out, sf.field, false, sf.field.bytes());
+            oxm::put_nxm_header(out, sf.field);
             put_u16(out, sf.n_bits);
             out.resize(start + 24, 0);
             finish(out, start)?;
@@ -398,6 +425,44 @@ fn encode_action(a: &Action, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         }
         Action::Controller(c) => encode_controller(c, out)?,
         Action::Ct(ct) => encode_ct(ct, out)?,
+        Action::CheckPktLarger { pkt_len, dst } => {
+            check_subfield(dst)?;
+            if dst.n_bits != 1 {
+                return Err(EncodeError::invalid(
+                    "check_pkt_larger",
+                    "destination must be 1 bit",
+                ));
+            }
+            let start = nx_header(out, NXAST_CHECK_PKT_LARGER);
+            put_u16(out, *pkt_len);
+            put_u16(out, dst.ofs);
+            oxm::put_nxm_header(out, dst.field);
+            out.resize(start + 24, 0);
+            finish(out, start)?;
+        }
+        Action::SetQueue(q) => {
+            put_u16(out, OFPAT_SET_QUEUE);
+            put_u16(out, 8);
+            put_u32(out, *q);
+        }
+        Action::Meter(m) => {
+            put_u16(out, OFPAT_METER);
+            put_u16(out, 8);
+            put_u32(out, *m);
+        }
+        Action::Learn(l) => {
+            let start = nx_header(out, NXAST_LEARN);
+            learn::encode(l, out)?;
+            finish(out, start)?;
+        }
+        Action::Sample(sm) => {
+            let start = nx_header(out, NXAST_SAMPLE);
+            put_u16(out, sm.probability);
+            put_u32(out, sm.collector_set_id);
+            put_u32(out, sm.obs_domain_id);
+            put_u32(out, sm.obs_point_id);
+            finish(out, start)?;
+        }
         Action::GotoTable(_) => {
             return Err(EncodeError::invalid(
                 "goto_table",
@@ -471,7 +536,7 @@ fn encode_ct(ct: &Ct, out: &mut Vec<u8>) -> Result<(), EncodeError> {
             if sf.n_bits > 64 || sf.ofs > 0x3ff {
                 return Err(EncodeError::invalid("ct zone", "subfield too wide"));
             }
-            oxm::put_header(out, sf.field, false, sf.field.bytes());
+            oxm::put_nxm_header(out, sf.field);
             put_u16(out, (sf.ofs << 6) | (sf.n_bits - 1));
         }
     }
@@ -597,6 +662,8 @@ fn decode_action(b: &[u8], depth: usize, out: &mut Vec<Action>) -> Result<(), De
             Action::Output { port, max_len }
         }
         OFPAT_GROUP => Action::Group(r.u32()?),
+        OFPAT_SET_QUEUE => Action::SetQueue(r.u32()?),
+        OFPAT_METER => Action::Meter(r.u32()?),
         OFPAT_DEC_NW_TTL => Action::DecTtl,
         OFPAT_SET_FIELD => {
             let (field, value, mask) = oxm::pull_entry(&mut r)?;
@@ -748,6 +815,27 @@ fn decode_nx_action(
             Action::Clone(decode_nested(r.rest(), depth + 1)?)
         }
         NXAST_CT_CLEAR => Action::CtClear,
+        NXAST_CHECK_PKT_LARGER => {
+            let pkt_len = r.u16()?;
+            let ofs = r.u16()?;
+            let field = oxm::header_field(&oxm::pull_header(r)?)?.0;
+            let dst = SubField {
+                field,
+                ofs,
+                n_bits: 1,
+            };
+            if !dst.is_valid() {
+                return Err(DecodeError::invalid("check_pkt_larger", "subfield out of range"));
+            }
+            Action::CheckPktLarger { pkt_len, dst }
+        }
+        NXAST_LEARN => Action::Learn(learn::decode(r)?),
+        NXAST_SAMPLE => Action::Sample(Sample {
+            probability: r.u16()?,
+            collector_set_id: r.u32()?,
+            obs_domain_id: r.u32()?,
+            obs_point_id: r.u32()?,
+        }),
         s => {
             return Err(DecodeError::Unsupported {
                 what: "Nicira action subtype",
@@ -1024,6 +1112,15 @@ impl fmt::Display for Action {
             Action::CtClear => f.write_str("ct_clear"),
             Action::Group(g) => write!(f, "group:{g}"),
             Action::GotoTable(t) => write!(f, "goto_table:{t}"),
+            Action::CheckPktLarger { pkt_len, dst } => write!(f, "check_pkt_larger({pkt_len})->{dst}"),
+            Action::SetQueue(q) => write!(f, "set_queue:{q}"),
+            Action::Meter(m) => write!(f, "meter:{m}"),
+            Action::Learn(l) => write!(f, "{l}"),
+            Action::Sample(sm) => write!(
+                f,
+                "sample(probability={},collector_set_id={},obs_domain_id={},obs_point_id={})",
+                sm.probability, sm.collector_set_id, sm.obs_domain_id, sm.obs_point_id
+            ),
             Action::Conjunction {
                 id,
                 clause,
@@ -1259,6 +1356,25 @@ fn parse_ct(args: &str) -> Result<Ct, ParseError> {
     Ok(ct)
 }
 
+fn parse_sample(args: &str) -> Result<Action, ParseError> {
+    let mut sm = Sample::default();
+    for tok in split_top(args, ',') {
+        let tok = tok.trim();
+        match tok.split_once('=') {
+            None if tok.is_empty() => {}
+            Some(("probability", v)) => sm.probability = parse_num(v)?,
+            Some(("collector_set_id", v)) => sm.collector_set_id = parse_num(v)?,
+            Some(("obs_domain_id", v)) => sm.obs_domain_id = parse_num(v)?,
+            Some(("obs_point_id", v)) => sm.obs_point_id = parse_num(v)?,
+            _ => return Err(ParseError::new(format!("unknown sample option `{tok}`"))),
+        }
+    }
+    if sm.probability == 0 {
+        return Err(ParseError::new("sample probability must be at least 1"));
+    }
+    Ok(Action::Sample(sm))
+}
+
 fn parse_controller(args: &str) -> Result<Action, ParseError> {
     let mut c = Controller::default();
     let args = args.trim();
@@ -1296,6 +1412,21 @@ impl FromStr for Action {
         let s = s.trim();
         if let Some(p) = port::NAMES.iter().find(|(n, _)| *n == s) {
             return Ok(Action::output(p.1));
+        }
+        if let Some(rest) = s.strip_prefix("check_pkt_larger(") {
+            let (len, dst) = rest
+                .split_once(")->")
+                .ok_or_else(|| ParseError::new(format!("bad check_pkt_larger `{s}`")))?;
+            let dst = text::parse_subfield(dst)?;
+            if dst.n_bits != 1 {
+                return Err(ParseError::new(format!(
+                    "check_pkt_larger needs a 1-bit destination: `{s}`"
+                )));
+            }
+            return Ok(Action::CheckPktLarger {
+                pkt_len: parse_num(len)?,
+                dst,
+            });
         }
         if let Some((name, rest)) = s.split_once('(').filter(|(n, _)| !n.contains(':')) {
             {
@@ -1339,6 +1470,8 @@ impl FromStr for Action {
                         })
                     }
                     "dec_ttl" => Ok(Action::DecTtl),
+                    "learn" => Ok(Action::Learn(learn::parse(args)?)),
+                    "sample" => parse_sample(args),
                     _ => Err(ParseError::new(format!("unknown action `{s}`"))),
                 };
             }
@@ -1368,6 +1501,8 @@ impl FromStr for Action {
                 table: None,
             }),
             "group" => Ok(Action::Group(parse_num(need()?)?)),
+            "set_queue" => Ok(Action::SetQueue(parse_num(need()?)?)),
+            "meter" => Ok(Action::Meter(parse_num(need()?)?)),
             "goto_table" => Ok(Action::GotoTable(parse_num(need()?)?)),
             "note" => Ok(Action::Note(text::parse_hex_dotted(need()?)?)),
             "push" => Ok(Action::Push(text::parse_subfield(need()?)?)),

@@ -327,6 +327,59 @@ impl Field {
         }
     }
 
+    /// Header Open vSwitch writes for the field where it uses the oldest
+    /// encoding (stack push/pop, learn specs, check_pkt_larger): the original
+    /// Nicira NXM header where one exists, else the OXM one. Returns the
+    /// identity and the value length the header announces. `in_port` is
+    /// 32 bits here, which OVS calls `OXM_OF_IN_PORT` (its 16-bit
+    /// `NXM_OF_IN_PORT` is a different field), so it keeps the OXM header.
+    pub(crate) fn nxm_wire_id(self) -> (WireId, usize) {
+        let nxm = |class, code, len| {
+            (
+                WireId {
+                    class,
+                    code,
+                    experimenter: 0,
+                },
+                len,
+            )
+        };
+        let (class, code) = match self {
+            Field::EthDst => (NXM0, 1),
+            Field::EthSrc => (NXM0, 2),
+            Field::EthType => (NXM0, 3),
+            Field::IpProto => (NXM0, 6),
+            Field::Ipv4Src => (NXM0, 7),
+            Field::Ipv4Dst => (NXM0, 8),
+            Field::TcpSrc => (NXM0, 9),
+            Field::TcpDst => (NXM0, 10),
+            Field::UdpSrc => (NXM0, 11),
+            Field::UdpDst => (NXM0, 12),
+            Field::Icmpv4Type => (NXM0, 13),
+            Field::Icmpv4Code => (NXM0, 14),
+            Field::ArpOp => (NXM0, 15),
+            Field::ArpSpa => (NXM0, 16),
+            Field::ArpTpa => (NXM0, 17),
+            Field::TunId => (NXM1, 16),
+            Field::ArpSha => (NXM1, 17),
+            Field::ArpTha => (NXM1, 18),
+            Field::Ipv6Src => (NXM1, 19),
+            Field::Ipv6Dst => (NXM1, 20),
+            Field::Icmpv6Type => (NXM1, 21),
+            Field::Icmpv6Code => (NXM1, 22),
+            Field::NdTarget => (NXM1, 23),
+            Field::NdSll => (NXM1, 24),
+            Field::NdTll => (NXM1, 25),
+            Field::Ipv6Label => (NXM1, 27),
+            Field::IpEcn => (NXM1, 28),
+            // VLAN TCI, IP TOS, TTL, frag, registers, conntrack fields,
+            // tunnel metadata: their preferred header already is NXM;
+            // metadata, xregs and SCTP ports only have an OXM one.
+            other => return (other.wire_id(), other.bytes()),
+        };
+        nxm(class, code, self.bytes())
+    }
+
     /// Maps a wire header back to a field. `len` is the value length in bytes
     /// (needed for tunnel metadata, and to tell NXM_OF_IN_PORT's 16-bit form
     /// apart). Returns the field and the wire width of its value.

@@ -32,6 +32,7 @@ mod field;
 mod flow_mod;
 mod group_mod;
 mod header;
+mod learn;
 mod matches;
 mod message;
 mod oxm;
@@ -43,7 +44,7 @@ mod tlv;
 mod wire;
 
 pub use actions::{
-    Action, Controller, Ct, CtZone, Nat, NatKind, OFPR_ACTION, actions_to_string, decode_actions,
+    Action, Controller, Ct, CtZone, Nat, NatKind, OFPR_ACTION, Sample, actions_to_string, decode_actions,
     encode_actions, parse_actions,
 };
 pub use error::{DecodeError, EncodeError, ParseError};
@@ -51,6 +52,7 @@ pub use field::{Field, Format, SubField, ct_state, port};
 pub use flow_mod::{FlowMod, FlowModCommand, GROUP_ANY, NO_BUFFER, TABLE_ALL, flow_flags};
 pub use group_mod::{BUCKET_ALL, Bucket, GROUP_ALL, GroupMod, GroupModCommand, GroupType, SelectionMethod};
 pub use header::{Framer, HEADER_LEN, Header, OFP15_VERSION, frame_len};
+pub use learn::{LEARN_DEFAULT_PRIORITY, Learn, LearnDst, LearnSpec, LearnSrc};
 pub use matches::{Match, MatchEntry};
 pub use message::{
     BundleAdd, BundleControl, BundleCtrlType, ErrorMsg, FeaturesReply, Hello, Message, SwitchConfig,

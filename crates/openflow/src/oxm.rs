@@ -29,6 +29,18 @@ pub(crate) fn put_header(out: &mut Vec<u8>, field: Field, has_mask: bool, payloa
     }
 }
 
+/// Writes the header Open vSwitch uses for `field` in actions encoded the
+/// OpenFlow 1.0 way (see [`Field::nxm_wire_id`]), without mask.
+pub(crate) fn put_nxm_header(out: &mut Vec<u8>, field: Field) {
+    let (id, len) = field.nxm_wire_id();
+    let exp_len = if id.class == OXM_EXPERIMENTER { 4 } else { 0 };
+    let h = (u32::from(id.class) << 16) | (u32::from(id.code) << 9) | ((len + exp_len) as u32 & 0xff);
+    put_u32(out, h);
+    if exp_len != 0 {
+        put_u32(out, id.experimenter);
+    }
+}
+
 pub(crate) fn pull_header(r: &mut Reader<'_>) -> Result<OxmHeader, DecodeError> {
     let h = r.u32()?;
     let class = (h >> 16) as u16;

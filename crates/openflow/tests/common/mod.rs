@@ -203,6 +203,8 @@ pub struct Conn {
     sock: UnixStream,
     framer: Framer,
     next_xid: u32,
+    /// Every frame received, as the switch encoded it.
+    pub frames: Vec<Vec<u8>>,
 }
 
 impl Conn {
@@ -214,6 +216,7 @@ impl Conn {
             sock,
             framer: Framer::new(),
             next_xid: 1,
+            frames: Vec::new(),
         };
         c.send(&Message::Hello(Hello::of15()));
         let (h, m) = c.recv_raw();
@@ -244,6 +247,7 @@ impl Conn {
             if let Some(frame) = self.framer.next_frame().expect("framing") {
                 let (h, m) = decode(&frame)
                     .unwrap_or_else(|e| panic!("decoding {:02x?}: {e}", &frame[..frame.len().min(64)]));
+                self.frames.push(frame.to_vec());
                 if let Message::EchoRequest(d) = &m {
                     let reply = Message::EchoReply(d.clone());
                     self.send_xid(&reply, h.xid);
