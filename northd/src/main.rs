@@ -6,12 +6,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use northd_core::{Chassis, Engine, Map, Northbound};
+use northd_core::Engine;
 use ovsdb::session::{Session, SessionConfig};
 use ovsdb::tls::TlsConfig;
 use ovsdb::{Condition, Datum, Operation, Row};
-use rovn_northd::nb_model;
-use rovn_northd::sb_sync;
+use rovn_northd::sb_sync::{self, Tables};
 use rovn_northd::snapshot::{self, NB_TABLES, SB_TABLES};
 use rovn_northd::stale_macs::PortMacs;
 use tokio::signal::unix::{SignalKind, signal};
@@ -131,8 +130,6 @@ async fn run(cli: Cli, d: &mut daemon::Daemon) -> Result<()> {
         warned: BTreeSet::new(),
         active: false,
         macs: None,
-        model: None,
-        ctx_sig: None,
     };
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
@@ -194,19 +191,18 @@ struct Northd {
     active: bool,
     /// Switch ports' MACs as of the last iteration, to notice a MAC the CMS changed.
     macs: Option<PortMacs>,
-    /// The translation input, kept up to date from the NB replica's changes.
-    model: Option<Northbound>,
-    /// Chassis and SB_Global options of the last step (a change is not local).
-    ctx_sig: Option<(Vec<Chassis>, Map)>,
 }
 
 impl Northd {
     async fn step(&mut self, nb: &Session, sb: &Session) -> Result<()> {
-        let nb_global = nb.with_idl(|i| {
-            i.tables()
-                .get("NB_Global")
-                .and_then(|g| g.iter().next())
-                .map(|(u, r)| (*u, r.clone()))
+        let (input, nb_global) = nb.with_idl(|i| {
+            let t = i.tables();
+            (
+                snapshot::northbound(t),
+                t.get("NB_Global")
+                    .and_then(|g| g.iter().next())
+                    .map(|(u, r)| (*u, r.clone())),
+            )
         });
         let Some((nb_global_uuid, nb_global)) = nb_global else {
             // ovn-northd creates NB_Global when a fresh database has none.
@@ -221,34 +217,8 @@ impl Northd {
         };
         let nb_cfg = nb_global.get("nb_cfg").and_then(Datum::as_integer).unwrap_or(0);
         let started = now_ms();
-        // The model follows the replica's changes; only the first step converts it all.
-        let changes = nb.take_changes();
-        let mut nb_changes = match &mut self.model {
-            Some(m) => Some(nb_model::apply(m, &changes)),
-            None => {
-                self.model = Some(nb.with_idl(|i| snapshot::northbound(i.tables())));
-                None
-            }
-        };
-        drop(changes);
-        let input = self.model.as_ref().expect("model set above");
         let ctx = sb.with_idl(|i| snapshot::sb_context(i.tables()));
-        // SB changes are read in full above; drop the tracked copies.
-        drop(sb.take_changes());
-        let sig = (ctx.chassis.clone(), ctx.sb_global_options.clone());
-        if let Some(ch) = &mut nb_changes {
-            ch.context = self.ctx_sig.as_ref() != Some(&sig);
-        }
-        self.ctx_sig = Some(sig);
-        match &nb_changes {
-            Some(ch) => {
-                self.engine.update_changed(input, &ctx, ch);
-            }
-            None => {
-                self.engine.update(input, &ctx);
-            }
-        }
-        let t = self.engine.output();
+        let t = self.engine.update(&input, &ctx);
         for w in &t.warnings {
             let text = w.to_string();
             if self.warned.insert(text.clone()) {
@@ -257,7 +227,7 @@ impl Northd {
         }
         let desired = &t.southbound;
         let mut plan = sb.with_idl(|i| sb_sync::plan(desired, i.tables()));
-        let macs = PortMacs::of(input);
+        let macs = PortMacs::of(&input);
         if let Some(before) = &self.macs {
             for u in sb.with_idl(|i| before.stale_bindings(&macs, i.tables())) {
                 plan.ops.push(Operation::Delete {
@@ -286,22 +256,37 @@ impl Northd {
         // NB bookkeeping: the --wait handshake, port up state, and the options
         // northd adds (mac_prefix, ...), written back as ovn-northd does.
         let mut nb_ops = Vec::new();
-        let cur_sb_cfg = nb_global.get("sb_cfg").and_then(Datum::as_integer).unwrap_or(0);
-        nb.with_idl(|n| {
-            sb.with_idl(|s| {
-                let (nt, st) = (n.tables(), s.tables());
-                if cur_sb_cfg != nb_cfg {
-                    nb_ops.extend(sb_sync::nb_cfg_timestamp_op(nt, started));
-                }
-                nb_ops.extend(sb_sync::nb_cfg_ops(
-                    nt,
-                    nb_cfg,
-                    sb_sync::hv_cfg(st, nb_cfg),
-                    now_ms(),
-                ));
-                nb_ops.extend(sb_sync::nb_port_up_ops(nt, st));
-            })
+        let nb_tables: Tables = nb.with_idl(|i| {
+            let mut t = Tables::new();
+            for name in ["NB_Global", "Logical_Switch_Port"] {
+                t.insert(
+                    name.to_string(),
+                    i.tables().get(name).cloned().unwrap_or_default(),
+                );
+            }
+            t
         });
+        let sb_tables_hv = sb.with_idl(|i| {
+            let mut t = Tables::new();
+            for name in ["Chassis", "Chassis_Private", "Port_Binding"] {
+                t.insert(
+                    name.to_string(),
+                    i.tables().get(name).cloned().unwrap_or_default(),
+                );
+            }
+            t
+        });
+        let cur_sb_cfg = nb_global.get("sb_cfg").and_then(Datum::as_integer).unwrap_or(0);
+        if cur_sb_cfg != nb_cfg {
+            nb_ops.extend(sb_sync::nb_cfg_timestamp_op(&nb_tables, started));
+        }
+        nb_ops.extend(sb_sync::nb_cfg_ops(
+            &nb_tables,
+            nb_cfg,
+            sb_sync::hv_cfg(&sb_tables_hv, nb_cfg),
+            now_ms(),
+        ));
+        nb_ops.extend(sb_sync::nb_port_up_ops(&nb_tables, &sb_tables_hv));
         let nb_options = nb_global
             .get("options")
             .map(Datum::string_pairs)
