@@ -6,9 +6,7 @@ use crate::error::Error;
 use crate::expr::{FieldRef, Lookup, Value};
 use crate::lexer::{IntFormat, Tok};
 use crate::normalize::prereqs_of;
-use crate::of::{
-    Action, Bucket, Ct, Field, Group, Learn, Nat, NatTarget, Selection, SubField, encode_of15, ones,
-};
+use crate::of::{Action, Bucket, Ct, Field, Group, Learn, Nat, NatTarget, Selection, SubField, ones};
 use crate::options::{
     GenOpt, OptSet, check_type, encode_dhcp4, encode_dhcp6, encode_event, encode_nd_ra, validate_nd_ra,
 };
@@ -1502,7 +1500,11 @@ fn load_bit(field: Field, bit: u32, value: bool) -> Action {
 fn controller(op: u32, nested: &[Action], meter_id: Option<u32>) -> Result<Action, Error> {
     let mut userdata = op.to_be_bytes().to_vec();
     userdata.extend_from_slice(&[0; 4]);
-    encode_of15(nested, &mut userdata)?;
+    // Nested actions are encoded as Open vSwitch encodes them in OpenFlow
+    // 1.5 (ovn-controller's pinctrl decodes them that way).
+    let nested = crate::to_openflow::actions(nested)?;
+    openflow::encode_actions(&nested, &mut userdata)
+        .map_err(|e| Error::semantic(format!("cannot encode inside a controller action: {e}")))?;
     Ok(Action::Controller {
         userdata,
         pause: false,
@@ -1526,7 +1528,7 @@ fn controller_raw(op: u32, payload: &[u8], pause: bool, meter_id: Option<u32>) -
 /// bit offset.
 fn result_header(dst: &FieldRef) -> Result<Vec<u8>, Error> {
     let d = resolve_field(dst)?;
-    let mut v = crate::of::header_bytes(d.field.oxm(), false).to_vec();
+    let mut v = crate::to_openflow::field(d.field).oxm_header();
     v.extend_from_slice(&d.ofs.to_be_bytes());
     Ok(v)
 }

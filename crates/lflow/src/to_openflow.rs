@@ -4,7 +4,7 @@
 use openflow as ofp;
 
 use crate::Error;
-use crate::of::{Action, Ct, Field, Flow, Group, Nat, Selection, SubField};
+use crate::of::{Action, Ct, Field, Flow, Group, Learn, LearnSpec, Nat, Selection, SubField};
 
 /// The codec's field for one of ours.  `ip.dscp` is carried as `nw_tos`
 /// (DSCP in the upper six bits), which is how the codec models it.
@@ -100,8 +100,31 @@ fn ct(c: &Ct) -> Result<ofp::Ct, Error> {
     })
 }
 
-/// Converts an action list.  Fails for actions the codec cannot express
-/// yet (`check_pkt_larger`, `set_queue`, `meter`, `learn`, `sample`).
+fn learn(l: &Learn) -> ofp::Learn {
+    let specs = l
+        .specs
+        .iter()
+        .map(|s| match s {
+            LearnSpec::MatchField(sf) => ofp::LearnSpec::match_field(subfield(sf)),
+            // OVN leaves the source width unset; the wire has one width,
+            // the destination's.
+            LearnSpec::MatchFrom { dst, src } => ofp::LearnSpec::match_from(subfield(dst), subfield(src)),
+            LearnSpec::MatchImm { field: f, value: v } => ofp::LearnSpec::match_imm(field(*f), value(*f, *v)),
+            LearnSpec::LoadImm { value: v, dst } => ofp::LearnSpec::load_imm(*v, subfield(dst)),
+        })
+        .collect();
+    ofp::Learn {
+        table: l.table,
+        idle_timeout: l.idle_timeout,
+        hard_timeout: l.hard_timeout,
+        delete_learned: l.delete_learned,
+        specs,
+        ..ofp::Learn::default()
+    }
+}
+
+/// Converts an action list.  Fails only for what the codec rejects by
+/// construction (none of the actions the compiler emits today).
 pub fn actions(acts: &[Action]) -> Result<Vec<ofp::Action>, Error> {
     acts.iter().map(action).collect()
 }
@@ -155,15 +178,24 @@ fn action(a: &Action) -> Result<ofp::Action, Error> {
             clause: clause.saturating_sub(1),
             n_clauses: *n_clauses,
         },
-        Action::CheckPktLarger { .. }
-        | Action::SetQueue(_)
-        | Action::Meter(_)
-        | Action::Learn(_)
-        | Action::Sample { .. } => {
-            return Err(Error::semantic(format!(
-                "the openflow codec cannot express `{a}' yet"
-            )));
-        }
+        Action::CheckPktLarger { len, dst } => ofp::Action::CheckPktLarger {
+            pkt_len: *len,
+            dst: subfield(dst),
+        },
+        Action::SetQueue(q) => ofp::Action::SetQueue(*q),
+        Action::Meter(m) => ofp::Action::Meter(*m),
+        Action::Learn(l) => ofp::Action::Learn(learn(l)),
+        Action::Sample {
+            probability,
+            collector_set_id,
+            obs_domain_id,
+            obs_point_id,
+        } => ofp::Action::Sample(ofp::Sample {
+            probability: *probability,
+            collector_set_id: *collector_set_id,
+            obs_domain_id: *obs_domain_id,
+            obs_point_id: *obs_point_id,
+        }),
     })
 }
 

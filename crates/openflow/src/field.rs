@@ -327,6 +327,15 @@ impl Field {
         }
     }
 
+    /// The field's OpenFlow 1.5 wire header (no mask), as `set_field` and
+    /// `move` carry it; OVN passes such headers to its controller in
+    /// action userdata.
+    pub fn oxm_header(self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(8);
+        crate::oxm::put_header(&mut out, self, false, self.bytes());
+        out
+    }
+
     /// Header Open vSwitch writes for the field where it uses the oldest
     /// encoding (stack push/pop, learn specs, check_pkt_larger): the original
     /// Nicira NXM header where one exists, else the OXM one. Returns the
