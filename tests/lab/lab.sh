@@ -12,12 +12,13 @@
 #   status             what runs where
 #   nbctl|sbctl ...    the NB/SB CLI against the lab
 #   vsctl|ofctl|appctl <hv> ...   OVS tools against one hypervisor
-#   list               the scenarios
+#   list               the scenarios (opt-in ones, e.g. faults, only with LAB_EXTRA)
 #
 # Environment: ROVN_LAB (lab dir, default /tmp/rovn-lab), LAB_PREFIX (namespace
 # prefix, default rovn-), LAB_IMPL=rovn|ovn and per role LAB_NORTHD, LAB_CONTROLLER,
 # LAB_CONTROLLER_hvN, LAB_NBCTL, LAB_SBCTL; ROVN_BIN_DIR for rovn's binaries;
-# LAB_KEEP=1 keeps a scenario's network after it ends.
+# LAB_KEEP=1 keeps a scenario's network after it ends; LAB_EXTRA="faults" adds
+# opt-in scenarios to the default list.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SCENARIOS=$HERE/scenarios
@@ -140,12 +141,17 @@ cmd_status() {
 }
 
 # The seed scenario first (it is the lab's smoke test), then the rest by name.
+# Opt-in scenarios (long measurements) only when named, or listed in LAB_EXTRA
+# (space or comma separated, e.g. LAB_EXTRA=faults scripts/lab test).
+OPT_IN=(faults)
 cmd_list() {
-  local f first=(seed000 router lb_switch lb_gateway mac_change mixed) s
+  local f first=(seed000 router lb_switch lb_gateway mac_change mixed) s extra=" ${LAB_EXTRA:-} "; extra=${extra//,/ }
   for s in "${first[@]}"; do [ -x "$SCENARIOS/$s.sh" ] && echo "$s"; done
   for f in "$SCENARIOS"/*.sh; do
     s=$(basename "$f" .sh)
-    [[ " ${first[*]} " == *" $s "* ]] || echo "$s"
+    [[ " ${first[*]} " == *" $s "* ]] && continue
+    [[ " ${OPT_IN[*]} " == *" $s "* && $extra != *" $s "* ]] && continue
+    echo "$s"
   done
 }
 
