@@ -95,7 +95,7 @@ fn top(sb: &common::Sb) {
         let t = std::time::Instant::now();
         let mut n = 0;
         for _ in 0..50 {
-            n = lflow::compile(&l, &ctx, &mut lookup)
+            n = lflow::compile_uncached(&l, &ctx, &mut lookup)
                 .map(|c| c.flows.len())
                 .unwrap_or(0);
         }

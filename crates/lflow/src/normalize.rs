@@ -1,7 +1,7 @@
 //! Symbol expansion ("annotation") and normalisation of match expressions
 //! into OpenFlow matches, with conjunctive matches for products of sets.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
 use crate::error::Error;
@@ -291,11 +291,56 @@ fn nnf(e: AExpr, neg: bool) -> AExpr {
     }
 }
 
+/// `field → (value, mask)` constraints of a clause, kept sorted by field:
+/// clauses rarely have more than a handful, and a sorted vector is far
+/// cheaper to clone, compare and hash than a `BTreeMap` (whose smallest node
+/// holds eleven entries).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct TermMap(Vec<(Field, (u128, u128))>);
+
+impl TermMap {
+    pub fn get(&self, f: &Field) -> Option<&(u128, u128)> {
+        self.0.iter().find(|(g, _)| g == f).map(|(_, v)| v)
+    }
+
+    pub fn insert(&mut self, f: Field, v: (u128, u128)) {
+        match self.0.binary_search_by(|(g, _)| g.cmp(&f)) {
+            Ok(i) => self.0[i].1 = v,
+            Err(i) => self.0.insert(i, (f, v)),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Constraints in field order.
+    pub fn iter(&self) -> impl Iterator<Item = (&Field, &(u128, u128))> {
+        self.0.iter().map(|(f, v)| (f, v))
+    }
+}
+
+impl<'a> IntoIterator for &'a TermMap {
+    type Item = (&'a Field, &'a (u128, u128));
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (Field, (u128, u128))>,
+        fn(&'a (Field, (u128, u128))) -> (&'a Field, &'a (u128, u128)),
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(f, v)| (f, v))
+    }
+}
+
 /// One disjunct of the normal form: terms that must all hold, plus
 /// dimensions (each an OR of alternatives on one field) that must each hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Clause {
-    pub terms: BTreeMap<Field, (u128, u128)>,
+    pub terms: TermMap,
     pub dims: Vec<(Field, Vec<(u128, u128)>)>,
 }
 
@@ -457,7 +502,7 @@ fn dnf(e: &AExpr, ctx: &[Clause]) -> Result<Vec<Clause>, Error> {
                     })
                     .collect();
                 let c = Clause {
-                    terms: BTreeMap::new(),
+                    terms: TermMap::default(),
                     dims: vec![(term_field(flat[0]), alts)],
                 };
                 c.fixup().into_iter().collect()
