@@ -207,8 +207,8 @@ impl Controller {
         }
     }
 
-    /// Runs until `exit` (unixctl) or SIGTERM/SIGINT; then removes this
-    /// chassis's rows (unless `exit --restart`).
+    /// Runs until `exit` (unixctl; removes this chassis's rows unless
+    /// `exit --restart`) or SIGTERM/SIGINT (keeps them).
     pub async fn run(mut self, mut unixctl: Unixctl) -> anyhow::Result<()> {
         let mut term = signal(SignalKind::terminate())?;
         let mut int = signal(SignalKind::interrupt())?;
@@ -223,7 +223,8 @@ impl Controller {
                 _ = self.ovs.recv() => self.ovs.handle(),
                 _ = self.sb.recv() => self.sb.handle(),
                 Some(a) = self.feedback.acks.recv() => {
-                    if a > self.acked {
+                    // Not `max`: a lost switch connection resets it to 0.
+                    if a != self.acked {
                         self.acked = a;
                         self.force = true;
                     }
@@ -242,14 +243,16 @@ impl Controller {
                         return Ok(());
                     }
                 }
+                // A signal is a restart as far as the rest of the cloud is
+                // concerned (systemd, a package upgrade): keep the Chassis so
+                // other hosts keep their tunnels and flows toward us, as
+                // ovn-controller does. `ovs-appctl exit` is the clean goodbye.
                 _ = term.recv() => {
-                    tracing::info!("terminating on SIGTERM");
-                    self.shutdown(false).await;
+                    tracing::info!("terminating on SIGTERM (chassis kept)");
                     return Ok(());
                 }
                 _ = int.recv() => {
-                    tracing::info!("terminating on SIGINT");
-                    self.shutdown(false).await;
+                    tracing::info!("terminating on SIGINT (chassis kept)");
                     return Ok(());
                 }
                 _ = sleep_until(next.into()) => {

@@ -376,12 +376,13 @@ fn waits_for_encap_config_and_survives_vswitchd_restart() {
         &ovs,
         &["get", "Interface", "ovn-hv3-0", "type"]
     ) == "geneve");
-    // SIGTERM is a clean exit too.
+    // SIGTERM (a service restart) keeps the chassis, so other hosts keep their
+    // tunnels and flows toward it; only `ovs-appctl exit` says goodbye.
     run(Command::new("kill").arg("-TERM").arg(ctl.0.id().to_string()));
     wait!(ovs, "controller exit", || matches!(ctl.0.try_wait(), Ok(Some(_))));
     assert_eq!(
         sbctl(&sbr, &["--bare", "--columns=name", "find", "Chassis", "name=hv1"]),
-        ""
+        "hv1"
     );
 }
 
@@ -808,20 +809,29 @@ fn restarts_converge_without_flapping() {
         "released during restart:\n{log}"
     );
 
-    // ovs-vswitchd crash and restart: flows come back, binding untouched.
+    // ovs-vswitchd crash and restart: flows come back, binding untouched, and
+    // an nb_cfg bumped meanwhile is acknowledged only once they are back.
     ovs.restart_vswitchd();
+    sbctl(&sbr, &["set", "SB_Global", ".", "nb_cfg=7"]);
     let ofport = ovs
         .vsctl(&["get", "Interface", "vm1", "ofport"])
         .trim()
         .to_string();
-    wait!(ovs, "vm1 flow after vswitchd restart", || {
+    let vm1_flow = || {
         Command::new("ovs-ofctl")
             .args(["-O", "OpenFlow15", "dump-flows"])
             .arg(ovs.mgmt("br-int"))
             .arg("table=0")
             .output()
             .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(&format!("in_port={ofport}")))
+    };
+    wait!(ovs, "Chassis_Private.nb_cfg=7", || {
+        sbctl_try(&sbr, &["--bare", "--columns=nb_cfg", "list", "Chassis_Private"]) == "7"
     });
+    assert!(
+        vm1_flow(),
+        "nb_cfg acknowledged before the flows were back in the restarted switch"
+    );
     assert_eq!(pb("chassis"), hv1);
     assert_eq!(pb("up"), "true");
     drop(ctl);

@@ -44,8 +44,9 @@ pub struct OpenFlow {
 
 /// What the OpenFlow side reports back to the daemon.
 pub struct Feedback {
-    /// Sequence numbers whose flows a barrier confirmed (non-decreasing;
-    /// a number acknowledges every earlier one).
+    /// Sequence numbers whose flows a barrier confirmed (non-decreasing
+    /// within one connection to the switch; a number acknowledges every earlier
+    /// one). `0` when the connection is lost: the switch's flows are unknown.
     pub acks: mpsc::UnboundedReceiver<u64>,
     /// Neighbours learned by `put_arp`/`put_nd` (write SB MAC_Binding).
     pub learned: mpsc::UnboundedReceiver<MacLearned>,

@@ -266,9 +266,14 @@ impl Task {
             match self.session().await {
                 Ok(SessionEnd::Shutdown) => return,
                 Err(e) => {
+                    // Whatever was acknowledged lived in the switch we lost (a
+                    // restarted vswitchd starts empty): nothing counts as installed
+                    // until the next barrier, so --wait=hv cannot be answered early.
+                    let _ = self.acks.send(0);
                     self.status.send_modify(|s| {
                         s.connected = false;
                         s.tun_index = None;
+                        s.acked = None;
                     });
                     if self.status.borrow().sessions != sessions {
                         backoff.reset();
