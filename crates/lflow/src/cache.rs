@@ -75,7 +75,16 @@ impl Query {
         matches!(self, Query::GroupId(..) | Query::MeterId(..))
     }
 
-    /// Asks `lookup` the same question; true if it answers the same.
+    /// Asks `lookup` the same question again; the fresh answer.
+    fn ask(&self, lookup: &mut dyn Lookup) -> Query {
+        match self {
+            Query::GroupId(g, _) => Query::GroupId(g.clone(), lookup.group_id(g)),
+            Query::MeterId(n, _) => Query::MeterId(n.clone(), lookup.meter_id(n)),
+            _ => unreachable!("only allocating queries are asked again"),
+        }
+    }
+
+    /// Asks `lookup` the same pure question; true if it answers the same.
     fn holds(&self, lookup: &mut dyn Lookup) -> bool {
         match self {
             Query::PortKey(n, a) => lookup.port_key(n) == *a,
@@ -86,16 +95,19 @@ impl Query {
             Query::LocalPort(k, a) => lookup.is_local_port(*k) == *a,
             Query::TunnelOfport(n, a) => lookup.tunnel_ofport(n) == *a,
             Query::CollectorSet(id, a) => lookup.has_collector_set(*id) == *a,
-            Query::GroupId(g, a) => lookup.group_id(g) == *a,
-            Query::MeterId(n, a) => lookup.meter_id(n) == *a,
+            Query::GroupId(..) | Query::MeterId(..) => self.ask(lookup) == *self,
         }
     }
 }
 
 /// A [`Lookup`] that forwards to another and records every answer.
+/// Allocating questions already asked while checking a cache entry are
+/// answered from `asked` (in order), so the caller sees each allocating
+/// call exactly once, as without a cache.
 struct Recorder<'a> {
     inner: &'a mut dyn Lookup,
     log: RefCell<Vec<Query>>,
+    asked: std::collections::VecDeque<Query>,
 }
 
 impl Recorder<'_> {
@@ -129,12 +141,24 @@ impl Lookup for Recorder<'_> {
         self.note(self.inner.is_local_port(key), |a| Query::LocalPort(key, a))
     }
     fn group_id(&mut self, group: &Group) -> Option<u32> {
-        let a = self.inner.group_id(group);
+        let a = match self.asked.pop_front() {
+            Some(Query::GroupId(g, a)) if g == *group => a,
+            _ => {
+                self.asked.clear();
+                self.inner.group_id(group)
+            }
+        };
         self.log.get_mut().push(Query::GroupId(group.clone(), a));
         a
     }
     fn meter_id(&mut self, name: &str) -> Option<u32> {
-        let a = self.inner.meter_id(name);
+        let a = match self.asked.pop_front() {
+            Some(Query::MeterId(n, a)) if n == name => a,
+            _ => {
+                self.asked.clear();
+                self.inner.meter_id(name)
+            }
+        };
         self.log.get_mut().push(Query::MeterId(name.into(), a));
         a
     }
@@ -192,8 +216,9 @@ pub struct CacheStats {
 /// cached and strings no longer in the southbound database age out.
 ///
 /// [`Lookup`] implementations must answer the same question the same way
-/// while nothing changed; allocating lookups (`group_id`, `meter_id`) may be
-/// asked again for the same group or meter and must return the same id.
+/// while nothing changed.  Pure lookups may be asked more often than an
+/// uncached compilation would; allocating ones (`group_id`, `meter_id`) are
+/// asked exactly as often and in the same order.
 pub struct Compiler {
     cur: Table,
     old: Table,
@@ -265,12 +290,27 @@ impl Compiler {
             lflow.pipeline == Pipeline::Ingress,
             key,
         ));
-        // The trace lists pure lookups before allocating ones, so nothing is
-        // allocated again unless every pure answer still holds.
-        let hit = self
-            .find(h, lflow, &key)
-            .filter(|e| e.trace.iter().all(|q| q.holds(lookup)))
-            .map(|e| assemble(&e.prepared, lflow, ctx, &*lookup));
+        // The trace lists pure lookups before allocating ones: nothing is
+        // allocated unless every pure answer still holds, and allocating
+        // answers already obtained are handed to the recompilation.
+        let mut asked = std::collections::VecDeque::new();
+        let hit = self.find(h, lflow, &key).and_then(|e| {
+            let (pure, alloc) = e
+                .trace
+                .split_at(e.trace.iter().position(Query::allocates).unwrap_or(e.trace.len()));
+            if !pure.iter().all(|q| q.holds(lookup)) {
+                return None;
+            }
+            for q in alloc {
+                let fresh = q.ask(lookup);
+                let same = fresh == *q;
+                asked.push_back(fresh);
+                if !same {
+                    return None;
+                }
+            }
+            Some(assemble(&e.prepared, lflow, ctx, &*lookup))
+        });
         if let Some(out) = hit {
             self.hits += 1;
             return Ok(out);
@@ -279,6 +319,7 @@ impl Compiler {
         let mut rec = Recorder {
             inner: lookup,
             log: RefCell::new(Vec::new()),
+            asked,
         };
         let prepared = prepare(lflow, ctx, &mut rec)?;
         let (mut trace, alloc): (Vec<Query>, Vec<Query>) =
@@ -412,5 +453,38 @@ mod tests {
         assert_eq!(c.stats().hits, 1);
         c.compile(&lf("ip4", "next;"), &ctx, &mut look).unwrap();
         assert_eq!(c.stats().misses, 6);
+    }
+
+    /// Allocates group ids from `next`, counting calls.
+    struct Groups {
+        next: u32,
+        calls: usize,
+    }
+    impl Lookup for Groups {
+        fn group_id(&mut self, _g: &Group) -> Option<u32> {
+            self.calls += 1;
+            Some(self.next)
+        }
+    }
+
+    #[test]
+    fn allocating_lookups_are_asked_as_often_as_without_cache() {
+        let l = lf("ip4 && tcp", "ct_lb_mark(backends=10.0.0.2:80,10.0.0.3:80);");
+        let ctx = Context::new(1, false);
+        let mut c = Compiler::new();
+        let mut g = Groups { next: 5, calls: 0 };
+        let first = c.compile(&l, &ctx, &mut g).unwrap();
+        assert_eq!(g.calls, 1);
+        assert_eq!(c.compile(&l, &ctx, &mut g).unwrap(), first);
+        assert_eq!((g.calls, c.stats().hits), (2, 1));
+        // The group now gets another id: one call, and the new id is used.
+        g.next = 9;
+        let again = c.compile(&l, &ctx, &mut g).unwrap();
+        assert_eq!(g.calls, 3);
+        assert_eq!(
+            again,
+            crate::compile_uncached(&l, &ctx, &mut Groups { next: 9, calls: 0 }).unwrap()
+        );
+        assert_ne!(again, first);
     }
 }

@@ -426,18 +426,19 @@ impl Clause {
         }
     }
 
-    fn merge(&self, other: &Clause) -> Option<Clause> {
-        if conflicts(self, other) {
+    /// `self ∧ other`, or `None` if contradictory.
+    fn merge(mut self, other: &Clause) -> Option<Clause> {
+        if conflicts(&self, other) {
             return None;
         }
-        let mut c = self.clone();
+        let c = &mut self;
         for (f, v) in &other.terms {
             if !c.add_term(*f, *v) {
                 return None;
             }
         }
         c.dims.extend(other.dims.iter().cloned());
-        c.fixup()
+        self.fixup()
     }
 }
 
@@ -527,9 +528,13 @@ fn dnf(e: &AExpr, ctx: &[Clause]) -> Result<Vec<Clause>, Error> {
                 let trivial = acc.len() == 1 && acc[0].terms.is_empty() && acc[0].dims.is_empty();
                 let rhs = dnf(x, if trivial { ctx } else { &acc })?;
                 let mut next = UniqueVec::new();
-                for a in &acc {
-                    for b in &rhs {
-                        if let Some(c) = a.merge(b) {
+                for a in acc {
+                    // The last merge of `a` takes it; the others copy it.
+                    let last = rhs.len().saturating_sub(1);
+                    let mut a = Some(a);
+                    for (i, b) in rhs.iter().enumerate() {
+                        let a = if i == last { a.take() } else { a.clone() };
+                        if let Some(c) = a.and_then(|a| a.merge(b)) {
                             next.push(c);
                             if next.len() > MAX_CLAUSES {
                                 return Err(Error::TooComplex { limit: MAX_CLAUSES });

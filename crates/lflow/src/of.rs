@@ -1,10 +1,29 @@
 //! The compiler's OpenFlow output: fields, matches, actions, and their
 //! `ovs-ofctl` text rendering.
 //!
-//! This is lflow's own small model so that the language can be compiled and
-//! tested independently of the OpenFlow codec crate; it renders exactly the
-//! way `ovs-ofctl -O OpenFlow15 dump-flows` prints the same flow so golden
-//! files can be compared with what the real ovn-controller installs.
+//! # Why lflow has its own model rather than `openflow`'s types
+//!
+//! The wire encoding is *not* duplicated: controller userdata and
+//! everything sent to the switch go through the `openflow` codec
+//! ([`crate::to_openflow`]).  What stays separate is the value model and its
+//! text, for reasons the codec's types cannot serve without changing them
+//! for everyone else:
+//!
+//! - **Text identical to OVS 3.1's `dump-flows`.**  The golden files and the
+//!   comparison with the real ovn-controller compare text.  This model
+//!   prints fields in OVS's order with protocol shorthands (`tcp6,reg14=…,
+//!   metadata=…`), `dec_ttl()`, 1-based conjunction clauses, OVN's
+//!   zero-width learn sources (`NXM_OF_IP_DST[0..-1]`) and
+//!   `NXM_OF_IN_PORT`; the codec prints its own canonical form (sorted by
+//!   its field order, `OXM_OF_IN_PORT`), which its parser reads back.
+//! - **OVN's field semantics.**  `ip.dscp` is OVS's 6-bit
+//!   `MFF_IP_DSCP_SHIFTED`; the codec has only the 8-bit `nw_tos` (DSCP in
+//!   the upper bits), so values shift on conversion.  `xreg`/`xxreg`
+//!   matches are split into 32-bit registers here, as OVS reports them.
+//! - **Cost.**  Conversion happens once per flow installed, outside the
+//!   compile hot path (and cached results are cloned in this model's
+//!   shape), so using the codec's types directly would not make compiling
+//!   faster; it would only move the differences above into the codec.
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
