@@ -9,6 +9,25 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+
+/// Counts live heap bytes, to report what the cache holds.
+struct Counting;
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        LIVE.fetch_add(l.size() as isize, Ordering::Relaxed);
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        LIVE.fetch_sub(l.size() as isize, Ordering::Relaxed);
+        unsafe { System.dealloc(p, l) }
+    }
+}
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(20);
@@ -17,6 +36,10 @@ fn main() {
         _ => common::fixture_dir(),
     };
     let sb = common::load_sb_from(&dir);
+    if std::env::var_os("SIZES").is_some() {
+        sizes();
+        return;
+    }
     if std::env::var_os("TOP").is_some() {
         top(&sb);
         return;
@@ -52,9 +75,16 @@ fn main() {
         common::compile_all_using(&sb, &mut |l, c, k| cc.compile(l, c, k))
     });
     // One cache across rounds: a controller's repeated full recompute.
+    let before = LIVE.load(Ordering::Relaxed);
     let mut cc = lflow::Compiler::new();
     if mode == "all" || mode == "warm" {
         common::compile_all_using(&sb, &mut |l, c, k| cc.compile(l, c, k));
+        let held = LIVE.load(Ordering::Relaxed) - before;
+        let n = cc.stats().entries.max(1);
+        println!(
+            "cache holds {n} entries in {held} bytes ({} per entry)",
+            held / n as isize
+        );
     }
     run("warm", &mut || {
         common::compile_all_using(&sb, &mut |l, c, k| cc.compile(l, c, k))
@@ -112,4 +142,13 @@ fn top(sb: &common::Sb) {
     for x in v.iter().take(12) {
         println!("{:>8} ns {:>3} flows  {} / {}", x.0, x.1, x.2, x.3);
     }
+}
+#[allow(dead_code)]
+fn sizes() {
+    println!(
+        "Action {} Flow {} Match {}",
+        std::mem::size_of::<lflow::of::Action>(),
+        std::mem::size_of::<lflow::of::Flow>(),
+        std::mem::size_of::<lflow::of::Match>()
+    );
 }

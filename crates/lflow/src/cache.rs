@@ -236,8 +236,12 @@ impl Default for Compiler {
 }
 
 impl Compiler {
-    /// Entries per generation by default.
-    pub const DEFAULT_CAPACITY: usize = 16 * 1024;
+    /// Entries per generation by default: a medium topology's ~23 000
+    /// logical flows fit in one generation, so a full recompute hits for
+    /// every flow.  A working set larger than the capacity partly misses
+    /// (generations rotate mid-recompute); size the cache to the number of
+    /// logical flows for large deployments.
+    pub const DEFAULT_CAPACITY: usize = 32 * 1024;
 
     pub fn new() -> Self {
         Compiler::with_capacity(Self::DEFAULT_CAPACITY)
@@ -326,6 +330,10 @@ impl Compiler {
             rec.log.into_inner().into_iter().partition(|q| !q.allocates());
         trace.extend(alloc);
         let out = assemble(&prepared, lflow, ctx, &*lookup);
+        let mut prepared = prepared;
+        prepared.protos.shrink_to_fit();
+        prepared.actions.shrink_to_fit();
+        trace.shrink_to_fit();
         self.insert(
             h,
             Entry {
