@@ -88,8 +88,13 @@ const LINEAR: usize = 12;
 
 impl<T: std::hash::Hash + Eq> UniqueVec<T> {
     pub fn new() -> Self {
+        Self::with_capacity(0)
+    }
+
+    /// Room for `n` elements (at most a few hundred are reserved).
+    pub fn with_capacity(n: usize) -> Self {
         UniqueVec {
-            items: Vec::new(),
+            items: Vec::with_capacity(n.min(256)),
             index: FxHashMap::default(),
         }
     }

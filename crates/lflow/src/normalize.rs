@@ -523,11 +523,36 @@ fn dnf(e: &AExpr, ctx: &[Clause]) -> Result<Vec<Clause>, Error> {
         AExpr::And(v) => {
             let mut acc = vec![Clause::default()];
             for x in v {
+                // A single term (the common case) is added to each clause in
+                // place: what `merge` with its one-term clause would do,
+                // without building that clause.
+                if let AExpr::Term(t) = x
+                    && t.mask != 0
+                {
+                    let add = |mut a: Clause| {
+                        a.add_term(t.field, (t.value, t.mask))
+                            .then(|| a.fixup())
+                            .flatten()
+                    };
+                    if acc.len() == 1 {
+                        acc = acc.pop().and_then(add).into_iter().collect();
+                    } else {
+                        let mut next = UniqueVec::with_capacity(acc.len());
+                        for c in acc.into_iter().filter_map(add) {
+                            next.push(c);
+                        }
+                        acc = next.items;
+                    }
+                    if acc.is_empty() {
+                        break;
+                    }
+                    continue;
+                }
                 // The accumulated clauses are what `x`'s clauses merge with;
                 // before there are any, it is the caller's context.
                 let trivial = acc.len() == 1 && acc[0].terms.is_empty() && acc[0].dims.is_empty();
                 let rhs = dnf(x, if trivial { ctx } else { &acc })?;
-                let mut next = UniqueVec::new();
+                let mut next = UniqueVec::with_capacity(acc.len() * rhs.len());
                 for a in acc {
                     // The last merge of `a` takes it; the others copy it.
                     let last = rhs.len().saturating_sub(1);
