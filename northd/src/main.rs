@@ -14,6 +14,7 @@ use rovn_northd::sb_sync::{self, Tables};
 use rovn_northd::snapshot::{self, NB_TABLES, SB_TABLES};
 use rovn_northd::stale_macs::PortMacs;
 use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::broadcast::error::RecvError;
 
 const LOCK: &str = "ovn_northd";
 const NB_DB: &str = "OVN_Northbound";
@@ -134,12 +135,17 @@ async fn run(cli: Cli, d: &mut daemon::Daemon) -> Result<()> {
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let (mut seen_nb, mut seen_sb) = (0, 0);
+    // Connecting and gaining the SB lock change no replica, but each may be the
+    // moment work becomes possible: wake on the sessions' events too.
+    let (mut nb_events, mut sb_events) = (nb.events(), sb.events());
     let mut retry: Option<tokio::time::Instant> = None;
     loop {
         let retry_at = retry.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
         tokio::select! {
             r = nb.changed(seen_nb) => { seen_nb = r?; }
             r = sb.changed(seen_sb) => { seen_sb = r?; }
+            e = nb_events.recv() => if matches!(e, Err(RecvError::Closed)) { break },
+            e = sb_events.recv() => if matches!(e, Err(RecvError::Closed)) { break },
             _ = tokio::time::sleep_until(retry_at), if retry.is_some() => {}
             Some(req) = ctl.next() => {
                 let reply = match req.command.as_str() {

@@ -68,6 +68,10 @@ pub struct SessionConfig {
     /// Send an `echo` after this long without hearing from the server, and drop the
     /// connection if it is not answered within the same time.
     pub probe_interval: Option<Duration>,
+    /// Probe `unix:` remotes too. Off by default, as in OVS: a local socket
+    /// cannot silently lose its peer, and a server busy committing a large
+    /// transaction (many seconds at scale) must not be taken for a dead one.
+    pub probe_unix: bool,
     pub backoff_initial: Duration,
     pub backoff_max: Duration,
     /// Limit for connecting to and syncing with one server (the initial dump of a
@@ -96,6 +100,7 @@ impl SessionConfig {
             leader_only: false,
             check_server: true,
             probe_interval: Some(Duration::from_secs(5)),
+            probe_unix: false,
             backoff_initial: Duration::from_millis(100),
             backoff_max: Duration::from_secs(4),
             setup_timeout: Duration::from_secs(60),
@@ -129,6 +134,12 @@ impl SessionConfig {
 
     pub fn probe_interval(mut self, p: Option<Duration>) -> Self {
         self.probe_interval = p;
+        self
+    }
+
+    /// Whether `unix:` remotes are probed as well (see [`SessionConfig::probe_unix`]).
+    pub fn probe_unix(mut self, yes: bool) -> Self {
+        self.probe_unix = yes;
         self
     }
 
@@ -633,7 +644,10 @@ async fn monitor_db(inner: &Inner, client: &Client) -> Result<SyncKind, Error> {
 /// Serves one synced connection until it ends; returns why.
 async fn connected(inner: &Inner, mut conn: Conn) -> String {
     let remote = conn.client.remote().clone();
-    let probe_every = inner.cfg.probe_interval;
+    let probe_every = inner
+        .cfg
+        .probe_interval
+        .filter(|_| inner.cfg.probe_unix || !matches!(remote, Remote::Unix(_)));
     let mut last_rx = Instant::now();
     let mut probe: Option<oneshot::Receiver<bool>> = None;
     let mut closed = inner.closed.subscribe();

@@ -443,7 +443,7 @@ async fn hung_server_is_dropped_by_the_inactivity_probe() {
     }
     let srv = OvsdbServer::start(&testbed::nb_schema());
     let probe = Duration::from_millis(300);
-    let mut cfg = session(&srv).probe_interval(Some(probe));
+    let mut cfg = session(&srv).probe_interval(Some(probe)).probe_unix(true);
     cfg.setup_timeout = Duration::from_millis(500);
     let s = Session::start(cfg);
     let mut ev = s.events();
