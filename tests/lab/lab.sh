@@ -143,9 +143,9 @@ cmd_status() {
 # The seed scenario first (it is the lab's smoke test), then the rest by name.
 # Opt-in scenarios (long measurements) only when named, or listed in LAB_EXTRA
 # (space or comma separated, e.g. LAB_EXTRA=faults scripts/lab test).
-OPT_IN=(faults)
+OPT_IN=()
 cmd_list() {
-  local f first=(seed000 router lb_switch lb_gateway mac_change mixed) s extra=" ${LAB_EXTRA:-} "; extra=${extra//,/ }
+  local f first=(seed000 router lb_switch lb_gateway mac_change mixed faults) s extra=" ${LAB_EXTRA:-} "; extra=${extra//,/ }
   for s in "${first[@]}"; do [ -x "$SCENARIOS/$s.sh" ] && echo "$s"; done
   for f in "$SCENARIOS"/*.sh; do
     s=$(basename "$f" .sh)
