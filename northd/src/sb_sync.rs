@@ -13,7 +13,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use northd_core::{LogicalFlow, Map, PortBinding, Southbound};
+use ovn_db::{nb, sb};
+use ovsdb::typed::Table;
 use ovsdb::{Atom, Condition, Datum, Operation, Row, Uuid};
+
+use crate::snapshot::{DP_LOGICAL_ROUTER, DP_LOGICAL_SWITCH};
 
 /// A replica's contents: table → row UUID → row.
 pub type Tables = BTreeMap<String, BTreeMap<Uuid, Row>>;
@@ -65,8 +69,9 @@ struct Builder<'a> {
 static EMPTY: BTreeMap<Uuid, Row> = BTreeMap::new();
 
 impl<'a> Builder<'a> {
-    fn table(&self, t: &str) -> &'a BTreeMap<Uuid, Row> {
-        self.cur.get(t).unwrap_or(&EMPTY)
+    /// The current rows of table `T`.
+    fn table<T: Table>(&self) -> &'a BTreeMap<Uuid, Row> {
+        self.cur.get(T::TABLE).unwrap_or(&EMPTY)
     }
 
     fn fresh(&mut self, prefix: &str) -> String {
@@ -74,17 +79,17 @@ impl<'a> Builder<'a> {
         format!("{prefix}{}", self.next_name)
     }
 
-    fn insert(&mut self, table: &str, row: Row, name: Option<String>) {
+    fn insert<T: Table>(&mut self, row: Row, name: Option<String>) {
         self.stats.inserted += 1;
         self.ops.push(Operation::Insert {
-            table: table.into(),
+            table: T::TABLE.into(),
             row,
             uuid_name: name,
         });
     }
 
     /// Updates only the columns whose value differs from the current row.
-    fn update(&mut self, table: &str, uuid: Uuid, current: &Row, want: Row) {
+    fn update<T: Table>(&mut self, uuid: Uuid, current: &Row, want: Row) {
         let changed: Row = want
             .into_iter()
             .filter(|(k, v)| !same(current.get(k), v))
@@ -92,17 +97,17 @@ impl<'a> Builder<'a> {
         if !changed.is_empty() {
             self.stats.updated += 1;
             self.ops.push(Operation::Update {
-                table: table.into(),
+                table: T::TABLE.into(),
                 conditions: vec![Condition::uuid(uuid)],
                 row: changed,
             });
         }
     }
 
-    fn delete(&mut self, table: &str, uuid: Uuid) {
+    fn delete<T: Table>(&mut self, uuid: Uuid) {
         self.stats.deleted += 1;
         self.ops.push(Operation::Delete {
-            table: table.into(),
+            table: T::TABLE.into(),
             conditions: vec![Condition::uuid(uuid)],
         });
     }
@@ -116,35 +121,16 @@ fn same(cur: Option<&Datum>, want: &Datum) -> bool {
     }
 }
 
-fn get<'r>(row: &'r Row, col: &str) -> Option<&'r Datum> {
-    row.get(col)
+/// Sets a reference column (`COL_*` of the generated struct) to a row that may
+/// only be inserted by this transaction, which the generated setters (taking a
+/// `Uuid`) cannot express.
+fn set_ref(row: &mut Row, column: &'static str, r: &Ref) {
+    row.insert(column.to_string(), Datum::atom(r.atom()));
 }
 
-fn str_col(row: &Row, col: &str) -> String {
-    get(row, col)
-        .and_then(Datum::as_str)
-        .unwrap_or_default()
-        .to_string()
-}
-
-fn map_col(row: &Row, col: &str) -> Map {
-    get(row, col).map(Datum::string_pairs).unwrap_or_default()
-}
-
-fn smap(m: &Map) -> Datum {
-    Datum::string_map(m.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-}
-
-fn sset<S: AsRef<str>>(v: impl IntoIterator<Item = S>) -> Datum {
-    Datum::set(v.into_iter().map(|s| Atom::string(s.as_ref())))
-}
-
-fn opt_str(v: Option<&String>) -> Datum {
-    v.map_or_else(Datum::empty_set, |s| Datum::string(s.as_str()))
-}
-
-fn row(pairs: impl IntoIterator<Item = (&'static str, Datum)>) -> Row {
-    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+/// Sets a set-of-references column, as [`set_ref`].
+fn set_refs<'r>(row: &mut Row, column: &'static str, refs: impl IntoIterator<Item = &'r Ref>) {
+    row.insert(column.to_string(), Datum::set(refs.into_iter().map(Ref::atom)));
 }
 
 /// Computes the transaction that makes `cur` hold `want`.
@@ -158,16 +144,36 @@ pub fn plan(want: &Southbound, cur: &Tables) -> Plan {
     sync_sb_global(&mut b, want);
     let dps = sync_datapaths(&mut b, want);
     let chassis: HashMap<String, Uuid> = b
-        .table("Chassis")
+        .table::<sb::Chassis>()
         .iter()
-        .map(|(u, r)| (str_col(r, "name"), *u))
+        .map(|(u, r)| (col!(r, sb::Chassis, COL_NAME => name), *u))
         .collect();
     let pbs = sync_port_bindings(&mut b, want, &dps, &chassis);
     sync_multicast_groups(&mut b, want, &dps, &pbs);
     sync_logical_flows(&mut b, &want.logical_flows, &dps);
     sync_load_balancers(&mut b, want, &dps);
-    sync_named_sets(&mut b, "Address_Set", "addresses", &want.address_sets);
-    sync_named_sets(&mut b, "Port_Group", "ports", &want.port_groups);
+    sync_named_sets::<sb::AddressSet>(
+        &mut b,
+        &want.address_sets,
+        |r| col!(r, sb::AddressSet, COL_NAME => name),
+        |name, items| {
+            let mut r = Row::new();
+            sb::AddressSet::set_name(&mut r, name);
+            sb::AddressSet::set_addresses(&mut r, items);
+            r
+        },
+    );
+    sync_named_sets::<sb::PortGroup>(
+        &mut b,
+        &want.port_groups,
+        |r| col!(r, sb::PortGroup, COL_NAME => name),
+        |name, items| {
+            let mut r = Row::new();
+            sb::PortGroup::set_name(&mut r, name);
+            sb::PortGroup::set_ports(&mut r, items);
+            r
+        },
+    );
     cleanup_learned(&mut b, want);
     Plan {
         ops: b.ops,
@@ -176,35 +182,38 @@ pub fn plan(want: &Southbound, cur: &Tables) -> Plan {
 }
 
 fn sync_sb_global(b: &mut Builder, want: &Southbound) {
-    let desired = row([
-        ("nb_cfg", Datum::integer(want.nb_cfg)),
-        ("options", smap(&want.options)),
-        ("ipsec", Datum::boolean(want.ipsec)),
-    ]);
-    let rows = b.table("SB_Global");
+    type G = sb::SbGlobal;
+    let mut desired = Row::new();
+    G::set_nb_cfg(&mut desired, &want.nb_cfg);
+    G::set_options(&mut desired, &want.options);
+    G::set_ipsec(&mut desired, &want.ipsec);
+    let rows = b.table::<G>();
     match rows.iter().next() {
         Some((u, r)) => {
-            b.update("SB_Global", *u, r, desired);
+            b.update::<G>(*u, r, desired);
             // SB_Global has one row; a stray second one would confuse every reader.
             for u in rows.keys().skip(1).copied().collect::<Vec<_>>() {
-                b.delete("SB_Global", u);
+                b.delete::<G>(u);
             }
         }
-        None => b.insert("SB_Global", desired, None),
+        None => b.insert::<G>(desired, None),
     }
+}
+
+/// The NB switch or router a datapath row stands for.
+fn datapath_nb_key(r: &Row) -> Option<String> {
+    let mut ids = col!(r, sb::DatapathBinding, COL_EXTERNAL_IDS => external_ids);
+    ids.remove(DP_LOGICAL_SWITCH)
+        .or_else(|| ids.remove(DP_LOGICAL_ROUTER))
 }
 
 /// Returns NB uuid (string) → SB reference for every desired datapath.
 fn sync_datapaths(b: &mut Builder, want: &Southbound) -> HashMap<String, Ref> {
+    type Dp = sb::DatapathBinding;
     let mut by_nb: HashMap<String, (Uuid, &Row)> = HashMap::new();
     let mut stale = Vec::new();
-    for (u, r) in b.table("Datapath_Binding") {
-        let ids = map_col(r, "external_ids");
-        let key = ids
-            .get("logical-switch")
-            .or_else(|| ids.get("logical-router"))
-            .cloned();
-        match key {
+    for (u, r) in b.table::<Dp>() {
+        match datapath_nb_key(r) {
             Some(k) if want.datapaths.contains_key(&k) && !by_nb.contains_key(&k) => {
                 by_nb.insert(k, (*u, r));
             }
@@ -213,47 +222,48 @@ fn sync_datapaths(b: &mut Builder, want: &Southbound) -> HashMap<String, Ref> {
     }
     let mut refs = HashMap::new();
     for (nb, dp) in &want.datapaths {
-        let desired = row([
-            ("tunnel_key", Datum::integer(dp.tunnel_key as i64)),
-            ("external_ids", smap(&dp.external_ids)),
-        ]);
+        let mut desired = Row::new();
+        Dp::set_tunnel_key(&mut desired, &(dp.tunnel_key as i64));
+        Dp::set_external_ids(&mut desired, &dp.external_ids);
         match by_nb.get(nb) {
             Some((u, r)) => {
-                b.update("Datapath_Binding", *u, r, desired);
+                b.update::<Dp>(*u, r, desired);
                 refs.insert(nb.clone(), Ref::Row(*u));
             }
             None => {
                 let name = b.fresh("dp");
-                b.insert("Datapath_Binding", desired, Some(name.clone()));
+                b.insert::<Dp>(desired, Some(name.clone()));
                 refs.insert(nb.clone(), Ref::New(name));
             }
         }
     }
     for u in stale {
-        b.delete("Datapath_Binding", u);
+        b.delete::<Dp>(u);
     }
     refs
 }
 
 fn port_binding_row(pb: &PortBinding, dp: &Ref, chassis: &HashMap<String, Uuid>) -> Row {
-    let requested = pb.requested_chassis.as_ref().and_then(|c| chassis.get(c));
-    row([
-        ("logical_port", Datum::string(pb.logical_port.as_str())),
-        ("datapath", Datum::atom(dp.atom())),
-        ("tunnel_key", Datum::integer(pb.tunnel_key as i64)),
-        ("type", Datum::string(pb.port_type.as_str())),
-        ("options", smap(&pb.options)),
-        ("mac", sset(&pb.mac)),
-        ("port_security", sset(&pb.port_security)),
-        ("external_ids", smap(&pb.external_ids)),
-        ("parent_port", opt_str(pb.parent_port.as_ref())),
-        ("tag", pb.tag.map_or_else(Datum::empty_set, Datum::integer)),
-        (
-            "requested_chassis",
-            requested.map_or_else(Datum::empty_set, |u| Datum::uuid(*u)),
-        ),
-        ("nat_addresses", sset(&pb.nat_addresses)),
-    ])
+    type Pb = sb::PortBinding;
+    let requested = pb
+        .requested_chassis
+        .as_ref()
+        .and_then(|c| chassis.get(c))
+        .copied();
+    let mut r = Row::new();
+    Pb::set_logical_port(&mut r, &pb.logical_port);
+    set_ref(&mut r, Pb::COL_DATAPATH, dp);
+    Pb::set_tunnel_key(&mut r, &(pb.tunnel_key as i64));
+    Pb::set_type(&mut r, &pb.port_type);
+    Pb::set_options(&mut r, &pb.options);
+    Pb::set_mac(&mut r, &pb.mac);
+    Pb::set_port_security(&mut r, &pb.port_security);
+    Pb::set_external_ids(&mut r, &pb.external_ids);
+    Pb::set_parent_port(&mut r, &pb.parent_port);
+    Pb::set_tag(&mut r, &pb.tag);
+    Pb::set_requested_chassis(&mut r, &requested);
+    Pb::set_nat_addresses(&mut r, &pb.nat_addresses);
+    r
 }
 
 /// Returns logical_port → SB reference.
@@ -263,10 +273,11 @@ fn sync_port_bindings(
     dps: &HashMap<String, Ref>,
     chassis: &HashMap<String, Uuid>,
 ) -> HashMap<String, Ref> {
+    type Pb = sb::PortBinding;
     let mut by_name: HashMap<String, (Uuid, &Row)> = HashMap::new();
     let mut stale = Vec::new();
-    for (u, r) in b.table("Port_Binding") {
-        let name = str_col(r, "logical_port");
+    for (u, r) in b.table::<Pb>() {
+        let name = col!(r, Pb, COL_LOGICAL_PORT => logical_port);
         if want.port_bindings.contains_key(&name) && !by_name.contains_key(&name) {
             by_name.insert(name, (*u, r));
         } else {
@@ -279,27 +290,23 @@ fn sync_port_bindings(
         let desired = port_binding_row(pb, dp, chassis);
         match by_name.get(name) {
             Some((u, r)) => {
-                b.update("Port_Binding", *u, r, desired);
+                b.update::<Pb>(*u, r, desired);
                 refs.insert(name.clone(), Ref::Row(*u));
             }
             None => {
                 let n = b.fresh("pb");
                 let mut desired = desired;
                 // Only the chassis sets `up`; a new binding starts down.
-                desired.insert("up".into(), Datum::boolean(false));
-                b.insert("Port_Binding", desired, Some(n.clone()));
+                Pb::set_up(&mut desired, &Some(false));
+                b.insert::<Pb>(desired, Some(n.clone()));
                 refs.insert(name.clone(), Ref::New(n));
             }
         }
     }
     for u in stale {
-        b.delete("Port_Binding", u);
+        b.delete::<Pb>(u);
     }
     refs
-}
-
-fn ref_of(atom: Option<&Atom>) -> Option<Ref> {
-    atom.and_then(Atom::as_uuid).map(Ref::Row)
 }
 
 fn sync_multicast_groups(
@@ -308,12 +315,16 @@ fn sync_multicast_groups(
     dps: &HashMap<String, Ref>,
     pbs: &HashMap<String, Ref>,
 ) {
+    type Mg = sb::MulticastGroup;
     let mut current: HashMap<(Ref, String), (Uuid, &Row)> = HashMap::new();
     let mut stale = Vec::new();
-    for (u, r) in b.table("Multicast_Group") {
-        match ref_of(get(r, "datapath").and_then(Datum::as_atom)) {
+    for (u, r) in b.table::<Mg>() {
+        match col_opt!(r, Mg, COL_DATAPATH => datapath).map(Ref::Row) {
             Some(dp) => {
-                if current.insert((dp, str_col(r, "name")), (*u, r)).is_some() {
+                if current
+                    .insert((dp, col!(r, Mg, COL_NAME => name)), (*u, r))
+                    .is_some()
+                {
                     stale.push(*u);
                 }
             }
@@ -323,19 +334,21 @@ fn sync_multicast_groups(
     let mut kept = BTreeSet::new();
     for mg in want.multicast_groups.values() {
         let Some(dp) = dps.get(&mg.datapath) else { continue };
-        let ports = Datum::set(mg.ports.iter().filter_map(|p| pbs.get(p)).map(Ref::atom));
-        let desired = row([
-            ("datapath", Datum::atom(dp.atom())),
-            ("name", Datum::string(mg.name.as_str())),
-            ("tunnel_key", Datum::integer(mg.tunnel_key as i64)),
-            ("ports", ports),
-        ]);
+        let mut desired = Row::new();
+        set_ref(&mut desired, Mg::COL_DATAPATH, dp);
+        Mg::set_name(&mut desired, &mg.name);
+        Mg::set_tunnel_key(&mut desired, &(mg.tunnel_key as i64));
+        set_refs(
+            &mut desired,
+            Mg::COL_PORTS,
+            mg.ports.iter().filter_map(|p| pbs.get(p)),
+        );
         match current.get(&(dp.clone(), mg.name.clone())) {
             Some((u, r)) => {
                 kept.insert(*u);
-                b.update("Multicast_Group", *u, r, desired);
+                b.update::<Mg>(*u, r, desired);
             }
-            None => b.insert("Multicast_Group", desired, None),
+            None => b.insert::<Mg>(desired, None),
         }
     }
     let gone: Vec<Uuid> = current
@@ -345,7 +358,7 @@ fn sync_multicast_groups(
         .chain(stale)
         .collect();
     for u in gone {
-        b.delete("Multicast_Group", u);
+        b.delete::<Mg>(u);
     }
 }
 
@@ -361,11 +374,14 @@ struct FlowContent {
     tags: Map,
 }
 
+/// `Logical_Flow.tags` key naming the flow's port.
+const TAG_IN_OUT_PORT: &str = "in_out_port";
+
 impl FlowContent {
     fn of(f: &LogicalFlow) -> Self {
         let mut tags = Map::new();
         if let Some(p) = &f.in_out_port {
-            tags.insert("in_out_port".into(), p.clone());
+            tags.insert(TAG_IN_OUT_PORT.into(), p.clone());
         }
         FlowContent {
             pipeline: f.pipeline().as_str().to_string(),
@@ -379,27 +395,29 @@ impl FlowContent {
     }
 
     fn from_row(r: &Row) -> Self {
+        type Lf = sb::LogicalFlow;
         FlowContent {
-            pipeline: str_col(r, "pipeline"),
-            table_id: get(r, "table_id").and_then(Datum::as_integer).unwrap_or(-1),
-            priority: get(r, "priority").and_then(Datum::as_integer).unwrap_or(-1),
-            match_: str_col(r, "match"),
-            actions: str_col(r, "actions"),
-            external_ids: map_col(r, "external_ids"),
-            tags: map_col(r, "tags"),
+            pipeline: col!(r, Lf, COL_PIPELINE => pipeline),
+            table_id: col_opt!(r, Lf, COL_TABLE_ID => table_id).unwrap_or(-1),
+            priority: col_opt!(r, Lf, COL_PRIORITY => priority).unwrap_or(-1),
+            match_: col!(r, Lf, COL_MATCH => r#match),
+            actions: col!(r, Lf, COL_ACTIONS => actions),
+            external_ids: col!(r, Lf, COL_EXTERNAL_IDS => external_ids),
+            tags: col!(r, Lf, COL_TAGS => tags),
         }
     }
 
     fn row(&self) -> Row {
-        row([
-            ("pipeline", Datum::string(self.pipeline.as_str())),
-            ("table_id", Datum::integer(self.table_id)),
-            ("priority", Datum::integer(self.priority)),
-            ("match", Datum::string(self.match_.as_str())),
-            ("actions", Datum::string(self.actions.as_str())),
-            ("external_ids", smap(&self.external_ids)),
-            ("tags", smap(&self.tags)),
-        ])
+        type Lf = sb::LogicalFlow;
+        let mut r = Row::new();
+        Lf::set_pipeline(&mut r, &self.pipeline);
+        Lf::set_table_id(&mut r, &self.table_id);
+        Lf::set_priority(&mut r, &self.priority);
+        Lf::set_match(&mut r, &self.match_);
+        Lf::set_actions(&mut r, &self.actions);
+        Lf::set_external_ids(&mut r, &self.external_ids);
+        Lf::set_tags(&mut r, &self.tags);
+        r
     }
 }
 
@@ -410,7 +428,43 @@ enum Placement {
     Group(Ref),
 }
 
+impl Placement {
+    /// The `Logical_Flow` columns that say where the flow applies.
+    fn columns(&self) -> Row {
+        type Lf = sb::LogicalFlow;
+        let mut r = Row::new();
+        match self {
+            Placement::Single(d) => {
+                set_ref(&mut r, Lf::COL_LOGICAL_DATAPATH, d);
+                Lf::set_logical_dp_group(&mut r, &None);
+            }
+            Placement::Group(g) => {
+                Lf::set_logical_datapath(&mut r, &None);
+                set_ref(&mut r, Lf::COL_LOGICAL_DP_GROUP, g);
+            }
+        }
+        r
+    }
+}
+
+/// The datapaths of a `Logical_DP_Group` row.
+fn group_datapaths(r: &Row) -> BTreeSet<Ref> {
+    col!(r, sb::LogicalDpGroup, COL_DATAPATHS => datapaths)
+        .into_iter()
+        .map(Ref::Row)
+        .collect()
+}
+
+/// A `Logical_DP_Group` row listing `set`.
+fn group_row(set: &BTreeSet<Ref>) -> Row {
+    let mut r = Row::new();
+    set_refs(&mut r, sb::LogicalDpGroup::COL_DATAPATHS, set);
+    r
+}
+
 fn sync_logical_flows(b: &mut Builder, flows: &BTreeSet<LogicalFlow>, dps: &HashMap<String, Ref>) {
+    type Lf = sb::LogicalFlow;
+    type Grp = sb::LogicalDpGroup;
     // Desired: content → set of datapaths.
     let mut want: BTreeMap<FlowContent, BTreeSet<Ref>> = BTreeMap::new();
     for f in flows {
@@ -420,25 +474,18 @@ fn sync_logical_flows(b: &mut Builder, flows: &BTreeSet<LogicalFlow>, dps: &Hash
     }
 
     let groups: BTreeMap<Uuid, BTreeSet<Ref>> = b
-        .table("Logical_DP_Group")
+        .table::<Grp>()
         .iter()
-        .map(|(u, r)| {
-            (
-                *u,
-                get(r, "datapaths")
-                    .map(|d| d.uuids().into_iter().map(Ref::Row).collect())
-                    .unwrap_or_default(),
-            )
-        })
+        .map(|(u, r)| (*u, group_datapaths(r)))
         .collect();
 
     // Current: content → (row, placement). Duplicated contents are deleted.
     let mut current: HashMap<FlowContent, (Uuid, Placement)> = HashMap::new();
     let mut stale = Vec::new();
-    for (u, r) in b.table("Logical_Flow") {
-        let placement = if let Some(g) = get(r, "logical_dp_group").and_then(Datum::as_uuid) {
+    for (u, r) in b.table::<Lf>() {
+        let placement = if let Some(g) = col_opt!(r, Lf, COL_LOGICAL_DP_GROUP => logical_dp_group).flatten() {
             Placement::Group(Ref::Row(g))
-        } else if let Some(d) = get(r, "logical_datapath").and_then(Datum::as_uuid) {
+        } else if let Some(d) = col_opt!(r, Lf, COL_LOGICAL_DATAPATH => logical_datapath).flatten() {
             Placement::Single(Ref::Row(d))
         } else {
             stale.push(*u);
@@ -487,18 +534,13 @@ fn sync_logical_flows(b: &mut Builder, flows: &BTreeSet<LogicalFlow>, dps: &Hash
         let r = match adopted {
             Some(g) => {
                 claimed.insert(g);
-                let cur_row = &b.table("Logical_DP_Group")[&g];
-                let desired = row([("datapaths", Datum::set(set.iter().map(Ref::atom)))]);
-                b.update("Logical_DP_Group", g, cur_row, desired);
+                let cur_row = &b.table::<Grp>()[&g];
+                b.update::<Grp>(g, cur_row, group_row(set));
                 Ref::Row(g)
             }
             None => {
                 let name = b.fresh("grp");
-                b.insert(
-                    "Logical_DP_Group",
-                    row([("datapaths", Datum::set(set.iter().map(Ref::atom)))]),
-                    Some(name.clone()),
-                );
+                b.insert::<Grp>(group_row(set), Some(name.clone()));
                 Ref::New(name)
             }
         };
@@ -511,94 +553,92 @@ fn sync_logical_flows(b: &mut Builder, flows: &BTreeSet<LogicalFlow>, dps: &Hash
         } else {
             Placement::Group(group_for[set].clone())
         };
-        let placement_cols = |p: &Placement| match p {
-            Placement::Single(d) => row([
-                ("logical_datapath", Datum::atom(d.atom())),
-                ("logical_dp_group", Datum::empty_set()),
-            ]),
-            Placement::Group(g) => row([
-                ("logical_datapath", Datum::empty_set()),
-                ("logical_dp_group", Datum::atom(g.atom())),
-            ]),
-        };
         match current.get(content) {
             Some((_, p)) if *p == target => {}
             Some((u, _)) => {
                 b.stats.updated += 1;
                 b.ops.push(Operation::Update {
-                    table: "Logical_Flow".into(),
+                    table: Lf::TABLE.into(),
                     conditions: vec![Condition::uuid(*u)],
-                    row: placement_cols(&target),
+                    row: target.columns(),
                 });
             }
             None => {
                 let mut r = content.row();
-                r.extend(placement_cols(&target));
-                b.insert("Logical_Flow", r, None);
+                r.extend(target.columns());
+                b.insert::<Lf>(r, None);
             }
         }
     }
     for u in stale {
-        b.delete("Logical_Flow", u);
+        b.delete::<Lf>(u);
     }
 }
 
+/// `Load_Balancer.external_ids` key naming the NB load balancer.
+const LB_ID: &str = "lb_id";
+
 fn sync_load_balancers(b: &mut Builder, want: &Southbound, dps: &HashMap<String, Ref>) {
-    let groups = b.table("Logical_DP_Group");
+    type Lb = sb::LoadBalancer;
+    type Grp = sb::LogicalDpGroup;
+    let groups = b.table::<Grp>();
     let mut current: HashMap<String, (Uuid, &Row)> = HashMap::new();
     let mut stale = Vec::new();
-    for (u, r) in b.table("Load_Balancer") {
-        match map_col(r, "external_ids").get("lb_id") {
-            Some(id) if want.load_balancers.contains_key(id) && !current.contains_key(id) => {
-                current.insert(id.clone(), (*u, r));
+    for (u, r) in b.table::<Lb>() {
+        match col!(r, Lb, COL_EXTERNAL_IDS => external_ids).remove(LB_ID) {
+            Some(id) if want.load_balancers.contains_key(&id) && !current.contains_key(&id) => {
+                current.insert(id, (*u, r));
             }
             _ => stale.push(*u),
         }
     }
     for (id, lb) in &want.load_balancers {
         let set: BTreeSet<Ref> = lb.datapaths.iter().filter_map(|d| dps.get(d)).cloned().collect();
-        let mut desired = row([
-            ("name", Datum::string(lb.name.as_str())),
-            ("vips", smap(&lb.vips)),
-            ("protocol", opt_str(lb.protocol.as_ref())),
-            ("options", smap(&lb.options)),
-            ("external_ids", smap(&lb.external_ids)),
-        ]);
+        let mut desired = Row::new();
+        Lb::set_name(&mut desired, &lb.name);
+        Lb::set_vips(&mut desired, &lb.vips);
+        Lb::set_protocol(&mut desired, &lb.protocol);
+        Lb::set_options(&mut desired, &lb.options);
+        Lb::set_external_ids(&mut desired, &lb.external_ids);
         let existing = current.get(id);
         // Keep the LB's group when it already lists exactly these datapaths.
         let group_ok = existing
-            .and_then(|(_, r)| get(r, "datapath_group").and_then(Datum::as_uuid))
+            .and_then(|(_, r)| col_opt!(r, Lb, COL_DATAPATH_GROUP => datapath_group).flatten())
             .is_some_and(|g| {
                 groups
                     .get(&g)
-                    .and_then(|gr| get(gr, "datapaths"))
-                    .map(|d| d.uuids().into_iter().map(Ref::Row).collect::<BTreeSet<_>>())
-                    == Some(set.clone())
+                    .and_then(|gr| col_opt!(gr, Grp, COL_DATAPATHS => datapaths))
+                    .map(|d| d.into_iter().map(Ref::Row).collect::<BTreeSet<_>>())
+                    .as_ref()
+                    == Some(&set)
             });
         if !group_ok {
             let name = b.fresh("lbg");
-            b.insert(
-                "Logical_DP_Group",
-                row([("datapaths", Datum::set(set.iter().map(Ref::atom)))]),
-                Some(name.clone()),
-            );
-            desired.insert("datapath_group".into(), Datum::atom(Atom::NamedUuid(name)));
+            b.insert::<Grp>(group_row(&set), Some(name.clone()));
+            set_ref(&mut desired, Lb::COL_DATAPATH_GROUP, &Ref::New(name));
         }
         match existing {
-            Some((u, r)) => b.update("Load_Balancer", *u, r, desired),
-            None => b.insert("Load_Balancer", desired, None),
+            Some((u, r)) => b.update::<Lb>(*u, r, desired),
+            None => b.insert::<Lb>(desired, None),
         }
     }
     for u in stale {
-        b.delete("Load_Balancer", u);
+        b.delete::<Lb>(u);
     }
 }
 
-fn sync_named_sets(b: &mut Builder, table: &str, column: &'static str, want: &BTreeMap<String, Vec<String>>) {
+/// Syncs a table of named sets (`Address_Set`, `Port_Group`), matched by name:
+/// `name_of` reads a current row's name, `build` makes the desired row.
+fn sync_named_sets<T: Table>(
+    b: &mut Builder,
+    want: &BTreeMap<String, Vec<String>>,
+    name_of: fn(&Row) -> String,
+    build: fn(&String, &Vec<String>) -> Row,
+) {
     let mut current: HashMap<String, (Uuid, &Row)> = HashMap::new();
     let mut stale = Vec::new();
-    for (u, r) in b.table(table) {
-        let name = str_col(r, "name");
+    for (u, r) in b.table::<T>() {
+        let name = name_of(r);
         if want.contains_key(&name) && !current.contains_key(&name) {
             current.insert(name, (*u, r));
         } else {
@@ -606,19 +646,22 @@ fn sync_named_sets(b: &mut Builder, table: &str, column: &'static str, want: &BT
         }
     }
     for (name, items) in want {
-        let desired = row([("name", Datum::string(name.as_str())), (column, sset(items))]);
+        let desired = build(name, items);
         match current.get(name) {
-            Some((u, r)) => b.update(table, *u, r, desired),
-            None => b.insert(table, desired, None),
+            Some((u, r)) => b.update::<T>(*u, r, desired),
+            None => b.insert::<T>(desired, None),
         }
     }
     for u in stale {
-        b.delete(table, u);
+        b.delete::<T>(u);
     }
 }
 
 /// Rows the chassis learned (MAC_Binding, FDB) die with their port or datapath.
 fn cleanup_learned(b: &mut Builder, want: &Southbound) {
+    type Dp = sb::DatapathBinding;
+    type Mb = sb::MacBinding;
+    type Fdb = sb::Fdb;
     let dp_keys: BTreeSet<i64> = want.datapaths.values().map(|d| d.tunnel_key as i64).collect();
     let port_keys: BTreeSet<(i64, i64)> = want
         .port_bindings
@@ -631,62 +674,73 @@ fn cleanup_learned(b: &mut Builder, want: &Southbound) {
         })
         .collect();
     let current_dp_key: HashMap<Uuid, i64> = b
-        .table("Datapath_Binding")
+        .table::<Dp>()
         .iter()
-        .filter_map(|(u, r)| Some((*u, get(r, "tunnel_key")?.as_integer()?)))
+        .filter_map(|(u, r)| Some((*u, col_opt!(r, Dp, COL_TUNNEL_KEY => tunnel_key)?)))
         .collect();
-    let mut gone = Vec::new();
-    for (u, r) in b.table("MAC_Binding") {
-        let port_ok = want.port_bindings.contains_key(&str_col(r, "logical_port"));
-        let dp_ok = get(r, "datapath")
-            .and_then(Datum::as_uuid)
+    let mut gone_mb = Vec::new();
+    for (u, r) in b.table::<Mb>() {
+        let port_ok = want
+            .port_bindings
+            .contains_key(&col!(r, Mb, COL_LOGICAL_PORT => logical_port));
+        let dp_ok = col_opt!(r, Mb, COL_DATAPATH => datapath)
             .and_then(|d| current_dp_key.get(&d))
             .is_some_and(|k| dp_keys.contains(k));
         if !(port_ok && dp_ok) {
-            gone.push(("MAC_Binding", *u));
+            gone_mb.push(*u);
         }
     }
-    for (u, r) in b.table("FDB") {
-        let dp = get(r, "dp_key").and_then(Datum::as_integer).unwrap_or(0);
-        let port = get(r, "port_key").and_then(Datum::as_integer).unwrap_or(0);
+    let mut gone_fdb = Vec::new();
+    for (u, r) in b.table::<Fdb>() {
+        let dp = col!(r, Fdb, COL_DP_KEY => dp_key);
+        let port = col!(r, Fdb, COL_PORT_KEY => port_key);
         if !port_keys.contains(&(dp, port)) {
-            gone.push(("FDB", *u));
+            gone_fdb.push(*u);
         }
     }
-    for (t, u) in gone {
-        b.delete(t, u);
+    for u in gone_mb {
+        b.delete::<Mb>(u);
+    }
+    for u in gone_fdb {
+        b.delete::<Fdb>(u);
     }
 }
+
+/// `Logical_Switch_Port.type` of a port that links to a router.
+const LSP_TYPE_ROUTER: &str = "router";
 
 /// NB `Logical_Switch_Port.up` follows the binding: `Port_Binding.up` for VIFs,
 /// always true for router ports (as ovn-northd does with `port-up-notif` chassis).
 pub fn nb_port_up_ops(nb: &Tables, sb: &Tables) -> Vec<Operation> {
+    type Pb = sb::PortBinding;
+    type Lsp = nb::LogicalSwitchPort;
     let sb_up: HashMap<String, bool> = sb
-        .get("Port_Binding")
+        .get(Pb::TABLE)
         .into_iter()
         .flatten()
         .map(|(_, r)| {
             (
-                str_col(r, "logical_port"),
-                get(r, "up").and_then(Datum::as_bool).unwrap_or(false),
+                col!(r, Pb, COL_LOGICAL_PORT => logical_port),
+                col!(r, Pb, COL_UP => up).unwrap_or(false),
             )
         })
         .collect();
     let mut ops = Vec::new();
-    for (u, r) in nb.get("Logical_Switch_Port").into_iter().flatten() {
-        let name = str_col(r, "name");
-        let want = if str_col(r, "type") == "router" {
+    for (u, r) in nb.get(Lsp::TABLE).into_iter().flatten() {
+        let want = if col!(r, Lsp, COL_TYPE => r#type) == LSP_TYPE_ROUTER {
             Some(true)
         } else {
-            sb_up.get(&name).copied()
+            sb_up.get(&col!(r, Lsp, COL_NAME => name)).copied()
         };
         let Some(want) = want else { continue };
-        let cur = get(r, "up").and_then(Datum::as_bool);
+        let cur = col!(r, Lsp, COL_UP => up);
         if cur != Some(want) {
+            let mut row = Row::new();
+            Lsp::set_up(&mut row, &Some(want));
             ops.push(Operation::Update {
-                table: "Logical_Switch_Port".into(),
+                table: Lsp::TABLE.into(),
                 conditions: vec![Condition::uuid(*u)],
-                row: row([("up", Datum::boolean(want))]),
+                row,
             });
         }
     }
@@ -695,62 +749,67 @@ pub fn nb_port_up_ops(nb: &Tables, sb: &Tables) -> Vec<Operation> {
 
 /// Sets NB_Global `sb_cfg`/`hv_cfg` (and their timestamps) when they lag.
 pub fn nb_cfg_ops(nb: &Tables, sb_cfg: i64, hv_cfg: i64, now_ms: i64) -> Vec<Operation> {
-    let Some((u, r)) = nb.get("NB_Global").and_then(|t| t.iter().next()) else {
+    type G = nb::NbGlobal;
+    let Some((u, r)) = nb.get(G::TABLE).and_then(|t| t.iter().next()) else {
         return Vec::new();
     };
     let mut want = Row::new();
-    if get(r, "sb_cfg").and_then(Datum::as_integer) != Some(sb_cfg) {
-        want.insert("sb_cfg".into(), Datum::integer(sb_cfg));
-        want.insert("sb_cfg_timestamp".into(), Datum::integer(now_ms));
+    if col_opt!(r, G, COL_SB_CFG => sb_cfg) != Some(sb_cfg) {
+        G::set_sb_cfg(&mut want, &sb_cfg);
+        G::set_sb_cfg_timestamp(&mut want, &now_ms);
     }
-    if get(r, "hv_cfg").and_then(Datum::as_integer) != Some(hv_cfg) {
-        want.insert("hv_cfg".into(), Datum::integer(hv_cfg));
-        want.insert("hv_cfg_timestamp".into(), Datum::integer(now_ms));
+    if col_opt!(r, G, COL_HV_CFG => hv_cfg) != Some(hv_cfg) {
+        G::set_hv_cfg(&mut want, &hv_cfg);
+        G::set_hv_cfg_timestamp(&mut want, &now_ms);
     }
     if want.is_empty() {
         return Vec::new();
     }
     vec![Operation::Update {
-        table: "NB_Global".into(),
+        table: G::TABLE.into(),
         conditions: vec![Condition::uuid(*u)],
         row: want,
     }]
 }
 
+/// `Chassis.other_config` key marking a chassis northd does not wait for.
+const IS_REMOTE: &str = "is-remote";
+
 /// `hv_cfg`: the lowest `nb_cfg` any chassis has acknowledged; chassis marked
 /// remote (`other_config:is-remote=true`) are not waited for. With no chassis the
 /// value is the SB `nb_cfg` itself, so `--wait=hv` does not hang on an empty cloud.
 pub fn hv_cfg(sb: &Tables, sb_nb_cfg: i64) -> i64 {
+    type Ch = sb::Chassis;
+    type Cp = sb::ChassisPrivate;
     let remote: BTreeSet<Uuid> = sb
-        .get("Chassis")
+        .get(Ch::TABLE)
         .into_iter()
         .flatten()
         .filter(|(_, r)| {
-            map_col(r, "other_config")
-                .get("is-remote")
+            col!(r, Ch, COL_OTHER_CONFIG => other_config)
+                .get(IS_REMOTE)
                 .is_some_and(|v| v == "true")
         })
         .map(|(u, _)| *u)
         .collect();
-    sb.get("Chassis_Private")
+    sb.get(Cp::TABLE)
         .into_iter()
         .flatten()
-        .filter(|(_, r)| {
-            !get(r, "chassis")
-                .and_then(Datum::as_uuid)
-                .is_some_and(|c| remote.contains(&c))
-        })
-        .filter_map(|(_, r)| get(r, "nb_cfg").and_then(Datum::as_integer))
+        .filter(|(_, r)| !col!(r, Cp, COL_CHASSIS => chassis).is_some_and(|c| remote.contains(&c)))
+        .filter_map(|(_, r)| col_opt!(r, Cp, COL_NB_CFG => nb_cfg))
         .min()
         .unwrap_or(sb_nb_cfg)
 }
 
 /// Stamps the time northd started working on the current `nb_cfg`.
 pub fn nb_cfg_timestamp_op(nb: &Tables, now_ms: i64) -> Option<Operation> {
-    let (u, _) = nb.get("NB_Global")?.iter().next()?;
+    type G = nb::NbGlobal;
+    let (u, _) = nb.get(G::TABLE)?.iter().next()?;
+    let mut row = Row::new();
+    G::set_nb_cfg_timestamp(&mut row, &now_ms);
     Some(Operation::Update {
-        table: "NB_Global".into(),
+        table: G::TABLE.into(),
         conditions: vec![Condition::uuid(*u)],
-        row: row([("nb_cfg_timestamp", Datum::integer(now_ms))]),
+        row,
     })
 }

@@ -7,191 +7,177 @@ use std::collections::BTreeMap;
 
 use northd_core::{
     AddressSet, Chassis, LoadBalancer, LogicalRouter, LogicalRouterPort, LogicalSwitch, LogicalSwitchPort,
-    Map, NbGlobal, Northbound, PortGroup, SbContext, StaticRoute,
+    NbGlobal, Northbound, PortGroup, SbContext, StaticRoute,
 };
-use ovsdb::{Datum, Row, Uuid};
+use ovn_db::{nb, sb};
+use ovsdb::typed::Table;
+use ovsdb::{Row, Uuid};
 
 use crate::sb_sync::Tables;
 
 /// NB tables (and columns) northd reads.
 pub const NB_TABLES: &[&str] = &[
-    "NB_Global",
-    "Logical_Switch",
-    "Logical_Switch_Port",
-    "Logical_Router",
-    "Logical_Router_Port",
-    "Logical_Router_Static_Route",
-    "Load_Balancer",
-    "Address_Set",
-    "Port_Group",
+    nb::NbGlobal::TABLE,
+    nb::LogicalSwitch::TABLE,
+    nb::LogicalSwitchPort::TABLE,
+    nb::LogicalRouter::TABLE,
+    nb::LogicalRouterPort::TABLE,
+    nb::LogicalRouterStaticRoute::TABLE,
+    nb::LoadBalancer::TABLE,
+    nb::AddressSet::TABLE,
+    nb::PortGroup::TABLE,
 ];
 
 /// SB tables northd reads or owns.
 pub const SB_TABLES: &[&str] = &[
-    "SB_Global",
-    "Chassis",
-    "Chassis_Private",
-    "Encap",
-    "Datapath_Binding",
-    "Port_Binding",
-    "Multicast_Group",
-    "Logical_Flow",
-    "Logical_DP_Group",
-    "Load_Balancer",
-    "Address_Set",
-    "Port_Group",
-    "MAC_Binding",
-    "FDB",
+    sb::SbGlobal::TABLE,
+    sb::Chassis::TABLE,
+    sb::ChassisPrivate::TABLE,
+    sb::Encap::TABLE,
+    sb::DatapathBinding::TABLE,
+    sb::PortBinding::TABLE,
+    sb::MulticastGroup::TABLE,
+    sb::LogicalFlow::TABLE,
+    sb::LogicalDpGroup::TABLE,
+    sb::LoadBalancer::TABLE,
+    sb::AddressSet::TABLE,
+    sb::PortGroup::TABLE,
+    sb::MacBinding::TABLE,
+    sb::Fdb::TABLE,
 ];
 
-struct R<'a>(&'a Row);
-
-impl R<'_> {
-    fn d(&self, c: &str) -> Option<&Datum> {
-        self.0.get(c)
-    }
-    fn s(&self, c: &str) -> String {
-        self.d(c).and_then(Datum::as_str).unwrap_or_default().to_string()
-    }
-    fn opt_s(&self, c: &str) -> Option<String> {
-        self.d(c).and_then(Datum::as_str).map(str::to_string)
-    }
-    fn strings(&self, c: &str) -> Vec<String> {
-        self.d(c).map(Datum::strings).unwrap_or_default()
-    }
-    fn map(&self, c: &str) -> Map {
-        self.d(c).map(Datum::string_pairs).unwrap_or_default()
-    }
-    fn uuids(&self, c: &str) -> Vec<String> {
-        self.d(c)
-            .map(|d| d.uuids().iter().map(Uuid::to_string).collect())
-            .unwrap_or_default()
-    }
-    fn opt_bool(&self, c: &str) -> Option<bool> {
-        self.d(c).and_then(Datum::as_bool)
-    }
-    fn int(&self, c: &str) -> Option<i64> {
-        self.d(c).and_then(Datum::as_integer)
-    }
+/// UUIDs as `northd-core` keys them.
+fn uuid_strings(v: Vec<Uuid>) -> Vec<String> {
+    v.iter().map(Uuid::to_string).collect()
 }
 
-fn rows<'a>(t: &'a Tables, name: &str) -> impl Iterator<Item = (String, R<'a>)> {
-    t.get(name)
+/// The rows of table `T`, keyed by UUID string.
+fn rows<T: Table>(t: &Tables) -> impl Iterator<Item = (String, &Row)> {
+    t.get(T::TABLE)
         .into_iter()
         .flatten()
-        .map(|(u, r)| (u.to_string(), R(r)))
+        .map(|(u, r)| (u.to_string(), r))
 }
 
-pub fn northbound(nb: &Tables) -> Northbound {
+pub fn northbound(t: &Tables) -> Northbound {
+    type G = nb::NbGlobal;
+    type Ls = nb::LogicalSwitch;
+    type Lsp = nb::LogicalSwitchPort;
+    type Lr = nb::LogicalRouter;
+    type Lrp = nb::LogicalRouterPort;
+    type Sr = nb::LogicalRouterStaticRoute;
+    type Lb = nb::LoadBalancer;
+    type As = nb::AddressSet;
+    type Pg = nb::PortGroup;
     let mut out = Northbound::default();
-    if let Some((u, r)) = rows(nb, "NB_Global").next() {
+    if let Some((u, r)) = rows::<G>(t).next() {
         out.nb_global = NbGlobal {
             uuid: u,
-            nb_cfg: r.int("nb_cfg").unwrap_or(0),
-            options: r.map("options"),
-            ipsec: r.opt_bool("ipsec").unwrap_or(false),
+            nb_cfg: col!(r, G, COL_NB_CFG => nb_cfg),
+            options: col!(r, G, COL_OPTIONS => options),
+            ipsec: col!(r, G, COL_IPSEC => ipsec),
         };
     }
-    out.switches = rows(nb, "Logical_Switch")
+    out.switches = rows::<Ls>(t)
         .map(|(u, r)| {
             let ls = LogicalSwitch {
-                name: r.s("name"),
-                ports: r.uuids("ports"),
-                load_balancers: r.uuids("load_balancer"),
-                other_config: r.map("other_config"),
-                external_ids: r.map("external_ids"),
+                name: col!(r, Ls, COL_NAME => name),
+                ports: uuid_strings(col!(r, Ls, COL_PORTS => ports)),
+                load_balancers: uuid_strings(col!(r, Ls, COL_LOAD_BALANCER => load_balancer)),
+                other_config: col!(r, Ls, COL_OTHER_CONFIG => other_config),
+                external_ids: col!(r, Ls, COL_EXTERNAL_IDS => external_ids),
             };
             (u, ls)
         })
         .collect();
-    out.switch_ports = rows(nb, "Logical_Switch_Port")
+    out.switch_ports = rows::<Lsp>(t)
         .map(|(u, r)| {
             let p = LogicalSwitchPort {
-                name: r.s("name"),
-                port_type: r.s("type"),
-                addresses: r.strings("addresses"),
-                port_security: r.strings("port_security"),
-                options: r.map("options"),
-                enabled: r.opt_bool("enabled"),
-                external_ids: r.map("external_ids"),
-                parent_name: r.opt_s("parent_name"),
-                tag: r.int("tag"),
+                name: col!(r, Lsp, COL_NAME => name),
+                port_type: col!(r, Lsp, COL_TYPE => r#type),
+                addresses: col!(r, Lsp, COL_ADDRESSES => addresses),
+                port_security: col!(r, Lsp, COL_PORT_SECURITY => port_security),
+                options: col!(r, Lsp, COL_OPTIONS => options),
+                enabled: col!(r, Lsp, COL_ENABLED => enabled),
+                external_ids: col!(r, Lsp, COL_EXTERNAL_IDS => external_ids),
+                parent_name: col!(r, Lsp, COL_PARENT_NAME => parent_name),
+                tag: col!(r, Lsp, COL_TAG => tag),
             };
             (u, p)
         })
         .collect();
-    out.routers = rows(nb, "Logical_Router")
+    out.routers = rows::<Lr>(t)
         .map(|(u, r)| {
             let lr = LogicalRouter {
-                name: r.s("name"),
-                ports: r.uuids("ports"),
-                static_routes: r.uuids("static_routes"),
-                load_balancers: r.uuids("load_balancer"),
-                options: r.map("options"),
-                enabled: r.opt_bool("enabled"),
-                external_ids: r.map("external_ids"),
+                name: col!(r, Lr, COL_NAME => name),
+                ports: uuid_strings(col!(r, Lr, COL_PORTS => ports)),
+                static_routes: uuid_strings(col!(r, Lr, COL_STATIC_ROUTES => static_routes)),
+                load_balancers: uuid_strings(col!(r, Lr, COL_LOAD_BALANCER => load_balancer)),
+                options: col!(r, Lr, COL_OPTIONS => options),
+                enabled: col!(r, Lr, COL_ENABLED => enabled),
+                external_ids: col!(r, Lr, COL_EXTERNAL_IDS => external_ids),
             };
             (u, lr)
         })
         .collect();
-    out.router_ports = rows(nb, "Logical_Router_Port")
+    out.router_ports = rows::<Lrp>(t)
         .map(|(u, r)| {
             let p = LogicalRouterPort {
-                name: r.s("name"),
-                mac: r.s("mac"),
-                networks: r.strings("networks"),
-                peer: r.opt_s("peer"),
-                options: r.map("options"),
-                enabled: r.opt_bool("enabled"),
-                external_ids: r.map("external_ids"),
+                name: col!(r, Lrp, COL_NAME => name),
+                mac: col!(r, Lrp, COL_MAC => mac),
+                networks: col!(r, Lrp, COL_NETWORKS => networks),
+                peer: col!(r, Lrp, COL_PEER => peer),
+                options: col!(r, Lrp, COL_OPTIONS => options),
+                enabled: col!(r, Lrp, COL_ENABLED => enabled),
+                external_ids: col!(r, Lrp, COL_EXTERNAL_IDS => external_ids),
             };
             (u, p)
         })
         .collect();
-    out.static_routes = rows(nb, "Logical_Router_Static_Route")
+    out.static_routes = rows::<Sr>(t)
         .map(|(u, r)| {
             let s = StaticRoute {
-                ip_prefix: r.s("ip_prefix"),
-                nexthop: r.s("nexthop"),
-                output_port: r.opt_s("output_port"),
-                policy: r.opt_s("policy"),
-                route_table: r.s("route_table"),
-                options: r.map("options"),
-                external_ids: r.map("external_ids"),
+                ip_prefix: col!(r, Sr, COL_IP_PREFIX => ip_prefix),
+                nexthop: col!(r, Sr, COL_NEXTHOP => nexthop),
+                output_port: col!(r, Sr, COL_OUTPUT_PORT => output_port),
+                policy: col!(r, Sr, COL_POLICY => policy),
+                route_table: col!(r, Sr, COL_ROUTE_TABLE => route_table),
+                options: col!(r, Sr, COL_OPTIONS => options),
+                external_ids: col!(r, Sr, COL_EXTERNAL_IDS => external_ids),
             };
             (u, s)
         })
         .collect();
-    out.load_balancers = rows(nb, "Load_Balancer")
+    out.load_balancers = rows::<Lb>(t)
         .map(|(u, r)| {
             let lb = LoadBalancer {
-                name: r.s("name"),
-                vips: r.map("vips"),
-                protocol: r.opt_s("protocol"),
-                options: r.map("options"),
-                external_ids: r.map("external_ids"),
+                name: col!(r, Lb, COL_NAME => name),
+                vips: col!(r, Lb, COL_VIPS => vips),
+                protocol: col!(r, Lb, COL_PROTOCOL => protocol),
+                options: col!(r, Lb, COL_OPTIONS => options),
+                external_ids: col!(r, Lb, COL_EXTERNAL_IDS => external_ids),
             };
             (u, lb)
         })
         .collect();
-    out.address_sets = rows(nb, "Address_Set")
+    out.address_sets = rows::<As>(t)
         .map(|(u, r)| {
             (
                 u,
                 AddressSet {
-                    name: r.s("name"),
-                    addresses: r.strings("addresses"),
+                    name: col!(r, As, COL_NAME => name),
+                    addresses: col!(r, As, COL_ADDRESSES => addresses),
                 },
             )
         })
         .collect();
-    out.port_groups = rows(nb, "Port_Group")
+    out.port_groups = rows::<Pg>(t)
         .map(|(u, r)| {
             (
                 u,
                 PortGroup {
-                    name: r.s("name"),
-                    ports: r.uuids("ports"),
+                    name: col!(r, Pg, COL_NAME => name),
+                    ports: uuid_strings(col!(r, Pg, COL_PORTS => ports)),
                 },
             )
         })
@@ -199,44 +185,58 @@ pub fn northbound(nb: &Tables) -> Northbound {
     out
 }
 
+/// Where a datapath's `external_ids` name its NB switch or router.
+pub const DP_LOGICAL_SWITCH: &str = "logical-switch";
+pub const DP_LOGICAL_ROUTER: &str = "logical-router";
+
 /// The SB facts the translation needs, read from the SB replica.
-pub fn sb_context(sb: &Tables) -> SbContext {
-    let encap_type: BTreeMap<String, String> = rows(sb, "Encap").map(|(u, r)| (u, r.s("type"))).collect();
-    let chassis = rows(sb, "Chassis")
+pub fn sb_context(t: &Tables) -> SbContext {
+    type Ch = sb::Chassis;
+    type Dp = sb::DatapathBinding;
+    type Pb = sb::PortBinding;
+    let encap_type: BTreeMap<String, String> = rows::<sb::Encap>(t)
+        .map(|(u, r)| (u, col!(r, sb::Encap, COL_TYPE => r#type)))
+        .collect();
+    let chassis = rows::<Ch>(t)
         .map(|(_, r)| Chassis {
-            name: r.s("name"),
-            hostname: r.s("hostname"),
-            encap_types: r
-                .uuids("encaps")
+            name: col!(r, Ch, COL_NAME => name),
+            hostname: col!(r, Ch, COL_HOSTNAME => hostname),
+            encap_types: col!(r, Ch, COL_ENCAPS => encaps)
                 .iter()
-                .filter_map(|e| encap_type.get(e).cloned())
+                .filter_map(|e| encap_type.get(&e.to_string()).cloned())
                 .collect(),
-            other_config: r.map("other_config"),
+            other_config: col!(r, Ch, COL_OTHER_CONFIG => other_config),
         })
         .collect();
-    let sb_global_options = rows(sb, "SB_Global")
+    let sb_global_options = rows::<sb::SbGlobal>(t)
         .next()
-        .map(|(_, r)| r.map("options"))
+        .map(|(_, r)| col!(r, sb::SbGlobal, COL_OPTIONS => options))
         .unwrap_or_default();
 
     // Existing keys, so that restarts and recomputations keep them.
-    let mut dp_nb: BTreeMap<String, String> = BTreeMap::new();
+    let mut dp_nb: BTreeMap<Uuid, String> = BTreeMap::new();
     let mut datapath_keys = BTreeMap::new();
-    for (u, r) in rows(sb, "Datapath_Binding") {
-        let ids = r.map("external_ids");
-        if let (Some(nb), Some(k)) = (
-            ids.get("logical-switch").or_else(|| ids.get("logical-router")),
-            r.int("tunnel_key"),
-        ) {
+    for (u, r) in t.get(Dp::TABLE).into_iter().flatten() {
+        let mut ids = col!(r, Dp, COL_EXTERNAL_IDS => external_ids);
+        let nb = ids
+            .remove(DP_LOGICAL_SWITCH)
+            .or_else(|| ids.remove(DP_LOGICAL_ROUTER));
+        if let (Some(nb), Some(k)) = (nb, col_opt!(r, Dp, COL_TUNNEL_KEY => tunnel_key)) {
             datapath_keys.insert(nb.clone(), k as u32);
-            dp_nb.insert(u, nb.clone());
+            dp_nb.insert(*u, nb);
         }
     }
     let mut port_keys = BTreeMap::new();
-    for (_, r) in rows(sb, "Port_Binding") {
-        let dp = r.d("datapath").and_then(Datum::as_uuid).map(|u| u.to_string());
-        if let (Some(nb), Some(k)) = (dp.and_then(|d| dp_nb.get(&d).cloned()), r.int("tunnel_key")) {
-            port_keys.insert(r.s("logical_port"), (nb, k as u32));
+    for r in t.get(Pb::TABLE).into_iter().flatten().map(|(_, r)| r) {
+        let dp = col_opt!(r, Pb, COL_DATAPATH => datapath);
+        if let (Some(nb), Some(k)) = (
+            dp.and_then(|d| dp_nb.get(&d)),
+            col_opt!(r, Pb, COL_TUNNEL_KEY => tunnel_key),
+        ) {
+            port_keys.insert(
+                col!(r, Pb, COL_LOGICAL_PORT => logical_port),
+                (nb.clone(), k as u32),
+            );
         }
     }
     SbContext {
