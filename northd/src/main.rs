@@ -7,18 +7,20 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result};
 use clap::Parser;
 use northd_core::Engine;
+use ovn_db::{nb, sb};
 use ovsdb::session::{Session, SessionConfig};
 use ovsdb::tls::TlsConfig;
-use ovsdb::{Condition, Datum, Operation, Row};
+use ovsdb::{Condition, Operation, Row};
 use rovn_northd::sb_sync::{self, Tables};
 use rovn_northd::snapshot::{self, NB_TABLES, SB_TABLES};
 use rovn_northd::stale_macs::PortMacs;
+use rovn_northd::{col, col_opt};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::broadcast::error::RecvError;
 
 const LOCK: &str = "ovn_northd";
-const NB_DB: &str = "OVN_Northbound";
-const SB_DB: &str = "OVN_Southbound";
+const NB_DB: &str = nb::DATABASE;
+const SB_DB: &str = sb::DATABASE;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -205,7 +207,7 @@ impl Northd {
             let t = i.tables();
             (
                 snapshot::northbound(t),
-                t.get("NB_Global")
+                t.get(nb::NbGlobal::TABLE)
                     .and_then(|g| g.iter().next())
                     .map(|(u, r)| (*u, r.clone())),
             )
@@ -213,7 +215,7 @@ impl Northd {
         let Some((nb_global_uuid, nb_global)) = nb_global else {
             // ovn-northd creates NB_Global when a fresh database has none.
             nb.transact(&[Operation::Insert {
-                table: "NB_Global".into(),
+                table: nb::NbGlobal::TABLE.into(),
                 row: Row::new(),
                 uuid_name: None,
             }])
@@ -221,7 +223,7 @@ impl Northd {
             .context("creating NB_Global")?;
             return Ok(());
         };
-        let nb_cfg = nb_global.get("nb_cfg").and_then(Datum::as_integer).unwrap_or(0);
+        let nb_cfg = col_opt!(&nb_global, nb::NbGlobal, COL_NB_CFG => nb_cfg).unwrap_or(0);
         let started = now_ms();
         let ctx = sb.with_idl(|i| snapshot::sb_context(i.tables()));
         let t = self.engine.update(&input, &ctx);
@@ -237,7 +239,7 @@ impl Northd {
         if let Some(before) = &self.macs {
             for u in sb.with_idl(|i| before.stale_bindings(&macs, i.tables())) {
                 plan.ops.push(Operation::Delete {
-                    table: "MAC_Binding".into(),
+                    table: sb::MacBinding::TABLE.into(),
                     conditions: vec![Condition::uuid(u)],
                 });
                 plan.stats.deleted += 1;
@@ -264,7 +266,7 @@ impl Northd {
         let mut nb_ops = Vec::new();
         let nb_tables: Tables = nb.with_idl(|i| {
             let mut t = Tables::new();
-            for name in ["NB_Global", "Logical_Switch_Port"] {
+            for name in [nb::NbGlobal::TABLE, nb::LogicalSwitchPort::TABLE] {
                 t.insert(
                     name.to_string(),
                     i.tables().get(name).cloned().unwrap_or_default(),
@@ -274,7 +276,11 @@ impl Northd {
         });
         let sb_tables_hv = sb.with_idl(|i| {
             let mut t = Tables::new();
-            for name in ["Chassis", "Chassis_Private", "Port_Binding"] {
+            for name in [
+                sb::Chassis::TABLE,
+                sb::ChassisPrivate::TABLE,
+                sb::PortBinding::TABLE,
+            ] {
                 t.insert(
                     name.to_string(),
                     i.tables().get(name).cloned().unwrap_or_default(),
@@ -282,7 +288,7 @@ impl Northd {
             }
             t
         });
-        let cur_sb_cfg = nb_global.get("sb_cfg").and_then(Datum::as_integer).unwrap_or(0);
+        let cur_sb_cfg = col_opt!(&nb_global, nb::NbGlobal, COL_SB_CFG => sb_cfg).unwrap_or(0);
         if cur_sb_cfg != nb_cfg {
             nb_ops.extend(sb_sync::nb_cfg_timestamp_op(&nb_tables, started));
         }
@@ -293,10 +299,7 @@ impl Northd {
             now_ms(),
         ));
         nb_ops.extend(sb_sync::nb_port_up_ops(&nb_tables, &sb_tables_hv));
-        let nb_options = nb_global
-            .get("options")
-            .map(Datum::string_pairs)
-            .unwrap_or_default();
+        let nb_options = col!(&nb_global, nb::NbGlobal, COL_OPTIONS => options);
         let mut merged = nb_options.clone();
         for k in [
             "mac_prefix",
@@ -309,14 +312,12 @@ impl Northd {
             }
         }
         if merged != nb_options {
+            let mut row = Row::new();
+            nb::NbGlobal::set_options(&mut row, &merged);
             nb_ops.push(Operation::Update {
-                table: "NB_Global".into(),
+                table: nb::NbGlobal::TABLE.into(),
                 conditions: vec![Condition::uuid(nb_global_uuid)],
-                row: [(
-                    "options".to_string(),
-                    Datum::string_map(merged.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
-                )]
-                .into(),
+                row,
             });
         }
         if !nb_ops.is_empty() {

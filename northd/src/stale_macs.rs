@@ -11,7 +11,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use northd_core::Northbound;
-use ovsdb::{Datum, Uuid};
+use ovn_db::sb::MacBinding;
+use ovsdb::Uuid;
 
 use crate::sb_sync::Tables;
 
@@ -78,17 +79,13 @@ impl PortMacs {
         if gone.is_empty() {
             return Vec::new();
         }
-        sb.get("MAC_Binding")
+        sb.get(MacBinding::TABLE)
             .into_iter()
             .flatten()
             .filter(|(_, r)| {
-                let port = r.get("logical_port").and_then(Datum::as_str).unwrap_or_default();
-                let mac = r
-                    .get("mac")
-                    .and_then(Datum::as_str)
-                    .unwrap_or_default()
-                    .to_ascii_lowercase();
-                gone.contains(&(port.to_string(), mac))
+                let port = col!(r, MacBinding, COL_LOGICAL_PORT => logical_port);
+                let mac = col!(r, MacBinding, COL_MAC => mac).to_ascii_lowercase();
+                gone.contains(&(port, mac))
             })
             .map(|(u, _)| *u)
             .collect()
@@ -99,7 +96,7 @@ impl PortMacs {
 mod tests {
     use super::*;
     use northd_core::{LogicalSwitch, LogicalSwitchPort};
-    use ovsdb::Row;
+    use ovn_db::Table;
 
     fn nb(d_mac: &str) -> Northbound {
         let mut nb = Northbound::default();
@@ -126,13 +123,14 @@ mod tests {
         nb
     }
 
-    fn binding(port: &str, ip: &str, mac: &str) -> Row {
-        [
-            ("logical_port".to_string(), Datum::string(port)),
-            ("ip".to_string(), Datum::string(ip)),
-            ("mac".to_string(), Datum::string(mac)),
-        ]
-        .into()
+    fn binding(port: &str, ip: &str, mac: &str) -> ovsdb::Row {
+        MacBinding {
+            logical_port: port.into(),
+            ip: ip.into(),
+            mac: mac.into(),
+            ..Default::default()
+        }
+        .to_row()
     }
 
     #[test]
@@ -142,7 +140,7 @@ mod tests {
         let (stale, other, elsewhere) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
         let mut sb = Tables::new();
         sb.insert(
-            "MAC_Binding".into(),
+            MacBinding::TABLE.into(),
             [
                 (stale, binding("lr1-ls1", "172.16.255.44", "02:AC:10:FF:00:44")),
                 (other, binding("lr1-ls1", "172.16.255.45", "02:ac:10:ff:00:45")),
