@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
+use ovn_db::sb::PortBinding;
 use ovsdb::{Atom, Condition, Datum, Mutation, Operation, Row, Uuid};
 
 use crate::db::Replica;
@@ -76,6 +77,11 @@ pub fn local_ifaces(ovs: &Replica, bridge: &Row) -> BTreeMap<String, LocalIface>
     out
 }
 
+/// One key of a Port_Binding's `options`.
+fn option<'a>(pb: &'a PortBinding, key: &str) -> Option<&'a str> {
+    pb.options.get(key).map(String::as_str)
+}
+
 /// Whether a port may be bound here, and how.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Eligibility {
@@ -85,15 +91,15 @@ pub enum Eligibility {
 }
 
 /// Eligibility of a VIF Port_Binding for this chassis (requested-chassis rules).
-pub fn eligibility(pb: &Row, me: &Me) -> Eligibility {
-    let requested = row::uuid(pb, "requested_chassis");
+pub fn eligibility(pb: &PortBinding, me: &Me) -> Eligibility {
+    let requested = pb.requested_chassis;
     if requested == Some(me.uuid) {
         return Eligibility::Main;
     }
-    if row::uuids(pb, "requested_additional_chassis").contains(&me.uuid) {
+    if pb.requested_additional_chassis.contains(&me.uuid) {
         return Eligibility::Additional;
     }
-    let opt = row::smap_get(pb, "options", "requested-chassis").unwrap_or("");
+    let opt = option(pb, "requested-chassis").unwrap_or("");
     let list: Vec<&str> = opt.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
     if list.is_empty() {
         return if requested.is_some() {
@@ -152,18 +158,18 @@ pub fn plan(
     now: Instant,
 ) -> Plan {
     let mut plan = Plan::default();
-    for (uuid, pb) in sb.table("Port_Binding") {
-        let port = row::str(pb, "logical_port");
+    for (uuid, pb) in &sb.sb.port_binding {
+        let port = pb.logical_port.as_str();
         if port.is_empty() {
             continue;
         }
-        let chassis = row::uuid(pb, "chassis");
+        let chassis = pb.chassis;
         let bound_here = chassis == Some(me.uuid);
-        let additional_here = row::uuids(pb, "additional_chassis").contains(&me.uuid);
-        let (want_main, want_additional) = match row::str(pb, "type") {
+        let additional_here = pb.additional_chassis.contains(&me.uuid);
+        let (want_main, want_additional) = match pb.r#type.as_str() {
             "" => {
                 let iface = ifaces.get(port).filter(|i| i.has_ofport());
-                let ver_ok = |i: &LocalIface| match row::smap_get(pb, "options", "iface-id-ver") {
+                let ver_ok = |i: &LocalIface| match option(pb, "iface-id-ver") {
                     Some(v) => i.external_ids.get("iface-id-ver").map(String::as_str) == Some(v),
                     None => true,
                 };
@@ -173,10 +179,7 @@ pub fn plan(
                     _ => (false, false),
                 }
             }
-            "l3gateway" => (
-                row::smap_get(pb, "options", "l3gateway-chassis") == Some(me.name.as_str()),
-                false,
-            ),
+            "l3gateway" => (option(pb, "l3gateway-chassis") == Some(me.name.as_str()), false),
             "chassisredirect" => (ha_active(sb, pb) == Some(me.uuid), false),
             // patch, localnet, localport, vtep, ...: never bound.
             _ => continue,
@@ -216,48 +219,65 @@ pub fn plan(
 /// member of its `ha_chassis_group` (else of its `gateway_chassis`), ties
 /// broken by chassis name. BFD liveness is not considered yet, so a dead
 /// active gateway does not fail over.
-pub fn ha_active(sb: &Replica, pb: &Row) -> Option<Uuid> {
-    let members: Vec<(i64, Uuid)> =
-        match row::uuid(pb, "ha_chassis_group").and_then(|g| sb.row("HA_Chassis_Group", &g)) {
-            Some(g) => row::uuids(g, "ha_chassis")
-                .iter()
-                .filter_map(|h| sb.row("HA_Chassis", h))
-                .filter_map(|h| Some((row::int(h, "priority").unwrap_or(0), row::uuid(h, "chassis")?)))
-                .collect(),
-            None => row::uuids(pb, "gateway_chassis")
-                .iter()
-                .filter_map(|g| sb.row("Gateway_Chassis", g))
-                .filter_map(|g| Some((row::int(g, "priority").unwrap_or(0), row::uuid(g, "chassis")?)))
-                .collect(),
-        };
-    let name = |u: &Uuid| sb.row("Chassis", u).map(|c| row::str(c, "name").to_string());
+pub fn ha_active(sb: &Replica, pb: &PortBinding) -> Option<Uuid> {
+    let t = &sb.sb;
+    let members: Vec<(i64, Uuid)> = match pb.ha_chassis_group.and_then(|g| t.ha_chassis_group.get(&g)) {
+        Some(g) => g
+            .ha_chassis
+            .iter()
+            .filter_map(|h| t.ha_chassis.get(h))
+            .filter_map(|h| Some((h.priority, h.chassis?)))
+            .collect(),
+        None => pb
+            .gateway_chassis
+            .iter()
+            .filter_map(|g| t.gateway_chassis.get(g))
+            .filter_map(|g| Some((g.priority, g.chassis?)))
+            .collect(),
+    };
+    let name = |u: &Uuid| t.chassis.get(u).map(|c| c.name.clone());
     members
         .into_iter()
-        .filter(|(_, c)| sb.row("Chassis", c).is_some())
+        .filter(|(_, c)| t.chassis.contains_key(c))
         .min_by(|(pa, ca), (pb_, cb)| pb_.cmp(pa).then_with(|| name(ca).cmp(&name(cb))))
         .map(|(_, c)| c)
 }
 
 /// This chassis's Encap row with `ip`.
 fn my_encap(sb: &Replica, me: &Me, ip: &str) -> Option<Uuid> {
-    sb.table("Encap")
-        .find(|(_, e)| row::str(e, "chassis_name") == me.name && row::str(e, "ip") == ip)
+    sb.sb
+        .encap
+        .iter()
+        .find(|(_, e)| e.chassis_name == me.name && e.ip == ip)
         .map(|(u, _)| *u)
 }
 
 fn pb_update(pb: Uuid, r: Row) -> Operation {
     Operation::Update {
-        table: "Port_Binding".into(),
+        table: PortBinding::TABLE.into(),
         conditions: vec![Condition::uuid(pb)],
         row: r,
     }
 }
 
+/// The `chassis`/`encap`/`up` update of a claim (`Some` chassis) or release.
+fn binding_row(chassis: Option<Uuid>, encap: Option<Uuid>) -> Row {
+    let mut r = Row::new();
+    PortBinding::set_chassis(&mut r, &chassis);
+    PortBinding::set_encap(&mut r, &encap);
+    PortBinding::set_up(&mut r, &Some(false));
+    r
+}
+
 fn pb_mutate(pb: Uuid, mutator: &str, me: Uuid) -> Operation {
     Operation::Mutate {
-        table: "Port_Binding".into(),
+        table: PortBinding::TABLE.into(),
         conditions: vec![Condition::uuid(pb)],
-        mutations: vec![Mutation::new("additional_chassis", mutator, Datum::uuid(me))],
+        mutations: vec![Mutation::new(
+            PortBinding::COL_ADDITIONAL_CHASSIS,
+            mutator,
+            Datum::uuid(me),
+        )],
     }
 }
 
@@ -268,25 +288,11 @@ pub fn action_ops(me: &Me, actions: &[Action]) -> Vec<Operation> {
         .map(|a| match a {
             Action::Claim { pb, port, encap } => {
                 tracing::info!("Claiming lport {port} for this chassis.");
-                pb_update(
-                    *pb,
-                    row::build([
-                        ("chassis", Datum::uuid(me.uuid)),
-                        ("encap", row::opt_uuid(*encap)),
-                        ("up", Datum::boolean(false)),
-                    ]),
-                )
+                pb_update(*pb, binding_row(Some(me.uuid), *encap))
             }
             Action::Release { pb, port } => {
                 tracing::info!("Releasing lport {port} from this chassis.");
-                pb_update(
-                    *pb,
-                    row::build([
-                        ("chassis", Datum::empty_set()),
-                        ("encap", Datum::empty_set()),
-                        ("up", Datum::boolean(false)),
-                    ]),
-                )
+                pb_update(*pb, binding_row(None, None))
             }
             Action::ClaimAdditional { pb, port } => {
                 tracing::info!("Claiming lport {port} for this additional chassis.");
@@ -302,9 +308,16 @@ pub fn action_ops(me: &Me, actions: &[Action]) -> Vec<Operation> {
 
 /// Sets `Port_Binding.up=true` for a port whose flows are installed.
 pub fn up_ops(sb: &Replica, port: &str) -> Option<Operation> {
-    let (uuid, pb) = sb.find("Port_Binding", "logical_port", port)?;
-    (row::boolean(pb, "up") != Some(true))
-        .then(|| pb_update(*uuid, row::build([("up", Datum::boolean(true))])))
+    let (uuid, pb) = sb
+        .sb
+        .port_binding
+        .iter()
+        .find(|(_, pb)| pb.logical_port == port)?;
+    (pb.up != Some(true)).then(|| {
+        let mut r = Row::new();
+        PortBinding::set_up(&mut r, &Some(true));
+        pb_update(*uuid, r)
+    })
 }
 
 /// Marks (or unmarks) an Interface `external_ids:ovn-installed`.
@@ -338,6 +351,11 @@ pub fn installed_ops(iface: &LocalIface, installed: bool, now_ms: i64) -> Option
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ovn_db::sb;
+
+    fn smap(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
+        kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
 
     fn me() -> Me {
         Me {
@@ -348,18 +366,12 @@ mod tests {
     }
 
     fn pb(sb: &mut Replica, name: &str, chassis: Option<Uuid>, opts: &[(&str, &str)]) -> Uuid {
-        let u = Uuid::new_v4();
-        sb.insert(
-            "Port_Binding",
-            u,
-            row::build([
-                ("logical_port", Datum::string(name)),
-                ("type", Datum::string("")),
-                ("chassis", row::opt_uuid(chassis)),
-                ("options", Datum::string_map(opts.iter().copied())),
-            ]),
-        );
-        u
+        sb.sb.insert(PortBinding {
+            logical_port: name.into(),
+            chassis,
+            options: smap(opts),
+            ..Default::default()
+        })
     }
 
     fn iface(ofport: i64) -> LocalIface {
@@ -374,7 +386,10 @@ mod tests {
     #[test]
     fn requested_chassis_rules() {
         let me = me();
-        let r = |opts: &[(&str, &str)]| row::build([("options", Datum::string_map(opts.iter().copied()))]);
+        let r = |opts: &[(&str, &str)]| PortBinding {
+            options: smap(opts),
+            ..Default::default()
+        };
         assert_eq!(eligibility(&r(&[]), &me), Eligibility::Main);
         assert_eq!(
             eligibility(&r(&[("requested-chassis", "hv1")]), &me),
@@ -392,9 +407,15 @@ mod tests {
             eligibility(&r(&[("requested-chassis", "hv2")]), &me),
             Eligibility::No
         );
-        let other = row::build([("requested_chassis", Datum::uuid(Uuid::new_v4()))]);
+        let other = PortBinding {
+            requested_chassis: Some(Uuid::new_v4()),
+            ..Default::default()
+        };
         assert_eq!(eligibility(&other, &me), Eligibility::No);
-        let mine = row::build([("requested_chassis", Datum::uuid(me.uuid))]);
+        let mine = PortBinding {
+            requested_chassis: Some(me.uuid),
+            ..Default::default()
+        };
         assert_eq!(eligibility(&mine, &me), Eligibility::Main);
     }
 
@@ -459,16 +480,12 @@ mod tests {
     fn l3gateway_follows_option() {
         let me = me();
         let mut sb = Replica::default();
-        let u = Uuid::new_v4();
-        sb.insert(
-            "Port_Binding",
-            u,
-            row::build([
-                ("logical_port", Datum::string("gw")),
-                ("type", Datum::string("l3gateway")),
-                ("options", Datum::string_map([("l3gateway-chassis", "hv1")])),
-            ]),
-        );
+        sb.sb.insert(PortBinding {
+            logical_port: "gw".into(),
+            r#type: "l3gateway".into(),
+            options: smap(&[("l3gateway-chassis", "hv1")]),
+            ..Default::default()
+        });
         let p = plan(&sb, &me, &BTreeMap::new(), &HashMap::new(), Instant::now());
         assert_eq!(p.actions.len(), 1);
         assert!(matches!(p.actions[0], Action::Claim { .. }));
@@ -489,43 +506,36 @@ mod tests {
         let me = me();
         let other = Uuid::new_v4();
         let mut sb = Replica::default();
-        sb.insert("Chassis", me.uuid, row::build([("name", Datum::string("hv1"))]));
-        sb.insert("Chassis", other, row::build([("name", Datum::string("hv2"))]));
+        for (uuid, name) in [(me.uuid, "hv1"), (other, "hv2")] {
+            sb.sb.insert(sb::Chassis {
+                uuid,
+                name: name.into(),
+                ..Default::default()
+            });
+        }
         let (h1, h2, g) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
         let set_prio = |sb: &mut Replica, mine: i64, theirs: i64| {
-            sb.insert(
-                "HA_Chassis",
-                h1,
-                row::build([
-                    ("chassis", Datum::uuid(me.uuid)),
-                    ("priority", Datum::integer(mine)),
-                ]),
-            );
-            sb.insert(
-                "HA_Chassis",
-                h2,
-                row::build([
-                    ("chassis", Datum::uuid(other)),
-                    ("priority", Datum::integer(theirs)),
-                ]),
-            );
+            for (uuid, chassis, priority) in [(h1, me.uuid, mine), (h2, other, theirs)] {
+                sb.sb.insert(sb::HaChassis {
+                    uuid,
+                    chassis: Some(chassis),
+                    priority,
+                    ..Default::default()
+                });
+            }
         };
         set_prio(&mut sb, 20, 10);
-        sb.insert(
-            "HA_Chassis_Group",
-            g,
-            row::build([("ha_chassis", Datum::set([Atom::Uuid(h1), Atom::Uuid(h2)]))]),
-        );
-        let cr = Uuid::new_v4();
-        sb.insert(
-            "Port_Binding",
-            cr,
-            row::build([
-                ("logical_port", Datum::string("cr-lrp")),
-                ("type", Datum::string("chassisredirect")),
-                ("ha_chassis_group", Datum::uuid(g)),
-            ]),
-        );
+        sb.sb.insert(sb::HaChassisGroup {
+            uuid: g,
+            ha_chassis: vec![h1, h2],
+            ..Default::default()
+        });
+        let cr = sb.sb.insert(PortBinding {
+            logical_port: "cr-lrp".into(),
+            r#type: "chassisredirect".into(),
+            ha_chassis_group: Some(g),
+            ..Default::default()
+        });
         let p = plan(&sb, &me, &BTreeMap::new(), &HashMap::new(), Instant::now());
         assert!(matches!(&p.actions[..], [Action::Claim { pb, .. }] if *pb == cr));
         set_prio(&mut sb, 5, 10);
@@ -534,6 +544,6 @@ mod tests {
                 .actions
                 .is_empty()
         );
-        assert_eq!(ha_active(&sb, sb.row("Port_Binding", &cr).unwrap()), Some(other));
+        assert_eq!(ha_active(&sb, &sb.sb.port_binding[&cr]), Some(other));
     }
 }

@@ -4,11 +4,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use ovn_db::sb::{self, ChassisPrivate};
 use ovsdb::{Atom, Condition, Datum, Operation, Row, Uuid};
 
 use crate::config::ChassisConfig;
 use crate::db::Replica;
-use crate::row;
 
 /// The OVN 23.03 feature flags northd checks on every chassis (all "true").
 pub const FEATURE_FLAGS: [&str; 4] = [
@@ -85,19 +85,33 @@ pub fn spec(cfg: &ChassisConfig, facts: &LocalFacts) -> ChassisSpec {
 }
 
 /// The Chassis row named `name`.
-pub fn find<'a>(sb: &'a Replica, name: &str) -> Option<(Uuid, &'a Row)> {
-    sb.find("Chassis", "name", name).map(|(u, r)| (*u, r))
+pub fn find<'a>(sb: &'a Replica, name: &str) -> Option<(Uuid, &'a sb::Chassis)> {
+    sb.sb
+        .chassis
+        .iter()
+        .find(|(_, c)| c.name == name)
+        .map(|(u, c)| (*u, c))
+}
+
+/// The Chassis_Private row named `name`.
+fn find_private<'a>(sb: &'a Replica, name: &str) -> Option<(Uuid, &'a ChassisPrivate)> {
+    sb.sb
+        .chassis_private
+        .iter()
+        .find(|(_, c)| c.name == name)
+        .map(|(u, c)| (*u, c))
 }
 
 /// The encaps a Chassis row currently references.
-pub fn current_encaps(sb: &Replica, chassis: &Row) -> BTreeSet<EncapSpec> {
-    row::uuids(chassis, "encaps")
+pub fn current_encaps(sb: &Replica, chassis: &sb::Chassis) -> BTreeSet<EncapSpec> {
+    chassis
+        .encaps
         .iter()
-        .filter_map(|u| sb.row("Encap", u))
+        .filter_map(|u| sb.sb.encap.get(u))
         .map(|e| EncapSpec {
-            encap_type: row::str(e, "type").to_string(),
-            ip: row::str(e, "ip").to_string(),
-            options: row::smap(e, "options"),
+            encap_type: e.r#type.clone(),
+            ip: e.ip.clone(),
+            options: e.options.clone(),
         })
         .collect()
 }
@@ -106,14 +120,14 @@ fn encap_inserts(spec: &ChassisSpec, ops: &mut Vec<Operation>) -> Datum {
     let mut refs = Vec::new();
     for (i, e) in spec.encaps.iter().enumerate() {
         let name = format!("encap{i}");
+        let mut row = Row::new();
+        sb::Encap::set_type(&mut row, &e.encap_type);
+        sb::Encap::set_ip(&mut row, &e.ip);
+        sb::Encap::set_options(&mut row, &e.options);
+        sb::Encap::set_chassis_name(&mut row, &spec.name);
         ops.push(Operation::Insert {
-            table: "Encap".into(),
-            row: row::build([
-                ("type", Datum::string(e.encap_type.clone())),
-                ("ip", Datum::string(e.ip.clone())),
-                ("options", Datum::string_map(e.options.clone())),
-                ("chassis_name", Datum::string(spec.name.clone())),
-            ]),
+            table: sb::Encap::TABLE.into(),
+            row,
             uuid_name: Some(name.clone()),
         });
         refs.push(Atom::NamedUuid(name));
@@ -129,47 +143,41 @@ pub fn sync_ops(sb: &Replica, spec: &ChassisSpec) -> Vec<Operation> {
     let chassis_ref = match find(sb, &spec.name) {
         None => {
             let encaps = encap_inserts(spec, &mut ops);
+            let mut row = Row::new();
+            sb::Chassis::set_name(&mut row, &spec.name);
+            sb::Chassis::set_hostname(&mut row, &spec.hostname);
+            sb::Chassis::set_other_config(&mut row, &spec.other_config);
+            // Named UUIDs have no typed setter.
+            row.insert(sb::Chassis::COL_ENCAPS.into(), encaps);
+            sb::Chassis::set_transport_zones(&mut row, &spec.transport_zones.iter().cloned().collect());
             ops.push(Operation::Insert {
-                table: "Chassis".into(),
-                row: row::build([
-                    ("name", Datum::string(spec.name.clone())),
-                    ("hostname", Datum::string(spec.hostname.clone())),
-                    ("other_config", Datum::string_map(spec.other_config.clone())),
-                    ("encaps", encaps),
-                    (
-                        "transport_zones",
-                        row::string_set(spec.transport_zones.iter().cloned()),
-                    ),
-                ]),
+                table: sb::Chassis::TABLE.into(),
+                row,
                 uuid_name: Some("chassis".into()),
             });
             Atom::NamedUuid("chassis".into())
         }
         Some((uuid, ch)) => {
             let mut upd = Row::new();
-            if row::str(ch, "hostname") != spec.hostname {
-                upd.insert("hostname".into(), Datum::string(spec.hostname.clone()));
+            if ch.hostname != spec.hostname {
+                sb::Chassis::set_hostname(&mut upd, &spec.hostname);
             }
-            let mut oc = row::smap(ch, "other_config");
-            let before = oc.clone();
+            let mut oc = ch.other_config.clone();
             oc.extend(spec.other_config.clone());
-            if oc != before {
-                upd.insert("other_config".into(), Datum::string_map(oc));
+            if oc != ch.other_config {
+                sb::Chassis::set_other_config(&mut upd, &oc);
             }
-            let tz: BTreeSet<String> = row::strings(ch, "transport_zones").into_iter().collect();
+            let tz: BTreeSet<String> = ch.transport_zones.iter().cloned().collect();
             if tz != spec.transport_zones {
-                upd.insert(
-                    "transport_zones".into(),
-                    row::string_set(spec.transport_zones.iter().cloned()),
-                );
+                sb::Chassis::set_transport_zones(&mut upd, &spec.transport_zones.iter().cloned().collect());
             }
-            if current_encaps(sb, ch) != spec.encaps || row::uuids(ch, "encaps").len() != spec.encaps.len() {
+            if current_encaps(sb, ch) != spec.encaps || ch.encaps.len() != spec.encaps.len() {
                 let encaps = encap_inserts(spec, &mut ops);
-                upd.insert("encaps".into(), encaps);
+                upd.insert(sb::Chassis::COL_ENCAPS.into(), encaps);
             }
             if !upd.is_empty() {
                 ops.push(Operation::Update {
-                    table: "Chassis".into(),
+                    table: sb::Chassis::TABLE.into(),
                     conditions: vec![Condition::uuid(uuid)],
                     row: upd,
                 });
@@ -177,22 +185,31 @@ pub fn sync_ops(sb: &Replica, spec: &ChassisSpec) -> Vec<Operation> {
             Atom::Uuid(uuid)
         }
     };
-    match sb.find("Chassis_Private", "name", &spec.name) {
-        None => ops.push(Operation::Insert {
-            table: "Chassis_Private".into(),
-            row: row::build([
-                ("name", Datum::string(spec.name.clone())),
-                ("chassis", Datum::atom(chassis_ref)),
-            ]),
-            uuid_name: None,
-        }),
+    // `chassis_ref` may be a named UUID, which has no typed setter.
+    let chassis_col = |mut row: Row| {
+        row.insert(
+            ChassisPrivate::COL_CHASSIS.into(),
+            Datum::atom(chassis_ref.clone()),
+        );
+        row
+    };
+    match find_private(sb, &spec.name) {
+        None => {
+            let mut row = Row::new();
+            ChassisPrivate::set_name(&mut row, &spec.name);
+            ops.push(Operation::Insert {
+                table: ChassisPrivate::TABLE.into(),
+                row: chassis_col(row),
+                uuid_name: None,
+            })
+        }
         Some((uuid, cp)) => {
-            let current = row::uuid(cp, "chassis").map(Atom::Uuid);
+            let current = cp.chassis.map(Atom::Uuid);
             if current.as_ref() != Some(&chassis_ref) {
                 ops.push(Operation::Update {
-                    table: "Chassis_Private".into(),
-                    conditions: vec![Condition::uuid(*uuid)],
-                    row: row::build([("chassis", Datum::atom(chassis_ref))]),
+                    table: ChassisPrivate::TABLE.into(),
+                    conditions: vec![Condition::uuid(uuid)],
+                    row: chassis_col(Row::new()),
                 });
             }
         }
@@ -209,30 +226,33 @@ pub fn sync_ops(sb: &Replica, spec: &ChassisSpec) -> Vec<Operation> {
 /// Operations recording that flows for `nb_cfg` are installed; `None` when
 /// Chassis_Private already says so (or does not exist yet).
 pub fn nb_cfg_ops(sb: &Replica, name: &str, nb_cfg: i64, now_ms: i64) -> Option<Vec<Operation>> {
-    let (uuid, cp) = sb.find("Chassis_Private", "name", name)?;
-    if row::int(cp, "nb_cfg") == Some(nb_cfg) {
+    let (uuid, cp) = find_private(sb, name)?;
+    if cp.nb_cfg == nb_cfg {
         return None;
     }
+    let mut row = Row::new();
+    ChassisPrivate::set_nb_cfg(&mut row, &nb_cfg);
+    ChassisPrivate::set_nb_cfg_timestamp(&mut row, &now_ms);
     Some(vec![Operation::Update {
-        table: "Chassis_Private".into(),
-        conditions: vec![Condition::uuid(*uuid)],
-        row: row::build([
-            ("nb_cfg", Datum::integer(nb_cfg)),
-            ("nb_cfg_timestamp", Datum::integer(now_ms)),
-        ]),
+        table: ChassisPrivate::TABLE.into(),
+        conditions: vec![Condition::uuid(uuid)],
+        row,
     }])
 }
 
 /// Operations removing this chassis's rows (graceful exit); Encaps go with the
 /// Chassis (they are not root rows).
 pub fn delete_ops(name: &str) -> Vec<Operation> {
-    ["Chassis_Private", "Chassis"]
-        .into_iter()
-        .map(|t| Operation::Delete {
-            table: t.into(),
-            conditions: vec![Condition::eq("name", Datum::string(name))],
-        })
-        .collect()
+    [
+        (ChassisPrivate::TABLE, ChassisPrivate::COL_NAME),
+        (sb::Chassis::TABLE, sb::Chassis::COL_NAME),
+    ]
+    .into_iter()
+    .map(|(table, col)| Operation::Delete {
+        table: table.into(),
+        conditions: vec![Condition::eq(col, Datum::string(name))],
+    })
+    .collect()
 }
 
 #[cfg(test)]
@@ -265,33 +285,29 @@ mod tests {
         // Simulate the committed state.
         let (e1, e2, ch) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
         for (u, e) in [e1, e2].iter().zip(&s.encaps) {
-            sb.insert(
-                "Encap",
-                *u,
-                row::build([
-                    ("type", Datum::string(e.encap_type.clone())),
-                    ("ip", Datum::string(e.ip.clone())),
-                    ("options", Datum::string_map(e.options.clone())),
-                ]),
-            );
+            sb.sb.insert(sb::Encap {
+                uuid: *u,
+                r#type: e.encap_type.clone(),
+                ip: e.ip.clone(),
+                options: e.options.clone(),
+                ..Default::default()
+            });
         }
         let mut oc = s.other_config.clone();
         oc.insert("extra".into(), "kept".into());
-        sb.insert(
-            "Chassis",
-            ch,
-            row::build([
-                ("name", Datum::string("hv1")),
-                ("hostname", Datum::string("host1")),
-                ("other_config", Datum::string_map(oc)),
-                ("encaps", Datum::set([Atom::Uuid(e1), Atom::Uuid(e2)])),
-            ]),
-        );
-        sb.insert(
-            "Chassis_Private",
-            Uuid::new_v4(),
-            row::build([("name", Datum::string("hv1")), ("chassis", Datum::uuid(ch))]),
-        );
+        sb.sb.insert(sb::Chassis {
+            uuid: ch,
+            name: "hv1".into(),
+            hostname: "host1".into(),
+            other_config: oc,
+            encaps: vec![e1, e2],
+            ..Default::default()
+        });
+        sb.sb.insert(ChassisPrivate {
+            name: "hv1".into(),
+            chassis: Some(ch),
+            ..Default::default()
+        });
         assert!(sync_ops(&sb, &s).is_empty());
         // An encap change re-creates the encaps only.
         let mut c = cfg();

@@ -72,80 +72,129 @@ fn ovs_tables() -> Vec<(&'static str, Vec<&'static str>)> {
     ]
 }
 
+/// The monitored Southbound tables and columns (held typed in `sb::SbTables`).
 fn sb_tables() -> Vec<(&'static str, Vec<&'static str>)> {
-    let all = |t: &'static str, cols: &[&'static str]| (t, cols.to_vec());
+    use ovn_db::sb::*;
     vec![
-        all("SB_Global", &["nb_cfg", "options"]),
-        all(
-            "Chassis",
-            &[
-                "name",
-                "hostname",
-                "encaps",
-                "other_config",
-                "transport_zones",
-                "external_ids",
+        (SbGlobal::TABLE, vec![SbGlobal::COL_NB_CFG, SbGlobal::COL_OPTIONS]),
+        (
+            Chassis::TABLE,
+            vec![
+                Chassis::COL_NAME,
+                Chassis::COL_HOSTNAME,
+                Chassis::COL_ENCAPS,
+                Chassis::COL_OTHER_CONFIG,
+                Chassis::COL_TRANSPORT_ZONES,
+                Chassis::COL_EXTERNAL_IDS,
             ],
         ),
-        all(
-            "Chassis_Private",
-            &["name", "chassis", "nb_cfg", "nb_cfg_timestamp"],
-        ),
-        all("Encap", &["type", "ip", "options", "chassis_name"]),
-        all("Datapath_Binding", &["tunnel_key", "external_ids"]),
-        all(
-            "Port_Binding",
-            &[
-                "logical_port",
-                "type",
-                "datapath",
-                "tunnel_key",
-                "chassis",
-                "additional_chassis",
-                "encap",
-                "options",
-                "mac",
-                "port_security",
-                "requested_chassis",
-                "requested_additional_chassis",
-                "up",
-                "parent_port",
-                "tag",
-                "ha_chassis_group",
-                "gateway_chassis",
+        (
+            ChassisPrivate::TABLE,
+            vec![
+                ChassisPrivate::COL_NAME,
+                ChassisPrivate::COL_CHASSIS,
+                ChassisPrivate::COL_NB_CFG,
+                ChassisPrivate::COL_NB_CFG_TIMESTAMP,
             ],
         ),
-        all("HA_Chassis_Group", &["name", "ha_chassis"]),
-        all("HA_Chassis", &["chassis", "priority"]),
-        all("Gateway_Chassis", &["name", "chassis", "priority"]),
-        all("Multicast_Group", &["datapath", "name", "tunnel_key", "ports"]),
-        all(
-            "Logical_Flow",
-            &[
-                "logical_datapath",
-                "logical_dp_group",
-                "pipeline",
-                "table_id",
-                "priority",
-                "match",
-                "actions",
+        (
+            Encap::TABLE,
+            vec![
+                Encap::COL_TYPE,
+                Encap::COL_IP,
+                Encap::COL_OPTIONS,
+                Encap::COL_CHASSIS_NAME,
             ],
         ),
-        all("Logical_DP_Group", &["datapaths"]),
-        all("MAC_Binding", &["logical_port", "ip", "mac", "datapath"]),
-        all(
-            "Load_Balancer",
-            &[
-                "name",
-                "vips",
-                "protocol",
-                "datapaths",
-                "datapath_group",
-                "options",
+        (
+            DatapathBinding::TABLE,
+            vec![DatapathBinding::COL_TUNNEL_KEY, DatapathBinding::COL_EXTERNAL_IDS],
+        ),
+        (
+            PortBinding::TABLE,
+            vec![
+                PortBinding::COL_LOGICAL_PORT,
+                PortBinding::COL_TYPE,
+                PortBinding::COL_DATAPATH,
+                PortBinding::COL_TUNNEL_KEY,
+                PortBinding::COL_CHASSIS,
+                PortBinding::COL_ADDITIONAL_CHASSIS,
+                PortBinding::COL_ENCAP,
+                PortBinding::COL_OPTIONS,
+                PortBinding::COL_MAC,
+                PortBinding::COL_PORT_SECURITY,
+                PortBinding::COL_REQUESTED_CHASSIS,
+                PortBinding::COL_REQUESTED_ADDITIONAL_CHASSIS,
+                PortBinding::COL_UP,
+                PortBinding::COL_PARENT_PORT,
+                PortBinding::COL_TAG,
+                PortBinding::COL_HA_CHASSIS_GROUP,
+                PortBinding::COL_GATEWAY_CHASSIS,
             ],
         ),
-        all("Address_Set", &["name", "addresses"]),
-        all("Port_Group", &["name", "ports"]),
+        (
+            HaChassisGroup::TABLE,
+            vec![HaChassisGroup::COL_NAME, HaChassisGroup::COL_HA_CHASSIS],
+        ),
+        (
+            HaChassis::TABLE,
+            vec![HaChassis::COL_CHASSIS, HaChassis::COL_PRIORITY],
+        ),
+        (
+            GatewayChassis::TABLE,
+            vec![
+                GatewayChassis::COL_NAME,
+                GatewayChassis::COL_CHASSIS,
+                GatewayChassis::COL_PRIORITY,
+            ],
+        ),
+        (
+            MulticastGroup::TABLE,
+            vec![
+                MulticastGroup::COL_DATAPATH,
+                MulticastGroup::COL_NAME,
+                MulticastGroup::COL_TUNNEL_KEY,
+                MulticastGroup::COL_PORTS,
+            ],
+        ),
+        (
+            LogicalFlow::TABLE,
+            vec![
+                LogicalFlow::COL_LOGICAL_DATAPATH,
+                LogicalFlow::COL_LOGICAL_DP_GROUP,
+                LogicalFlow::COL_PIPELINE,
+                LogicalFlow::COL_TABLE_ID,
+                LogicalFlow::COL_PRIORITY,
+                LogicalFlow::COL_MATCH,
+                LogicalFlow::COL_ACTIONS,
+            ],
+        ),
+        (LogicalDpGroup::TABLE, vec![LogicalDpGroup::COL_DATAPATHS]),
+        (
+            MacBinding::TABLE,
+            vec![
+                MacBinding::COL_LOGICAL_PORT,
+                MacBinding::COL_IP,
+                MacBinding::COL_MAC,
+                MacBinding::COL_DATAPATH,
+            ],
+        ),
+        (
+            LoadBalancer::TABLE,
+            vec![
+                LoadBalancer::COL_NAME,
+                LoadBalancer::COL_VIPS,
+                LoadBalancer::COL_PROTOCOL,
+                LoadBalancer::COL_DATAPATHS,
+                LoadBalancer::COL_DATAPATH_GROUP,
+                LoadBalancer::COL_OPTIONS,
+            ],
+        ),
+        (
+            AddressSet::TABLE,
+            vec![AddressSet::COL_NAME, AddressSet::COL_ADDRESSES],
+        ),
+        (PortGroup::TABLE, vec![PortGroup::COL_NAME, PortGroup::COL_PORTS]),
     ]
 }
 
@@ -185,7 +234,7 @@ impl Controller {
         ovs.set_remotes(vec![ovs_remote]);
         Controller {
             ovs,
-            sb: DbConn::new("OVN_Southbound", true, sb_tables()),
+            sb: DbConn::new(ovn_db::sb::DATABASE, true, sb_tables()),
             default_hostname: config::system_hostname(),
             cfg: None,
             last_config_error: None,
@@ -562,9 +611,11 @@ impl Controller {
         let bound_here: BTreeSet<String> = self
             .sb
             .replica
-            .table("Port_Binding")
-            .filter(|(_, pb)| row::uuid(pb, "chassis") == Some(me.uuid))
-            .map(|(_, pb)| row::str(pb, "logical_port").to_string())
+            .sb
+            .port_binding
+            .values()
+            .filter(|pb| pb.chassis == Some(me.uuid))
+            .map(|pb| pb.logical_port.clone())
             .collect();
         self.install_seq
             .retain(|p, _| bound_here.contains(p) && ifaces.contains_key(p));
@@ -585,10 +636,11 @@ impl Controller {
         let nb_cfg = self
             .sb
             .replica
-            .table("SB_Global")
+            .sb
+            .sb_global
+            .values()
             .next()
-            .and_then(|(_, g)| row::int(g, "nb_cfg"))
-            .unwrap_or(0);
+            .map_or(0, |g| g.nb_cfg);
         if !tunnels_ready {
             // Re-arm with the state submitted once they are.
             self.nb_cfg_pending = None;
@@ -638,5 +690,18 @@ impl Controller {
         if !self.sb_txn("MAC_Binding", ops).await {
             self.learned = learned;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every monitored SB table is held typed (a table missing from
+    /// `sb::SbTables` would be kept as untyped rows nobody reads).
+    #[test]
+    fn sb_monitor_matches_typed_tables() {
+        let monitored: Vec<&str> = sb_tables().iter().map(|(t, _)| *t).collect();
+        assert_eq!(monitored, crate::sb::SbTables::TABLES);
     }
 }

@@ -14,17 +14,41 @@ use ovsdb::{Error, Operation, Row, Uuid};
 use tokio::sync::watch;
 
 use crate::row;
+use crate::sb::SbTables;
 
 /// How long a committed transaction may take to show up in the replica.
 const TXN_ECHO_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Rows of the monitored tables, by table and UUID.
+/// Rows of the monitored tables, by table and UUID: the Southbound tables as
+/// typed structs ([`Replica::sb`]), the others (Open_vSwitch) as untyped rows.
 #[derive(Debug, Clone, Default)]
 pub struct Replica {
     tables: BTreeMap<String, BTreeMap<Uuid, Row>>,
+    /// The Southbound tables (empty for the Open_vSwitch database).
+    pub sb: SbTables,
 }
 
 impl Replica {
+    /// Applies one row change (`None`: deleted).
+    fn apply(&mut self, table: &str, uuid: Uuid, r: Option<&Row>) {
+        if self.sb.apply(table, uuid, r) {
+            return;
+        }
+        match r {
+            Some(r) => {
+                self.tables
+                    .entry(table.to_string())
+                    .or_default()
+                    .insert(uuid, r.clone());
+            }
+            None => {
+                if let Some(t) = self.tables.get_mut(table) {
+                    t.remove(&uuid);
+                }
+            }
+        }
+    }
+
     pub fn table(&self, name: &str) -> impl Iterator<Item = (&Uuid, &Row)> {
         self.tables.get(name).into_iter().flatten()
     }
@@ -38,10 +62,11 @@ impl Replica {
         self.table(table).find(|(_, r)| row::str(r, col) == value)
     }
 
-    /// Test helper: inserts or replaces a row.
+    /// Test helper: inserts or replaces a row (converted, leniently, when the
+    /// table is a typed Southbound one).
     #[cfg(test)]
     pub fn insert(&mut self, table: &str, uuid: Uuid, r: Row) {
-        self.tables.entry(table.to_string()).or_default().insert(uuid, r);
+        self.apply(table, uuid, Some(&r));
     }
 }
 
@@ -157,16 +182,8 @@ impl DbConn {
         self.seen = seq;
         let changes = s.take_changes();
         for (table, rows) in changes.tables {
-            let t = self.replica.tables.entry(table).or_default();
             for (uuid, change) in rows {
-                match change.new_row() {
-                    Some(r) => {
-                        t.insert(uuid, r.clone());
-                    }
-                    None => {
-                        t.remove(&uuid);
-                    }
-                }
+                self.replica.apply(&table, uuid, change.new_row());
             }
         }
         self.changed = true;
@@ -195,9 +212,9 @@ mod tests {
     fn finds_rows() {
         let mut r = Replica::default();
         let id = Uuid::new_v4();
-        r.insert("Chassis", id, row::build([("name", Datum::string("hv1"))]));
-        assert_eq!(r.find("Chassis", "name", "hv1").map(|(u, _)| *u), Some(id));
-        assert!(r.find("Chassis", "name", "hv2").is_none());
+        r.insert("Bridge", id, row::build([("name", Datum::string("br-int"))]));
+        assert_eq!(r.find("Bridge", "name", "br-int").map(|(u, _)| *u), Some(id));
+        assert!(r.find("Bridge", "name", "br-ex").is_none());
         assert!(r.row("Nope", &id).is_none());
         assert_eq!(r.table("Nope").count(), 0);
     }

@@ -3,13 +3,14 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
-use ovsdb::{Row, Uuid};
+use ovn_db::sb;
+use ovsdb::Uuid;
 
 use crate::db::Replica;
 use crate::of::state::{
     Datapath, Encap, LoadBalancer, LocalState, LogicalFlow, MacBinding, MulticastGroup, Pipeline, PortBinding,
 };
-use crate::row;
+use crate::sb::opt;
 
 /// Lookups shared by the conversions.
 struct Index<'a> {
@@ -19,20 +20,26 @@ struct Index<'a> {
     dp_groups: HashMap<Uuid, Vec<u32>>,
 }
 
-fn key(r: &Row, col: &str) -> Option<u32> {
-    row::int(r, col).and_then(|k| u32::try_from(k).ok())
+/// A tunnel key; 0 (below every schema minimum: the column was missing or
+/// mistyped) counts as none.
+fn key(k: i64) -> Option<u32> {
+    u32::try_from(k).ok().filter(|k| *k > 0)
 }
 
 impl<'a> Index<'a> {
     fn new(sb: &'a Replica) -> Self {
-        let dp_keys: HashMap<Uuid, u32> = sb
-            .table("Datapath_Binding")
-            .filter_map(|(u, r)| Some((*u, key(r, "tunnel_key")?)))
+        let t = &sb.sb;
+        let dp_keys: HashMap<Uuid, u32> = t
+            .datapath_binding
+            .iter()
+            .filter_map(|(u, d)| Some((*u, key(d.tunnel_key)?)))
             .collect();
-        let dp_groups = sb
-            .table("Logical_DP_Group")
-            .map(|(u, r)| {
-                let mut keys: Vec<u32> = row::uuids(r, "datapaths")
+        let dp_groups = t
+            .logical_dp_group
+            .iter()
+            .map(|(u, g)| {
+                let mut keys: Vec<u32> = g
+                    .datapaths
                     .iter()
                     .filter_map(|d| dp_keys.get(d).copied())
                     .collect();
@@ -41,29 +48,27 @@ impl<'a> Index<'a> {
             })
             .collect();
         Index {
-            pb_names: sb
-                .table("Port_Binding")
-                .map(|(u, r)| (*u, row::str(r, "logical_port")))
+            pb_names: t
+                .port_binding
+                .iter()
+                .map(|(u, pb)| (*u, pb.logical_port.as_str()))
                 .collect(),
-            chassis_names: sb
-                .table("Chassis")
-                .map(|(u, r)| (*u, row::str(r, "name")))
-                .collect(),
+            chassis_names: t.chassis.iter().map(|(u, c)| (*u, c.name.as_str())).collect(),
             dp_keys,
             dp_groups,
         }
     }
 
-    fn dp(&self, r: &Row, col: &str) -> Option<u32> {
-        row::uuid(r, col).and_then(|u| self.dp_keys.get(&u).copied())
+    fn dp(&self, dp: Uuid) -> Option<u32> {
+        self.dp_keys.get(&dp).copied()
     }
 
-    fn dps(&self, r: &Row, single: &str, group: &str) -> Vec<u32> {
-        let mut v: Vec<u32> = row::uuids(r, single)
+    fn dps(&self, single: &[Uuid], group: Option<Uuid>) -> Vec<u32> {
+        let mut v: Vec<u32> = single
             .iter()
             .filter_map(|u| self.dp_keys.get(u).copied())
             .collect();
-        if let Some(g) = row::uuid(r, group).and_then(|g| self.dp_groups.get(&g)) {
+        if let Some(g) = group.and_then(|g| self.dp_groups.get(&g)) {
             v.extend(g);
         }
         v.sort_unstable();
@@ -81,6 +86,7 @@ pub fn build(
     ct_zones: BTreeMap<String, u16>,
 ) -> LocalState {
     let ix = Index::new(sb);
+    let t = &sb.sb;
     let mut s = LocalState {
         chassis_name: chassis_name.to_string(),
         vif_ofports,
@@ -88,122 +94,123 @@ pub fn build(
         ct_zones,
         ..Default::default()
     };
-    s.datapaths = sb
-        .table("Datapath_Binding")
-        .filter_map(|(u, r)| {
-            let external_ids = row::smap(r, "external_ids");
+    s.datapaths = t
+        .datapath_binding
+        .iter()
+        .filter_map(|(u, d)| {
             Some(Datapath {
                 uuid: u.to_string(),
-                tunnel_key: key(r, "tunnel_key")?,
-                is_switch: external_ids.contains_key("logical-switch"),
-                external_ids,
+                tunnel_key: key(d.tunnel_key)?,
+                is_switch: d.external_ids.contains_key("logical-switch"),
+                external_ids: d.external_ids.clone(),
             })
         })
         .collect();
-    s.port_bindings = sb
-        .table("Port_Binding")
-        .filter_map(|(u, r)| {
+    s.port_bindings = t
+        .port_binding
+        .iter()
+        .filter_map(|(u, pb)| {
             Some(PortBinding {
                 uuid: u.to_string(),
-                logical_port: row::str(r, "logical_port").to_string(),
-                datapath: ix.dp(r, "datapath")?,
-                tunnel_key: key(r, "tunnel_key")?,
-                port_type: row::str(r, "type").to_string(),
-                chassis: row::uuid(r, "chassis")
+                logical_port: pb.logical_port.clone(),
+                datapath: ix.dp(pb.datapath)?,
+                tunnel_key: key(pb.tunnel_key)?,
+                port_type: pb.r#type.clone(),
+                chassis: pb
+                    .chassis
                     .and_then(|c| ix.chassis_names.get(&c))
                     .map(|n| n.to_string()),
-                options: row::smap(r, "options"),
-                mac: row::strings(r, "mac"),
-                port_security: row::strings(r, "port_security"),
+                options: pb.options.clone(),
+                mac: pb.mac.clone(),
+                port_security: pb.port_security.clone(),
             })
         })
         .collect();
-    s.multicast_groups = sb
-        .table("Multicast_Group")
-        .filter_map(|(_, r)| {
+    s.multicast_groups = t
+        .multicast_group
+        .values()
+        .filter_map(|m| {
             Some(MulticastGroup {
-                datapath: ix.dp(r, "datapath")?,
-                name: row::str(r, "name").to_string(),
-                tunnel_key: key(r, "tunnel_key")?,
-                ports: row::uuids(r, "ports")
+                datapath: ix.dp(m.datapath)?,
+                name: m.name.clone(),
+                tunnel_key: key(m.tunnel_key)?,
+                ports: m
+                    .ports
                     .iter()
                     .filter_map(|p| ix.pb_names.get(p).map(|n| n.to_string()))
                     .collect(),
             })
         })
         .collect();
-    s.logical_flows = sb
-        .table("Logical_Flow")
-        .filter_map(|(u, r)| {
-            let datapaths = ix.dps(r, "logical_datapath", "logical_dp_group");
+    s.logical_flows = t
+        .logical_flow
+        .iter()
+        .filter_map(|(u, f)| {
+            let datapaths = ix.dps(f.logical_datapath.as_slice(), f.logical_dp_group);
             if datapaths.is_empty() {
                 return None;
             }
             Some(LogicalFlow {
                 uuid: u.to_string(),
                 datapaths,
-                pipeline: if row::str(r, "pipeline") == "egress" {
+                pipeline: if f.pipeline == "egress" {
                     Pipeline::Egress
                 } else {
                     Pipeline::Ingress
                 },
-                table_id: u8::try_from(row::int(r, "table_id")?).ok()?,
-                priority: u16::try_from(row::int(r, "priority")?).ok()?,
-                match_: row::str(r, "match").to_string(),
-                actions: row::str(r, "actions").to_string(),
+                table_id: u8::try_from(f.table_id).ok()?,
+                priority: u16::try_from(f.priority).ok()?,
+                match_: f.r#match.clone(),
+                actions: f.actions.clone(),
             })
         })
         .collect();
-    s.mac_bindings = sb
-        .table("MAC_Binding")
-        .filter_map(|(_, r)| {
+    s.mac_bindings = t
+        .mac_binding
+        .values()
+        .filter_map(|m| {
             Some(MacBinding {
-                logical_port: row::str(r, "logical_port").to_string(),
-                ip: row::str(r, "ip").to_string(),
-                mac: row::str(r, "mac").to_string(),
-                datapath: ix.dp(r, "datapath")?,
+                logical_port: m.logical_port.clone(),
+                ip: m.ip.clone(),
+                mac: m.mac.clone(),
+                datapath: ix.dp(m.datapath)?,
             })
         })
         .collect();
-    s.load_balancers = sb
-        .table("Load_Balancer")
-        .map(|(_, r)| LoadBalancer {
-            vips: row::smap(r, "vips"),
-            protocol: row::opt_str(r, "protocol").map(str::to_string),
-            datapaths: ix.dps(r, "datapaths", "datapath_group"),
+    s.load_balancers = t
+        .load_balancer
+        .values()
+        .map(|lb| LoadBalancer {
+            vips: lb.vips.clone(),
+            protocol: lb.protocol.clone(),
+            datapaths: ix.dps(&lb.datapaths, lb.datapath_group),
         })
         .collect();
-    s.address_sets = sb
-        .table("Address_Set")
-        .map(|(_, r)| {
-            (
-                row::str(r, "name").to_string(),
-                row::strings(r, "addresses").into_iter().collect(),
-            )
-        })
+    s.address_sets = t
+        .address_set
+        .values()
+        .map(|a| (a.name.clone(), a.addresses.iter().cloned().collect()))
         .collect();
-    s.port_groups = sb
-        .table("Port_Group")
-        .map(|(_, r)| {
-            (
-                row::str(r, "name").to_string(),
-                row::strings(r, "ports").into_iter().collect(),
-            )
-        })
+    s.port_groups = t
+        .port_group
+        .values()
+        .map(|p| (p.name.clone(), p.ports.iter().cloned().collect()))
         .collect();
-    s.chassis = sb
-        .table("Chassis")
-        .map(|(_, r)| {
-            let encaps = row::uuids(r, "encaps")
+    s.chassis = t
+        .chassis
+        .values()
+        .map(|c| {
+            let encaps = c
+                .encaps
                 .iter()
-                .filter_map(|e| sb.row("Encap", e))
+                .filter_map(|e| t.encap.get(e))
                 .map(|e| Encap {
-                    encap_type: row::str(e, "type").to_string(),
-                    ip: row::str(e, "ip").to_string(),
-                    csum: row::smap_get(e, "options", "csum") == Some("true"),
+                    encap_type: e.r#type.clone(),
+                    ip: e.ip.clone(),
+                    csum: e.options.get("csum").map(String::as_str) == Some("true"),
                 })
                 .collect();
-            (row::str(r, "name").to_string(), encaps)
+            (c.name.clone(), encaps)
         })
         .collect();
     // Deterministic order, so that an unchanged database gives an equal state.
@@ -217,22 +224,26 @@ pub fn build(
     s
 }
 
+/// `options:l3gateway-chassis` of a Port_Binding.
+fn l3gateway_chassis(pb: &sb::PortBinding) -> Option<&str> {
+    pb.options.get("l3gateway-chassis").map(String::as_str)
+}
+
 /// Datapaths (by UUID) with a port resident on this chassis, plus everything
 /// reachable from them through patch ports.
 pub fn local_datapaths(sb: &Replica, me_uuid: Uuid, me_name: &str) -> BTreeSet<Uuid> {
-    let mut by_name: HashMap<&str, &Row> = HashMap::new();
-    let mut by_dp: HashMap<Uuid, Vec<&Row>> = HashMap::new();
+    let mut by_name: HashMap<&str, &sb::PortBinding> = HashMap::new();
+    let mut by_dp: HashMap<Uuid, Vec<&sb::PortBinding>> = HashMap::new();
     let mut todo = VecDeque::new();
-    for (_, pb) in sb.table("Port_Binding") {
-        by_name.insert(row::str(pb, "logical_port"), pb);
-        let Some(dp) = row::uuid(pb, "datapath") else {
+    for pb in sb.sb.port_binding.values() {
+        by_name.insert(&pb.logical_port, pb);
+        let Some(dp) = opt(pb.datapath) else {
             continue;
         };
         by_dp.entry(dp).or_default().push(pb);
-        let resident = row::uuid(pb, "chassis") == Some(me_uuid)
-            || row::uuids(pb, "additional_chassis").contains(&me_uuid)
-            || (row::str(pb, "type") == "l3gateway"
-                && row::smap_get(pb, "options", "l3gateway-chassis") == Some(me_name));
+        let resident = pb.chassis == Some(me_uuid)
+            || pb.additional_chassis.contains(&me_uuid)
+            || (pb.r#type == "l3gateway" && l3gateway_chassis(pb) == Some(me_name));
         if resident {
             todo.push_back(dp);
         }
@@ -243,14 +254,13 @@ pub fn local_datapaths(sb: &Replica, me_uuid: Uuid, me_name: &str) -> BTreeSet<U
             continue;
         }
         for pb in by_dp.get(&dp).into_iter().flatten() {
-            let ty = row::str(pb, "type");
-            let crosses = ty == "patch"
-                || (ty == "l3gateway" && row::smap_get(pb, "options", "l3gateway-chassis") == Some(me_name));
+            let ty = pb.r#type.as_str();
+            let crosses = ty == "patch" || (ty == "l3gateway" && l3gateway_chassis(pb) == Some(me_name));
             if !crosses {
                 continue;
             }
-            if let Some(peer) = row::smap_get(pb, "options", "peer").and_then(|p| by_name.get(p))
-                && let Some(pdp) = row::uuid(peer, "datapath")
+            if let Some(peer) = pb.options.get("peer").and_then(|p| by_name.get(p.as_str()))
+                && let Some(pdp) = opt(peer.datapath)
             {
                 todo.push_back(pdp);
             }
@@ -273,15 +283,15 @@ pub fn zone_names(
 ) -> (BTreeSet<String>, BTreeMap<String, u16>) {
     let mut names: BTreeSet<String> = vifs.clone();
     let mut requested = BTreeMap::new();
-    for (_, pb) in sb.table("Port_Binding") {
-        let port = row::str(pb, "logical_port");
+    for pb in sb.sb.port_binding.values() {
+        let port = pb.logical_port.as_str();
         if port.is_empty() {
             continue;
         }
-        let on_local_dp = row::uuid(pb, "datapath").is_some_and(|d| local_dps.contains(&d));
-        let wanted = match row::str(pb, "type") {
+        let on_local_dp = local_dps.contains(&pb.datapath);
+        let wanted = match pb.r#type.as_str() {
             "localnet" => on_local_dp,
-            "l3gateway" => row::smap_get(pb, "options", "l3gateway-chassis") == Some(me_name),
+            "l3gateway" => l3gateway_chassis(pb) == Some(me_name),
             _ => false,
         };
         if wanted {
@@ -289,12 +299,12 @@ pub fn zone_names(
         }
     }
     for dp in local_dps {
-        let Some(r) = sb.row("Datapath_Binding", dp) else {
+        let Some(d) = sb.sb.datapath_binding.get(dp) else {
             continue;
         };
         names.insert(format!("{dp}_dnat"));
         names.insert(format!("{dp}_snat"));
-        if let Some(z) = row::smap_get(r, "external_ids", "snat-ct-zone").and_then(|z| z.parse().ok()) {
+        if let Some(z) = d.external_ids.get("snat-ct-zone").and_then(|z| z.parse().ok()) {
             requested.insert(format!("{dp}_snat"), z);
         }
     }
@@ -304,41 +314,47 @@ pub fn zone_names(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ovsdb::Datum;
+    use crate::row;
+    use ovsdb::{Datum, Row};
 
     #[test]
     fn builds_state_and_local_datapaths() {
         let me = Uuid::new_v4();
         let mut sb = Replica::default();
         let (ls1, lr1, ls2) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let smap = |kv: &[(&str, &str)]| -> BTreeMap<String, String> {
+            kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
         for (u, k, sw) in [(ls1, 1, true), (lr1, 2, false), (ls2, 3, true)] {
             let ids = if sw {
-                Datum::string_map([("logical-switch", "x")])
+                smap(&[("logical-switch", "x")])
             } else {
-                Datum::string_map([("logical-router", "y"), ("snat-ct-zone", "77")])
+                smap(&[("logical-router", "y"), ("snat-ct-zone", "77")])
             };
-            sb.insert(
-                "Datapath_Binding",
-                u,
-                row::build([("tunnel_key", Datum::integer(k)), ("external_ids", ids)]),
-            );
+            sb.sb.insert(sb::DatapathBinding {
+                uuid: u,
+                tunnel_key: k,
+                external_ids: ids,
+                ..Default::default()
+            });
         }
         let ch = Uuid::new_v4();
-        sb.insert("Chassis", me, row::build([("name", Datum::string("hv1"))]));
+        sb.sb.insert(sb::Chassis {
+            uuid: me,
+            name: "hv1".into(),
+            ..Default::default()
+        });
         let pb =
             |sb: &mut Replica, name: &str, dp: Uuid, k: i64, ty: &str, peer: &str, chassis: Option<Uuid>| {
-                sb.insert(
-                    "Port_Binding",
-                    Uuid::new_v4(),
-                    row::build([
-                        ("logical_port", Datum::string(name)),
-                        ("datapath", Datum::uuid(dp)),
-                        ("tunnel_key", Datum::integer(k)),
-                        ("type", Datum::string(ty)),
-                        ("options", Datum::string_map([("peer", peer)])),
-                        ("chassis", row::opt_uuid(chassis)),
-                    ]),
-                )
+                sb.sb.insert(sb::PortBinding {
+                    logical_port: name.into(),
+                    datapath: dp,
+                    tunnel_key: k,
+                    r#type: ty.into(),
+                    options: smap(&[("peer", peer)]),
+                    chassis,
+                    ..Default::default()
+                })
             };
         pb(&mut sb, "vm1", ls1, 1, "", "", Some(me));
         pb(&mut sb, "vm2", ls2, 1, "", "", Some(ch));
@@ -385,20 +401,8 @@ mod tests {
                 ("type", Datum::string("l3gateway")),
             ])
         };
-        for t in [
-            "Chassis",
-            "Encap",
-            "Datapath_Binding",
-            "Port_Binding",
-            "Multicast_Group",
-            "Logical_Flow",
-            "Logical_DP_Group",
-            "MAC_Binding",
-            "Load_Balancer",
-            "Address_Set",
-            "Port_Group",
-            "SB_Global",
-        ] {
+        // Raw rows as a server might send them, through the lenient conversion.
+        for t in crate::sb::SbTables::TABLES {
             sb.insert(t, Uuid::new_v4(), junk());
             sb.insert(t, Uuid::new_v4(), Row::new());
         }

@@ -4,10 +4,12 @@
 
 use std::net::IpAddr;
 
-use ovsdb::{Condition, Datum, Operation};
+use ovn_db::Table;
+use ovn_db::sb::MacBinding;
+use ovsdb::{Condition, Operation, Row};
 
 use crate::db::Replica;
-use crate::row;
+use crate::sb::opt;
 
 /// A learned neighbour, as pinctrl reports it.
 pub use crate::of::pinctrl::MacLearned as Learned;
@@ -19,30 +21,40 @@ fn same_ip(stored: &str, ip: &IpAddr) -> bool {
 /// The operation recording `l`; `None` if already recorded or the port is
 /// unknown (it may have been deleted meanwhile).
 pub fn ops(sb: &Replica, l: &Learned, now_ms: i64) -> Option<Operation> {
-    let (_, pb) = sb.find("Port_Binding", "logical_port", &l.logical_port)?;
-    let datapath = row::uuid(pb, "datapath")?;
+    let pb = sb
+        .sb
+        .port_binding
+        .values()
+        .find(|pb| pb.logical_port == l.logical_port)?;
+    let datapath = opt(pb.datapath)?;
     let existing = sb
-        .table("MAC_Binding")
-        .find(|(_, r)| row::str(r, "logical_port") == l.logical_port && same_ip(row::str(r, "ip"), &l.ip));
+        .sb
+        .mac_binding
+        .iter()
+        .find(|(_, m)| m.logical_port == l.logical_port && same_ip(&m.ip, &l.ip));
     match existing {
-        Some((_, r)) if row::str(r, "mac").eq_ignore_ascii_case(&l.mac) => None,
-        Some((uuid, _)) => Some(Operation::Update {
-            table: "MAC_Binding".into(),
-            conditions: vec![Condition::uuid(*uuid)],
-            row: row::build([
-                ("mac", Datum::string(l.mac.clone())),
-                ("timestamp", Datum::integer(now_ms)),
-            ]),
-        }),
+        Some((_, m)) if m.mac.eq_ignore_ascii_case(&l.mac) => None,
+        Some((uuid, _)) => {
+            let mut row = Row::new();
+            MacBinding::set_mac(&mut row, &l.mac);
+            MacBinding::set_timestamp(&mut row, &now_ms);
+            Some(Operation::Update {
+                table: MacBinding::TABLE.into(),
+                conditions: vec![Condition::uuid(*uuid)],
+                row,
+            })
+        }
         None => Some(Operation::Insert {
-            table: "MAC_Binding".into(),
-            row: row::build([
-                ("logical_port", Datum::string(l.logical_port.clone())),
-                ("ip", Datum::string(l.ip.to_string())),
-                ("mac", Datum::string(l.mac.clone())),
-                ("datapath", Datum::uuid(datapath)),
-                ("timestamp", Datum::integer(now_ms)),
-            ]),
+            table: MacBinding::TABLE.into(),
+            row: MacBinding {
+                logical_port: l.logical_port.clone(),
+                ip: l.ip.to_string(),
+                mac: l.mac.clone(),
+                datapath,
+                timestamp: now_ms,
+                ..Default::default()
+            }
+            .to_row(),
             uuid_name: None,
         }),
     }
@@ -51,6 +63,7 @@ pub fn ops(sb: &Replica, l: &Learned, now_ms: i64) -> Option<Operation> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ovn_db::sb;
     use ovsdb::Uuid;
 
     #[test]
@@ -63,24 +76,18 @@ mod tests {
             mac: "50:54:00:00:00:50".into(),
         };
         assert!(ops(&sb, &l, 1).is_none(), "unknown port");
-        sb.insert(
-            "Port_Binding",
-            Uuid::new_v4(),
-            row::build([
-                ("logical_port", Datum::string("lr1-ls2")),
-                ("datapath", Datum::uuid(Uuid::new_v4())),
-            ]),
-        );
+        sb.sb.insert(sb::PortBinding {
+            logical_port: "lr1-ls2".into(),
+            datapath: Uuid::new_v4(),
+            ..Default::default()
+        });
         assert!(matches!(ops(&sb, &l, 1), Some(Operation::Insert { .. })));
-        sb.insert(
-            "MAC_Binding",
-            Uuid::new_v4(),
-            row::build([
-                ("logical_port", Datum::string("lr1-ls2")),
-                ("ip", Datum::string("10.0.2.50")),
-                ("mac", Datum::string("50:54:00:00:00:50")),
-            ]),
-        );
+        sb.sb.insert(MacBinding {
+            logical_port: "lr1-ls2".into(),
+            ip: "10.0.2.50".into(),
+            mac: "50:54:00:00:00:50".into(),
+            ..Default::default()
+        });
         assert!(ops(&sb, &l, 1).is_none());
         let moved = Learned {
             mac: "50:54:00:00:00:51".into(),

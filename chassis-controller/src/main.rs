@@ -17,6 +17,7 @@ mod of;
 mod ofside;
 mod patch;
 mod row;
+mod sb;
 mod tunnels;
 
 use anyhow::Context;

@@ -10,6 +10,7 @@ use ovsdb::{Atom, Condition, Datum, Mutation, Operation, Row, Uuid};
 
 use crate::db::Replica;
 use crate::row;
+use crate::sb::opt;
 
 pub const LOCALNET_KEY: &str = "ovn-localnet-port";
 
@@ -50,14 +51,12 @@ pub fn desired(
     local_dps: &BTreeSet<Uuid>,
 ) -> BTreeSet<PatchSpec> {
     let mut out = BTreeSet::new();
-    for (_, pb) in sb.table("Port_Binding") {
-        if row::str(pb, "type") != "localnet"
-            || !row::uuid(pb, "datapath").is_some_and(|d| local_dps.contains(&d))
-        {
+    for pb in sb.sb.port_binding.values() {
+        if pb.r#type != "localnet" || !opt(pb.datapath).is_some_and(|d| local_dps.contains(&d)) {
             continue;
         }
-        let lport = row::str(pb, "logical_port");
-        let net = row::smap_get(pb, "options", "network_name").unwrap_or("");
+        let lport = pb.logical_port.as_str();
+        let net = pb.options.get("network_name").map_or("", String::as_str);
         let Some(br) = mappings
             .get(net)
             .filter(|b| ovs.find("Bridge", "name", b).is_some())
@@ -217,16 +216,13 @@ mod tests {
         let (dp, other_dp) = (Uuid::new_v4(), Uuid::new_v4());
         let mut sb = Replica::default();
         for (name, d) in [("ln1", dp), ("ln2", other_dp)] {
-            sb.insert(
-                "Port_Binding",
-                Uuid::new_v4(),
-                row::build([
-                    ("logical_port", Datum::string(name)),
-                    ("type", Datum::string("localnet")),
-                    ("datapath", Datum::uuid(d)),
-                    ("options", Datum::string_map([("network_name", "physnet1")])),
-                ]),
-            );
+            sb.sb.insert(ovn_db::sb::PortBinding {
+                logical_port: name.into(),
+                r#type: "localnet".into(),
+                datapath: d,
+                options: [("network_name".to_string(), "physnet1".to_string())].into(),
+                ..Default::default()
+            });
         }
         let mut ovs = Replica::default();
         for b in ["br-int", "br-phys"] {

@@ -1,5 +1,7 @@
-//! Lenient accessors for untyped OVSDB rows: a missing or mistyped column reads
-//! as empty, so that odd database contents never make the controller panic.
+//! Lenient accessors for untyped OVSDB rows (the local Open_vSwitch database;
+//! the Southbound tables are typed, see `sb.rs`): a missing or mistyped column
+//! reads as empty, so that odd database contents never make the controller
+//! panic.
 
 use std::collections::BTreeMap;
 
@@ -10,22 +12,8 @@ pub fn str<'a>(row: &'a Row, col: &str) -> &'a str {
     row.get(col).and_then(Datum::as_str).unwrap_or("")
 }
 
-/// An optional string column.
-pub fn opt_str<'a>(row: &'a Row, col: &str) -> Option<&'a str> {
-    row.get(col).and_then(Datum::as_str)
-}
-
 pub fn int(row: &Row, col: &str) -> Option<i64> {
     row.get(col).and_then(Datum::as_integer)
-}
-
-pub fn boolean(row: &Row, col: &str) -> Option<bool> {
-    row.get(col).and_then(Datum::as_bool)
-}
-
-/// A reference column holding at most one UUID.
-pub fn uuid(row: &Row, col: &str) -> Option<Uuid> {
-    row.get(col).and_then(Datum::as_uuid)
 }
 
 /// A set of UUIDs (references).
@@ -70,16 +58,6 @@ pub fn build<const N: usize>(cols: [(&str, Datum); N]) -> Row {
     cols.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
-/// A string set datum.
-pub fn string_set<S: Into<String>>(items: impl IntoIterator<Item = S>) -> Datum {
-    Datum::set(items.into_iter().map(|s| Atom::String(s.into())))
-}
-
-/// An optional reference datum (`[]` for none).
-pub fn opt_uuid(u: Option<Uuid>) -> Datum {
-    Datum::set(u.map(Atom::Uuid))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,8 +80,6 @@ mod tests {
         assert_eq!(smap_get(&r, "ids", "a"), Some("1"));
         assert!(smap(&r, "name").is_empty());
         assert_eq!(uuids(&r, "refs"), vec![u]);
-        assert_eq!(uuid(&r, "refs"), Some(u));
-        assert_eq!(opt_uuid(None), Datum::empty_set());
         assert_eq!(strings(&r, "name"), vec!["x".to_string()]);
     }
 }

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use ovn_db::sb;
 use ovsdb::{Atom, Condition, Datum, Mutation, Operation, Row, Uuid};
 
 use crate::config::{ChassisConfig, ENCAP_TYPES};
@@ -43,26 +44,24 @@ pub fn tunnel_id(chassis: &str, ip: &str) -> String {
 pub fn desired(sb: &Replica, cfg: &ChassisConfig) -> BTreeMap<String, TunnelSpec> {
     let mine: BTreeSet<&str> = cfg.transport_zones.iter().map(String::as_str).collect();
     let mut out = BTreeMap::new();
-    for (_, ch) in sb.table("Chassis") {
-        let name = row::str(ch, "name");
+    for ch in sb.sb.chassis.values() {
+        let name = ch.name.as_str();
         if name.is_empty() || name == cfg.system_id {
             continue;
         }
-        let theirs = row::strings(ch, "transport_zones");
+        let theirs = &ch.transport_zones;
         if !mine.is_empty() && !theirs.is_empty() && !theirs.iter().any(|t| mine.contains(t.as_str())) {
             continue;
         }
-        let encaps: Vec<&Row> = row::uuids(ch, "encaps")
+        let encaps: Vec<&sb::Encap> = ch.encaps.iter().filter_map(|u| sb.sb.encap.get(u)).collect();
+        let Some(best) = ENCAP_TYPES
             .iter()
-            .filter_map(|u| sb.row("Encap", u))
-            .collect();
-        let Some(best) = ENCAP_TYPES.iter().find(|t| {
-            cfg.encap_types.iter().any(|m| m == *t) && encaps.iter().any(|e| row::str(e, "type") == **t)
-        }) else {
+            .find(|t| cfg.encap_types.iter().any(|m| m == *t) && encaps.iter().any(|e| e.r#type == **t))
+        else {
             continue;
         };
-        for e in encaps.iter().filter(|e| row::str(e, "type") == *best) {
-            let ip = row::str(e, "ip");
+        for e in encaps.iter().filter(|e| e.r#type == *best) {
+            let ip = e.ip.as_str();
             if ip.is_empty() {
                 continue;
             }
@@ -71,11 +70,11 @@ pub fn desired(sb: &Replica, cfg: &ChassisConfig) -> BTreeMap<String, TunnelSpec
                 ("key".to_string(), "flow".to_string()),
             ]
             .into();
-            if let Some(c @ ("true" | "false")) = row::smap_get(e, "options", "csum") {
+            if let Some(c @ ("true" | "false")) = e.options.get("csum").map(String::as_str) {
                 options.insert("csum".into(), c.into());
             }
-            if let Some(p) = row::smap_get(e, "options", "dst_port") {
-                options.insert("dst_port".into(), p.into());
+            if let Some(p) = e.options.get("dst_port") {
+                options.insert("dst_port".into(), p.clone());
             }
             out.insert(
                 tunnel_id(name, ip),
@@ -227,21 +226,17 @@ mod tests {
     fn sb_with(chassis: &[(&str, &str, &str)]) -> Replica {
         let mut sb = Replica::default();
         for (name, ty, ip) in chassis {
-            let e = Uuid::new_v4();
-            sb.insert(
-                "Encap",
-                e,
-                row::build([
-                    ("type", Datum::string(*ty)),
-                    ("ip", Datum::string(*ip)),
-                    ("options", Datum::string_map([("csum", "true")])),
-                ]),
-            );
-            sb.insert(
-                "Chassis",
-                Uuid::new_v4(),
-                row::build([("name", Datum::string(*name)), ("encaps", Datum::uuid(e))]),
-            );
+            let e = sb.sb.insert(sb::Encap {
+                r#type: ty.to_string(),
+                ip: ip.to_string(),
+                options: [("csum".to_string(), "true".to_string())].into(),
+                ..Default::default()
+            });
+            sb.sb.insert(sb::Chassis {
+                name: name.to_string(),
+                encaps: vec![e],
+                ..Default::default()
+            });
         }
         sb
     }

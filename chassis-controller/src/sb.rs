@@ -1,0 +1,170 @@
+//! The Southbound tables the controller monitors, held as the typed structs
+//! `ovn-db` generates from `schemas/ovn-sb.ovsschema`, so that no code indexes
+//! Southbound rows by column name.
+//!
+//! Rows are converted once, when they change ([`SbTables::apply`], called by
+//! `db::DbConn::refresh` for the changed rows only). Conversion is lenient, as
+//! `row.rs` reads untyped rows: a column with an unexpected type (a newer or
+//! broken server) reads as its type's default (`""`, empty, `None`, 0, nil)
+//! and is logged; the rest of the row is kept.
+
+use std::collections::BTreeMap;
+
+use ovn_db::sb;
+use ovsdb::typed::Table;
+use ovsdb::{Row, Uuid};
+
+/// `from_row`, but a column that does not fit its type is dropped (read as its
+/// default) with a warning instead of failing the whole row.
+pub fn lenient<T: Table + Default>(row: &Row) -> T {
+    let mut err = match T::from_row(row) {
+        Ok(t) => return t,
+        Err(e) => e,
+    };
+    let mut row = row.clone();
+    loop {
+        tracing::warn!("{err}: read as empty");
+        if row.remove(&err.column).is_none() {
+            // Cannot happen (only present columns fail); never loop.
+            return T::default();
+        }
+        match T::from_row(&row) {
+            Ok(t) => return t,
+            Err(e) => err = e,
+        }
+    }
+}
+
+/// A reference that may be unset: the nil UUID (a missing or mistyped scalar
+/// reference read leniently) counts as none.
+pub fn opt(u: Uuid) -> Option<Uuid> {
+    (!u.is_nil()).then_some(u)
+}
+
+/// A generated SB struct stored in [`SbTables`].
+pub trait SbRow: Table + Default {
+    /// The map of [`SbTables`] that holds this table.
+    fn rows(t: &mut SbTables) -> &mut BTreeMap<Uuid, Self>;
+    #[cfg(test)]
+    fn uuid(&self) -> Uuid;
+    fn set_uuid(&mut self, u: Uuid);
+}
+
+macro_rules! sb_tables {
+    ($($field:ident: $ty:ident),* $(,)?) => {
+        /// The monitored Southbound tables, by row UUID.
+        #[derive(Debug, Clone, Default)]
+        pub struct SbTables {
+            $(pub $field: BTreeMap<Uuid, sb::$ty>,)*
+        }
+
+        impl SbTables {
+            /// Names of the tables held here.
+            #[cfg(test)]
+            pub const TABLES: &'static [&'static str] = &[$(sb::$ty::TABLE),*];
+
+            /// Applies one row change (`None`: deleted). Returns false when
+            /// `table` is not one of these tables.
+            pub fn apply(&mut self, table: &str, uuid: Uuid, row: Option<&Row>) -> bool {
+                $(
+                    if table == sb::$ty::TABLE {
+                        self.put::<sb::$ty>(uuid, row);
+                        return true;
+                    }
+                )*
+                false
+            }
+        }
+
+        $(
+            impl SbRow for sb::$ty {
+                fn rows(t: &mut SbTables) -> &mut BTreeMap<Uuid, Self> {
+                    &mut t.$field
+                }
+                #[cfg(test)]
+                fn uuid(&self) -> Uuid {
+                    self.uuid
+                }
+                fn set_uuid(&mut self, u: Uuid) {
+                    self.uuid = u;
+                }
+            }
+        )*
+    };
+}
+
+sb_tables! {
+    sb_global: SbGlobal,
+    chassis: Chassis,
+    chassis_private: ChassisPrivate,
+    encap: Encap,
+    datapath_binding: DatapathBinding,
+    port_binding: PortBinding,
+    ha_chassis_group: HaChassisGroup,
+    ha_chassis: HaChassis,
+    gateway_chassis: GatewayChassis,
+    multicast_group: MulticastGroup,
+    logical_flow: LogicalFlow,
+    logical_dp_group: LogicalDpGroup,
+    mac_binding: MacBinding,
+    load_balancer: LoadBalancer,
+    address_set: AddressSet,
+    port_group: PortGroup,
+}
+
+impl SbTables {
+    fn put<T: SbRow>(&mut self, uuid: Uuid, row: Option<&Row>) {
+        match row {
+            Some(r) => {
+                let mut t: T = lenient(r);
+                t.set_uuid(uuid);
+                T::rows(self).insert(uuid, t);
+            }
+            None => {
+                T::rows(self).remove(&uuid);
+            }
+        }
+    }
+
+    /// Test helper: inserts or replaces a row, keyed by its `uuid` (a fresh
+    /// one when nil). Returns the key.
+    #[cfg(test)]
+    pub fn insert<T: SbRow>(&mut self, mut t: T) -> Uuid {
+        if t.uuid().is_nil() {
+            t.set_uuid(Uuid::new_v4());
+        }
+        let u = t.uuid();
+        T::rows(self).insert(u, t);
+        u
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ovsdb::{Atom, Datum};
+
+    /// A mistyped column reads as its default; the rest of the row is kept, and
+    /// the row is keyed (and its `uuid` set) by the replica's UUID.
+    #[test]
+    fn lenient_conversion_keeps_good_columns() {
+        let u = Uuid::new_v4();
+        let mut r = Row::new();
+        sb::PortBinding::set_logical_port(&mut r, &"vm1".to_string());
+        sb::PortBinding::set_tunnel_key(&mut r, &3);
+        r.insert(
+            sb::PortBinding::COL_TYPE.into(),
+            Datum::set([Atom::string("a"), Atom::string("b")]),
+        );
+        r.insert(sb::PortBinding::COL_OPTIONS.into(), Datum::string("x"));
+        let mut t = SbTables::default();
+        assert!(t.apply(sb::PortBinding::TABLE, u, Some(&r)));
+        let pb = &t.port_binding[&u];
+        assert_eq!((pb.uuid, pb.logical_port.as_str(), pb.tunnel_key), (u, "vm1", 3));
+        assert_eq!(pb.r#type, "");
+        assert!(pb.options.is_empty());
+        assert!(t.apply(sb::PortBinding::TABLE, u, None));
+        assert!(t.port_binding.is_empty());
+        assert!(!t.apply("Bridge", u, Some(&r)));
+    }
+}
