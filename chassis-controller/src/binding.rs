@@ -16,6 +16,7 @@ use ovsdb::{Atom, Condition, Datum, Mutation, Operation, Row, Uuid};
 
 use crate::db::Replica;
 use crate::row;
+use crate::vswitch::{Bridge, Interface, Port};
 
 /// A chassis postpones re-claiming a port it claimed this recently when
 /// another chassis took it meanwhile (OVN's claim throttling): migration
@@ -54,22 +55,22 @@ impl LocalIface {
 /// (the first one wins if several claim the same id).
 pub fn local_ifaces(ovs: &Replica, bridge: &Row) -> BTreeMap<String, LocalIface> {
     let mut out = BTreeMap::new();
-    for pu in row::uuids(bridge, "ports") {
-        let Some(port) = ovs.row("Port", &pu) else {
+    for pu in row::uuids(bridge, Bridge::COL_PORTS) {
+        let Some(port) = ovs.row(Port::TABLE, &pu) else {
             continue;
         };
-        for iu in row::uuids(port, "interfaces") {
-            let Some(iface) = ovs.row("Interface", &iu) else {
+        for iu in row::uuids(port, Port::COL_INTERFACES) {
+            let Some(iface) = ovs.row(Interface::TABLE, &iu) else {
                 continue;
             };
-            let ids = row::smap(iface, "external_ids");
+            let ids = row::smap(iface, Interface::COL_EXTERNAL_IDS);
             let Some(id) = ids.get("iface-id").filter(|s| !s.is_empty()).cloned() else {
                 continue;
             };
             out.entry(id).or_insert_with(|| LocalIface {
                 iface: iu,
-                name: row::str(iface, "name").to_string(),
-                ofport: row::int(iface, "ofport"),
+                name: row::str(iface, Interface::COL_NAME).to_string(),
+                ofport: row::int(iface, Interface::COL_OFPORT),
                 external_ids: ids,
             });
         }
@@ -327,13 +328,13 @@ pub fn installed_ops(iface: &LocalIface, installed: bool, now_ms: i64) -> Option
     }
     let keys = ["ovn-installed", "ovn-installed-ts"];
     let mut mutations = vec![Mutation::new(
-        "external_ids",
+        Interface::COL_EXTERNAL_IDS,
         "delete",
         Datum::set(keys.iter().map(|k| Atom::string(*k))),
     )];
     if installed {
         mutations.push(Mutation::new(
-            "external_ids",
+            Interface::COL_EXTERNAL_IDS,
             "insert",
             Datum::string_map([
                 ("ovn-installed", "true".to_string()),
@@ -342,7 +343,7 @@ pub fn installed_ops(iface: &LocalIface, installed: bool, now_ms: i64) -> Option
         ));
     }
     Some(Operation::Mutate {
-        table: "Interface".into(),
+        table: Interface::TABLE.into(),
         conditions: vec![Condition::uuid(iface.iface)],
         mutations,
     })

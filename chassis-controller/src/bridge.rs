@@ -9,6 +9,7 @@ use ovsdb::{Atom, Condition, Datum, Mutation, Operation, Row, Uuid};
 use crate::config::ChassisConfig;
 use crate::db::Replica;
 use crate::row;
+use crate::vswitch::{Bridge, Interface, OpenVswitch, Port};
 
 pub const CT_ZONE_PREFIX: &str = "ct-zone-";
 /// Zone 0 is the default zone and never allocated.
@@ -16,12 +17,13 @@ const MAX_ZONE: u16 = u16::MAX;
 
 /// The bridge named `name`, if it exists.
 pub fn find<'a>(ovs: &'a Replica, name: &str) -> Option<(Uuid, &'a Row)> {
-    ovs.find("Bridge", "name", name).map(|(u, r)| (*u, r))
+    ovs.find(Bridge::TABLE, Bridge::COL_NAME, name)
+        .map(|(u, r)| (*u, r))
 }
 
 /// The single `Open_vSwitch` row.
 pub fn root(ovs: &Replica) -> Option<(Uuid, &Row)> {
-    ovs.table("Open_vSwitch").next().map(|(u, r)| (*u, r))
+    ovs.table(OpenVswitch::TABLE).next().map(|(u, r)| (*u, r))
 }
 
 /// The datapath type to create the bridge with: `ovn-bridge-datapath-type`, else
@@ -33,8 +35,8 @@ pub fn datapath_type_for_new(ovs: &Replica, cfg: &ChassisConfig) -> String {
         return t.clone();
     }
     let types: BTreeSet<&str> = ovs
-        .table("Bridge")
-        .map(|(_, r)| row::str(r, "datapath_type"))
+        .table(Bridge::TABLE)
+        .map(|(_, r)| row::str(r, Bridge::COL_DATAPATH_TYPE))
         .collect();
     match types.into_iter().collect::<Vec<_>>().as_slice() {
         [t] if !t.is_empty() => t.to_string(),
@@ -51,28 +53,37 @@ pub fn ensure_ops(ovs: &Replica, cfg: &ChassisConfig) -> Vec<Operation> {
     let name = cfg.bridge.as_str();
     match find(ovs, name) {
         None => {
-            let iface = row::build([("name", Datum::string(name)), ("type", Datum::string("internal"))]);
+            let iface = row::build([
+                (Interface::COL_NAME, Datum::string(name)),
+                (Interface::COL_TYPE, Datum::string("internal")),
+            ]);
             let port = row::build([
-                ("name", Datum::string(name)),
-                ("interfaces", Datum::atom(Atom::NamedUuid("iface".into()))),
+                (Port::COL_NAME, Datum::string(name)),
+                (Port::COL_INTERFACES, Datum::atom(Atom::NamedUuid("iface".into()))),
             ]);
             let bridge = row::build([
-                ("name", Datum::string(name)),
-                ("fail_mode", Datum::string("secure")),
-                ("other_config", Datum::string_map([("disable-in-band", "true")])),
-                ("ports", Datum::atom(Atom::NamedUuid("port".into()))),
-                ("datapath_type", Datum::string(datapath_type_for_new(ovs, cfg))),
+                (Bridge::COL_NAME, Datum::string(name)),
+                (Bridge::COL_FAIL_MODE, Datum::string("secure")),
+                (
+                    Bridge::COL_OTHER_CONFIG,
+                    Datum::string_map([("disable-in-band", "true")]),
+                ),
+                (Bridge::COL_PORTS, Datum::atom(Atom::NamedUuid("port".into()))),
+                (
+                    Bridge::COL_DATAPATH_TYPE,
+                    Datum::string(datapath_type_for_new(ovs, cfg)),
+                ),
             ]);
             vec![
                 Operation::Comment(format!("ovn-controller: creating integration bridge '{name}'")),
-                insert("Interface", iface, "iface"),
-                insert("Port", port, "port"),
-                insert("Bridge", bridge, "bridge"),
+                insert(Interface::TABLE, iface, "iface"),
+                insert(Port::TABLE, port, "port"),
+                insert(Bridge::TABLE, bridge, "bridge"),
                 Operation::Mutate {
-                    table: "Open_vSwitch".into(),
+                    table: OpenVswitch::TABLE.into(),
                     conditions: vec![Condition::uuid(root_uuid)],
                     mutations: vec![Mutation::new(
-                        "bridges",
+                        OpenVswitch::COL_BRIDGES,
                         "insert",
                         Datum::atom(Atom::NamedUuid("bridge".into())),
                     )],
@@ -81,27 +92,27 @@ pub fn ensure_ops(ovs: &Replica, cfg: &ChassisConfig) -> Vec<Operation> {
         }
         Some((uuid, br)) => {
             let mut upd = Row::new();
-            if row::str(br, "fail_mode") != "secure" {
-                upd.insert("fail_mode".into(), Datum::string("secure"));
+            if row::str(br, Bridge::COL_FAIL_MODE) != "secure" {
+                upd.insert(Bridge::COL_FAIL_MODE.into(), Datum::string("secure"));
             }
             if let Some(t) = &cfg.bridge_datapath_type
-                && row::str(br, "datapath_type") != t
+                && row::str(br, Bridge::COL_DATAPATH_TYPE) != t
             {
-                upd.insert("datapath_type".into(), Datum::string(t.clone()));
+                upd.insert(Bridge::COL_DATAPATH_TYPE.into(), Datum::string(t.clone()));
             }
             let mut ops = Vec::new();
             if !upd.is_empty() {
                 ops.push(Operation::Update {
-                    table: "Bridge".into(),
+                    table: Bridge::TABLE.into(),
                     conditions: vec![Condition::uuid(uuid)],
                     row: upd,
                 });
             }
-            if row::smap_get(br, "other_config", "disable-in-band") != Some("true") {
+            if row::smap_get(br, Bridge::COL_OTHER_CONFIG, "disable-in-band") != Some("true") {
                 ops.push(set_map_keys(
-                    "Bridge",
+                    Bridge::TABLE,
                     uuid,
-                    "other_config",
+                    Bridge::COL_OTHER_CONFIG,
                     &[("disable-in-band".into(), "true".into())],
                 ));
             }
@@ -150,7 +161,7 @@ pub fn remove_map_keys(table: &str, uuid: Uuid, col: &str, keys: &[String]) -> O
 
 /// The zones persisted in a bridge's `external_ids`.
 pub fn persisted_zones(br: &Row) -> BTreeMap<String, u16> {
-    row::smap(br, "external_ids")
+    row::smap(br, Bridge::COL_EXTERNAL_IDS)
         .into_iter()
         .filter_map(|(k, v)| {
             let name = k.strip_prefix(CT_ZONE_PREFIX)?;
@@ -221,11 +232,16 @@ pub fn plan_zones(
 pub fn zone_ops(br: Uuid, plan: &ZonePlan) -> Vec<Operation> {
     let mut ops = Vec::new();
     if !plan.remove.is_empty() {
-        ops.push(remove_map_keys("Bridge", br, "external_ids", &plan.remove));
+        ops.push(remove_map_keys(
+            Bridge::TABLE,
+            br,
+            Bridge::COL_EXTERNAL_IDS,
+            &plan.remove,
+        ));
     }
     if !plan.add.is_empty() {
         let pairs: Vec<(String, String)> = plan.add.iter().map(|(k, z)| (k.clone(), z.to_string())).collect();
-        ops.push(set_map_keys("Bridge", br, "external_ids", &pairs));
+        ops.push(set_map_keys(Bridge::TABLE, br, Bridge::COL_EXTERNAL_IDS, &pairs));
     }
     ops
 }
@@ -257,7 +273,7 @@ mod tests {
     #[test]
     fn reads_persisted_zones() {
         let br = row::build([(
-            "external_ids",
+            Bridge::COL_EXTERNAL_IDS,
             Datum::string_map([("ct-zone-vm1", "4"), ("ct-zone-bad", "x"), ("ovn-nb-cfg", "3")]),
         )]);
         assert_eq!(persisted_zones(&br), [("vm1".to_string(), 4)].into());
@@ -271,13 +287,13 @@ mod tests {
             ..Default::default()
         };
         assert!(ensure_ops(&ovs, &cfg).is_empty(), "no Open_vSwitch row yet");
-        ovs.insert("Open_vSwitch", Uuid::new_v4(), Row::new());
+        ovs.insert(OpenVswitch::TABLE, Uuid::new_v4(), Row::new());
         ovs.insert(
-            "Bridge",
+            Bridge::TABLE,
             Uuid::new_v4(),
             row::build([
-                ("name", Datum::string("br-phy")),
-                ("datapath_type", Datum::string("netdev")),
+                (Bridge::COL_NAME, Datum::string("br-phy")),
+                (Bridge::COL_DATAPATH_TYPE, Datum::string("netdev")),
             ]),
         );
         let ops = ensure_ops(&ovs, &cfg);
@@ -285,16 +301,19 @@ mod tests {
         let Operation::Insert { row: br, .. } = &ops[3] else {
             panic!()
         };
-        assert_eq!(row::str(br, "fail_mode"), "secure");
-        assert_eq!(row::str(br, "datapath_type"), "netdev");
+        assert_eq!(row::str(br, Bridge::COL_FAIL_MODE), "secure");
+        assert_eq!(row::str(br, Bridge::COL_DATAPATH_TYPE), "netdev");
         let u = Uuid::new_v4();
         ovs.insert(
-            "Bridge",
+            Bridge::TABLE,
             u,
             row::build([
-                ("name", Datum::string("br-int")),
-                ("fail_mode", Datum::string("secure")),
-                ("other_config", Datum::string_map([("disable-in-band", "true")])),
+                (Bridge::COL_NAME, Datum::string("br-int")),
+                (Bridge::COL_FAIL_MODE, Datum::string("secure")),
+                (
+                    Bridge::COL_OTHER_CONFIG,
+                    Datum::string_map([("disable-in-band", "true")]),
+                ),
             ]),
         );
         assert!(ensure_ops(&ovs, &cfg).is_empty());

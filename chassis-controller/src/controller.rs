@@ -27,6 +27,7 @@ use crate::ofside::{Feedback, FlowSink};
 use crate::patch;
 use crate::row;
 use crate::tunnels;
+use crate::vswitch::{self, Bridge, Interface, OpenVswitch, Port};
 
 const RETRY_AFTER_ERROR: Duration = Duration::from_secs(1);
 /// Learned neighbours kept while they cannot be written.
@@ -44,30 +45,40 @@ fn now_ms() -> i64 {
 fn ovs_tables() -> Vec<(&'static str, Vec<&'static str>)> {
     vec![
         (
-            "Open_vSwitch",
+            OpenVswitch::TABLE,
             vec![
-                "external_ids",
-                "bridges",
-                "datapath_types",
-                "iface_types",
-                "other_config",
+                OpenVswitch::COL_EXTERNAL_IDS,
+                OpenVswitch::COL_BRIDGES,
+                OpenVswitch::COL_DATAPATH_TYPES,
+                OpenVswitch::COL_IFACE_TYPES,
+                OpenVswitch::COL_OTHER_CONFIG,
             ],
         ),
         (
-            "Bridge",
+            Bridge::TABLE,
             vec![
-                "name",
-                "ports",
-                "external_ids",
-                "datapath_type",
-                "fail_mode",
-                "other_config",
+                Bridge::COL_NAME,
+                Bridge::COL_PORTS,
+                Bridge::COL_EXTERNAL_IDS,
+                Bridge::COL_DATAPATH_TYPE,
+                Bridge::COL_FAIL_MODE,
+                Bridge::COL_OTHER_CONFIG,
             ],
         ),
-        ("Port", vec!["name", "interfaces", "external_ids"]),
         (
-            "Interface",
-            vec!["name", "type", "options", "external_ids", "ofport", "error"],
+            Port::TABLE,
+            vec![Port::COL_NAME, Port::COL_INTERFACES, Port::COL_EXTERNAL_IDS],
+        ),
+        (
+            Interface::TABLE,
+            vec![
+                Interface::COL_NAME,
+                Interface::COL_TYPE,
+                Interface::COL_OPTIONS,
+                Interface::COL_EXTERNAL_IDS,
+                Interface::COL_OFPORT,
+                Interface::COL_ERROR,
+            ],
         ),
     ]
 }
@@ -230,7 +241,7 @@ pub struct Controller {
 
 impl Controller {
     pub fn new(ovs_remote: Remote, flows: Box<dyn FlowSink>, feedback: Feedback) -> Controller {
-        let mut ovs = DbConn::new("Open_vSwitch", false, ovs_tables());
+        let mut ovs = DbConn::new(vswitch::DATABASE, false, ovs_tables());
         ovs.set_remotes(vec![ovs_remote]);
         Controller {
             ovs,
@@ -418,9 +429,12 @@ impl Controller {
             return;
         }
         // Configuration.
-        let Some((ids, iface_types)) = bridge::root(&self.ovs.replica)
-            .map(|(_, root)| (row::smap(root, "external_ids"), row::strings(root, "iface_types")))
-        else {
+        let Some((ids, iface_types)) = bridge::root(&self.ovs.replica).map(|(_, root)| {
+            (
+                row::smap(root, OpenVswitch::COL_EXTERNAL_IDS),
+                row::strings(root, OpenVswitch::COL_IFACE_TYPES),
+            )
+        }) else {
             return;
         };
         if let Some(r) = config::remote(&ids) {
@@ -447,12 +461,12 @@ impl Controller {
         let Some((br_uuid, br)) = bridge::find(&self.ovs.replica, &cfg.bridge) else {
             return;
         };
-        let datapath_type = row::str(br, "datapath_type").to_string();
+        let datapath_type = row::str(br, Bridge::COL_DATAPATH_TYPE).to_string();
         if !self.startup_recorded {
             let op = bridge::set_map_keys(
-                "Bridge",
+                Bridge::TABLE,
                 br_uuid,
-                "external_ids",
+                Bridge::COL_EXTERNAL_IDS,
                 &[("ovn-startup-ts".into(), self.startup_ms.to_string())],
             );
             self.startup_recorded = self.ovs_txn("ovn-startup-ts", vec![op]).await;
@@ -656,12 +670,12 @@ impl Controller {
                     .flatten(),
             );
             if let Some((br_uuid, br)) = bridge::find(&self.ovs.replica, &cfg.bridge)
-                && row::smap_get(br, "external_ids", "ovn-nb-cfg").unwrap_or("0") != n.to_string()
+                && row::smap_get(br, Bridge::COL_EXTERNAL_IDS, "ovn-nb-cfg").unwrap_or("0") != n.to_string()
             {
                 ovs_ops.push(bridge::set_map_keys(
-                    "Bridge",
+                    Bridge::TABLE,
                     br_uuid,
-                    "external_ids",
+                    Bridge::COL_EXTERNAL_IDS,
                     &[
                         ("ovn-nb-cfg".into(), n.to_string()),
                         ("ovn-nb-cfg-ts".into(), ts.to_string()),

@@ -206,15 +206,23 @@ impl DbConn {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vswitch::Bridge;
     use ovsdb::Datum;
 
     #[test]
     fn finds_rows() {
         let mut r = Replica::default();
         let id = Uuid::new_v4();
-        r.insert("Bridge", id, row::build([("name", Datum::string("br-int"))]));
-        assert_eq!(r.find("Bridge", "name", "br-int").map(|(u, _)| *u), Some(id));
-        assert!(r.find("Bridge", "name", "br-ex").is_none());
+        r.insert(
+            Bridge::TABLE,
+            id,
+            row::build([(Bridge::COL_NAME, Datum::string("br-int"))]),
+        );
+        assert_eq!(
+            r.find(Bridge::TABLE, Bridge::COL_NAME, "br-int").map(|(u, _)| *u),
+            Some(id)
+        );
+        assert!(r.find(Bridge::TABLE, Bridge::COL_NAME, "br-ex").is_none());
         assert!(r.row("Nope", &id).is_none());
         assert_eq!(r.table("Nope").count(), 0);
     }

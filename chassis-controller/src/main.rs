@@ -19,6 +19,7 @@ mod patch;
 mod row;
 mod sb;
 mod tunnels;
+mod vswitch;
 
 use anyhow::Context;
 use clap::Parser;

@@ -11,6 +11,7 @@ use ovsdb::{Atom, Condition, Datum, Mutation, Operation, Row, Uuid};
 use crate::db::Replica;
 use crate::row;
 use crate::sb::opt;
+use crate::vswitch::{Bridge, Interface, Port};
 
 pub const LOCALNET_KEY: &str = "ovn-localnet-port";
 
@@ -59,7 +60,7 @@ pub fn desired(
         let net = pb.options.get("network_name").map_or("", String::as_str);
         let Some(br) = mappings
             .get(net)
-            .filter(|b| ovs.find("Bridge", "name", b).is_some())
+            .filter(|b| ovs.find(Bridge::TABLE, Bridge::COL_NAME, b).is_some())
         else {
             tracing::debug!("bridge not found for localnet port '{lport}' with network name '{net}'");
             continue;
@@ -84,27 +85,27 @@ pub fn desired(
 /// Existing patch ports this controller manages: (bridge uuid, port uuid, spec).
 fn existing(ovs: &Replica) -> Vec<(Uuid, Uuid, PatchSpec)> {
     let mut out = Vec::new();
-    for (bu, br) in ovs.table("Bridge") {
-        for pu in row::uuids(br, "ports") {
-            let Some(port) = ovs.row("Port", &pu) else {
+    for (bu, br) in ovs.table(Bridge::TABLE) {
+        for pu in row::uuids(br, Bridge::COL_PORTS) {
+            let Some(port) = ovs.row(Port::TABLE, &pu) else {
                 continue;
             };
-            let Some(lport) = row::smap_get(port, "external_ids", LOCALNET_KEY) else {
+            let Some(lport) = row::smap_get(port, Port::COL_EXTERNAL_IDS, LOCALNET_KEY) else {
                 continue;
             };
-            let iface = row::uuids(port, "interfaces")
+            let iface = row::uuids(port, Port::COL_INTERFACES)
                 .first()
-                .and_then(|u| ovs.row("Interface", u));
+                .and_then(|u| ovs.row(Interface::TABLE, u));
             let peer = iface
-                .filter(|i| row::str(i, "type") == "patch")
-                .and_then(|i| row::smap_get(i, "options", "peer"))
+                .filter(|i| row::str(i, Interface::COL_TYPE) == "patch")
+                .and_then(|i| row::smap_get(i, Interface::COL_OPTIONS, "peer"))
                 .unwrap_or("");
             out.push((
                 *bu,
                 pu,
                 PatchSpec {
-                    bridge: row::str(br, "name").to_string(),
-                    name: row::str(port, "name").to_string(),
+                    bridge: row::str(br, Bridge::COL_NAME).to_string(),
+                    name: row::str(port, Port::COL_NAME).to_string(),
                     peer: peer.to_string(),
                     lport: lport.to_string(),
                 },
@@ -127,26 +128,32 @@ pub fn sync_ops(ovs: &Replica, want: &BTreeSet<PatchSpec>) -> Vec<Operation> {
     }
     let mut ops = Vec::new();
     for (n, spec) in want.iter().filter(|s| !have_specs.contains(s)).enumerate() {
-        let Some((bu, _)) = ovs.find("Bridge", "name", &spec.bridge) else {
+        let Some((bu, _)) = ovs.find(Bridge::TABLE, Bridge::COL_NAME, &spec.bridge) else {
             continue;
         };
         tracing::info!("adding patch port {} to {}", spec.name, spec.bridge);
         ops.push(Operation::Insert {
-            table: "Interface".into(),
+            table: Interface::TABLE.into(),
             row: row::build([
-                ("name", Datum::string(spec.name.clone())),
-                ("type", Datum::string("patch")),
-                ("options", Datum::string_map([("peer", spec.peer.as_str())])),
+                (Interface::COL_NAME, Datum::string(spec.name.clone())),
+                (Interface::COL_TYPE, Datum::string("patch")),
+                (
+                    Interface::COL_OPTIONS,
+                    Datum::string_map([("peer", spec.peer.as_str())]),
+                ),
             ]),
             uuid_name: Some(format!("pif{n}")),
         });
         ops.push(Operation::Insert {
-            table: "Port".into(),
+            table: Port::TABLE.into(),
             row: row::build([
-                ("name", Datum::string(spec.name.clone())),
-                ("interfaces", Datum::atom(Atom::NamedUuid(format!("pif{n}")))),
+                (Port::COL_NAME, Datum::string(spec.name.clone())),
                 (
-                    "external_ids",
+                    Port::COL_INTERFACES,
+                    Datum::atom(Atom::NamedUuid(format!("pif{n}"))),
+                ),
+                (
+                    Port::COL_EXTERNAL_IDS,
                     Datum::string_map([(LOCALNET_KEY, spec.lport.as_str())]),
                 ),
             ]),
@@ -161,13 +168,13 @@ pub fn sync_ops(ovs: &Replica, want: &BTreeSet<PatchSpec>) -> Vec<Operation> {
     for (bu, (add, remove)) in per_bridge {
         let mut mutations = Vec::new();
         if !remove.is_empty() {
-            mutations.push(Mutation::new("ports", "delete", Datum::set(remove)));
+            mutations.push(Mutation::new(Bridge::COL_PORTS, "delete", Datum::set(remove)));
         }
         if !add.is_empty() {
-            mutations.push(Mutation::new("ports", "insert", Datum::set(add)));
+            mutations.push(Mutation::new(Bridge::COL_PORTS, "insert", Datum::set(add)));
         }
         ops.push(Operation::Mutate {
-            table: "Bridge".into(),
+            table: Bridge::TABLE.into(),
             conditions: vec![Condition::uuid(bu)],
             mutations,
         });
@@ -180,17 +187,17 @@ pub fn sync_ops(ovs: &Replica, want: &BTreeSet<PatchSpec>) -> Vec<Operation> {
 #[cfg_attr(not(test), allow(dead_code))]
 pub fn localnet_ofports(ovs: &Replica, br_int: &Row) -> BTreeMap<String, u32> {
     let mut out = BTreeMap::new();
-    for pu in row::uuids(br_int, "ports") {
-        let Some(port) = ovs.row("Port", &pu) else {
+    for pu in row::uuids(br_int, Bridge::COL_PORTS) {
+        let Some(port) = ovs.row(Port::TABLE, &pu) else {
             continue;
         };
-        let Some(lport) = row::smap_get(port, "external_ids", LOCALNET_KEY) else {
+        let Some(lport) = row::smap_get(port, Port::COL_EXTERNAL_IDS, LOCALNET_KEY) else {
             continue;
         };
-        let ofport = row::uuids(port, "interfaces")
+        let ofport = row::uuids(port, Port::COL_INTERFACES)
             .first()
-            .and_then(|u| ovs.row("Interface", u))
-            .and_then(|i| row::int(i, "ofport"))
+            .and_then(|u| ovs.row(Interface::TABLE, u))
+            .and_then(|i| row::int(i, Interface::COL_OFPORT))
             .and_then(|p| u32::try_from(p).ok())
             .filter(|p| *p > 0 && *p < 0xff00);
         if let Some(p) = ofport {
@@ -226,7 +233,11 @@ mod tests {
         }
         let mut ovs = Replica::default();
         for b in ["br-int", "br-phys"] {
-            ovs.insert("Bridge", Uuid::new_v4(), row::build([("name", Datum::string(b))]));
+            ovs.insert(
+                Bridge::TABLE,
+                Uuid::new_v4(),
+                row::build([(Bridge::COL_NAME, Datum::string(b))]),
+            );
         }
         let want = desired(
             &sb,

@@ -165,6 +165,6 @@ mod tests {
         assert!(pb.options.is_empty());
         assert!(t.apply(sb::PortBinding::TABLE, u, None));
         assert!(t.port_binding.is_empty());
-        assert!(!t.apply("Bridge", u, Some(&r)));
+        assert!(!t.apply(crate::vswitch::Bridge::TABLE, u, Some(&r)));
     }
 }

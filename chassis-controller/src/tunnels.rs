@@ -12,6 +12,7 @@ use ovsdb::{Atom, Condition, Datum, Mutation, Operation, Row, Uuid};
 use crate::config::{ChassisConfig, ENCAP_TYPES};
 use crate::db::Replica;
 use crate::row;
+use crate::vswitch::{Bridge, Interface, Port};
 
 pub const CHASSIS_ID_KEY: &str = "ovn-chassis-id";
 
@@ -92,24 +93,28 @@ pub fn desired(sb: &Replica, cfg: &ChassisConfig) -> BTreeMap<String, TunnelSpec
 /// The tunnel ports on `bridge`, by tunnel id.
 pub fn existing(ovs: &Replica, bridge: &Row) -> BTreeMap<String, Existing> {
     let mut out = BTreeMap::new();
-    for pu in row::uuids(bridge, "ports") {
-        let Some(port) = ovs.row("Port", &pu) else {
+    for pu in row::uuids(bridge, Bridge::COL_PORTS) {
+        let Some(port) = ovs.row(Port::TABLE, &pu) else {
             continue;
         };
-        let Some(id) = row::smap_get(port, "external_ids", CHASSIS_ID_KEY) else {
+        let Some(id) = row::smap_get(port, Port::COL_EXTERNAL_IDS, CHASSIS_ID_KEY) else {
             continue;
         };
-        let iface = row::uuids(port, "interfaces")
+        let iface = row::uuids(port, Port::COL_INTERFACES)
             .first()
-            .and_then(|u| ovs.row("Interface", u));
+            .and_then(|u| ovs.row(Interface::TABLE, u));
         out.insert(
             id.to_string(),
             Existing {
                 port: pu,
-                name: row::str(port, "name").to_string(),
-                iface_type: iface.map(|i| row::str(i, "type").to_string()).unwrap_or_default(),
-                options: iface.map(|i| row::smap(i, "options")).unwrap_or_default(),
-                ofport: iface.and_then(|i| row::int(i, "ofport")),
+                name: row::str(port, Port::COL_NAME).to_string(),
+                iface_type: iface
+                    .map(|i| row::str(i, Interface::COL_TYPE).to_string())
+                    .unwrap_or_default(),
+                options: iface
+                    .map(|i| row::smap(i, Interface::COL_OPTIONS))
+                    .unwrap_or_default(),
+                ofport: iface.and_then(|i| row::int(i, Interface::COL_OFPORT)),
             },
         );
     }
@@ -133,10 +138,10 @@ pub fn sync_ops(
     want: &BTreeMap<String, TunnelSpec>,
 ) -> Vec<Operation> {
     let have = existing(ovs, bridge);
-    let mut taken: BTreeSet<String> = row::uuids(bridge, "ports")
+    let mut taken: BTreeSet<String> = row::uuids(bridge, Bridge::COL_PORTS)
         .iter()
-        .filter_map(|u| ovs.row("Port", u))
-        .map(|p| row::str(p, "name").to_string())
+        .filter_map(|u| ovs.row(Port::TABLE, u))
+        .map(|p| row::str(p, Port::COL_NAME).to_string())
         .collect();
     let mut remove = Vec::new();
     for (id, e) in &have {
@@ -163,20 +168,26 @@ pub fn sync_ops(
         tracing::info!("adding tunnel port {name} ({id})");
         let n = add.len();
         ops.push(Operation::Insert {
-            table: "Interface".into(),
+            table: Interface::TABLE.into(),
             row: row::build([
-                ("name", Datum::string(name.clone())),
-                ("type", Datum::string(w.encap_type.clone())),
-                ("options", Datum::string_map(w.options.clone())),
+                (Interface::COL_NAME, Datum::string(name.clone())),
+                (Interface::COL_TYPE, Datum::string(w.encap_type.clone())),
+                (Interface::COL_OPTIONS, Datum::string_map(w.options.clone())),
             ]),
             uuid_name: Some(format!("tif{n}")),
         });
         ops.push(Operation::Insert {
-            table: "Port".into(),
+            table: Port::TABLE.into(),
             row: row::build([
-                ("name", Datum::string(name)),
-                ("interfaces", Datum::atom(Atom::NamedUuid(format!("tif{n}")))),
-                ("external_ids", Datum::string_map([(CHASSIS_ID_KEY, id.as_str())])),
+                (Port::COL_NAME, Datum::string(name)),
+                (
+                    Port::COL_INTERFACES,
+                    Datum::atom(Atom::NamedUuid(format!("tif{n}"))),
+                ),
+                (
+                    Port::COL_EXTERNAL_IDS,
+                    Datum::string_map([(CHASSIS_ID_KEY, id.as_str())]),
+                ),
             ]),
             uuid_name: Some(format!("tport{n}")),
         });
@@ -184,14 +195,14 @@ pub fn sync_ops(
     }
     let mut mutations = Vec::new();
     if !remove.is_empty() {
-        mutations.push(Mutation::new("ports", "delete", Datum::set(remove)));
+        mutations.push(Mutation::new(Bridge::COL_PORTS, "delete", Datum::set(remove)));
     }
     if !add.is_empty() {
-        mutations.push(Mutation::new("ports", "insert", Datum::set(add)));
+        mutations.push(Mutation::new(Bridge::COL_PORTS, "insert", Datum::set(add)));
     }
     if !mutations.is_empty() {
         ops.push(Operation::Mutate {
-            table: "Bridge".into(),
+            table: Bridge::TABLE.into(),
             conditions: vec![Condition::uuid(bridge_uuid)],
             mutations,
         });
@@ -283,28 +294,31 @@ mod tests {
         let stale = Uuid::new_v4();
         let siface = Uuid::new_v4();
         ovs.insert(
-            "Interface",
+            Interface::TABLE,
             siface,
             row::build([
-                ("name", Datum::string("ovn-hv3-0")),
-                ("type", Datum::string("geneve")),
-                ("ofport", Datum::integer(7)),
+                (Interface::COL_NAME, Datum::string("ovn-hv3-0")),
+                (Interface::COL_TYPE, Datum::string("geneve")),
+                (Interface::COL_OFPORT, Datum::integer(7)),
             ]),
         );
         ovs.insert(
-            "Port",
+            Port::TABLE,
             stale,
             row::build([
-                ("name", Datum::string("ovn-hv3-0")),
-                ("interfaces", Datum::uuid(siface)),
+                (Port::COL_NAME, Datum::string("ovn-hv3-0")),
+                (Port::COL_INTERFACES, Datum::uuid(siface)),
                 (
-                    "external_ids",
+                    Port::COL_EXTERNAL_IDS,
                     Datum::string_map([(CHASSIS_ID_KEY, "hv3@1.1.1.1")]),
                 ),
             ]),
         );
-        let bridge = row::build([("name", Datum::string("br-int")), ("ports", Datum::uuid(stale))]);
-        ovs.insert("Bridge", br, bridge.clone());
+        let bridge = row::build([
+            (Bridge::COL_NAME, Datum::string("br-int")),
+            (Bridge::COL_PORTS, Datum::uuid(stale)),
+        ]);
+        ovs.insert(Bridge::TABLE, br, bridge.clone());
         assert_eq!(ofports(&ovs, &bridge), [("hv3".to_string(), 7)].into());
         let ops = sync_ops(&ovs, br, &bridge, &want);
         assert_eq!(ops.len(), 3);
@@ -315,9 +329,9 @@ mod tests {
         let Operation::Insert { row: p, .. } = &ops[1] else {
             panic!()
         };
-        assert_eq!(row::str(p, "name"), "ovn-hv2-0");
+        assert_eq!(row::str(p, Port::COL_NAME), "ovn-hv2-0");
         assert_eq!(
-            row::smap_get(p, "external_ids", CHASSIS_ID_KEY),
+            row::smap_get(p, Port::COL_EXTERNAL_IDS, CHASSIS_ID_KEY),
             Some("hv2@127.0.0.2")
         );
     }
