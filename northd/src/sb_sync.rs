@@ -813,3 +813,111 @@ pub fn nb_cfg_timestamp_op(nb: &Tables, now_ms: i64) -> Option<Operation> {
         row,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use northd_core::{DatapathBinding, DatapathKind};
+
+    /// Applies a plan of inserts to `cur`, resolving named UUIDs.
+    fn apply_inserts(p: &Plan, cur: &mut Tables) {
+        let mut names = BTreeMap::new();
+        for op in &p.ops {
+            if let Operation::Insert {
+                uuid_name: Some(n), ..
+            } = op
+            {
+                names.insert(n.clone(), Uuid::new_v4());
+            }
+        }
+        let resolve = |a: &Atom| match a {
+            Atom::NamedUuid(n) => Atom::Uuid(names[n]),
+            a => a.clone(),
+        };
+        for op in &p.ops {
+            let Operation::Insert {
+                table,
+                row,
+                uuid_name,
+            } = op
+            else {
+                panic!("expected only inserts: {op:?}");
+            };
+            let u = uuid_name.as_ref().map_or_else(Uuid::new_v4, |n| names[n]);
+            let row = row
+                .iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        Datum::Set(s) => Datum::set(s.iter().map(resolve)),
+                        Datum::Map(m) => Datum::map(m.iter().map(|(k, v)| (resolve(k), resolve(v)))),
+                    };
+                    (k.clone(), v)
+                })
+                .collect();
+            cur.entry(table.clone()).or_default().insert(u, row);
+        }
+    }
+
+    fn want() -> Southbound {
+        let mut sb = Southbound::default();
+        sb.datapaths.insert(
+            "ls-u".into(),
+            DatapathBinding {
+                kind: DatapathKind::Switch,
+                name: "ls1".into(),
+                tunnel_key: 1,
+                external_ids: [(DP_LOGICAL_SWITCH.to_string(), "ls-u".to_string())].into(),
+            },
+        );
+        sb.port_bindings.insert(
+            "p1".into(),
+            PortBinding {
+                logical_port: "p1".into(),
+                datapath: "ls-u".into(),
+                tunnel_key: 1,
+                mac: vec!["02:00:00:00:00:01".into()],
+                ..Default::default()
+            },
+        );
+        sb
+    }
+
+    #[test]
+    fn updates_only_differing_columns_and_keeps_malformed_rows() {
+        type Pb = sb::PortBinding;
+        let want = want();
+        let mut cur = Tables::new();
+        let first = plan(&want, &cur);
+        assert_eq!(first.stats.inserted, 3, "SB_Global, datapath, binding");
+        apply_inserts(&first, &mut cur);
+        assert!(plan(&want, &cur).ops.is_empty(), "written once, nothing to do");
+
+        let (&pb, _) = cur[Pb::TABLE].iter().next().unwrap();
+        let row = cur.get_mut(Pb::TABLE).unwrap().get_mut(&pb).unwrap();
+        // An empty set where northd writes an empty map is the same value.
+        row.insert(Pb::COL_EXTERNAL_IDS.into(), Datum::empty_set());
+        // A column northd does not own is left alone.
+        Pb::set_chassis(row, &Some(Uuid::new_v4()));
+        assert!(plan(&want, &cur).ops.is_empty());
+
+        // A malformed column does not lose the row: it is matched and repaired in place.
+        let row = cur.get_mut(Pb::TABLE).unwrap().get_mut(&pb).unwrap();
+        row.insert(Pb::COL_MAC.into(), Datum::integer(5));
+        let p = plan(&want, &cur);
+        assert_eq!(
+            p.stats,
+            SyncStats {
+                inserted: 0,
+                updated: 1,
+                deleted: 0
+            }
+        );
+        let Operation::Update { table, row, .. } = &p.ops[0] else {
+            panic!("{:?}", p.ops)
+        };
+        assert_eq!(table, Pb::TABLE);
+        let mut expected = Row::new();
+        Pb::set_mac(&mut expected, &want.port_bindings["p1"].mac);
+        assert_eq!(row, &expected);
+    }
+}
