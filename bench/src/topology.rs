@@ -112,6 +112,11 @@ fn vm_mac(i: usize, j: usize) -> String {
     )
 }
 
+/// The logical port name of VM port `j` on switch `i`.
+pub fn port_name(i: usize, j: usize) -> String {
+    format!("ls{i}-p{j}")
+}
+
 fn router_mac(r: usize, k: usize) -> String {
     format!(
         "0a:01:{:02x}:{:02x}:{:02x}:{:02x}",
