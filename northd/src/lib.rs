@@ -3,6 +3,8 @@
 
 #[macro_use]
 pub mod columns;
+pub mod nb_model;
+pub mod sb_delta;
 pub mod sb_sync;
 pub mod snapshot;
 pub mod stale_macs;

@@ -1,16 +1,18 @@
 //! rovn-northd: keeps the Southbound database in step with the Northbound one.
 //! A drop-in for `ovn-northd` on the command line.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use northd_core::Engine;
+use northd_core::{Chassis, Delta, Engine, Map, NbChanges, Northbound, SbContext};
 use ovn_db::{nb, sb};
-use ovsdb::session::{Session, SessionConfig};
+use ovsdb::session::{Event, Session, SessionConfig};
 use ovsdb::tls::TlsConfig;
-use ovsdb::{Condition, Operation, Row};
+use ovsdb::{Condition, Operation, Row, Uuid};
+use rovn_northd::nb_model;
+use rovn_northd::sb_delta::{self, FlowSets, SbIndex};
 use rovn_northd::sb_sync::{self, Tables};
 use rovn_northd::snapshot::{self, NB_TABLES, SB_TABLES};
 use rovn_northd::stale_macs::PortMacs;
@@ -128,11 +130,8 @@ async fn run(cli: Cli, d: &mut daemon::Daemon) -> Result<()> {
     tracing::info!("rovn-northd started; NB {nb_remote}, SB {sb_remote}");
 
     let mut state = Northd {
-        engine: Engine::new(),
         paused: cli.dry_run,
-        warned: BTreeSet::new(),
-        active: false,
-        macs: None,
+        ..Northd::default()
     };
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
@@ -147,7 +146,12 @@ async fn run(cli: Cli, d: &mut daemon::Daemon) -> Result<()> {
             r = nb.changed(seen_nb) => { seen_nb = r?; }
             r = sb.changed(seen_sb) => { seen_sb = r?; }
             e = nb_events.recv() => if matches!(e, Err(RecvError::Closed)) { break },
-            e = sb_events.recv() => if matches!(e, Err(RecvError::Closed)) { break },
+            e = sb_events.recv() => match e {
+                Err(RecvError::Closed) => break,
+                // A new connection: the first write after it is a full diff.
+                Ok(Event::Connected { .. }) => state.resync = true,
+                _ => {}
+            },
             _ = tokio::time::sleep_until(retry_at), if retry.is_some() => {}
             Some(req) = ctl.next() => {
                 let reply = match req.command.as_str() {
@@ -179,6 +183,7 @@ async fn run(cli: Cli, d: &mut daemon::Daemon) -> Result<()> {
         if !state.active {
             tracing::info!("acquired lock {LOCK}: active");
             state.active = true;
+            state.resync = true;
         }
         if let Err(e) = state.step(&nb, &sb).await {
             tracing::warn!("northd iteration failed, will retry: {e:#}");
@@ -191,26 +196,98 @@ async fn run(cli: Cli, d: &mut daemon::Daemon) -> Result<()> {
     Ok(())
 }
 
+#[derive(Default)]
 struct Northd {
     engine: Engine,
     paused: bool,
     /// Warnings already logged, so bad NB content is reported once, not on every change.
     warned: BTreeSet<String>,
     active: bool,
-    /// Switch ports' MACs as of the last iteration, to notice a MAC the CMS changed.
+    /// The next SB write is the first after connecting or gaining the lock: start over
+    /// from the replica (index, context, full diff).
+    resync: bool,
+    /// The translation input, kept up to date from the NB replica's changes.
+    model: Option<Northbound>,
+    /// Logical_Switch_Port name → row, and row → its switch (both NB UUIDs as strings).
+    lsp_by_name: HashMap<String, Uuid>,
+    lsp_switch: HashMap<String, String>,
+    /// Switch ports' MACs as of the last write, to notice a MAC the CMS changed.
     macs: Option<PortMacs>,
+    /// Compare all switches' MACs next time (a write failed).
+    macs_full: bool,
+    /// SB replica indexes and the translation's SB context, following its changes.
+    idx: Option<SbIndex>,
+    ctx: SbContext,
+    /// Chassis and SB_Global options of the last translation (a change is not local).
+    ctx_sig: Option<(Vec<Chassis>, Map)>,
+    /// The desired datapaths of each flow content (for datapath groups).
+    flows: FlowSets,
+    /// Rows of our own transactions the SB has yet to echo back.
+    expected: HashSet<(String, Uuid)>,
+    /// The next SB write must be the full diff (start, foreign change, failed write).
+    sb_full: bool,
+    /// Switch ports whose `up` may need updating; all of them when `up_full`.
+    up_names: BTreeSet<String>,
+    up_full: bool,
 }
 
 impl Northd {
+    /// Takes the SB replica's changes into the index, the context and the flags.
+    fn absorb_sb(&mut self, sb: &Session) {
+        let ch = sb.take_changes();
+        let Some(idx) = self.idx.as_mut() else {
+            return;
+        };
+        idx.apply(&ch);
+        let ev = sb_delta::classify(&ch, &mut self.expected, &self.engine.output().southbound, idx);
+        if ev.foreign {
+            tracing::debug!("SB changed by others: full diff next");
+            self.sb_full = true;
+        }
+        self.up_names.extend(ev.port_names);
+        sb.with_idl(|i| sb_delta::update_context(&mut self.ctx, &ch, idx, i.tables()));
+    }
+
+    /// Reads the whole SB replica again (start, reconnect, lock gained).
+    fn resync_sb(&mut self, sb: &Session) {
+        drop(sb.take_changes());
+        let (idx, ctx) = sb.with_idl(|i| (SbIndex::build(i.tables()), snapshot::sb_context(i.tables())));
+        self.idx = Some(idx);
+        self.ctx = ctx;
+        self.expected.clear();
+        self.sb_full = true;
+        self.up_full = true;
+        self.resync = false;
+    }
+
+    /// Waits (briefly) until the SB replica holds our last transaction, so the next
+    /// change is planned against it.
+    async fn await_echoes(&mut self, sb: &Session) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        loop {
+            let seen = sb.seqno();
+            self.absorb_sb(sb);
+            if self.expected.is_empty() {
+                return;
+            }
+            match tokio::time::timeout_at(deadline, sb.changed(seen)).await {
+                Ok(Ok(_)) => {}
+                _ => {
+                    tracing::debug!("{} SB rows not echoed: full diff next", self.expected.len());
+                    self.expected.clear();
+                    self.sb_full = true;
+                    return;
+                }
+            }
+        }
+    }
+
     async fn step(&mut self, nb: &Session, sb: &Session) -> Result<()> {
-        let (input, nb_global) = nb.with_idl(|i| {
-            let t = i.tables();
-            (
-                snapshot::northbound(t),
-                t.get(nb::NbGlobal::TABLE)
-                    .and_then(|g| g.iter().next())
-                    .map(|(u, r)| (*u, r.clone())),
-            )
+        let nb_global = nb.with_idl(|i| {
+            i.tables()
+                .get(nb::NbGlobal::TABLE)
+                .and_then(|g| g.iter().next())
+                .map(|(u, r)| (*u, r.clone()))
         });
         let Some((nb_global_uuid, nb_global)) = nb_global else {
             // ovn-northd creates NB_Global when a fresh database has none.
@@ -225,8 +302,85 @@ impl Northd {
         };
         let nb_cfg = col_opt!(&nb_global, nb::NbGlobal, COL_NB_CFG => nb_cfg).unwrap_or(0);
         let started = now_ms();
-        let ctx = sb.with_idl(|i| snapshot::sb_context(i.tables()));
-        let t = self.engine.update(&input, &ctx);
+
+        // The NB model follows the replica's changes; only the first step converts it all.
+        let changes = nb.take_changes();
+        let global_changed = changes.table(nb::NbGlobal::TABLE).next().is_some();
+        let nb_changes: Option<NbChanges> = match &mut self.model {
+            Some(m) => {
+                let ch = nb_model::apply(m, &changes);
+                type Lsp = nb::LogicalSwitchPort;
+                for (u, c) in changes.table(Lsp::TABLE) {
+                    if let Some(r) = c.old_row() {
+                        let n = col!(r, Lsp, COL_NAME => name);
+                        if self.lsp_by_name.get(&n) == Some(u) {
+                            self.lsp_by_name.remove(&n);
+                        }
+                        self.up_names.insert(n);
+                    }
+                    if let Some(r) = c.new_row() {
+                        let n = col!(r, Lsp, COL_NAME => name);
+                        self.lsp_by_name.insert(n.clone(), *u);
+                        self.up_names.insert(n);
+                    }
+                }
+                for s in &ch.switches {
+                    for p in m.switches.get(s).into_iter().flat_map(|ls| &ls.ports) {
+                        self.lsp_switch.insert(p.clone(), s.clone());
+                    }
+                }
+                Some(ch)
+            }
+            None => {
+                let (m, names) = nb.with_idl(|i| {
+                    let names: HashMap<String, Uuid> = i
+                        .table(nb::LogicalSwitchPort::TABLE)
+                        .map(|(u, r)| (col!(r, nb::LogicalSwitchPort, COL_NAME => name), *u))
+                        .collect();
+                    (snapshot::northbound(i.tables()), names)
+                });
+                self.lsp_by_name = names;
+                self.lsp_switch = m
+                    .switches
+                    .iter()
+                    .flat_map(|(s, ls)| ls.ports.iter().map(move |p| (p.clone(), s.clone())))
+                    .collect();
+                self.model = Some(m);
+                self.up_full = true;
+                None
+            }
+        };
+        drop(changes);
+
+        // The SB side: index and context from its changes (or all of it after a resync).
+        let resync = self.resync || self.idx.is_none();
+        if resync {
+            self.resync_sb(sb);
+        } else {
+            self.absorb_sb(sb);
+        }
+        let sig = (self.ctx.chassis.clone(), self.ctx.sb_global_options.clone());
+        let ctx_changed = self.ctx_sig.as_ref() != Some(&sig);
+        self.ctx_sig = Some(sig);
+
+        let model = self.model.as_ref().expect("model set above");
+        // After a resync (another northd may have written meanwhile) the translation
+        // starts over too, taking the SB's keys.
+        let delta = match nb_changes.as_ref().filter(|_| !resync) {
+            // Only SB rows changed (a chassis, our own writes): the output stands.
+            // (NB_Global carries nb_cfg, which is no `NbChanges` field.)
+            Some(ch) if ch.is_empty() && !ctx_changed && !global_changed => Delta::Changes(Box::default()),
+            Some(ch) => {
+                let mut ch = ch.clone();
+                ch.context = ctx_changed;
+                self.engine.update_changed(model, &self.ctx, &ch)
+            }
+            None => {
+                self.engine.update(model, &self.ctx);
+                Delta::Full
+            }
+        };
+        let t = self.engine.output();
         for w in &t.warnings {
             let text = w.to_string();
             if self.warned.insert(text.clone()) {
@@ -234,10 +388,62 @@ impl Northd {
             }
         }
         let desired = &t.southbound;
-        let mut plan = sb.with_idl(|i| sb_sync::plan(desired, i.tables()));
-        let macs = PortMacs::of(&input);
+        let local = match &delta {
+            Delta::Full => {
+                self.flows = FlowSets::build(&desired.logical_flows);
+                None
+            }
+            Delta::Changes(d) => {
+                self.flows.apply(d);
+                Some(d)
+            }
+        };
+        let delta_plan = match (local, self.sb_full, &self.idx) {
+            (Some(d), false, Some(idx)) => {
+                sb.with_idl(|i| sb_delta::plan(d, desired, &self.flows, idx, i.tables()))
+            }
+            _ => None,
+        };
+        let full = delta_plan.is_none();
+        if full {
+            tracing::debug!(
+                "full diff: {}",
+                match (&delta, self.sb_full) {
+                    (Delta::Full, _) => "engine recomputed everything",
+                    (_, true) => "SB not known to match",
+                    _ => "difference not local",
+                }
+            );
+        }
+        let mut plan = match delta_plan {
+            Some(p) => p,
+            None => sb.with_idl(|i| sb_sync::plan(desired, i.tables())),
+        };
+        let sb_options = desired.options.clone();
+
+        // Learned bindings carrying a MAC the CMS took off a port.
+        let dirty: Option<BTreeSet<String>> = match (&nb_changes, self.macs_full) {
+            (Some(ch), false) if self.macs.is_some() => {
+                let mut d: BTreeSet<String> = ch.switches.clone();
+                d.extend(
+                    ch.switch_ports
+                        .iter()
+                        .filter_map(|p| self.lsp_switch.get(p).cloned()),
+                );
+                Some(d)
+            }
+            _ => None,
+        };
+        let macs_now = match &dirty {
+            Some(d) => PortMacs::of_switches(model, d),
+            None => PortMacs::of(model),
+        };
         if let Some(before) = &self.macs {
-            for u in sb.with_idl(|i| before.stale_bindings(&macs, i.tables())) {
+            let before = match &dirty {
+                Some(d) => before.restrict(d),
+                None => before.clone(),
+            };
+            for u in sb.with_idl(|i| before.stale_bindings(&macs_now, i.tables())) {
                 plan.ops.push(Operation::Delete {
                     table: sb::MacBinding::TABLE.into(),
                     conditions: vec![Condition::uuid(u)],
@@ -245,60 +451,94 @@ impl Northd {
                 plan.stats.deleted += 1;
             }
         }
-        let sb_options = desired.options.clone();
-        if plan.ops.is_empty() {
-            self.macs = Some(macs);
-        } else {
+        let wrote = !plan.ops.is_empty();
+        if wrote {
             let mut ops = vec![Operation::Assert { lock: LOCK.into() }];
             ops.extend(plan.ops);
-            sb.transact(&ops).await.context("writing Southbound")?;
-            self.macs = Some(macs);
+            // Until the write is known to have landed, the SB may be behind the engine.
+            self.sb_full = true;
+            self.macs_full = true;
+            let res = sb.transact(&ops).await.context("writing Southbound")?;
+            if full {
+                self.expected.clear();
+            }
+            self.expected.extend(sb_delta::echoes(&ops, &res));
             tracing::debug!(
-                "SB updated: {} inserted, {} updated, {} deleted",
+                "SB updated ({}): {} inserted, {} updated, {} deleted",
+                if full { "full diff" } else { "delta" },
                 plan.stats.inserted,
                 plan.stats.updated,
                 plan.stats.deleted
             );
         }
+        self.sb_full = false;
+        match (dirty, self.macs.as_mut()) {
+            (Some(d), Some(m)) => m.replace(&d, macs_now),
+            _ => self.macs = Some(macs_now),
+        }
+        self.macs_full = false;
+        if wrote {
+            self.await_echoes(sb).await;
+        }
 
         // NB bookkeeping: the --wait handshake, port up state, and the options
         // northd adds (mac_prefix, ...), written back as ovn-northd does.
         let mut nb_ops = Vec::new();
-        let nb_tables: Tables = nb.with_idl(|i| {
-            let mut t = Tables::new();
-            for name in [nb::NbGlobal::TABLE, nb::LogicalSwitchPort::TABLE] {
-                t.insert(
-                    name.to_string(),
-                    i.tables().get(name).cloned().unwrap_or_default(),
-                );
-            }
-            t
-        });
-        let sb_tables_hv = sb.with_idl(|i| {
-            let mut t = Tables::new();
-            for name in [
-                sb::Chassis::TABLE,
-                sb::ChassisPrivate::TABLE,
-                sb::PortBinding::TABLE,
-            ] {
-                t.insert(
-                    name.to_string(),
-                    i.tables().get(name).cloned().unwrap_or_default(),
-                );
-            }
-            t
-        });
+        let global: Tables = [(
+            nb::NbGlobal::TABLE.to_string(),
+            [(nb_global_uuid, nb_global.clone())].into(),
+        )]
+        .into();
         let cur_sb_cfg = col_opt!(&nb_global, nb::NbGlobal, COL_SB_CFG => sb_cfg).unwrap_or(0);
         if cur_sb_cfg != nb_cfg {
-            nb_ops.extend(sb_sync::nb_cfg_timestamp_op(&nb_tables, started));
+            nb_ops.extend(sb_sync::nb_cfg_timestamp_op(&global, started));
         }
-        nb_ops.extend(sb_sync::nb_cfg_ops(
-            &nb_tables,
-            nb_cfg,
-            sb_sync::hv_cfg(&sb_tables_hv, nb_cfg),
-            now_ms(),
-        ));
-        nb_ops.extend(sb_sync::nb_port_up_ops(&nb_tables, &sb_tables_hv));
+        let hv_cfg = sb.with_idl(|i| sb_sync::hv_cfg(i.tables(), nb_cfg));
+        nb_ops.extend(sb_sync::nb_cfg_ops(&global, nb_cfg, hv_cfg, now_ms()));
+        let up_full = std::mem::take(&mut self.up_full);
+        let up_names = std::mem::take(&mut self.up_names);
+        if up_full {
+            // Each replica read on its own (never one lock inside the other).
+            let sb_up: HashMap<String, bool> = sb.with_idl(|i| {
+                i.table(sb::PortBinding::TABLE)
+                    .map(|(_, r)| {
+                        (
+                            col!(r, sb::PortBinding, COL_LOGICAL_PORT => logical_port),
+                            col!(r, sb::PortBinding, COL_UP => up).unwrap_or(false),
+                        )
+                    })
+                    .collect()
+            });
+            nb.with_idl(|i| {
+                nb_ops.extend(
+                    i.table(nb::LogicalSwitchPort::TABLE)
+                        .filter_map(|(u, r)| sb_sync::port_up_op(*u, r, |n| sb_up.get(n).copied())),
+                )
+            });
+        } else if !up_names.is_empty() {
+            let idx = self.idx.as_ref();
+            let sb_up: HashMap<&String, bool> = sb.with_idl(|i| {
+                up_names
+                    .iter()
+                    .filter_map(|n| {
+                        let u = idx?.port_row(n)?;
+                        let r = i.row(sb::PortBinding::TABLE, &u)?;
+                        Some((n, col!(r, sb::PortBinding, COL_UP => up).unwrap_or(false)))
+                    })
+                    .collect()
+            });
+            nb.with_idl(|i| {
+                for n in &up_names {
+                    let Some(u) = self.lsp_by_name.get(n) else {
+                        continue;
+                    };
+                    let Some(r) = i.row(nb::LogicalSwitchPort::TABLE, u) else {
+                        continue;
+                    };
+                    nb_ops.extend(sb_sync::port_up_op(*u, r, |n| sb_up.get(&n.to_string()).copied()));
+                }
+            });
+        }
         let nb_options = col!(&nb_global, nb::NbGlobal, COL_OPTIONS => options);
         let mut merged = nb_options.clone();
         for k in [
@@ -320,8 +560,11 @@ impl Northd {
                 row,
             });
         }
-        if !nb_ops.is_empty() {
-            nb.transact(&nb_ops).await.context("writing Northbound status")?;
+        if !nb_ops.is_empty()
+            && let Err(e) = nb.transact(&nb_ops).await
+        {
+            self.up_full = true;
+            return Err(anyhow::Error::new(e).context("writing Northbound status"));
         }
         Ok(())
     }

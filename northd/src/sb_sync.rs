@@ -25,7 +25,7 @@ pub type Tables = BTreeMap<String, BTreeMap<Uuid, Row>>;
 /// Which rows a datapath reference can point at: an existing row or one inserted
 /// earlier in the same transaction.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-enum Ref {
+pub(crate) enum Ref {
     Row(Uuid),
     New(String),
 }
@@ -59,27 +59,27 @@ pub struct Plan {
     pub stats: SyncStats,
 }
 
-struct Builder<'a> {
-    cur: &'a Tables,
-    ops: Vec<Operation>,
-    stats: SyncStats,
-    next_name: usize,
+pub(crate) struct Builder<'a> {
+    pub(crate) cur: &'a Tables,
+    pub(crate) ops: Vec<Operation>,
+    pub(crate) stats: SyncStats,
+    pub(crate) next_name: usize,
 }
 
 static EMPTY: BTreeMap<Uuid, Row> = BTreeMap::new();
 
 impl<'a> Builder<'a> {
     /// The current rows of table `T`.
-    fn table<T: Table>(&self) -> &'a BTreeMap<Uuid, Row> {
+    pub(crate) fn table<T: Table>(&self) -> &'a BTreeMap<Uuid, Row> {
         self.cur.get(T::TABLE).unwrap_or(&EMPTY)
     }
 
-    fn fresh(&mut self, prefix: &str) -> String {
+    pub(crate) fn fresh(&mut self, prefix: &str) -> String {
         self.next_name += 1;
         format!("{prefix}{}", self.next_name)
     }
 
-    fn insert<T: Table>(&mut self, row: Row, name: Option<String>) {
+    pub(crate) fn insert<T: Table>(&mut self, row: Row, name: Option<String>) {
         self.stats.inserted += 1;
         self.ops.push(Operation::Insert {
             table: T::TABLE.into(),
@@ -89,7 +89,7 @@ impl<'a> Builder<'a> {
     }
 
     /// Updates only the columns whose value differs from the current row.
-    fn update<T: Table>(&mut self, uuid: Uuid, current: &Row, want: Row) {
+    pub(crate) fn update<T: Table>(&mut self, uuid: Uuid, current: &Row, want: Row) {
         let changed: Row = want
             .into_iter()
             .filter(|(k, v)| !same(current.get(k), v))
@@ -104,7 +104,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn delete<T: Table>(&mut self, uuid: Uuid) {
+    pub(crate) fn delete<T: Table>(&mut self, uuid: Uuid) {
         self.stats.deleted += 1;
         self.ops.push(Operation::Delete {
             table: T::TABLE.into(),
@@ -114,7 +114,7 @@ impl<'a> Builder<'a> {
 }
 
 /// Empty sets and empty maps are the same "no value" on the wire.
-fn same(cur: Option<&Datum>, want: &Datum) -> bool {
+pub(crate) fn same(cur: Option<&Datum>, want: &Datum) -> bool {
     match cur {
         Some(c) => c == want || (c.is_empty() && want.is_empty()),
         None => want.is_empty(),
@@ -124,12 +124,12 @@ fn same(cur: Option<&Datum>, want: &Datum) -> bool {
 /// Sets a reference column (`COL_*` of the generated struct) to a row that may
 /// only be inserted by this transaction, which the generated setters (taking a
 /// `Uuid`) cannot express.
-fn set_ref(row: &mut Row, column: &'static str, r: &Ref) {
+pub(crate) fn set_ref(row: &mut Row, column: &'static str, r: &Ref) {
     row.insert(column.to_string(), Datum::atom(r.atom()));
 }
 
 /// Sets a set-of-references column, as [`set_ref`].
-fn set_refs<'r>(row: &mut Row, column: &'static str, refs: impl IntoIterator<Item = &'r Ref>) {
+pub(crate) fn set_refs<'r>(row: &mut Row, column: &'static str, refs: impl IntoIterator<Item = &'r Ref>) {
     row.insert(column.to_string(), Datum::set(refs.into_iter().map(Ref::atom)));
 }
 
@@ -201,7 +201,7 @@ fn sync_sb_global(b: &mut Builder, want: &Southbound) {
 }
 
 /// The NB switch or router a datapath row stands for.
-fn datapath_nb_key(r: &Row) -> Option<String> {
+pub(crate) fn datapath_nb_key(r: &Row) -> Option<String> {
     let mut ids = col!(r, sb::DatapathBinding, COL_EXTERNAL_IDS => external_ids);
     ids.remove(DP_LOGICAL_SWITCH)
         .or_else(|| ids.remove(DP_LOGICAL_ROUTER))
@@ -243,7 +243,7 @@ fn sync_datapaths(b: &mut Builder, want: &Southbound) -> HashMap<String, Ref> {
     refs
 }
 
-fn port_binding_row(pb: &PortBinding, dp: &Ref, chassis: &HashMap<String, Uuid>) -> Row {
+pub(crate) fn port_binding_row(pb: &PortBinding, dp: &Ref, chassis: &HashMap<String, Uuid>) -> Row {
     type Pb = sb::PortBinding;
     let requested = pb
         .requested_chassis
@@ -364,7 +364,7 @@ fn sync_multicast_groups(
 
 /// A logical flow without its datapath: the unit that datapath groups share.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-struct FlowContent {
+pub(crate) struct FlowContent {
     pipeline: String,
     table_id: i64,
     priority: i64,
@@ -378,7 +378,7 @@ struct FlowContent {
 const TAG_IN_OUT_PORT: &str = "in_out_port";
 
 impl FlowContent {
-    fn of(f: &LogicalFlow) -> Self {
+    pub(crate) fn of(f: &LogicalFlow) -> Self {
         let mut tags = Map::new();
         if let Some(p) = &f.in_out_port {
             tags.insert(TAG_IN_OUT_PORT.into(), p.clone());
@@ -394,7 +394,7 @@ impl FlowContent {
         }
     }
 
-    fn from_row(r: &Row) -> Self {
+    pub(crate) fn from_row(r: &Row) -> Self {
         type Lf = sb::LogicalFlow;
         FlowContent {
             pipeline: col!(r, Lf, COL_PIPELINE => pipeline),
@@ -407,7 +407,7 @@ impl FlowContent {
         }
     }
 
-    fn row(&self) -> Row {
+    pub(crate) fn row(&self) -> Row {
         type Lf = sb::LogicalFlow;
         let mut r = Row::new();
         Lf::set_pipeline(&mut r, &self.pipeline);
@@ -423,14 +423,14 @@ impl FlowContent {
 
 /// Where a flow row points: one datapath, or a group of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Placement {
+pub(crate) enum Placement {
     Single(Ref),
     Group(Ref),
 }
 
 impl Placement {
     /// The `Logical_Flow` columns that say where the flow applies.
-    fn columns(&self) -> Row {
+    pub(crate) fn columns(&self) -> Row {
         type Lf = sb::LogicalFlow;
         let mut r = Row::new();
         match self {
@@ -448,7 +448,7 @@ impl Placement {
 }
 
 /// The datapaths of a `Logical_DP_Group` row.
-fn group_datapaths(r: &Row) -> BTreeSet<Ref> {
+pub(crate) fn group_datapaths(r: &Row) -> BTreeSet<Ref> {
     col!(r, sb::LogicalDpGroup, COL_DATAPATHS => datapaths)
         .into_iter()
         .map(Ref::Row)
@@ -456,7 +456,7 @@ fn group_datapaths(r: &Row) -> BTreeSet<Ref> {
 }
 
 /// A `Logical_DP_Group` row listing `set`.
-fn group_row(set: &BTreeSet<Ref>) -> Row {
+pub(crate) fn group_row(set: &BTreeSet<Ref>) -> Row {
     let mut r = Row::new();
     set_refs(&mut r, sb::LogicalDpGroup::COL_DATAPATHS, set);
     r
@@ -510,8 +510,20 @@ fn sync_logical_flows(b: &mut Builder, flows: &BTreeSet<LogicalFlow>, dps: &Hash
     }
     let mut claimed: BTreeSet<Uuid> = BTreeSet::new();
     let mut group_for: BTreeMap<BTreeSet<Ref>, Ref> = BTreeMap::new();
-    for set in sets.keys() {
-        if let Some((u, _)) = groups.iter().find(|(u, s)| *s == set && !claimed.contains(*u)) {
+    for (set, contents) in &sets {
+        // Of the groups listing exactly this set (a load balancer's may too), the one
+        // these flows already use, so a second plan finds nothing to move.
+        let used = |g: &Uuid| {
+            contents
+                .iter()
+                .filter(|c| matches!(current.get(**c), Some((_, Placement::Group(Ref::Row(x)))) if x == g))
+                .count()
+        };
+        if let Some((u, _)) = groups
+            .iter()
+            .filter(|(u, s)| *s == set && !claimed.contains(*u))
+            .max_by_key(|(u, _)| (used(u), std::cmp::Reverse(**u)))
+        {
             claimed.insert(*u);
             group_for.insert(set.clone(), Ref::Row(*u));
         }
@@ -576,7 +588,7 @@ fn sync_logical_flows(b: &mut Builder, flows: &BTreeSet<LogicalFlow>, dps: &Hash
 }
 
 /// `Load_Balancer.external_ids` key naming the NB load balancer.
-const LB_ID: &str = "lb_id";
+pub(crate) const LB_ID: &str = "lb_id";
 
 fn sync_load_balancers(b: &mut Builder, want: &Southbound, dps: &HashMap<String, Ref>) {
     type Lb = sb::LoadBalancer;
@@ -725,26 +737,32 @@ pub fn nb_port_up_ops(nb: &Tables, sb: &Tables) -> Vec<Operation> {
             )
         })
         .collect();
-    let mut ops = Vec::new();
-    for (u, r) in nb.get(Lsp::TABLE).into_iter().flatten() {
-        let want = if col!(r, Lsp, COL_TYPE => r#type) == LSP_TYPE_ROUTER {
-            Some(true)
-        } else {
-            sb_up.get(&col!(r, Lsp, COL_NAME => name)).copied()
-        };
-        let Some(want) = want else { continue };
-        let cur = col!(r, Lsp, COL_UP => up);
-        if cur != Some(want) {
-            let mut row = Row::new();
-            Lsp::set_up(&mut row, &Some(want));
-            ops.push(Operation::Update {
-                table: Lsp::TABLE.into(),
-                conditions: vec![Condition::uuid(*u)],
-                row,
-            });
-        }
+    nb.get(Lsp::TABLE)
+        .into_iter()
+        .flatten()
+        .filter_map(|(u, r)| port_up_op(*u, r, |n| sb_up.get(n).copied()))
+        .collect()
+}
+
+/// The `up` update one switch port needs, given its binding's `up` by port name.
+pub fn port_up_op(u: Uuid, r: &Row, sb_up: impl Fn(&str) -> Option<bool>) -> Option<Operation> {
+    type Lsp = nb::LogicalSwitchPort;
+    let want = if col!(r, Lsp, COL_TYPE => r#type) == LSP_TYPE_ROUTER {
+        Some(true)
+    } else {
+        sb_up(&col!(r, Lsp, COL_NAME => name))
+    }?;
+    let cur = col!(r, Lsp, COL_UP => up);
+    if cur == Some(want) {
+        return None;
     }
-    ops
+    let mut row = Row::new();
+    Lsp::set_up(&mut row, &Some(want));
+    Some(Operation::Update {
+        table: Lsp::TABLE.into(),
+        conditions: vec![Condition::uuid(u)],
+        row,
+    })
 }
 
 /// Sets NB_Global `sb_cfg`/`hv_cfg` (and their timestamps) when they lag.

@@ -190,14 +190,13 @@ pub const DP_LOGICAL_SWITCH: &str = "logical-switch";
 pub const DP_LOGICAL_ROUTER: &str = "logical-router";
 
 /// The SB facts the translation needs, read from the SB replica.
-pub fn sb_context(t: &Tables) -> SbContext {
+/// The chassis as the translation sees them (small tables: Chassis, Encap).
+pub fn sb_chassis(t: &Tables) -> Vec<Chassis> {
     type Ch = sb::Chassis;
-    type Dp = sb::DatapathBinding;
-    type Pb = sb::PortBinding;
     let encap_type: BTreeMap<String, String> = rows::<sb::Encap>(t)
         .map(|(u, r)| (u, col!(r, sb::Encap, COL_TYPE => r#type)))
         .collect();
-    let chassis = rows::<Ch>(t)
+    rows::<Ch>(t)
         .map(|(_, r)| Chassis {
             name: col!(r, Ch, COL_NAME => name),
             hostname: col!(r, Ch, COL_HOSTNAME => hostname),
@@ -207,11 +206,22 @@ pub fn sb_context(t: &Tables) -> SbContext {
                 .collect(),
             other_config: col!(r, Ch, COL_OTHER_CONFIG => other_config),
         })
-        .collect();
-    let sb_global_options = rows::<sb::SbGlobal>(t)
+        .collect()
+}
+
+/// `SB_Global.options`.
+pub fn sb_global_options(t: &Tables) -> northd_core::Map {
+    rows::<sb::SbGlobal>(t)
         .next()
         .map(|(_, r)| col!(r, sb::SbGlobal, COL_OPTIONS => options))
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+pub fn sb_context(t: &Tables) -> SbContext {
+    type Dp = sb::DatapathBinding;
+    type Pb = sb::PortBinding;
+    let chassis = sb_chassis(t);
+    let sb_global_options = sb_global_options(t);
 
     // Existing keys, so that restarts and recomputations keep them.
     let mut dp_nb: BTreeMap<Uuid, String> = BTreeMap::new();

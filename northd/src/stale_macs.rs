@@ -35,8 +35,13 @@ fn is_mac(s: &str) -> bool {
 
 impl PortMacs {
     pub fn of(nb: &Northbound) -> Self {
+        Self::of_switches(nb, nb.switches.keys())
+    }
+
+    /// The entries of switches `sws` only.
+    pub fn of_switches<'a>(nb: &Northbound, sws: impl IntoIterator<Item = &'a String>) -> Self {
         let mut out = PortMacs::default();
-        for (ls_uuid, ls) in &nb.switches {
+        for (ls_uuid, ls) in sws.into_iter().filter_map(|u| Some((u, nb.switches.get(u)?))) {
             for p in &ls.ports {
                 let Some(lsp) = nb.switch_ports.get(p) else {
                     continue;
@@ -61,6 +66,32 @@ impl PortMacs {
             }
         }
         out
+    }
+
+    /// This map restricted to switches `sws`.
+    pub fn restrict(&self, sws: &BTreeSet<String>) -> Self {
+        PortMacs {
+            ports: self
+                .ports
+                .iter()
+                .filter(|(_, (ls, _))| sws.contains(ls))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            router_ports: self
+                .router_ports
+                .iter()
+                .filter(|(ls, _)| sws.contains(*ls))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }
+    }
+
+    /// Replaces the entries of switches `sws` by `now`'s (`PortMacs::of_switches`).
+    pub fn replace(&mut self, sws: &BTreeSet<String>, now: PortMacs) {
+        self.ports.retain(|_, (ls, _)| !sws.contains(ls));
+        self.router_ports.retain(|ls, _| !sws.contains(ls));
+        self.ports.extend(now.ports);
+        self.router_ports.extend(now.router_ports);
     }
 
     /// `MAC_Binding` rows to delete: learned on a router port attached to a switch

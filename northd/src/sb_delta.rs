@@ -1,0 +1,608 @@
+//! The steady-state SB writer: turns the exact SB difference the engine reports
+//! (`Delta::Changes`) into operations on only the affected rows, found through
+//! indexes over the SB replica that follow its change tracking. Pure: indexes,
+//! replica rows and the difference in, operations out.
+//!
+//! Anything it cannot decide locally (datapaths created or deleted, a flow content
+//! on several datapaths, i.e. in a `Logical_DP_Group`, duplicate rows, tunnel keys
+//! moving under learned rows) yields `None`, and the caller uses the full
+//! natural-key diff, [`crate::sb_sync::plan`], which stays the reference.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::hash::Hash;
+
+use northd_core::{LogicalFlow, SbContext, SbDiff, Southbound};
+use ovn_db::sb;
+use ovsdb::idl::{Changes, RowChange};
+use ovsdb::ops::OpResult;
+use ovsdb::typed::Table;
+use ovsdb::{Operation, Row, Uuid};
+
+use crate::sb_sync::{
+    Builder, FlowContent, LB_ID, Placement, Plan, Ref, SyncStats, Tables, datapath_nb_key, group_row,
+    port_binding_row, set_ref, set_refs,
+};
+use crate::snapshot;
+
+type Keyed<K> = HashMap<K, BTreeSet<Uuid>>;
+
+fn track<K: Eq + Hash>(m: &mut Keyed<K>, u: Uuid, old: Option<K>, new: Option<K>) {
+    if let Some(k) = old
+        && let Some(s) = m.get_mut(&k)
+    {
+        s.remove(&u);
+        if s.is_empty() {
+            m.remove(&k);
+        }
+    }
+    if let Some(k) = new {
+        m.entry(k).or_default().insert(u);
+    }
+}
+
+/// The one row under `k`: `None` when there are duplicates (let the full diff
+/// repair them), `Some(None)` when there is none.
+fn one<K: Eq + Hash>(m: &Keyed<K>, k: &K) -> Option<Option<Uuid>> {
+    match m.get(k) {
+        None => Some(None),
+        Some(s) if s.len() == 1 => Some(s.iter().next().copied()),
+        Some(_) => None,
+    }
+}
+
+/// Natural key → SB rows, for the tables northd owns and the learned ones it cleans.
+#[derive(Debug, Default)]
+pub struct SbIndex {
+    dp: Keyed<String>,
+    /// Datapath row → the NB switch/router it stands for.
+    dp_nb: HashMap<Uuid, String>,
+    pb: Keyed<String>,
+    mg: Keyed<(Uuid, String)>,
+    lf: Keyed<FlowContent>,
+    lb: Keyed<String>,
+    aset: Keyed<String>,
+    pg: Keyed<String>,
+    mb: Keyed<String>,
+    fdb: Keyed<(i64, i64)>,
+}
+
+impl SbIndex {
+    pub fn build(t: &Tables) -> Self {
+        let mut i = SbIndex::default();
+        for (table, rows) in t {
+            for (u, r) in rows {
+                i.row(table, *u, None, Some(r));
+            }
+        }
+        i
+    }
+
+    /// Follows the replica's changes.
+    pub fn apply(&mut self, ch: &Changes) {
+        for (table, rows) in &ch.tables {
+            for (u, c) in rows {
+                self.row(table, *u, c.old_row(), c.new_row());
+            }
+        }
+    }
+
+    fn row(&mut self, table: &str, u: Uuid, old: Option<&Row>, new: Option<&Row>) {
+        type Pb = sb::PortBinding;
+        type Mg = sb::MulticastGroup;
+        type Lb = sb::LoadBalancer;
+        type Mb = sb::MacBinding;
+        type Fdb = sb::Fdb;
+        if table == sb::DatapathBinding::TABLE {
+            let (o, n) = (old.and_then(datapath_nb_key), new.and_then(datapath_nb_key));
+            match &n {
+                Some(k) => self.dp_nb.insert(u, k.clone()),
+                None => self.dp_nb.remove(&u),
+            };
+            track(&mut self.dp, u, o, n);
+        } else if table == Pb::TABLE {
+            let k = |r: &Row| col!(r, Pb, COL_LOGICAL_PORT => logical_port);
+            track(&mut self.pb, u, old.map(k), new.map(k));
+        } else if table == Mg::TABLE {
+            let k = |r: &Row| {
+                Some((
+                    col_opt!(r, Mg, COL_DATAPATH => datapath)?,
+                    col!(r, Mg, COL_NAME => name),
+                ))
+            };
+            track(&mut self.mg, u, old.and_then(k), new.and_then(k));
+        } else if table == sb::LogicalFlow::TABLE {
+            track(
+                &mut self.lf,
+                u,
+                old.map(FlowContent::from_row),
+                new.map(FlowContent::from_row),
+            );
+        } else if table == Lb::TABLE {
+            let k = |r: &Row| col!(r, Lb, COL_EXTERNAL_IDS => external_ids).remove(LB_ID);
+            track(&mut self.lb, u, old.and_then(k), new.and_then(k));
+        } else if table == sb::AddressSet::TABLE {
+            let k = |r: &Row| col!(r, sb::AddressSet, COL_NAME => name);
+            track(&mut self.aset, u, old.map(k), new.map(k));
+        } else if table == sb::PortGroup::TABLE {
+            let k = |r: &Row| col!(r, sb::PortGroup, COL_NAME => name);
+            track(&mut self.pg, u, old.map(k), new.map(k));
+        } else if table == Mb::TABLE {
+            let k = |r: &Row| col!(r, Mb, COL_LOGICAL_PORT => logical_port);
+            track(&mut self.mb, u, old.map(k), new.map(k));
+        } else if table == Fdb::TABLE {
+            let k = |r: &Row| {
+                (
+                    col!(r, Fdb, COL_DP_KEY => dp_key),
+                    col!(r, Fdb, COL_PORT_KEY => port_key),
+                )
+            };
+            track(&mut self.fdb, u, old.map(k), new.map(k));
+        }
+    }
+}
+
+/// The desired datapaths (NB UUIDs) of every flow content.
+#[derive(Debug, Default)]
+pub struct FlowSets(HashMap<FlowContent, BTreeSet<String>>);
+
+impl FlowSets {
+    pub fn build(flows: &BTreeSet<LogicalFlow>) -> Self {
+        let mut s = FlowSets::default();
+        for f in flows {
+            s.0.entry(FlowContent::of(f))
+                .or_default()
+                .insert(f.datapath.clone());
+        }
+        s
+    }
+
+    pub fn apply(&mut self, d: &northd_core::SbDiff) {
+        for f in &d.logical_flows.delete {
+            let c = FlowContent::of(f);
+            if let Some(s) = self.0.get_mut(&c) {
+                s.remove(&f.datapath);
+                if s.is_empty() {
+                    self.0.remove(&c);
+                }
+            }
+        }
+        for f in &d.logical_flows.insert {
+            self.0
+                .entry(FlowContent::of(f))
+                .or_default()
+                .insert(f.datapath.clone());
+        }
+    }
+}
+
+/// `Port_Binding` columns northd writes (the chassis owns the others).
+const PB_OWNED: &[&str] = &[
+    sb::PortBinding::COL_LOGICAL_PORT,
+    sb::PortBinding::COL_DATAPATH,
+    sb::PortBinding::COL_TUNNEL_KEY,
+    sb::PortBinding::COL_TYPE,
+    sb::PortBinding::COL_OPTIONS,
+    sb::PortBinding::COL_MAC,
+    sb::PortBinding::COL_PORT_SECURITY,
+    sb::PortBinding::COL_EXTERNAL_IDS,
+    sb::PortBinding::COL_PARENT_PORT,
+    sb::PortBinding::COL_TAG,
+    sb::PortBinding::COL_REQUESTED_CHASSIS,
+    sb::PortBinding::COL_NAT_ADDRESSES,
+];
+
+/// What a batch of SB changes means for northd.
+#[derive(Debug, Default)]
+pub struct SbEvents {
+    /// Someone else changed rows northd owns (or learned rows that may be stale):
+    /// the next write must be a full diff.
+    pub foreign: bool,
+    /// Port bindings whose row changed (for NB `Logical_Switch_Port.up`).
+    pub port_names: BTreeSet<String>,
+}
+
+/// Sorts the replica's changes into northd's own writes coming back (`expected`,
+/// emptied as they arrive), the chassis' writes, and anything else.
+pub fn classify(
+    ch: &Changes,
+    expected: &mut HashSet<(String, Uuid)>,
+    want: &Southbound,
+    idx: &SbIndex,
+) -> SbEvents {
+    type Pb = sb::PortBinding;
+    type Mb = sb::MacBinding;
+    let mut ev = SbEvents::default();
+    for (table, rows) in &ch.tables {
+        let t = table.as_str();
+        for (u, c) in rows {
+            let ours = expected.remove(&(table.clone(), *u));
+            if t == Pb::TABLE {
+                for r in [c.old_row(), c.new_row()].into_iter().flatten() {
+                    ev.port_names
+                        .insert(col!(r, Pb, COL_LOGICAL_PORT => logical_port));
+                }
+                let chassis_only = matches!(c, RowChange::Modified { .. })
+                    && c.changed_columns().iter().all(|k| !PB_OWNED.contains(k));
+                ev.foreign |= !ours && !chassis_only;
+            } else if t == sb::Chassis::TABLE || t == sb::ChassisPrivate::TABLE || t == sb::Encap::TABLE {
+            } else if t == Mb::TABLE {
+                // Learned by a chassis: fine as long as its port and datapath exist.
+                if let Some(r) = c.new_row()
+                    && !ours
+                {
+                    let port_ok = want
+                        .port_bindings
+                        .contains_key(&col!(r, Mb, COL_LOGICAL_PORT => logical_port));
+                    let dp_ok = col_opt!(r, Mb, COL_DATAPATH => datapath)
+                        .and_then(|d| idx.dp_nb.get(&d))
+                        .is_some_and(|nb| want.datapaths.contains_key(nb));
+                    ev.foreign |= !(port_ok && dp_ok);
+                }
+            } else if t == sb::Fdb::TABLE {
+                ev.foreign |= c.new_row().is_some() && !ours;
+            } else if t == sb::LogicalDpGroup::TABLE {
+                // Unreferenced groups are garbage-collected by the server.
+                ev.foreign |= c.new_row().is_some() && !ours;
+            } else {
+                ev.foreign |= !ours;
+            }
+        }
+    }
+    ev
+}
+
+/// The rows the server will echo back for a committed transaction.
+pub fn echoes(ops: &[Operation], results: &[OpResult]) -> Vec<(String, Uuid)> {
+    let mut out = Vec::new();
+    for (op, r) in ops.iter().zip(results) {
+        match op {
+            Operation::Insert { table, .. } => {
+                if let Some(u) = r.uuid {
+                    out.push((table.clone(), u));
+                }
+            }
+            Operation::Update {
+                table, conditions, ..
+            }
+            | Operation::Delete { table, conditions } => {
+                if r.count.unwrap_or(0) > 0
+                    && let [c] = conditions.as_slice()
+                    && c.column == "_uuid"
+                    && let Some(u) = c.value.as_uuid()
+                {
+                    out.push((table.clone(), u));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Keeps `ctx` (chassis, SB_Global options, existing keys) in step with the replica's
+/// changes; `cur` is the replica after them.
+pub fn update_context(ctx: &mut SbContext, ch: &Changes, idx: &SbIndex, cur: &Tables) {
+    type Dp = sb::DatapathBinding;
+    type Pb = sb::PortBinding;
+    if ch.table(sb::Chassis::TABLE).next().is_some() || ch.table(sb::Encap::TABLE).next().is_some() {
+        ctx.chassis = snapshot::sb_chassis(cur);
+    }
+    if ch.table(sb::SbGlobal::TABLE).next().is_some() {
+        ctx.sb_global_options = snapshot::sb_global_options(cur);
+    }
+    for (_, c) in ch.table(Dp::TABLE) {
+        if let Some(nb) = c.old_row().and_then(datapath_nb_key) {
+            ctx.datapath_keys.remove(&nb);
+        }
+        if let Some(r) = c.new_row()
+            && let (Some(nb), Some(k)) = (datapath_nb_key(r), col_opt!(r, Dp, COL_TUNNEL_KEY => tunnel_key))
+        {
+            ctx.datapath_keys.insert(nb, k as u32);
+        }
+    }
+    for (_, c) in ch.table(Pb::TABLE) {
+        if let Some(r) = c.old_row() {
+            ctx.port_keys
+                .remove(&col!(r, Pb, COL_LOGICAL_PORT => logical_port));
+        }
+        if let Some(r) = c.new_row() {
+            let nb = col_opt!(r, Pb, COL_DATAPATH => datapath).and_then(|d| idx.dp_nb.get(&d));
+            if let (Some(nb), Some(k)) = (nb, col_opt!(r, Pb, COL_TUNNEL_KEY => tunnel_key)) {
+                ctx.port_keys.insert(
+                    col!(r, Pb, COL_LOGICAL_PORT => logical_port),
+                    (nb.clone(), k as u32),
+                );
+            }
+        }
+    }
+}
+
+/// Where a `Logical_Flow` row applies (`None`: nowhere, a stale row).
+fn placement(r: &Row) -> Option<Placement> {
+    type Lf = sb::LogicalFlow;
+    if let Some(g) = col_opt!(r, Lf, COL_LOGICAL_DP_GROUP => logical_dp_group).flatten() {
+        Some(Placement::Group(Ref::Row(g)))
+    } else {
+        col_opt!(r, Lf, COL_LOGICAL_DATAPATH => logical_datapath)
+            .flatten()
+            .map(|d| Placement::Single(Ref::Row(d)))
+    }
+}
+
+/// The transaction that applies the engine's difference `d` (whose result is `want`,
+/// with `flows` already updated) to the SB rows `cur`, indexed by `idx`; `None` when
+/// only the full diff can.
+pub fn plan(d: &SbDiff, want: &Southbound, flows: &FlowSets, idx: &SbIndex, cur: &Tables) -> Option<Plan> {
+    type G = sb::SbGlobal;
+    type Dp = sb::DatapathBinding;
+    type Pb = sb::PortBinding;
+    type Mg = sb::MulticastGroup;
+    type Lf = sb::LogicalFlow;
+    type Lb = sb::LoadBalancer;
+    type Grp = sb::LogicalDpGroup;
+    type Mb = sb::MacBinding;
+    type Fdb = sb::Fdb;
+    let mut b = Builder {
+        cur,
+        ops: Vec::new(),
+        stats: SyncStats::default(),
+        next_name: 0,
+    };
+    let row_of = |t: &str, u: &Uuid| cur.get(t).and_then(|rows| rows.get(u));
+    let dp_ref = |nb: &String| -> Option<Ref> { one(&idx.dp, nb)?.map(Ref::Row) };
+
+    if let Some((nb_cfg, options, ipsec)) = &d.sb_global {
+        let rows = b.table::<G>();
+        if rows.len() != 1 {
+            return None;
+        }
+        let (u, r) = rows.iter().next()?;
+        let mut desired = Row::new();
+        G::set_nb_cfg(&mut desired, nb_cfg);
+        G::set_options(&mut desired, options);
+        G::set_ipsec(&mut desired, ipsec);
+        b.update::<G>(*u, r, desired);
+    }
+
+    // Datapaths: creations and deletions renumber and regroup; only updates are local.
+    if !d.datapaths.insert.is_empty() || !d.datapaths.delete.is_empty() {
+        return None;
+    }
+    for (nb, dp) in &d.datapaths.update {
+        let u = one(&idx.dp, nb)??;
+        let r = row_of(Dp::TABLE, &u)?;
+        if col_opt!(r, Dp, COL_TUNNEL_KEY => tunnel_key) != Some(dp.tunnel_key as i64) {
+            return None;
+        }
+        let mut desired = Row::new();
+        Dp::set_tunnel_key(&mut desired, &(dp.tunnel_key as i64));
+        Dp::set_external_ids(&mut desired, &dp.external_ids);
+        b.update::<Dp>(u, r, desired);
+    }
+
+    // Port bindings.
+    let pbs = &d.port_bindings;
+    let chassis: HashMap<String, Uuid> = if pbs.insert.is_empty() && pbs.update.is_empty() {
+        HashMap::new()
+    } else {
+        b.table::<sb::Chassis>()
+            .iter()
+            .map(|(u, r)| (col!(r, sb::Chassis, COL_NAME => name), *u))
+            .collect()
+    };
+    let mut pb_refs: HashMap<&String, Ref> = HashMap::new();
+    for (name, pb) in pbs.insert.iter().chain(&pbs.update) {
+        let dp = dp_ref(&pb.datapath)?;
+        let mut desired = port_binding_row(pb, &dp, &chassis);
+        match one(&idx.pb, name)? {
+            Some(u) => {
+                let r = row_of(Pb::TABLE, &u)?;
+                // Learned rows hang off (datapath, key): leave moves to the full diff.
+                if col_opt!(r, Pb, COL_DATAPATH => datapath).map(Ref::Row) != Some(dp)
+                    || col_opt!(r, Pb, COL_TUNNEL_KEY => tunnel_key) != Some(pb.tunnel_key as i64)
+                {
+                    return None;
+                }
+                b.update::<Pb>(u, r, desired);
+                pb_refs.insert(name, Ref::Row(u));
+            }
+            None => {
+                let n = b.fresh("pb");
+                Pb::set_up(&mut desired, &Some(false));
+                b.insert::<Pb>(desired, Some(n.clone()));
+                pb_refs.insert(name, Ref::New(n));
+            }
+        }
+    }
+    for name in &pbs.delete {
+        for u in idx.pb.get(name).into_iter().flatten() {
+            let r = row_of(Pb::TABLE, u)?;
+            let dp_key = col_opt!(r, Pb, COL_DATAPATH => datapath)
+                .and_then(|d| row_of(Dp::TABLE, &d))
+                .and_then(|d| col_opt!(d, Dp, COL_TUNNEL_KEY => tunnel_key));
+            if let (Some(dk), Some(pk)) = (dp_key, col_opt!(r, Pb, COL_TUNNEL_KEY => tunnel_key)) {
+                for f in idx.fdb.get(&(dk, pk)).into_iter().flatten() {
+                    b.delete::<Fdb>(*f);
+                }
+            }
+            b.delete::<Pb>(*u);
+        }
+        for m in idx.mb.get(name).into_iter().flatten() {
+            b.delete::<Mb>(*m);
+        }
+    }
+
+    // Multicast groups.
+    let mgs = &d.multicast_groups;
+    for ((dp_nb, name), mg) in mgs.insert.iter().chain(&mgs.update) {
+        let dp = dp_ref(dp_nb)?;
+        let Ref::Row(dp_u) = dp else { return None };
+        let mut ports = Vec::new();
+        for p in &mg.ports {
+            if let Some(r) = pb_refs.get(p) {
+                ports.push(r.clone());
+            } else if let Some(u) = one(&idx.pb, p)? {
+                ports.push(Ref::Row(u));
+            } else if want.port_bindings.contains_key(p) {
+                return None;
+            }
+        }
+        let mut desired = Row::new();
+        set_ref(&mut desired, Mg::COL_DATAPATH, &dp);
+        Mg::set_name(&mut desired, &mg.name);
+        Mg::set_tunnel_key(&mut desired, &(mg.tunnel_key as i64));
+        set_refs(&mut desired, Mg::COL_PORTS, &ports);
+        match one(&idx.mg, &(dp_u, name.clone()))? {
+            Some(u) => b.update::<Mg>(u, row_of(Mg::TABLE, &u)?, desired),
+            None => b.insert::<Mg>(desired, None),
+        }
+    }
+    for (dp_nb, name) in &mgs.delete {
+        for dp in idx.dp.get(dp_nb).into_iter().flatten() {
+            for u in idx.mg.get(&(*dp, name.clone())).into_iter().flatten() {
+                b.delete::<Mg>(*u);
+            }
+        }
+    }
+
+    // Logical flows: only contents on one datapath, before and after.
+    let lfs = &d.logical_flows;
+    let touched: BTreeSet<FlowContent> = lfs
+        .insert
+        .iter()
+        .chain(&lfs.delete)
+        .map(FlowContent::of)
+        .collect();
+    for c in &touched {
+        let dps = flows.0.get(c);
+        if dps.is_some_and(|s| s.len() > 1) {
+            return None;
+        }
+        let row = one(&idx.lf, c)?;
+        let place = match row {
+            Some(u) => match placement(row_of(Lf::TABLE, &u)?)? {
+                Placement::Group(_) => return None,
+                p => Some(p),
+            },
+            None => None,
+        };
+        match (dps.and_then(|s| s.iter().next()), row) {
+            (None, None) => {}
+            (None, Some(u)) => b.delete::<Lf>(u),
+            (Some(dp_nb), row) => {
+                let target = Placement::Single(dp_ref(dp_nb)?);
+                match row {
+                    Some(_) if place.as_ref() == Some(&target) => {}
+                    Some(u) => {
+                        b.stats.updated += 1;
+                        b.ops.push(Operation::Update {
+                            table: Lf::TABLE.into(),
+                            conditions: vec![ovsdb::Condition::uuid(u)],
+                            row: target.columns(),
+                        });
+                    }
+                    None => {
+                        let mut r = c.row();
+                        r.extend(target.columns());
+                        b.insert::<Lf>(r, None);
+                    }
+                }
+            }
+        }
+    }
+
+    // Load balancers (each with its own datapath group).
+    let lbs = &d.load_balancers;
+    for (id, lb) in lbs.insert.iter().chain(&lbs.update) {
+        let mut set = BTreeSet::new();
+        for dp in &lb.datapaths {
+            set.insert(dp_ref(dp)?);
+        }
+        let mut desired = Row::new();
+        Lb::set_name(&mut desired, &lb.name);
+        Lb::set_vips(&mut desired, &lb.vips);
+        Lb::set_protocol(&mut desired, &lb.protocol);
+        Lb::set_options(&mut desired, &lb.options);
+        Lb::set_external_ids(&mut desired, &lb.external_ids);
+        let existing = one(&idx.lb, id)?;
+        let existing = match existing {
+            Some(u) => Some((u, row_of(Lb::TABLE, &u)?)),
+            None => None,
+        };
+        let group_ok = existing
+            .and_then(|(_, r)| col_opt!(r, Lb, COL_DATAPATH_GROUP => datapath_group).flatten())
+            .is_some_and(|g| {
+                row_of(Grp::TABLE, &g)
+                    .and_then(|gr| col_opt!(gr, Grp, COL_DATAPATHS => datapaths))
+                    .map(|d| d.into_iter().map(Ref::Row).collect::<BTreeSet<_>>())
+                    .as_ref()
+                    == Some(&set)
+            });
+        if !group_ok {
+            let name = b.fresh("lbg");
+            b.insert::<Grp>(group_row(&set), Some(name.clone()));
+            set_ref(&mut desired, Lb::COL_DATAPATH_GROUP, &Ref::New(name));
+        }
+        match existing {
+            Some((u, r)) => b.update::<Lb>(u, r, desired),
+            None => b.insert::<Lb>(desired, None),
+        }
+    }
+    for id in &lbs.delete {
+        for u in idx.lb.get(id).into_iter().flatten() {
+            b.delete::<Lb>(*u);
+        }
+    }
+
+    // Address sets and port groups, by name.
+    named::<sb::AddressSet>(&mut b, &d.address_sets, &idx.aset, |name, items| {
+        let mut r = Row::new();
+        sb::AddressSet::set_name(&mut r, name);
+        sb::AddressSet::set_addresses(&mut r, items);
+        r
+    })?;
+    named::<sb::PortGroup>(&mut b, &d.port_groups, &idx.pg, |name, items| {
+        let mut r = Row::new();
+        sb::PortGroup::set_name(&mut r, name);
+        sb::PortGroup::set_ports(&mut r, items);
+        r
+    })?;
+    Some(Plan {
+        ops: b.ops,
+        stats: b.stats,
+    })
+}
+
+fn named<T: Table>(
+    b: &mut Builder,
+    d: &northd_core::diff::TableDiff<String, Vec<String>>,
+    idx: &Keyed<String>,
+    build: fn(&String, &Vec<String>) -> Row,
+) -> Option<()> {
+    for (name, items) in d.insert.iter().chain(&d.update) {
+        let desired = build(name, items);
+        match one(idx, name)? {
+            Some(u) => {
+                let r = b.table::<T>().get(&u)?;
+                b.update::<T>(u, r, desired);
+            }
+            None => b.insert::<T>(desired, None),
+        }
+    }
+    for name in &d.delete {
+        for u in idx.get(name).into_iter().flatten() {
+            b.delete::<T>(*u);
+        }
+    }
+    Some(())
+}
+
+impl SbIndex {
+    /// The `Port_Binding` row of a logical port, if exactly one.
+    pub fn port_row(&self, name: &str) -> Option<Uuid> {
+        match self.pb.get(name) {
+            Some(s) if s.len() == 1 => s.iter().next().copied(),
+            _ => None,
+        }
+    }
+}
