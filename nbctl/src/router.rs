@@ -7,7 +7,7 @@ use dbctl::{Command, CommandSpec, CtlError, Ctx, Result, RowKey};
 use ovsdb::{Atom, Condition, Datum, Row};
 
 use crate::addr::{normalize_prefix, parse_cidr, parse_mac};
-use crate::switch::{parse_enabled, parse_options, print_options};
+use crate::switch::{add_named, del_with_ports, parse_enabled, parse_options, print_options};
 use crate::{by_name_or_uuid, cmd};
 
 const LR: &str = "Logical_Router";
@@ -87,46 +87,12 @@ fn lrp_to_lr(ctx: &mut Ctx, lrp: &RowKey) -> Result<RowKey> {
 }
 
 fn lr_add(ctx: &mut Ctx, c: &Command) -> Result<()> {
-    let may_exist = c.has("--may-exist");
-    let add_duplicate = c.has("--add-duplicate");
-    if may_exist && add_duplicate {
-        return Err(CtlError::msg(
-            "--may-exist and --add-duplicate may not be used together",
-        ));
-    }
-    let mut row = Row::new();
-    match c.args.first() {
-        Some(name) => {
-            if !add_duplicate
-                && !ctx
-                    .txn
-                    .select(LR, &[Condition::eq("name", Datum::string(name))])?
-                    .is_empty()
-            {
-                if may_exist {
-                    return Ok(());
-                }
-                return Err(CtlError::msg(format!(
-                    "{name}: a router with this name already exists"
-                )));
-            }
-            row.insert("name".into(), Datum::string(name));
-        }
-        None if may_exist => return Err(CtlError::msg("--may-exist requires specifying a name")),
-        None if add_duplicate => return Err(CtlError::msg("--add-duplicate requires specifying a name")),
-        None => {}
-    }
-    ctx.txn.insert(LR, row)?;
-    Ok(())
+    add_named(ctx, c, LR, "router")
 }
 
 fn lr_del(ctx: &mut Ctx, c: &Command) -> Result<()> {
-    if let Some(lr) = lr_by_name_or_uuid(ctx, c.arg(0), !c.has("--if-exists"))? {
-        for p in ctx.txn.get(LR, &lr, "ports").as_set().to_vec() {
-            ctx.txn.forget(&p);
-        }
-        ctx.txn.delete(LR, &lr);
-    }
+    let lr = lr_by_name_or_uuid(ctx, c.arg(0), !c.has("--if-exists"))?;
+    del_with_ports(ctx, LR, lr);
     Ok(())
 }
 

@@ -102,7 +102,18 @@ fn ls_name(ctx: &Ctx, ls: &RowKey) -> String {
 }
 
 fn ls_add(ctx: &mut Ctx, c: &Command) -> Result<()> {
-    let name = c.args.first();
+    add_named(ctx, c, LS, "switch")
+}
+
+fn ls_del(ctx: &mut Ctx, c: &Command) -> Result<()> {
+    let ls = ls_by_name_or_uuid(ctx, c.arg(0), !c.has("--if-exists"))?;
+    del_with_ports(ctx, LS, ls);
+    Ok(())
+}
+
+/// `ls-add`/`lr-add`: a new row of `table` (named if a name is given), with
+/// ovn-nbctl's `--may-exist`/`--add-duplicate` rules; `what` is "switch"/"router".
+pub(crate) fn add_named(ctx: &mut Ctx, c: &Command, table: &str, what: &str) -> Result<()> {
     let may_exist = c.has("--may-exist");
     let add_duplicate = c.has("--add-duplicate");
     if may_exist && add_duplicate {
@@ -111,19 +122,19 @@ fn ls_add(ctx: &mut Ctx, c: &Command) -> Result<()> {
         ));
     }
     let mut row = Row::new();
-    match name {
+    match c.args.first() {
         Some(name) => {
             if !add_duplicate
                 && !ctx
                     .txn
-                    .select(LS, &[Condition::eq("name", Datum::string(name))])?
+                    .select(table, &[Condition::eq("name", Datum::string(name))])?
                     .is_empty()
             {
                 if may_exist {
                     return Ok(());
                 }
                 return Err(CtlError::msg(format!(
-                    "{name}: a switch with this name already exists"
+                    "{name}: a {what} with this name already exists"
                 )));
             }
             row.insert("name".into(), Datum::string(name));
@@ -132,18 +143,18 @@ fn ls_add(ctx: &mut Ctx, c: &Command) -> Result<()> {
         None if add_duplicate => return Err(CtlError::msg("--add-duplicate requires specifying a name")),
         None => {}
     }
-    ctx.txn.insert(LS, row)?;
+    ctx.txn.insert(table, row)?;
     Ok(())
 }
 
-fn ls_del(ctx: &mut Ctx, c: &Command) -> Result<()> {
-    if let Some(ls) = ls_by_name_or_uuid(ctx, c.arg(0), !c.has("--if-exists"))? {
-        for p in ctx.txn.get(LS, &ls, "ports").as_set().to_vec() {
+/// `ls-del`/`lr-del`: the row, and (as the ports are only referenced by it) its ports.
+pub(crate) fn del_with_ports(ctx: &mut Ctx, table: &str, row: Option<RowKey>) {
+    if let Some(r) = row {
+        for p in ctx.txn.get(table, &r, "ports").as_set().to_vec() {
             ctx.txn.forget(&p);
         }
-        ctx.txn.delete(LS, &ls);
+        ctx.txn.delete(table, &r);
     }
-    Ok(())
 }
 
 /// `UUID (name)` lines sorted by name, as `ls-list`/`lsp-list`/... print them.
