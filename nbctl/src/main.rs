@@ -1,6 +1,7 @@
 //! `rovn-nbctl`: manage the OVN Northbound database with `ovn-nbctl`'s command
 //! line. Every invocation is one transaction; nothing is committed if a command fails.
 
+mod acl;
 mod addr;
 mod lb;
 mod router;
@@ -222,6 +223,7 @@ fn program() -> Program {
     commands.extend(switch::commands());
     commands.extend(router::commands());
     commands.extend(lb::commands());
+    commands.extend(acl::commands());
     commands.extend(dbctl::generic::commands());
     Program {
         name: "rovn-nbctl",

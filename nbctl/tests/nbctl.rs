@@ -974,3 +974,165 @@ fn commands_work_on_a_large_database() {
     );
     eprintln!("--wait=sb sync: {:?}", fastest(&["--wait=sb", "sync"]));
 }
+
+/// Security groups as Neutron's driver writes them: port groups and ACLs, listed,
+/// edited and deleted with the same outputs, errors and resulting rows as ovn-nbctl.
+#[test]
+fn acls_and_port_groups_match_ovn_nbctl() {
+    if !have_ovn() {
+        return;
+    }
+    // Added once, then again to provoke the duplicate-ACL error.
+    const WEB_IN: &[&str] = &[
+        "acl-add",
+        "pg_web",
+        "from-lport",
+        "1002",
+        "inport == @pg_web && ip4",
+        "allow-related",
+    ];
+    let steps: &[&[&str]] = &[
+        &[
+            "ls-add", "ls1", "--", "lsp-add", "ls1", "vm1", "--", "lsp-add", "ls1", "vm2",
+        ],
+        &["pg-add", "pg_web", "vm1", "vm2", "--", "pg-add", "pg_drop", "vm1"],
+        WEB_IN,
+        &[
+            "acl-add",
+            "pg_web",
+            "to-lport",
+            "1002",
+            "outport == @pg_web && tcp.dst == 80",
+            "allow-related",
+        ],
+        &[
+            "--label=5",
+            "acl-add",
+            "pg_web",
+            "to-lport",
+            "900",
+            "icmp4",
+            "allow",
+        ],
+        &[
+            "--may-exist",
+            "acl-add",
+            "pg_web",
+            "to-lport",
+            "900",
+            "icmp4",
+            "allow",
+        ],
+        &[
+            "acl-add",
+            "pg_drop",
+            "t",
+            "1001",
+            "outport == @pg_drop && ip",
+            "drop",
+        ],
+        &[
+            "--log",
+            "--name=deny",
+            "--severity=alert",
+            "acl-add",
+            "ls1",
+            "to-lport",
+            "100",
+            "ip4.src == 10.0.0.1",
+            "reject",
+        ],
+        &[
+            "--apply-after-lb",
+            "acl-add",
+            "ls1",
+            "from-lport",
+            "200",
+            "ip",
+            "allow-stateless",
+        ],
+        &["acl-add", "ls1", "from-lport", "300", "arp", "allow"],
+        &["acl-list", "pg_web"],
+        &["acl-list", "ls1"],
+        &["--type=port-group", "acl-list", "pg_drop"],
+        &["pg-set-ports", "pg_drop", "vm2"],
+        &[
+            "acl-del",
+            "pg_web",
+            "to-lport",
+            "1002",
+            "outport == @pg_web && tcp.dst == 80",
+        ],
+        &["acl-list", "pg_web"],
+        &["acl-del", "ls1", "from-lport"],
+        &["acl-list", "ls1"],
+        &["acl-del", "pg_drop"],
+        &["acl-list", "pg_drop"],
+        &["pg-del", "pg_drop"],
+        &["--bare", "--columns=name", "list", "port_group"],
+        &[
+            "--bare",
+            "--columns=priority,direction,match,action,log,name,severity,label,options",
+            "list",
+            "acl",
+        ],
+    ];
+    let errors: &[&[&str]] = &[
+        &["acl-add", "ls1", "sideways", "1", "ip", "drop"],
+        &["acl-add", "ls1", "to-lport", "40000", "ip", "drop"],
+        &["acl-add", "ls1", "to-lport", "1", "ip", "accept"],
+        &["--severity=loud", "acl-add", "ls1", "to-lport", "1", "ip", "drop"],
+        &["--label=3", "acl-add", "ls1", "to-lport", "1", "ip", "drop"],
+        WEB_IN,
+        &["acl-add", "nonesuch", "to-lport", "1", "ip", "drop"],
+        &["--type=router", "acl-list", "ls1"],
+        &["acl-del", "ls1", "to-lport", "100"],
+        &["pg-set-ports", "nonesuch", "vm1"],
+        &["pg-add", "pgx", "nonesuch"],
+    ];
+    let run_all = |tool: &str, db: &OvsdbServer| -> (Vec<String>, Vec<String>) {
+        // `list` prints rows in UUID order: compare those as sets, the rest verbatim.
+        let outs = steps
+            .iter()
+            .map(|s| {
+                let out = ok(tool, db, s);
+                if s.contains(&"list") {
+                    lines(&out).into_iter().collect::<Vec<_>>().join("\n")
+                } else {
+                    out
+                }
+            })
+            .collect();
+        let errs = errors
+            .iter()
+            .map(|s| {
+                let before = dump(db);
+                let out = run(tool, db, s);
+                assert!(!out.status.success(), "{tool} {s:?} unexpectedly succeeded");
+                assert_eq!(dump(db), before, "{tool} {s:?} changed the database");
+                let e = String::from_utf8_lossy(&out.stderr).to_string();
+                e.split_once(": ").map_or(e.clone(), |(_, m)| m.to_string())
+            })
+            .collect();
+        (outs, errs)
+    };
+    let (ours, theirs) = (start(), start());
+    let (o_out, o_err) = run_all(ROVN, &ours);
+    let (t_out, t_err) = run_all("ovn-nbctl", &theirs);
+    assert_eq!(o_out, t_out, "outputs differ");
+    assert_eq!(o_err, t_err, "errors differ");
+    assert!(
+        o_out[10].contains("from-lport  1002 (inport == @pg_web && ip4) allow-related"),
+        "{}",
+        o_out[10]
+    );
+    // Each tool reads the other's ACLs alike.
+    for db in [&ours, &theirs] {
+        for id in ["pg_web", "ls1"] {
+            assert_eq!(
+                ok(ROVN, db, &["acl-list", id]),
+                ok("ovn-nbctl", db, &["acl-list", id])
+            );
+        }
+    }
+}

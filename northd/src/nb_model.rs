@@ -80,8 +80,12 @@ pub fn apply(model: &mut Northbound, changes: &Changes) -> NbChanges {
     table!(nb::AddressSet::TABLE, address_sets, |o: &mut NbChanges, _k| {
         o.named_sets = true;
     });
-    table!(nb::PortGroup::TABLE, port_groups, |o: &mut NbChanges, _k| {
+    table!(nb::PortGroup::TABLE, port_groups, |o: &mut NbChanges, k| {
         o.named_sets = true;
+        o.port_groups.insert(k);
+    });
+    table!(nb::Acl::TABLE, acls, |o: &mut NbChanges, k| {
+        o.acls.insert(k);
     });
     out
 }

@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 
 use northd_core::{
-    AddressSet, Chassis, LoadBalancer, LogicalRouter, LogicalRouterPort, LogicalSwitch, LogicalSwitchPort,
-    NbGlobal, Northbound, PortGroup, SbContext, StaticRoute,
+    Acl, AddressSet, Chassis, LoadBalancer, LogicalRouter, LogicalRouterPort, LogicalSwitch,
+    LogicalSwitchPort, NbGlobal, Northbound, PortGroup, SbContext, StaticRoute,
 };
 use ovn_db::{nb, sb};
 use ovsdb::typed::Table;
@@ -26,6 +26,7 @@ pub const NB_TABLES: &[&str] = &[
     nb::LoadBalancer::TABLE,
     nb::AddressSet::TABLE,
     nb::PortGroup::TABLE,
+    nb::Acl::TABLE,
 ];
 
 /// SB tables northd reads or owns.
@@ -69,6 +70,7 @@ pub fn northbound(t: &Tables) -> Northbound {
     type Lb = nb::LoadBalancer;
     type As = nb::AddressSet;
     type Pg = nb::PortGroup;
+    type A = nb::Acl;
     let mut out = Northbound::default();
     if let Some((u, r)) = rows::<G>(t).next() {
         out.nb_global = NbGlobal {
@@ -84,6 +86,7 @@ pub fn northbound(t: &Tables) -> Northbound {
                 name: col!(r, Ls, COL_NAME => name),
                 ports: uuid_strings(col!(r, Ls, COL_PORTS => ports)),
                 load_balancers: uuid_strings(col!(r, Ls, COL_LOAD_BALANCER => load_balancer)),
+                acls: uuid_strings(col!(r, Ls, COL_ACLS => acls)),
                 other_config: col!(r, Ls, COL_OTHER_CONFIG => other_config),
                 external_ids: col!(r, Ls, COL_EXTERNAL_IDS => external_ids),
             };
@@ -178,6 +181,26 @@ pub fn northbound(t: &Tables) -> Northbound {
                 PortGroup {
                     name: col!(r, Pg, COL_NAME => name),
                     ports: uuid_strings(col!(r, Pg, COL_PORTS => ports)),
+                    acls: uuid_strings(col!(r, Pg, COL_ACLS => acls)),
+                },
+            )
+        })
+        .collect();
+    out.acls = rows::<A>(t)
+        .map(|(u, r)| {
+            (
+                u,
+                Acl {
+                    direction: col!(r, A, COL_DIRECTION => direction),
+                    priority: col!(r, A, COL_PRIORITY => priority),
+                    match_: col!(r, A, COL_MATCH => r#match),
+                    action: col!(r, A, COL_ACTION => action),
+                    log: col!(r, A, COL_LOG => log),
+                    name: col!(r, A, COL_NAME => name),
+                    severity: col!(r, A, COL_SEVERITY => severity),
+                    meter: col!(r, A, COL_METER => meter),
+                    label: col!(r, A, COL_LABEL => label),
+                    options: col!(r, A, COL_OPTIONS => options),
                 },
             )
         })

@@ -65,6 +65,7 @@ struct Net {
     ports: Vec<(String, String)>,
     routers: Vec<String>,
     lbs: Vec<String>,
+    pgs: Vec<String>,
     n: usize,
 }
 
@@ -79,7 +80,7 @@ impl Net {
 fn change(rng: &mut Rng, net: &mut Net) -> Vec<String> {
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     loop {
-        match rng.below(15) {
+        match rng.below(19) {
             // Only nb_cfg moves (ovn-nbctl --wait=sb sync).
             14 => return s(&["sync"]),
             0 | 1 => {
@@ -192,17 +193,67 @@ fn change(rng: &mut Rng, net: &mut Net) -> Vec<String> {
                 let lb = rng.pick(&net.lbs).cloned().unwrap();
                 if rng.below(2) == 0 && !net.routers.is_empty() {
                     let r = rng.pick(&net.routers).cloned().unwrap();
-                    return s(&["lr-lb-add", &r, &lb]);
+                    return s(&["--may-exist", "lr-lb-add", &r, &lb]);
                 }
                 let Some(sw) = rng.pick(&net.switches).cloned() else {
                     continue;
                 };
-                return s(&["ls-lb-add", &sw, &lb]);
+                return s(&["--may-exist", "ls-lb-add", &sw, &lb]);
             }
             13 if !net.lbs.is_empty() => {
                 let i = rng.below(net.lbs.len());
                 let lb = net.lbs.remove(i);
                 return s(&["lb-del", &lb]);
+            }
+            // Security groups: port groups and their ACLs, switch ACLs.
+            15 => {
+                let pg = net.fresh("pg");
+                net.pgs.push(pg.clone());
+                let mut v = s(&["pg-add", &pg]);
+                for _ in 0..rng.below(3) {
+                    if let Some((_, p)) = net.ports.get(rng.below(net.ports.len().max(1))) {
+                        v.push(p.clone());
+                    }
+                }
+                v[2..].sort();
+                v.dedup();
+                return v;
+            }
+            16 if !net.pgs.is_empty() || !net.switches.is_empty() => {
+                let on_pg = !net.pgs.is_empty() && (net.switches.is_empty() || rng.below(3) > 0);
+                let owner = if on_pg {
+                    rng.pick(&net.pgs)
+                } else {
+                    rng.pick(&net.switches)
+                };
+                let owner = owner.cloned().unwrap();
+                let (dir, port) = if rng.below(2) == 0 {
+                    ("from-lport", "inport")
+                } else {
+                    ("to-lport", "outport")
+                };
+                let m = if on_pg {
+                    format!("{port} == @{owner} && ip4")
+                } else {
+                    format!("ip4 && tcp.dst == {}", rng.below(3) + 80)
+                };
+                let action = ["allow-related", "drop", "allow", "reject", "allow-stateless"][rng.below(5)];
+                let prio = (1000 + rng.below(20)).to_string();
+                return s(&["--may-exist", "acl-add", &owner, dir, &prio, &m, action]);
+            }
+            17 if !net.pgs.is_empty() && !net.ports.is_empty() => {
+                let pg = rng.pick(&net.pgs).cloned().unwrap();
+                let mut v = s(&["pg-set-ports", &pg]);
+                for _ in 0..1 + rng.below(3) {
+                    v.push(net.ports[rng.below(net.ports.len())].1.clone());
+                }
+                v[2..].sort();
+                v.dedup();
+                return v;
+            }
+            18 if !net.pgs.is_empty() => {
+                let pg = rng.pick(&net.pgs).cloned().unwrap();
+                return s(&["acl-del", &pg]);
             }
             _ => continue,
         }

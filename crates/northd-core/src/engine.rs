@@ -205,6 +205,7 @@ impl Engine {
         bindings::build(&sub_nb, ctx, &sub, &mut fresh);
         incremental::splice(t, &mut sub, &d, &self.owners.dp_lbs);
         self.owners.refresh_dps(nb, &d);
+        self.owners.refresh_port_groups(nb, ch.port_groups.iter());
         for u in &d {
             lbs.extend(self.owners.dp_lbs.get(u).into_iter().flatten().cloned());
         }

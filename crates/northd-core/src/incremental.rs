@@ -27,6 +27,9 @@ pub struct NbChanges {
     pub load_balancers: BTreeSet<Uuid>,
     /// Some `Address_Set` or `Port_Group` row changed.
     pub named_sets: bool,
+    /// `Port_Group` rows that changed (their ACLs apply to the switches they span).
+    pub port_groups: BTreeSet<Uuid>,
+    pub acls: BTreeSet<Uuid>,
     /// The SB context changed beyond tunnel keys (chassis, SB_Global options).
     pub context: bool,
 }
@@ -61,6 +64,10 @@ pub(crate) struct Owners {
     pub dp_lbs: HashMap<Uuid, Vec<Uuid>>,
     /// LRP name → router.
     pub lrp_router: HashMap<String, Uuid>,
+    /// ACL → switches listing it in their `acls`.
+    pub acl_users: HashMap<Uuid, BTreeSet<Uuid>>,
+    /// Port groups with ACLs → (their ACLs, the switches their ports are on).
+    pub pg_acls: HashMap<Uuid, (Vec<Uuid>, BTreeSet<Uuid>)>,
 }
 
 impl Owners {
@@ -69,7 +76,29 @@ impl Owners {
         for u in nb.switches.keys().chain(nb.routers.keys()) {
             o.add(nb, u);
         }
+        let pgs: Vec<Uuid> = nb.port_groups.keys().cloned().collect();
+        o.refresh_port_groups(nb, pgs.iter());
         o
+    }
+
+    /// Re-reads the ACLs and spans of port groups `pgs` (after the datapaths they touch
+    /// were refreshed).
+    pub(crate) fn refresh_port_groups<'a>(&mut self, nb: &Northbound, pgs: impl Iterator<Item = &'a Uuid>) {
+        for pg in pgs {
+            match nb.port_groups.get(pg).filter(|p| !p.acls.is_empty()) {
+                Some(p) => {
+                    let span = p
+                        .ports
+                        .iter()
+                        .filter_map(|l| self.child.get(l).cloned())
+                        .collect();
+                    self.pg_acls.insert(pg.clone(), (p.acls.clone(), span));
+                }
+                None => {
+                    self.pg_acls.remove(pg);
+                }
+            }
+        }
     }
 
     fn remove(&mut self, dp: &Uuid) {
@@ -88,10 +117,17 @@ impl Owners {
             }
         }
         self.lrp_router.retain(|_, r| r != dp);
+        self.acl_users.retain(|_, users| {
+            users.remove(dp);
+            !users.is_empty()
+        });
     }
 
     fn add(&mut self, nb: &Northbound, dp: &Uuid) {
         let (children, lbs): (Vec<Uuid>, Vec<Uuid>) = if let Some(ls) = nb.switches.get(dp) {
+            for a in &ls.acls {
+                self.acl_users.entry(a.clone()).or_default().insert(dp.clone());
+            }
             (ls.ports.clone(), ls.load_balancers.clone())
         } else if let Some(lr) = nb.routers.get(dp) {
             for p in &lr.ports {
@@ -197,6 +233,25 @@ pub(crate) fn affected(
             d.extend(us.iter().cloned());
         }
     }
+    // ACLs: an edited ACL re-resolves the switches it applies to; a port group with ACLs
+    // the switches it spanned and spans now. (A switch whose `acls` column changed is
+    // dirty already.)
+    for a in &ch.acls {
+        d.extend(owners.acl_users.get(a).into_iter().flatten().cloned());
+        for (acls, span) in owners.pg_acls.values() {
+            if acls.contains(a) {
+                d.extend(span.iter().cloned());
+            }
+        }
+    }
+    for pg in &ch.port_groups {
+        if let Some((_, span)) = owners.pg_acls.get(pg) {
+            d.extend(span.iter().cloned());
+        }
+        if let Some(p) = nb.port_groups.get(pg).filter(|p| !p.acls.is_empty()) {
+            d.extend(p.ports.iter().filter_map(|l| owners.child.get(l).cloned()));
+        }
+    }
     // Created or deleted datapaths change key allocation: full.
     for u in &d {
         let now = nb.switches.contains_key(u) || nb.routers.contains_key(u);
@@ -291,6 +346,15 @@ pub(crate) fn sub_northbound(nb: &Northbound, ctx: &BTreeSet<Uuid>) -> Northboun
         nb_global: nb.nb_global.clone(),
         ..Default::default()
     };
+    // Port groups with ACLs decide which ACLs apply to the switches in `ctx`.
+    for (u, pg) in nb.port_groups.iter().filter(|(_, p)| !p.acls.is_empty()) {
+        s.port_groups.insert(u.clone(), pg.clone());
+        for a in &pg.acls {
+            if let Some(r) = nb.acls.get(a) {
+                s.acls.insert(a.clone(), r.clone());
+            }
+        }
+    }
     for u in ctx {
         if let Some(ls) = nb.switches.get(u) {
             for p in &ls.ports {
@@ -301,6 +365,11 @@ pub(crate) fn sub_northbound(nb: &Northbound, ctx: &BTreeSet<Uuid>) -> Northboun
             for lb in &ls.load_balancers {
                 if let Some(r) = nb.load_balancers.get(lb) {
                     s.load_balancers.insert(lb.clone(), r.clone());
+                }
+            }
+            for a in &ls.acls {
+                if let Some(r) = nb.acls.get(a) {
+                    s.acls.insert(a.clone(), r.clone());
                 }
             }
             s.switches.insert(u.clone(), ls.clone());

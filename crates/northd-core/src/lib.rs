@@ -8,6 +8,7 @@
 //! - [`diff`]: inserts/updates/deletes between two [`Southbound`] states.
 //! - [`remember_keys`]: carry tunnel keys of a previous output into the next context.
 
+mod acl;
 pub mod addresses;
 mod bindings;
 pub mod diff;
@@ -30,8 +31,8 @@ pub use flows::{Pipeline, Stage};
 pub use incremental::{Delta, NbChanges};
 pub use model::Map;
 pub use model::nb::{
-    AddressSet, Chassis, LoadBalancer, LogicalRouter, LogicalRouterPort, LogicalSwitch, LogicalSwitchPort,
-    NbGlobal, Northbound, PortGroup, SbContext, StaticRoute, Uuid,
+    Acl, AddressSet, Chassis, LoadBalancer, LogicalRouter, LogicalRouterPort, LogicalSwitch,
+    LogicalSwitchPort, NbGlobal, Northbound, PortGroup, SbContext, StaticRoute, Uuid,
 };
 pub use model::sb::{
     DatapathBinding, DatapathKind, LogicalFlow, MulticastGroup, PortBinding, SbLoadBalancer, Southbound,

@@ -10,8 +10,6 @@ use crate::flows::{FlowBuilder, Stage, quoted};
 use crate::model::sb::LogicalFlow;
 use crate::topology::{SwitchPortView, SwitchView};
 
-const IPV6_CT_OMIT_MATCH: &str = "nd || nd_ra || nd_rs || mldv1 || mldv2";
-
 pub(crate) fn switch_flows(v: &SwitchView) -> Vec<LogicalFlow> {
     let mut f = FlowBuilder::new(&v.uuid);
     let g = &v.globals;
@@ -39,12 +37,6 @@ pub(crate) fn switch_flows(v: &SwitchView) -> Vec<LogicalFlow> {
     f.add(Stage::LsInLookupFdb, 0, "1", "next;");
     f.add(Stage::LsInPutFdb, 0, "1", "next;");
 
-    // Pre-ACL: no ACL support yet, so only the defaults.
-    f.add(Stage::LsInPreAcl, 110, "eth.dst == $svc_monitor_mac", "next;");
-    f.add(Stage::LsOutPreAcl, 110, "eth.src == $svc_monitor_mac", "next;");
-    f.add(Stage::LsInPreAcl, 0, "1", "next;");
-    f.add(Stage::LsOutPreAcl, 0, "1", "next;");
-
     // Pre-LB.
     for s in [Stage::LsInPreLb, Stage::LsOutPreLb] {
         f.add(s, 110, "eth.mcast", "next;");
@@ -65,82 +57,7 @@ pub(crate) fn switch_flows(v: &SwitchView) -> Vec<LogicalFlow> {
         f.add(s, 100, "reg0[0] == 1", "ct_next;");
     }
 
-    // ACL hints.
-    for s in [Stage::LsInAclHint, Stage::LsOutAclHint] {
-        if !lb {
-            f.add(s, u16::MAX, "1", "next;");
-            continue;
-        }
-        f.add(s, 0, "1", "next;");
-        f.add(s, 7, "ct.new && !ct.est", "reg0[7] = 1; reg0[9] = 1; next;");
-        f.add(
-            s,
-            6,
-            format!("!ct.new && ct.est && !ct.rpl && {blocked} == 1"),
-            "reg0[7] = 1; reg0[9] = 1; next;",
-        );
-        f.add(s, 5, "!ct.trk", "reg0[8] = 1; reg0[9] = 1; next;");
-        f.add(
-            s,
-            4,
-            format!("!ct.new && ct.est && !ct.rpl && {blocked} == 0"),
-            "reg0[8] = 1; reg0[10] = 1; next;",
-        );
-        f.add(s, 3, "!ct.est", "reg0[9] = 1; next;");
-        f.add(s, 2, format!("ct.est && {blocked} == 1"), "reg0[9] = 1; next;");
-        f.add(s, 1, format!("ct.est && {blocked} == 0"), "reg0[10] = 1; next;");
-    }
-
-    // ACLs (defaults only; a load balancer makes the switch stateful).
-    if lb {
-        f.add(Stage::LsInAcl, 0, "1", "next;");
-        f.add(Stage::LsOutAcl, 0, "1", "next;");
-    } else {
-        f.add(Stage::LsInAcl, u16::MAX, "1", "next;");
-        f.add(Stage::LsOutAcl, u16::MAX, "1", "next;");
-    }
-    f.add(Stage::LsInAclAfterLb, 0, "1", "next;");
-    if lb {
-        let inv = if g.use_ct_inv_match { "ct.inv || " } else { "" };
-        let not_inv = if g.use_ct_inv_match { " && !ct.inv" } else { "" };
-        for s in [Stage::LsInAcl, Stage::LsOutAcl] {
-            f.add(
-                s,
-                1,
-                format!("ip && ct.est && {blocked} == 1"),
-                "reg0[1] = 1; next;",
-            );
-            f.add(s, 1, "ip && !ct.est", "reg0[1] = 1; next;");
-            f.add(
-                s,
-                u16::MAX - 3,
-                format!("{inv}(ct.est && ct.rpl && {blocked} == 1)"),
-                "drop;",
-            );
-        }
-        let est = format!("ct.est && !ct.rel && !ct.new{not_inv} && ct.rpl && {blocked} == 0");
-        f.add(
-            Stage::LsInAcl,
-            u16::MAX - 3,
-            est.clone(),
-            "reg0[9] = 0; reg0[10] = 0; reg0[17] = 1; next;",
-        );
-        f.add(Stage::LsOutAcl, u16::MAX - 3, est, "next;");
-        let rel = format!("!ct.est && ct.rel && !ct.new{not_inv} && {blocked} == 0");
-        let (in_act, out_act) = if g.ct_lb_related {
-            ("reg0[17] = 1; ct_commit_nat;", "ct_commit_nat;")
-        } else {
-            ("reg0[17] = 1; next;", "next;")
-        };
-        f.add(Stage::LsInAcl, u16::MAX - 3, rel.clone(), in_act);
-        f.add(Stage::LsOutAcl, u16::MAX - 3, rel, out_act);
-        f.add(Stage::LsInAclAfterLb, u16::MAX - 3, "reg0[17] == 1", "next;");
-        f.add(Stage::LsInAcl, 34000, "eth.dst == $svc_monitor_mac", "next;");
-        f.add(Stage::LsOutAcl, 34000, "eth.src == $svc_monitor_mac", "next;");
-    }
-    for s in [Stage::LsInAcl, Stage::LsOutAcl, Stage::LsInAclAfterLb] {
-        f.add(s, u16::MAX - 3, IPV6_CT_OMIT_MATCH, "next;");
-    }
+    crate::acl::acl_flows(v, &mut f);
 
     // QoS (not implemented: defaults only).
     for s in [
@@ -301,22 +218,29 @@ pub(crate) fn switch_port_flows(v: &SwitchPortView) -> Vec<LogicalFlow> {
         );
     }
 
-    // Router and (LB-less) localnet ports bypass conntrack.
-    if (is_router && v.peer.is_some()) || (is_localnet && !v.switch_has_lb_vip) {
+    // Router and (LB-less) localnet ports bypass conntrack: a router port's traffic
+    // may have been tracked on another chassis, so its zone here knows nothing of it.
+    let bypass = |f: &mut FlowBuilder, ingress: Stage, egress: Stage| {
+        let out_action = if v.switch_has_stateful_acl {
+            "next;"
+        } else {
+            "ct_clear; next;"
+        };
+        f.add_port(ingress, 110, format!("ip && inport == {key}"), "next;", &v.name);
         f.add_port(
-            Stage::LsInPreLb,
-            110,
-            format!("ip && inport == {key}"),
-            "next;",
-            &v.name,
-        );
-        f.add_port(
-            Stage::LsOutPreLb,
+            egress,
             110,
             format!("ip && outport == {key}"),
-            "ct_clear; next;",
+            out_action,
             &v.name,
         );
+    };
+    let router_peered = is_router && v.peer.is_some();
+    if router_peered || (is_localnet && !v.switch_has_lb_vip) {
+        bypass(&mut f, Stage::LsInPreLb, Stage::LsOutPreLb);
+    }
+    if v.switch_has_stateful_acl && (router_peered || is_localnet) {
+        bypass(&mut f, Stage::LsInPreAcl, Stage::LsOutPreAcl);
     }
 
     arp_nd_responder(v, &key, &mut f);

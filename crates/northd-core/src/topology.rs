@@ -13,7 +13,9 @@ use std::net::IpAddr;
 use crate::addresses::{Cidr, LportAddresses, LrpNetworks, Mac, parse_lport_addresses};
 use crate::keys::{self, KeyRequest};
 use crate::lb::{LbView, NeighborMode, ParsedLb, parse_lb};
-use crate::model::nb::{LogicalRouterPort, LogicalSwitchPort, Northbound, SbContext, Uuid};
+use crate::model::nb::{
+    Acl, LogicalRouterPort, LogicalSwitch, LogicalSwitchPort, Northbound, SbContext, Uuid,
+};
 use crate::warning::{RowRef, Warning};
 
 /// Settings that affect flows on every datapath.
@@ -25,6 +27,8 @@ pub(crate) struct Globals {
     pub ct_lb_related: bool,
     /// NB_Global `options:use_ct_inv_match` (default true).
     pub use_ct_inv_match: bool,
+    /// NB_Global `options:default_acl_drop`: traffic no ACL allows is dropped.
+    pub default_acl_drop: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +39,11 @@ pub(crate) struct SwitchView {
     /// Some enabled port has an `unknown` address (so `_MC_unknown` exists).
     pub has_unknown: bool,
     pub vlan_passthru: bool,
+    /// The switch's own ACLs, then those of every port group with a port on it (each
+    /// once).
+    pub acls: Vec<Acl>,
+    /// Some of `acls` is `allow-related`: the switch sends IP traffic through conntrack.
+    pub has_stateful_acl: bool,
 }
 
 /// A router port as seen from a switch it is attached to.
@@ -68,6 +77,7 @@ pub(crate) struct SwitchPortView {
     pub has_port_security: bool,
     pub localnet_learn_fdb: bool,
     pub switch_has_lb_vip: bool,
+    pub switch_has_stateful_acl: bool,
     /// The switch passes VLAN tags through (no ARP/ND responder then).
     pub switch_vlan_passthru: bool,
     /// Every port of the switch is a router port (no L2 flooding to VMs needed).
@@ -186,6 +196,7 @@ pub(crate) fn globals(nb: &Northbound, ctx: &SbContext) -> Globals {
             .options
             .get("use_ct_inv_match")
             .is_none_or(|v| v != "false"),
+        default_acl_drop: opt_true(&nb.nb_global.options, "default_acl_drop"),
     };
     for ch in &ctx.chassis {
         if opt_true(&ch.other_config, "is-remote") {
@@ -524,6 +535,8 @@ impl Topology {
             })
         };
 
+        let pg_acls = port_group_acls(nb, &lsp_owner, w);
+
         // Switches and their ports.
         for (ls_uuid, ls) in &nb.switches {
             // No key left (e.g. VXLAN's 4095 limit): the datapath is not written at all.
@@ -565,6 +578,8 @@ impl Topology {
                 .filter_map(|(_, p)| attached(p, &t.router_lb_ips))
                 .collect();
 
+            let acls = switch_acls(nb, ls, pg_acls.get(ls_uuid.as_str()), w);
+            let has_stateful_acl = acls.iter().any(|a| a.action == "allow-related");
             t.switches.insert(
                 ls_uuid.clone(),
                 SwitchView {
@@ -573,6 +588,8 @@ impl Topology {
                     has_lb_vip,
                     has_unknown,
                     vlan_passthru: opt_true(&ls.other_config, "vlan-passthru"),
+                    acls,
+                    has_stateful_acl,
                 },
             );
             for lb in lb_list {
@@ -634,6 +651,7 @@ impl Topology {
                         has_port_security: !lsp.port_security.is_empty(),
                         localnet_learn_fdb: opt_true(&lsp.options, "localnet_learn_fdb"),
                         switch_has_lb_vip: has_lb_vip,
+                        switch_has_stateful_acl: has_stateful_acl,
                         switch_vlan_passthru: opt_true(&ls.other_config, "vlan-passthru"),
                         switch_only_router_ports: n_router == ports.len(),
                         peer,
@@ -908,6 +926,65 @@ fn resolve_routes(
             out_mac,
             src_ip,
         });
+    }
+    out
+}
+
+/// ACL UUIDs of the port groups spanning each switch (a port group spans the switches its
+/// ports are on), by switch UUID.
+fn port_group_acls<'a>(
+    nb: &'a Northbound,
+    lsp_owner: &BTreeMap<&str, &'a str>,
+    w: &mut Vec<Warning>,
+) -> BTreeMap<&'a str, Vec<&'a Uuid>> {
+    let mut out: BTreeMap<&str, Vec<&Uuid>> = BTreeMap::new();
+    for pg in nb.port_groups.values().filter(|pg| !pg.acls.is_empty()) {
+        let mut acls = Vec::new();
+        for u in &pg.acls {
+            if nb.acls.contains_key(u) {
+                acls.push(u);
+            } else {
+                w.push(Warning::Dangling {
+                    row: RowRef::new("Port_Group", pg.name.clone()),
+                    column: "acls",
+                    target: u.clone(),
+                });
+            }
+        }
+        let spanned: BTreeSet<&str> = pg
+            .ports
+            .iter()
+            .filter_map(|p| lsp_owner.get(p.as_str()).copied())
+            .collect();
+        for ls in spanned {
+            out.entry(ls).or_default().extend(acls.iter().copied());
+        }
+    }
+    out
+}
+
+/// The ACLs that apply to switch `ls`: its own, then its port groups', each row once.
+fn switch_acls(
+    nb: &Northbound,
+    ls: &LogicalSwitch,
+    from_pgs: Option<&Vec<&Uuid>>,
+    w: &mut Vec<Warning>,
+) -> Vec<Acl> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for u in ls.acls.iter().chain(from_pgs.into_iter().flatten().copied()) {
+        if !seen.insert(u) {
+            continue;
+        }
+        match nb.acls.get(u) {
+            Some(a) => out.push(a.clone()),
+            // Port groups' ACLs were checked in `port_group_acls`.
+            None => w.push(Warning::Dangling {
+                row: RowRef::new("Logical_Switch", ls.name.clone()),
+                column: "acls",
+                target: u.clone(),
+            }),
+        }
     }
     out
 }

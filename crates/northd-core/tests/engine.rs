@@ -71,13 +71,42 @@ impl Mutator {
         }
     }
 
+    fn acl(&mut self) -> Acl {
+        let action = ["allow", "allow-related", "allow-stateless", "drop", "reject"][self.rng.below(5)];
+        let direction = if self.rng.chance(50) {
+            "from-lport"
+        } else {
+            "to-lport"
+        };
+        let match_ = ["ip4", "ip4 && tcp.dst == 22", "ip4.src == $as_mgmt", "arp", "ip"][self.rng.below(5)];
+        let mut acl = Acl {
+            direction: direction.into(),
+            priority: self.rng.below(32768) as i64,
+            match_: match_.into(),
+            action: action.into(),
+            ..Default::default()
+        };
+        if self.rng.chance(20) {
+            acl.log = true;
+            acl.name = Some(format!("acl{}", self.counter));
+            acl.label = 1 + self.rng.below(100) as i64;
+            acl.options.insert("log-related".into(), "true".into());
+        }
+        if self.rng.chance(10) {
+            acl.options.insert("apply-after-lb".into(), "true".into());
+        }
+        acl
+    }
+
     fn mutate(&mut self, nb: &mut Northbound, ctx: &mut SbContext) {
         let switches: Vec<String> = nb.switches.keys().cloned().collect();
         let routers: Vec<String> = nb.routers.keys().cloned().collect();
         let lsps: Vec<String> = nb.switch_ports.keys().cloned().collect();
         let lrps: Vec<String> = nb.router_ports.keys().cloned().collect();
         let lbs: Vec<String> = nb.load_balancers.keys().cloned().collect();
-        match self.rng.below(16) {
+        let pgs: Vec<String> = nb.port_groups.keys().cloned().collect();
+        let acls: Vec<String> = nb.acls.keys().cloned().collect();
+        match self.rng.below(20) {
             0 => {
                 let u = self.uuid();
                 nb.switches.insert(
@@ -118,6 +147,10 @@ impl Mutator {
                     nb.switch_ports.remove(&p);
                     for s in nb.switches.values_mut() {
                         s.ports.retain(|x| x != &p);
+                    }
+                    // Port_Group.ports is a weak reference.
+                    for g in nb.port_groups.values_mut() {
+                        g.ports.retain(|x| x != &p);
                     }
                 }
             }
@@ -253,6 +286,74 @@ impl Mutator {
             14 => {
                 if let Some(l) = self.rng.pick(&lbs).cloned() {
                     nb.load_balancers.remove(&l);
+                    // The `load_balancer` columns are weak references.
+                    for s in nb.switches.values_mut() {
+                        s.load_balancers.retain(|x| x != &l);
+                    }
+                    for r in nb.routers.values_mut() {
+                        r.load_balancers.retain(|x| x != &l);
+                    }
+                }
+            }
+            15 => {
+                // A new ACL on a switch or a port group.
+                let u = self.uuid();
+                let acl = self.acl();
+                let on_pg = self.rng.chance(60);
+                if on_pg && let Some(g) = self.rng.pick(&pgs).cloned() {
+                    nb.port_groups.get_mut(&g).unwrap().acls.push(u.clone());
+                    nb.acls.insert(u, acl);
+                } else if let Some(s) = self.rng.pick(&switches).cloned() {
+                    nb.switches.get_mut(&s).unwrap().acls.push(u.clone());
+                    nb.acls.insert(u, acl);
+                }
+            }
+            16 => {
+                if let Some(a) = self.rng.pick(&acls).cloned() {
+                    let fresh = self.acl();
+                    let acl = nb.acls.get_mut(&a).unwrap();
+                    if self.rng.chance(50) {
+                        acl.action = fresh.action;
+                    } else {
+                        acl.match_ = fresh.match_;
+                    }
+                }
+            }
+            17 => {
+                if let Some(a) = self.rng.pick(&acls).cloned() {
+                    nb.acls.remove(&a);
+                    for s in nb.switches.values_mut() {
+                        s.acls.retain(|x| x != &a);
+                    }
+                    for g in nb.port_groups.values_mut() {
+                        g.acls.retain(|x| x != &a);
+                    }
+                }
+            }
+            18 => {
+                // Port group membership: join a port, leave one, or a new group.
+                match (self.rng.pick(&pgs).cloned(), self.rng.pick(&lsps).cloned()) {
+                    (Some(g), Some(p)) if self.rng.chance(70) => {
+                        let pg = nb.port_groups.get_mut(&g).unwrap();
+                        if let Some(i) = pg.ports.iter().position(|x| x == &p) {
+                            pg.ports.remove(i);
+                        } else {
+                            pg.ports.push(p);
+                        }
+                    }
+                    (_, p) => {
+                        let u = self.uuid();
+                        let a = self.uuid();
+                        nb.acls.insert(a.clone(), self.acl());
+                        nb.port_groups.insert(
+                            u,
+                            PortGroup {
+                                name: format!("pg{}", self.counter),
+                                ports: p.into_iter().collect(),
+                                acls: vec![a],
+                            },
+                        );
+                    }
                 }
             }
             _ => {
@@ -272,8 +373,8 @@ impl Mutator {
 
 #[test]
 fn incremental_matches_full_after_random_changes() {
-    let sb_json = fixture("seed7-sb.json");
-    let mut nb = load_nb(&fixture("seed7-nb.json"));
+    let sb_json = fixture("seed8-sb.json");
+    let mut nb = load_nb(&fixture("seed8-nb.json"));
     let mut ctx = load_ctx(&sb_json, true);
     let mut engine = Engine::new();
     let mut m = Mutator {
@@ -363,6 +464,8 @@ fn nb_changes(old: &Northbound, new: &Northbound, old_ctx: &SbContext, ctx: &SbC
         static_routes: changed_keys(&old.static_routes, &new.static_routes),
         load_balancers: changed_keys(&old.load_balancers, &new.load_balancers),
         named_sets: old.address_sets != new.address_sets || old.port_groups != new.port_groups,
+        port_groups: changed_keys(&old.port_groups, &new.port_groups),
+        acls: changed_keys(&old.acls, &new.acls),
         context: old_ctx.chassis != ctx.chassis || old_ctx.sb_global_options != ctx.sb_global_options,
     }
 }
@@ -404,7 +507,7 @@ fn apply(sb: &mut Southbound, d: &SbDiff) {
 
 #[test]
 fn change_driven_updates_match_full_after_random_changes() {
-    for seed in ["seed4", "seed7"] {
+    for seed in ["seed4", "seed7", "seed8"] {
         let local = change_driven_run(seed);
         eprintln!("{seed}: {local} local updates of 400");
         assert!(local > 0, "{seed}: no local updates");

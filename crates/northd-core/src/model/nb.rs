@@ -23,6 +23,7 @@ pub struct Northbound {
     pub load_balancers: BTreeMap<Uuid, LoadBalancer>,
     pub address_sets: BTreeMap<Uuid, AddressSet>,
     pub port_groups: BTreeMap<Uuid, PortGroup>,
+    pub acls: BTreeMap<Uuid, Acl>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,6 +42,8 @@ pub struct LogicalSwitch {
     pub ports: Vec<Uuid>,
     /// `Load_Balancer` UUIDs.
     pub load_balancers: Vec<Uuid>,
+    /// `ACL` UUIDs.
+    pub acls: Vec<Uuid>,
     /// Includes `requested-tnl-key`.
     pub other_config: Map,
     pub external_ids: Map,
@@ -123,6 +126,28 @@ pub struct PortGroup {
     pub name: String,
     /// `Logical_Switch_Port` UUIDs.
     pub ports: Vec<Uuid>,
+    /// `ACL` UUIDs.
+    pub acls: Vec<Uuid>,
+}
+
+/// One NB `ACL` row (attached to a `Logical_Switch` or a `Port_Group`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Acl {
+    /// `from-lport` or `to-lport`.
+    pub direction: String,
+    /// 0..=32767.
+    pub priority: i64,
+    pub match_: String,
+    /// `allow`, `allow-related`, `allow-stateless`, `drop` or `reject`.
+    pub action: String,
+    pub log: bool,
+    pub name: Option<String>,
+    pub severity: Option<String>,
+    pub meter: Option<String>,
+    /// 0 means no label.
+    pub label: i64,
+    /// `apply-after-lb`, `log-related`.
+    pub options: Map,
 }
 
 /// Southbound-side facts the translation depends on.

@@ -72,8 +72,9 @@ fn uuid(row: &Value) -> String {
     atom_str(&row["_uuid"])
 }
 
-fn rows<'a>(db: &'a Value, table: &str) -> &'a Vec<Value> {
-    db[table].as_array().unwrap()
+/// The rows of `table`; none if the dump predates the table (seeds 1-7 have no ACL).
+fn rows<'a>(db: &'a Value, table: &str) -> &'a [Value] {
+    db[table].as_array().map_or(&[], Vec::as_slice)
 }
 
 pub fn load_nb(db: &Value) -> Northbound {
@@ -93,6 +94,7 @@ pub fn load_nb(db: &Value) -> Northbound {
                 name: string(r, "name"),
                 ports: strings(r, "ports"),
                 load_balancers: strings(r, "load_balancer"),
+                acls: strings(r, "acls"),
                 other_config: map(r, "other_config"),
                 external_ids: map(r, "external_ids"),
             },
@@ -183,6 +185,24 @@ pub fn load_nb(db: &Value) -> Northbound {
             PortGroup {
                 name: string(r, "name"),
                 ports: strings(r, "ports"),
+                acls: strings(r, "acls"),
+            },
+        );
+    }
+    for r in rows(db, "ACL") {
+        nb.acls.insert(
+            uuid(r),
+            Acl {
+                direction: string(r, "direction"),
+                priority: r["priority"].as_i64().unwrap_or(0),
+                match_: string(r, "match"),
+                action: string(r, "action"),
+                log: r["log"].as_bool().unwrap_or(false),
+                name: opt_string(r, "name"),
+                severity: opt_string(r, "severity"),
+                meter: opt_string(r, "meter"),
+                label: r["label"].as_i64().unwrap_or(0),
+                options: map(r, "options"),
             },
         );
     }
