@@ -58,6 +58,22 @@ pub struct DaemonArgs {
     pub verbose: Vec<String>,
 }
 
+/// Makes glibc's malloc keep one heap for the whole process. By default every thread
+/// that finds the heap busy gets an arena of its own (up to 8 per core); the daemons'
+/// tokio workers then allocate a replica update on one thread and free it on another,
+/// and the freed room sits in an arena the next large allocation does not use.
+/// Measured at the medium scale: rovn-northd's peak RSS 370 -> 320 MB, rovn-controller's
+/// 357 -> 208 MB (K=100). The daemons have two workers, so one heap costs little
+/// contention. Called before any thread starts; a no-op on other C libraries.
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters; it is called before the
+    // daemon starts threads and has no memory-safety preconditions.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
+}
+
 /// OVN's run directory: `OVN_RUNDIR`, else `OVS_RUNDIR`, else `/var/run/ovn`.
 pub fn ovn_rundir() -> PathBuf {
     std::env::var_os("OVN_RUNDIR")
@@ -116,6 +132,7 @@ impl Daemon {
     /// Detaches if asked (must run before any thread, i.e. before the tokio
     /// runtime exists), writes the pidfile and sets up logging.
     pub fn start(program: &str, args: &DaemonArgs) -> Result<Daemon, Error> {
+        tune_allocator();
         let lvl = level(&args.verbose)?;
         let rundir = ovn_rundir();
         let pidfile = args.pidfile.as_ref().map(|p| {

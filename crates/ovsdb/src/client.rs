@@ -107,19 +107,36 @@ impl Client {
 
     /// Sends a request and waits for its reply.
     pub async fn call(&self, method: &str, params: Value) -> Result<Value, Error> {
+        self.call_with(method, |out| serde_json::to_writer(out, &params))
+            .await
+    }
+
+    /// Sends a request whose params `write_params` serializes straight into the
+    /// message, and waits for its reply. Only the text is kept while waiting: a large
+    /// request (northd's first Southbound write) would otherwise stay alive as a JSON
+    /// tree, several times the size of its text, until the server answers.
+    async fn call_with(
+        &self,
+        method: &str,
+        write_params: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
+    ) -> Result<Value, Error> {
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut bytes = format!("{{\"id\":{id},\"method\":").into_bytes();
+        let written = serde_json::to_writer(&mut bytes, method)
+            .and_then(|()| {
+                bytes.extend_from_slice(b",\"params\":");
+                write_params(&mut bytes)
+            })
+            .map_err(|e| Error::Protocol(format!("{method}: cannot serialize the request: {e}")));
+        bytes.push(b'}');
+        written?;
         let (tx, rx) = oneshot::channel();
         self.shared
             .pending
             .lock()
             .expect("pending map lock")
             .insert(id, tx);
-        let msg = Message::Request {
-            id: json!(id),
-            method: method.to_string(),
-            params,
-        };
-        if self.shared.out.send(msg.to_bytes()).is_err() {
+        if self.shared.out.send(bytes).is_err() {
             self.shared.pending.lock().expect("pending map lock").remove(&id);
             return Err(Error::Disconnected);
         }
@@ -149,9 +166,19 @@ impl Client {
 
     /// Runs a transaction; any operation error becomes [`Error::Txn`].
     pub async fn transact(&self, db: &str, ops: &[Operation]) -> Result<Vec<OpResult>, Error> {
-        let mut params = vec![json!(db)];
-        params.extend(ops.iter().map(Operation::to_json));
-        let v = self.call("transact", Value::Array(params)).await?;
+        // One operation's JSON at a time: a big transaction's tree never exists whole.
+        let v = self
+            .call_with("transact", |out| {
+                out.push(b'[');
+                serde_json::to_writer(&mut *out, db)?;
+                for op in ops {
+                    out.push(b',');
+                    serde_json::to_writer(&mut *out, &op.to_json())?;
+                }
+                out.push(b']');
+                Ok(())
+            })
+            .await?;
         parse_results(&v, ops.len())
     }
 }

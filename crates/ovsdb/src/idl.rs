@@ -268,11 +268,21 @@ impl Idl {
 
     /// Applies the reply to the monitor request sent with `method`.
     pub fn apply_monitor_reply(&mut self, method: MonitorMethod, result: &Value) -> Result<SyncKind, Error> {
+        self.apply_monitor_reply_owned(method, result.clone())
+    }
+
+    /// [`Idl::apply_monitor_reply`], consuming the reply: its JSON is freed row by row
+    /// as the rows are parsed (a full dump is the largest message a client receives).
+    pub fn apply_monitor_reply_owned(
+        &mut self,
+        method: MonitorMethod,
+        result: Value,
+    ) -> Result<SyncKind, Error> {
         let schema = self.schema.as_ref().ok_or_else(no_schema)?;
         let (kind, updates, txn) = match method {
             MonitorMethod::MonitorCondSince => {
-                let r = monitor::parse_since_reply(result)?;
-                let ups = monitor::parse_table_updates(&r.updates, UpdateFormat::V2, schema)?;
+                let r = monitor::parse_since_reply_owned(result)?;
+                let ups = monitor::parse_table_updates_owned(r.updates, UpdateFormat::V2, schema)?;
                 let kind = if r.found && self.sent_txn_id {
                     SyncKind::Resumed
                 } else {
@@ -282,12 +292,12 @@ impl Idl {
             }
             MonitorMethod::MonitorCond => (
                 SyncKind::Replaced,
-                monitor::parse_table_updates(result, UpdateFormat::V2, schema)?,
+                monitor::parse_table_updates_owned(result, UpdateFormat::V2, schema)?,
                 None,
             ),
             MonitorMethod::Monitor => (
                 SyncKind::Replaced,
-                monitor::parse_table_updates(result, UpdateFormat::V1, schema)?,
+                monitor::parse_table_updates_owned(result, UpdateFormat::V1, schema)?,
                 None,
             ),
         };
@@ -303,14 +313,18 @@ impl Idl {
     /// whether it was one. On error the replica is unchanged and the transaction id
     /// forgotten (the caller should reconnect and resync).
     pub fn apply_notification(&mut self, method: &str, params: &Value) -> Result<bool, Error> {
-        let Some(n) = UpdateNotification::parse(method, params)? else {
+        self.take_notification(method, &mut params.clone())
+    }
+
+    /// [`Idl::apply_notification`] without copying the update: when the notification is
+    /// for this IDL, its updates are moved out of `params` (left `null`) and freed row by
+    /// row as they are parsed; any other notification leaves `params` as it was.
+    pub fn take_notification(&mut self, method: &str, params: &mut Value) -> Result<bool, Error> {
+        let Some(n) = UpdateNotification::take(method, params, &self.monitor_id)? else {
             return Ok(false);
         };
-        if n.monitor_id != self.monitor_id {
-            return Ok(false);
-        }
         let schema = self.schema.as_ref().ok_or_else(no_schema)?;
-        let ups = match monitor::parse_table_updates(&n.updates, n.format, schema) {
+        let ups = match monitor::parse_table_updates_owned(n.updates, n.format, schema) {
             Ok(u) => u,
             Err(e) => {
                 self.last_txn_id = None;

@@ -20,6 +20,9 @@ pub enum FramingError {
     Json(String),
 }
 
+/// Buffer capacity a [`Framer`] keeps between messages.
+const KEEP_BYTES: usize = 256 * 1024;
+
 /// Splits a byte stream into JSON texts. Feed bytes with [`Framer::push`], take
 /// complete messages with [`Framer::next_message`].
 #[derive(Default)]
@@ -86,12 +89,14 @@ impl Framer {
                     b'}' | b']' => {
                         self.depth = self.depth.saturating_sub(1);
                         if self.depth == 0 {
-                            let text: Vec<u8> = self.buf.drain(..=i).collect();
+                            // Parsed in place: a copy of a large message's text would
+                            // exist beside its JSON tree.
+                            let parsed = serde_json::from_slice(&self.buf[..=i]);
+                            self.buf.drain(..=i);
+                            self.release();
                             self.scanned = 0;
                             self.started = false;
-                            return serde_json::from_slice(&text)
-                                .map(Some)
-                                .map_err(|e| FramingError::Json(e.to_string()));
+                            return parsed.map(Some).map_err(|e| FramingError::Json(e.to_string()));
                         }
                     }
                     _ => {}
@@ -105,6 +110,15 @@ impl Framer {
             return Err(FramingError::TooLarge);
         }
         Ok(None)
+    }
+
+    /// Gives back the room a large message needed once it is consumed: the buffer
+    /// would otherwise keep a capacity of the largest message ever received (tens of
+    /// MB after a full dump) for the life of the connection.
+    fn release(&mut self) {
+        if self.buf.capacity() > KEEP_BYTES && self.buf.len() <= KEEP_BYTES / 2 {
+            self.buf.shrink_to(KEEP_BYTES);
+        }
     }
 
     fn reset(&mut self) {
@@ -192,6 +206,19 @@ mod tests {
             assert_eq!(got.len(), 3, "cut at {cut}");
             assert_eq!(got[0]["result"][0], "a}]\"{");
         }
+    }
+
+    #[test]
+    fn a_large_message_does_not_leave_its_room_behind() {
+        let big = format!("{{\"id\":1,\"result\":\"{}\"}} [1", "x".repeat(4 * KEEP_BYTES));
+        let mut f = Framer::new();
+        f.push(big.as_bytes());
+        let v = f.next_message().unwrap().unwrap();
+        assert_eq!(v["result"].as_str().map(str::len), Some(4 * KEEP_BYTES));
+        assert!(f.buf.capacity() <= KEEP_BYTES, "{}", f.buf.capacity());
+        // The start of the next message is kept.
+        f.push(b"]");
+        assert_eq!(f.next_message().unwrap(), Some(json!([1])));
     }
 
     #[test]

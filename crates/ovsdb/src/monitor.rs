@@ -235,30 +235,46 @@ pub fn parse_table_updates(
     format: UpdateFormat,
     schema: &DatabaseSchema,
 ) -> Result<TableUpdates, Error> {
+    parse_table_updates_owned(v.clone(), format, schema)
+}
+
+/// [`parse_table_updates`], consuming the JSON: each row's JSON is freed as soon as
+/// it is parsed, so a large update (a full dump, the echo of a big transaction) never
+/// exists twice in full, as JSON and as rows.
+pub fn parse_table_updates_owned(
+    v: Value,
+    format: UpdateFormat,
+    schema: &DatabaseSchema,
+) -> Result<TableUpdates, Error> {
     let bad = |what: &str| Error::Protocol(format!("malformed table updates: {what}"));
-    let tables = v.as_object().ok_or_else(|| bad("not an object"))?;
+    let Value::Object(tables) = v else {
+        return Err(bad("not an object"));
+    };
     let mut out = TableUpdates::new();
     for (tname, rows) in tables {
-        let ts = schema.table(tname);
-        let rows = rows
-            .as_object()
-            .ok_or_else(|| bad("table updates not an object"))?;
-        let list = out.entry(tname.clone()).or_default();
+        let ts = schema.table(&tname);
+        let Value::Object(rows) = rows else {
+            return Err(bad("table updates not an object"));
+        };
+        let list = out.entry(tname).or_default();
+        list.reserve(rows.len());
         for (uuid, ru) in rows {
-            let uuid = Uuid::parse_str(uuid).map_err(|_| bad("row key is not a uuid"))?;
-            let ru = ru.as_object().ok_or_else(|| bad("row update not an object"))?;
+            let uuid = Uuid::parse_str(&uuid).map_err(|_| bad("row key is not a uuid"))?;
+            let Value::Object(mut ru) = ru else {
+                return Err(bad("row update not an object"));
+            };
             let update = match format {
-                UpdateFormat::V1 => match (ru.get("new"), ru.get("old")) {
-                    (Some(new), Some(_)) => RowUpdate::Replace(parse_row(new, ts)?),
-                    (Some(new), None) => RowUpdate::Insert(parse_row(new, ts)?),
-                    (None, Some(_)) => RowUpdate::Delete,
-                    (None, None) => return Err(bad("row update with neither old nor new")),
+                UpdateFormat::V1 => match (ru.remove("new"), ru.contains_key("old")) {
+                    (Some(new), true) => RowUpdate::Replace(parse_row(&new, ts)?),
+                    (Some(new), false) => RowUpdate::Insert(parse_row(&new, ts)?),
+                    (None, true) => RowUpdate::Delete,
+                    (None, false) => return Err(bad("row update with neither old nor new")),
                 },
                 UpdateFormat::V2 => {
-                    if let Some(r) = ru.get("initial").or_else(|| ru.get("insert")) {
-                        RowUpdate::Insert(parse_row(r, ts)?)
-                    } else if let Some(r) = ru.get("modify") {
-                        RowUpdate::Modify(parse_diff(r, ts)?)
+                    if let Some(r) = ru.remove("initial").or_else(|| ru.remove("insert")) {
+                        RowUpdate::Insert(parse_row(&r, ts)?)
+                    } else if let Some(r) = ru.remove("modify") {
+                        RowUpdate::Modify(parse_diff(&r, ts)?)
                     } else if ru.contains_key("delete") {
                         RowUpdate::Delete
                     } else {
@@ -309,16 +325,32 @@ pub struct SinceReply {
 }
 
 pub fn parse_since_reply(v: &Value) -> Result<SinceReply, Error> {
-    match v.as_array().map(Vec::as_slice) {
-        Some([Value::Bool(found), Value::String(id), updates]) => Ok(SinceReply {
-            found: *found,
-            last_txn_id: id.clone(),
-            updates: updates.clone(),
-        }),
-        _ => Err(Error::Protocol(format!(
+    parse_since_reply_owned(v.clone())
+}
+
+/// [`parse_since_reply`], moving the updates out of the reply instead of copying them.
+pub fn parse_since_reply_owned(v: Value) -> Result<SinceReply, Error> {
+    let bad = |v: &Value| {
+        Error::Protocol(format!(
             "malformed monitor_cond_since reply: {}",
             crate::monitor::truncate(v)
-        ))),
+        ))
+    };
+    match v {
+        Value::Array(a) if matches!(a.as_slice(), [Value::Bool(_), Value::String(_), _]) => {
+            let mut it = a.into_iter();
+            match (it.next(), it.next(), it.next()) {
+                (Some(Value::Bool(found)), Some(Value::String(last_txn_id)), Some(updates)) => {
+                    Ok(SinceReply {
+                        found,
+                        last_txn_id,
+                        updates,
+                    })
+                }
+                _ => Err(bad(&Value::Null)),
+            }
+        }
+        v => Err(bad(&v)),
     }
 }
 
@@ -335,11 +367,49 @@ pub struct UpdateNotification {
 impl UpdateNotification {
     /// Recognizes `update`, `update2` and `update3`; `Ok(None)` for other methods.
     pub fn parse(method: &str, params: &Value) -> Result<Option<Self>, Error> {
+        let Some(h) = NotificationHeader::parse(method, params)? else {
+            return Ok(None);
+        };
+        let updates = params
+            .as_array()
+            .and_then(|p| p.last())
+            .cloned()
+            .unwrap_or_default();
+        Ok(Some(h.with_updates(updates)))
+    }
+
+    /// Like [`UpdateNotification::parse`], but moves the updates out of `params` (leaving
+    /// `null` there), and only when the notification is for `monitor_id`: a large update
+    /// is then never copied. Other notifications leave `params` untouched.
+    pub fn take(method: &str, params: &mut Value, monitor_id: &Value) -> Result<Option<Self>, Error> {
+        let Some(h) = NotificationHeader::parse(method, params)? else {
+            return Ok(None);
+        };
+        if h.monitor_id != *monitor_id {
+            return Ok(None);
+        }
+        let updates = match params.as_array_mut().and_then(|p| p.last_mut()) {
+            Some(u) => std::mem::take(u),
+            None => Value::Null,
+        };
+        Ok(Some(h.with_updates(updates)))
+    }
+}
+
+/// An update notification without its updates.
+struct NotificationHeader {
+    monitor_id: Value,
+    format: UpdateFormat,
+    last_txn_id: Option<String>,
+}
+
+impl NotificationHeader {
+    fn parse(method: &str, params: &Value) -> Result<Option<Self>, Error> {
         let bad = || Error::Protocol(format!("malformed {method} notification: {}", truncate(params)));
-        let p = params.as_array();
+        let p = params.as_array().map(Vec::as_slice);
         Ok(Some(match method {
-            "update" | "update2" => match p.map(Vec::as_slice) {
-                Some([id, updates]) => UpdateNotification {
+            "update" | "update2" => match p {
+                Some([id, _]) => NotificationHeader {
                     monitor_id: id.clone(),
                     format: if method == "update" {
                         UpdateFormat::V1
@@ -347,21 +417,28 @@ impl UpdateNotification {
                         UpdateFormat::V2
                     },
                     last_txn_id: None,
-                    updates: updates.clone(),
                 },
                 _ => return Err(bad()),
             },
-            "update3" => match p.map(Vec::as_slice) {
-                Some([id, Value::String(txn), updates]) => UpdateNotification {
+            "update3" => match p {
+                Some([id, Value::String(txn), _]) => NotificationHeader {
                     monitor_id: id.clone(),
                     format: UpdateFormat::V2,
                     last_txn_id: Some(txn.clone()),
-                    updates: updates.clone(),
                 },
                 _ => return Err(bad()),
             },
             _ => return Ok(None),
         }))
+    }
+
+    fn with_updates(self, updates: Value) -> UpdateNotification {
+        UpdateNotification {
+            monitor_id: self.monitor_id,
+            format: self.format,
+            last_txn_id: self.last_txn_id,
+            updates,
+        }
     }
 }
 

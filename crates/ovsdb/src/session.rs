@@ -615,7 +615,7 @@ async fn monitor_db(inner: &Inner, client: &Client) -> Result<SyncKind, Error> {
             Ok(reply) => {
                 let r = {
                     let mut idl = lock(&inner.idl);
-                    let r = idl.apply_monitor_reply(method, &reply);
+                    let r = idl.apply_monitor_reply_owned(method, reply);
                     if r.is_err() {
                         idl.forget_txn_id();
                     }
@@ -688,9 +688,9 @@ fn handle_notification(
     inner: &Inner,
     conn: &mut Conn,
     remote: &Remote,
-    n: Notification,
+    mut n: Notification,
 ) -> Result<(), String> {
-    let applied = lock(&inner.idl).apply_notification(&n.method, &n.params);
+    let applied = lock(&inner.idl).take_notification(&n.method, &mut n.params);
     match applied {
         Ok(true) => {
             inner.publish_seqno();
@@ -703,7 +703,7 @@ fn handle_notification(
         }
     }
     if let Some(sidl) = conn.server.as_mut() {
-        match sidl.apply_notification(&n.method, &n.params) {
+        match sidl.take_notification(&n.method, &mut n.params) {
             Ok(true) => return judge_server(inner, sidl, remote).map_err(|e| e.to_string()),
             Ok(false) => {}
             Err(e) => return Err(format!("bad _Server update: {e}")),

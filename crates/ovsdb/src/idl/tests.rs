@@ -374,3 +374,48 @@ fn all_tables_follow_the_schema() {
     let p = idl.monitor_request(MonitorMethod::MonitorCond).unwrap();
     assert!(p[2].get("S").is_some());
 }
+
+/// `take_notification` moves an update for this IDL out of the params (nothing is
+/// copied), and leaves any other notification as it was for the next consumer.
+#[test]
+fn take_notification_moves_only_its_own_updates() {
+    let mut idl = idl();
+    initial(&mut idl);
+    let mut other = json!(["other", {"R": {u(3).to_string(): {"insert": {"name": "c"}}}}]);
+    let before = other.clone();
+    assert!(!idl.take_notification("update2", &mut other).unwrap());
+    assert_eq!(other, before);
+    let mut locked = json!(["l"]);
+    assert!(!idl.take_notification("locked", &mut locked).unwrap());
+    assert_eq!(locked, json!(["l"]));
+
+    let mut ours = json!(["idl", "t9", {"R": {u(3).to_string(): {"insert": {"name": "c"}}}}]);
+    assert!(idl.take_notification("update3", &mut ours).unwrap());
+    assert_eq!(ours, json!(["idl", "t9", null]));
+    assert_eq!(idl.row("R", &u(3)).unwrap()["name"], Datum::string("c"));
+    assert_eq!(idl.last_txn_id(), Some("t9"));
+}
+
+/// A consumed monitor reply gives the same replica as a borrowed one.
+#[test]
+fn owned_monitor_reply_matches_borrowed() {
+    let reply = json!([false, "t1", {"R": {
+        u(1).to_string(): {"initial": {"name": "a", "opts": ["map", [["k", "v"]]]}},
+        u(2).to_string(): {"initial": {"name": "b", "refs": ["set", [["uuid", u(1).to_string()]]]}}
+    }}]);
+    let mut a = idl();
+    let mut b = idl();
+    a.apply_monitor_reply(MonitorMethod::MonitorCondSince, &reply)
+        .unwrap();
+    b.apply_monitor_reply_owned(MonitorMethod::MonitorCondSince, reply)
+        .unwrap();
+    assert_eq!(a.tables(), b.tables());
+    assert_eq!(b.len("R"), 2);
+    assert_eq!(b.last_txn_id(), Some("t1"));
+    for bad in [json!([true, "t"]), json!([1, "t", {}]), json!({"x": 1})] {
+        assert!(
+            b.apply_monitor_reply_owned(MonitorMethod::MonitorCondSince, bad)
+                .is_err()
+        );
+    }
+}
