@@ -219,6 +219,8 @@ pub struct Controller {
     feedback: Feedback,
     /// Last state handed to the OpenFlow side, and its sequence number.
     last_state: Option<Arc<LocalState>>,
+    /// Builds states sharing unchanged rows with the last one.
+    builder: local::StateBuilder,
     /// Replica versions the last state was built from.
     last_inputs: Option<(u64, u64)>,
     seqno: u64,
@@ -252,6 +254,7 @@ impl Controller {
             flows,
             feedback,
             last_state: None,
+            builder: local::StateBuilder::default(),
             last_inputs: None,
             seqno: 0,
             acked: 0,
@@ -588,7 +591,9 @@ impl Controller {
             .iter()
             .filter_map(|(n, i)| Some((n.clone(), u32::try_from(i.ofport?).ok().filter(|p| *p > 0)?)))
             .collect();
-        let state = local::build(&self.sb.replica, &me.name, vif_ofports, tunnel_ofports, zones);
+        let state = self
+            .builder
+            .build(&self.sb.replica, &me.name, vif_ofports, tunnel_ofports, zones);
         if self.last_state.as_deref() != Some(&state) {
             self.seqno += 1;
             let state = Arc::new(state);

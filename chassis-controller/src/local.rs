@@ -2,6 +2,7 @@
 //! set of names that need a conntrack zone. Pure.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
 
 use ovn_db::sb;
 use ovsdb::Uuid;
@@ -77,151 +78,244 @@ impl<'a> Index<'a> {
     }
 }
 
-/// Everything from SB/OVS the OpenFlow side needs.
-pub fn build(
-    sb: &Replica,
-    chassis_name: &str,
-    vif_ofports: BTreeMap<String, u32>,
-    tunnel_ofports: BTreeMap<String, u32>,
-    ct_zones: BTreeMap<String, u16>,
-) -> LocalState {
-    let ix = Index::new(sb);
-    let t = &sb.sb;
-    let mut s = LocalState {
-        chassis_name: chassis_name.to_string(),
-        vif_ofports,
-        tunnel_ofports,
-        ct_zones,
-        ..Default::default()
-    };
-    s.datapaths = t
-        .datapath_binding
+/// Builds [`LocalState`]s, sharing with the previous one every row that did
+/// not change: unchanged rows are compared in place instead of copied, so a
+/// pass costs no allocation per row, an unchanged database gives a state
+/// whose comparison with the last one is pointer comparisons, and the
+/// OpenFlow side recognises unchanged rows by pointer. Holds only the rows of
+/// the last build.
+#[derive(Debug, Default)]
+pub struct StateBuilder {
+    ports: HashMap<Uuid, Arc<PortBinding>>,
+    lflows: HashMap<Uuid, Arc<LogicalFlow>>,
+    address_sets: BTreeMap<String, Arc<BTreeSet<String>>>,
+    port_groups: BTreeMap<String, Arc<BTreeSet<String>>>,
+}
+
+/// `cached` if it holds exactly the strings of `v`; a new set otherwise.
+fn reuse_set(cached: Option<&Arc<BTreeSet<String>>>, v: &[String]) -> Arc<BTreeSet<String>> {
+    if let Some(c) = cached
+        && c.len() == v.len()
+        && v.windows(2).all(|w| w[0] < w[1])
+        && c.iter().eq(v.iter())
+    {
+        return c.clone();
+    }
+    Arc::new(v.iter().cloned().collect())
+}
+
+/// Named sets (address sets, port groups), sharing the unchanged ones with
+/// `cache`, which then holds the new ones.
+fn shared_sets<'r>(
+    cache: &mut BTreeMap<String, Arc<BTreeSet<String>>>,
+    rows: impl Iterator<Item = (&'r String, &'r Vec<String>)>,
+) -> BTreeMap<String, Arc<BTreeSet<String>>> {
+    let sets: BTreeMap<String, Arc<BTreeSet<String>>> = rows
+        .map(|(name, v)| (name.clone(), reuse_set(cache.get(name), v)))
+        .collect();
+    cache.clone_from(&sets);
+    sets
+}
+
+/// Converts `rows` with `convert`, which gets the row the last build made
+/// from the same UUID (to return it again if unchanged); `cache` then holds
+/// the new rows.
+fn shared_rows<R, T>(
+    cache: &mut HashMap<Uuid, Arc<T>>,
+    rows: &BTreeMap<Uuid, R>,
+    mut convert: impl FnMut(&Uuid, &R, Option<&Arc<T>>) -> Option<Arc<T>>,
+) -> Vec<Arc<T>> {
+    let mut next = HashMap::with_capacity(rows.len());
+    let out = rows
         .iter()
-        .filter_map(|(u, d)| {
-            Some(Datapath {
-                uuid: u.to_string(),
-                tunnel_key: key(d.tunnel_key)?,
-                is_switch: d.external_ids.contains_key("logical-switch"),
-                external_ids: d.external_ids.clone(),
-            })
+        .filter_map(|(u, r)| {
+            let row = convert(u, r, cache.get(u))?;
+            next.insert(*u, row.clone());
+            Some(row)
         })
         .collect();
-    s.port_bindings = t
-        .port_binding
-        .iter()
-        .filter_map(|(u, pb)| {
-            Some(PortBinding {
+    *cache = next;
+    out
+}
+
+fn pipeline(p: &str) -> Pipeline {
+    if p == "egress" {
+        Pipeline::Egress
+    } else {
+        Pipeline::Ingress
+    }
+}
+
+impl StateBuilder {
+    /// SB Port_Binding rows, sharing the unchanged ones with the last build.
+    fn port_bindings(&mut self, ix: &Index<'_>, t: &crate::sb::SbTables) -> Vec<Arc<PortBinding>> {
+        shared_rows(&mut self.ports, &t.port_binding, |u, pb, last| {
+            let datapath = ix.dp(pb.datapath)?;
+            let tunnel_key = key(pb.tunnel_key)?;
+            let chassis = pb.chassis.and_then(|c| ix.chassis_names.get(&c)).copied();
+            if let Some(c) = last
+                && c.logical_port == pb.logical_port
+                && c.datapath == datapath
+                && c.tunnel_key == tunnel_key
+                && c.port_type == pb.r#type
+                && c.chassis.as_deref() == chassis
+                && c.options == pb.options
+                && c.mac == pb.mac
+                && c.port_security == pb.port_security
+            {
+                return Some(c.clone());
+            }
+            Some(Arc::new(PortBinding {
                 uuid: u.to_string(),
                 logical_port: pb.logical_port.clone(),
-                datapath: ix.dp(pb.datapath)?,
-                tunnel_key: key(pb.tunnel_key)?,
+                datapath,
+                tunnel_key,
                 port_type: pb.r#type.clone(),
-                chassis: pb
-                    .chassis
-                    .and_then(|c| ix.chassis_names.get(&c))
-                    .map(|n| n.to_string()),
+                chassis: chassis.map(str::to_string),
                 options: pb.options.clone(),
                 mac: pb.mac.clone(),
                 port_security: pb.port_security.clone(),
-            })
+            }))
         })
-        .collect();
-    s.multicast_groups = t
-        .multicast_group
-        .values()
-        .filter_map(|m| {
-            Some(MulticastGroup {
-                datapath: ix.dp(m.datapath)?,
-                name: m.name.clone(),
-                tunnel_key: key(m.tunnel_key)?,
-                ports: m
-                    .ports
-                    .iter()
-                    .filter_map(|p| ix.pb_names.get(p).map(|n| n.to_string()))
-                    .collect(),
-            })
-        })
-        .collect();
-    s.logical_flows = t
-        .logical_flow
-        .iter()
-        .filter_map(|(u, f)| {
+    }
+
+    /// SB Logical_Flow rows, sharing the unchanged ones with the last build.
+    fn logical_flows(&mut self, ix: &Index<'_>, t: &crate::sb::SbTables) -> Vec<Arc<LogicalFlow>> {
+        shared_rows(&mut self.lflows, &t.logical_flow, |u, f, last| {
             let datapaths = ix.dps(f.logical_datapath.as_slice(), f.logical_dp_group);
             if datapaths.is_empty() {
                 return None;
             }
-            Some(LogicalFlow {
+            let table_id = u8::try_from(f.table_id).ok()?;
+            let priority = u16::try_from(f.priority).ok()?;
+            let pipeline = pipeline(&f.pipeline);
+            if let Some(c) = last
+                && c.datapaths == datapaths
+                && c.pipeline == pipeline
+                && c.table_id == table_id
+                && c.priority == priority
+                && c.match_ == f.r#match
+                && c.actions == f.actions
+            {
+                return Some(c.clone());
+            }
+            Some(Arc::new(LogicalFlow {
                 uuid: u.to_string(),
                 datapaths,
-                pipeline: if f.pipeline == "egress" {
-                    Pipeline::Egress
-                } else {
-                    Pipeline::Ingress
-                },
-                table_id: u8::try_from(f.table_id).ok()?,
-                priority: u16::try_from(f.priority).ok()?,
+                pipeline,
+                table_id,
+                priority,
                 match_: f.r#match.clone(),
                 actions: f.actions.clone(),
-            })
+            }))
         })
-        .collect();
-    s.mac_bindings = t
-        .mac_binding
-        .values()
-        .filter_map(|m| {
-            Some(MacBinding {
-                logical_port: m.logical_port.clone(),
-                ip: m.ip.clone(),
-                mac: m.mac.clone(),
-                datapath: ix.dp(m.datapath)?,
-            })
-        })
-        .collect();
-    s.load_balancers = t
-        .load_balancer
-        .values()
-        .map(|lb| LoadBalancer {
-            vips: lb.vips.clone(),
-            protocol: lb.protocol.clone(),
-            datapaths: ix.dps(&lb.datapaths, lb.datapath_group),
-        })
-        .collect();
-    s.address_sets = t
-        .address_set
-        .values()
-        .map(|a| (a.name.clone(), a.addresses.iter().cloned().collect()))
-        .collect();
-    s.port_groups = t
-        .port_group
-        .values()
-        .map(|p| (p.name.clone(), p.ports.iter().cloned().collect()))
-        .collect();
-    s.chassis = t
-        .chassis
-        .values()
-        .map(|c| {
-            let encaps = c
-                .encaps
-                .iter()
-                .filter_map(|e| t.encap.get(e))
-                .map(|e| Encap {
-                    encap_type: e.r#type.clone(),
-                    ip: e.ip.clone(),
-                    csum: e.options.get("csum").map(String::as_str) == Some("true"),
+    }
+
+    /// Everything from SB/OVS the OpenFlow side needs.
+    pub fn build(
+        &mut self,
+        sb: &Replica,
+        chassis_name: &str,
+        vif_ofports: BTreeMap<String, u32>,
+        tunnel_ofports: BTreeMap<String, u32>,
+        ct_zones: BTreeMap<String, u16>,
+    ) -> LocalState {
+        let ix = Index::new(sb);
+        let t = &sb.sb;
+        let mut s = LocalState {
+            chassis_name: chassis_name.to_string(),
+            vif_ofports,
+            tunnel_ofports,
+            ct_zones,
+            ..Default::default()
+        };
+        s.port_bindings = self.port_bindings(&ix, t);
+        s.logical_flows = self.logical_flows(&ix, t);
+        s.datapaths = t
+            .datapath_binding
+            .iter()
+            .filter_map(|(u, d)| {
+                Some(Datapath {
+                    uuid: u.to_string(),
+                    tunnel_key: key(d.tunnel_key)?,
+                    is_switch: d.external_ids.contains_key("logical-switch"),
+                    external_ids: d.external_ids.clone(),
                 })
-                .collect();
-            (c.name.clone(), encaps)
-        })
-        .collect();
-    // Deterministic order, so that an unchanged database gives an equal state.
-    s.datapaths.sort_by_key(|d| d.tunnel_key);
-    s.port_bindings
-        .sort_by(|a, b| a.logical_port.cmp(&b.logical_port));
-    s.multicast_groups.sort_by_key(|m| (m.datapath, m.tunnel_key));
-    s.logical_flows.sort_by(|a, b| a.uuid.cmp(&b.uuid));
-    s.mac_bindings
-        .sort_by(|a, b| (&a.logical_port, &a.ip).cmp(&(&b.logical_port, &b.ip)));
-    s
+            })
+            .collect();
+        s.multicast_groups = t
+            .multicast_group
+            .values()
+            .filter_map(|m| {
+                Some(MulticastGroup {
+                    datapath: ix.dp(m.datapath)?,
+                    name: m.name.clone(),
+                    tunnel_key: key(m.tunnel_key)?,
+                    ports: m
+                        .ports
+                        .iter()
+                        .filter_map(|p| ix.pb_names.get(p).map(|n| n.to_string()))
+                        .collect(),
+                })
+            })
+            .collect();
+        s.mac_bindings = t
+            .mac_binding
+            .values()
+            .filter_map(|m| {
+                Some(MacBinding {
+                    logical_port: m.logical_port.clone(),
+                    ip: m.ip.clone(),
+                    mac: m.mac.clone(),
+                    datapath: ix.dp(m.datapath)?,
+                })
+            })
+            .collect();
+        s.load_balancers = t
+            .load_balancer
+            .values()
+            .map(|lb| LoadBalancer {
+                vips: lb.vips.clone(),
+                protocol: lb.protocol.clone(),
+                datapaths: ix.dps(&lb.datapaths, lb.datapath_group),
+            })
+            .collect();
+        s.address_sets = shared_sets(
+            &mut self.address_sets,
+            t.address_set.values().map(|a| (&a.name, &a.addresses)),
+        );
+        s.port_groups = shared_sets(
+            &mut self.port_groups,
+            t.port_group.values().map(|p| (&p.name, &p.ports)),
+        );
+        s.chassis = t
+            .chassis
+            .values()
+            .map(|c| {
+                let encaps = c
+                    .encaps
+                    .iter()
+                    .filter_map(|e| t.encap.get(e))
+                    .map(|e| Encap {
+                        encap_type: e.r#type.clone(),
+                        ip: e.ip.clone(),
+                        csum: e.options.get("csum").map(String::as_str) == Some("true"),
+                    })
+                    .collect();
+                (c.name.clone(), encaps)
+            })
+            .collect();
+        // Deterministic order, so that an unchanged database gives an equal
+        // state (and the OpenFlow side ranks ports in this order).
+        s.datapaths.sort_by_key(|d| d.tunnel_key);
+        s.port_bindings
+            .sort_by(|a, b| (&a.logical_port, &a.uuid).cmp(&(&b.logical_port, &b.uuid)));
+        s.multicast_groups.sort_by_key(|m| (m.datapath, m.tunnel_key));
+        s.logical_flows.sort_by(|a, b| a.uuid.cmp(&b.uuid));
+        s.mac_bindings
+            .sort_by(|a, b| (&a.logical_port, &a.ip).cmp(&(&b.logical_port, &b.ip)));
+        s
+    }
 }
 
 /// `options:l3gateway-chassis` of a Port_Binding.
@@ -370,7 +464,7 @@ mod tests {
         assert!(!names.contains("lr1-ls2"), "patch ports get no zone");
         assert!(names.contains(&format!("{lr1}_snat")) && names.contains(&format!("{ls1}_dnat")));
         assert_eq!(req[&format!("{lr1}_snat")], 77);
-        let s = build(&sb, "hv1", BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+        let s = StateBuilder::default().build(&sb, "hv1", BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
         assert_eq!(s.datapaths.len(), 3);
         assert_eq!(s.port("vm1").and_then(|p| p.chassis.as_deref()), Some("hv1"));
         assert!(s.datapath(2).is_some_and(|d| !d.is_switch));
@@ -412,7 +506,7 @@ mod tests {
             encap_ips: vec!["1.1.1.1".into()],
             ..Default::default()
         };
-        let _ = build(&sb, "hv1", BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+        let _ = StateBuilder::default().build(&sb, "hv1", BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
         let dps = local_datapaths(&sb, me, "hv1");
         let _ = zone_names(&sb, &dps, &BTreeSet::new(), "hv1");
         let m = Me {

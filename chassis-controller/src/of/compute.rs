@@ -11,6 +11,7 @@ use super::state::LocalState;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
     pub local_datapaths: usize,
+    /// Physical flows computed (before merging flows with the same key).
     pub physical_flows: usize,
     pub logical_flows_compiled: usize,
     pub logical_flows_failed: usize,

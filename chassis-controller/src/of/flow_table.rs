@@ -150,18 +150,8 @@ impl FlowTable {
             match_,
         };
         match self.flows.get_mut(&key) {
-            Some(v) if is_conjunctive(&v.actions) && is_conjunctive(&actions) && v.actions != actions => {
-                // Conjunctive flows of different logical flows that share a
-                // match are merged, as ovn-controller does.
-                for a in actions {
-                    if !v.actions.contains(&a) {
-                        v.actions.push(a);
-                    }
-                }
-                v.actions.sort_by_key(|a| match a {
-                    Action::Conjunction { id, clause, .. } => (*id, *clause),
-                    _ => (0, 0),
-                });
+            Some(v) if merges(&v.actions, &actions) => {
+                merge_conjunctions(&mut v.actions, &actions);
                 v.cookie = 0;
                 true
             }
@@ -238,6 +228,18 @@ impl FlowTable {
         v
     }
 
+    /// The flows and groups, consumed.
+    pub fn into_parts(self) -> (impl Iterator<Item = Flow>, impl Iterator<Item = GroupMod>) {
+        let flows = self.flows.into_iter().map(|(k, v)| Flow {
+            table: k.table,
+            priority: k.priority,
+            match_: k.match_,
+            cookie: v.cookie,
+            actions: v.actions,
+        });
+        (flows, self.groups.into_values())
+    }
+
     /// Merges `other` into `self` (first flow wins on key collisions).
     pub fn extend(&mut self, other: FlowTable) {
         self.conflicts += other.conflicts;
@@ -303,11 +305,42 @@ impl FlowTable {
     }
 }
 
+/// Adds the flows in order (the first of a key wins, as [`FlowTable::add`]).
+impl FromIterator<Flow> for FlowTable {
+    fn from_iter<I: IntoIterator<Item = Flow>>(iter: I) -> FlowTable {
+        let mut t = FlowTable::new();
+        for f in iter {
+            t.add(f);
+        }
+        t
+    }
+}
+
 fn is_conjunctive(actions: &[Action]) -> bool {
     !actions.is_empty() && actions.iter().all(|a| matches!(a, Action::Conjunction { .. }))
 }
 
-fn same_group(a: &GroupMod, b: &GroupMod) -> bool {
+/// Whether a flow with `actions` merges into the flow with the same key that
+/// has `into` (rather than losing to it): conjunctive flows of different
+/// logical flows that share a match are merged, as ovn-controller does.
+pub(crate) fn merges(into: &[Action], actions: &[Action]) -> bool {
+    is_conjunctive(into) && is_conjunctive(actions) && into != actions
+}
+
+/// Merges conjunctive `actions` into `into` (the cookie becomes 0).
+pub(crate) fn merge_conjunctions(into: &mut Vec<Action>, actions: &[Action]) {
+    for a in actions {
+        if !into.contains(a) {
+            into.push(a.clone());
+        }
+    }
+    into.sort_by_key(|a| match a {
+        Action::Conjunction { id, clause, .. } => (*id, *clause),
+        _ => (0, 0),
+    });
+}
+
+pub(crate) fn same_group(a: &GroupMod, b: &GroupMod) -> bool {
     a.group_type == b.group_type && a.buckets == b.buckets && a.selection_method == b.selection_method
 }
 

@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use openflow::{Action, Ct, CtZone, Field, Match, Nat, NatKind, SubField};
 
-use super::flow_table::{Flow, FlowTable};
+use super::flow_table::Flow;
 use super::local::Topology;
 use super::tables::LOG_FLAGS;
 
@@ -100,7 +100,7 @@ fn set_addr(m: Match, src: bool, ip: IpAddr) -> Match {
 }
 
 /// Hairpin flows for every load balancer applied to a local datapath.
-pub fn hairpin_flows(topo: &Topology<'_>, t: &mut FlowTable) {
+pub fn hairpin_flows(topo: &Topology<'_>, t: &mut Vec<Flow>) {
     let set_flag = || Action::SetField {
         field: LOG_FLAGS,
         value: FLAG_LB_HAIRPIN,
@@ -130,7 +130,7 @@ pub fn hairpin_flows(topo: &Topology<'_>, t: &mut FlowTable) {
                     m.set(Field::IpProto, proto);
                     m.set(l4_dst(proto), u128::from(bport));
                 }
-                t.add(Flow::new(CHK_LB_HAIRPIN, 100, m, vec![set_flag()]));
+                t.push(Flow::new(CHK_LB_HAIRPIN, 100, m, vec![set_flag()]));
                 // Table 69: the backend's reply to the VIP (SNATed client).
                 let mut m = Match::new().with(Field::EthType, if vip.is_ipv4() { 0x0800 } else { 0x86dd });
                 m = set_addr(set_addr(m, true, bip), false, vip);
@@ -138,10 +138,10 @@ pub fn hairpin_flows(topo: &Topology<'_>, t: &mut FlowTable) {
                     m.set(Field::IpProto, proto);
                     m.set(l4_src(proto), u128::from(bport));
                 }
-                t.add(Flow::new(CHK_LB_HAIRPIN_REPLY, 100, m, vec![set_flag()]));
+                t.push(Flow::new(CHK_LB_HAIRPIN_REPLY, 100, m, vec![set_flag()]));
             }
             // Table 70: SNAT hairpinned traffic to the VIP.
-            t.add(Flow::new(
+            t.push(Flow::new(
                 CT_SNAT_HAIRPIN,
                 100,
                 vip_match(vip, vport, proto),
@@ -163,6 +163,7 @@ pub fn hairpin_flows(topo: &Topology<'_>, t: &mut FlowTable) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::of::flow_table::FlowTable;
     use crate::of::local::tests::sample;
     use crate::of::state::LoadBalancer;
 
@@ -203,8 +204,9 @@ mod tests {
             protocol: None,
             datapaths: vec![9],
         });
-        let mut t = FlowTable::new();
-        hairpin_flows(&Topology::new(&s), &mut t);
+        let mut v = Vec::new();
+        hairpin_flows(&Topology::new(&s), &mut v);
+        let t: FlowTable = v.into_iter().collect();
         let lines: Vec<String> = t.flows().iter().map(ToString::to_string).collect();
         assert_eq!(lines.len(), 5, "{lines:#?}");
         assert!(lines.contains(

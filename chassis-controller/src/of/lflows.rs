@@ -1,10 +1,13 @@
 //! Compiling SB logical flows of local datapaths into OpenFlow flows and the
 //! select groups `ct_lb_mark(backends=...)` needs.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use lflow::to_openflow;
-use lflow::{Lookup, compile};
+use lflow::{FxHashMap, Lookup, compile};
+use openflow::GroupMod;
 use tracing::warn;
 
 use super::flow_table::{Flow, FlowTable};
@@ -26,7 +29,8 @@ impl GroupIds {
         GroupIds::default()
     }
 
-    fn get(&mut self, g: &lflow::of::Group) -> u32 {
+    /// The id of group `g` (allocated if new), marked as used this round.
+    pub fn get(&mut self, g: &lflow::of::Group) -> u32 {
         let id = match self.ids.get(g) {
             Some(&id) => id,
             None => {
@@ -41,7 +45,7 @@ impl GroupIds {
     }
 
     /// Forgets groups not used since the previous call.
-    fn end_round(&mut self) {
+    pub fn end_round(&mut self) {
         let used = std::mem::take(&mut self.used_this_round);
         self.ids.retain(|_, id| used.contains(id));
     }
@@ -57,34 +61,68 @@ pub struct LflowOutput {
     pub failed: usize,
 }
 
-/// Name resolution for one datapath.
-struct DpLookup<'a, 'b> {
-    topo: &'b Topology<'a>,
-    dp: u32,
-    keys: &'b HashMap<(u32, &'a str), u32>,
-    groups: &'b mut GroupIds,
-    /// Groups referenced by the flow being compiled.
-    new_groups: Vec<(u32, lflow::of::Group)>,
+/// One lookup the compiler made, with its answer: with the same answers, the
+/// same (logical flow, datapath) compiles to the same flows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dep {
+    PortKey(String, Option<u32>),
+    AddressSet(String, Option<Arc<BTreeSet<String>>>),
+    PortGroup(String, Option<Arc<BTreeSet<String>>>),
+    Resident(String, bool),
+    LocalPort(u32, bool),
 }
 
-impl Lookup for DpLookup<'_, '_> {
-    fn port_key(&self, name: &str) -> Option<u32> {
-        self.keys.get(&(self.dp, name)).copied()
+/// Name resolution over a [`Topology`], shared by every datapath.
+pub struct Names<'a, 'b> {
+    topo: &'b Topology<'a>,
+    keys: FxHashMap<(u32, &'a str), u32>,
+    is_switch: FxHashMap<u32, bool>,
+}
+
+impl<'a, 'b> Names<'a, 'b> {
+    pub fn new(topo: &'b Topology<'a>) -> Self {
+        let state = topo.state;
+        let mut keys = FxHashMap::default();
+        keys.reserve(state.port_bindings.len() + state.multicast_groups.len());
+        for pb in &state.port_bindings {
+            keys.insert((pb.datapath, pb.logical_port.as_str()), pb.tunnel_key);
+        }
+        for mc in &state.multicast_groups {
+            keys.entry((mc.datapath, mc.name.as_str()))
+                .or_insert(mc.tunnel_key);
+        }
+        let is_switch = state
+            .datapaths
+            .iter()
+            .map(|d| (d.tunnel_key, d.is_switch))
+            .collect();
+        Names {
+            topo,
+            keys,
+            is_switch,
+        }
     }
 
-    fn address_set(&self, name: &str) -> Option<Vec<String>> {
+    pub fn topo(&self) -> &'b Topology<'a> {
         self.topo
-            .state
-            .address_sets
-            .get(name)
-            .map(|s| s.iter().cloned().collect())
     }
 
-    fn port_group(&self, name: &str) -> Option<Vec<String>> {
+    /// Whether datapath `dp` is a switch (unknown ones count as switches).
+    pub fn is_switch(&self, dp: u32) -> bool {
+        self.is_switch.get(&dp).copied().unwrap_or(true)
+    }
+
+    fn port_key(&self, dp: u32, name: &str) -> Option<u32> {
+        self.keys.get(&(dp, name)).copied()
+    }
+
+    fn address_set(&self, name: &str) -> Option<&Arc<BTreeSet<String>>> {
+        self.topo.state.address_sets.get(name)
+    }
+
+    fn port_group(&self, dp: u32, name: &str) -> Option<&Arc<BTreeSet<String>>> {
         let pgs = &self.topo.state.port_groups;
-        pgs.get(&format!("{}_{name}", self.dp))
-            .or_else(|| pgs.get(name))
-            .map(|s| s.iter().cloned().collect())
+        pgs.get(&format!("{dp}_{name}")).or_else(|| pgs.get(name))
     }
 
     fn is_chassis_resident(&self, port: &str) -> bool {
@@ -98,8 +136,66 @@ impl Lookup for DpLookup<'_, '_> {
         self.topo.is_local_vif(pb) || pb.chassis.as_deref() == Some(me)
     }
 
+    /// Whether `dep` still has the answer it had on datapath `dp`.
+    pub fn holds(&self, dp: u32, dep: &Dep) -> bool {
+        match dep {
+            Dep::PortKey(n, a) => self.port_key(dp, n) == *a,
+            Dep::AddressSet(n, a) => self.address_set(n) == a.as_ref(),
+            Dep::PortGroup(n, a) => self.port_group(dp, n) == a.as_ref(),
+            Dep::Resident(p, a) => self.is_chassis_resident(p) == *a,
+            Dep::LocalPort(k, a) => self.topo.is_related_port(dp, *k) == *a,
+        }
+    }
+}
+
+/// Name resolution for one datapath, recording every answer.
+struct DpLookup<'n, 'a, 'b> {
+    names: &'n Names<'a, 'b>,
+    dp: u32,
+    groups: &'n mut GroupIds,
+    deps: RefCell<Vec<Dep>>,
+    /// Groups referenced by the flow being compiled.
+    new_groups: Vec<(u32, lflow::of::Group)>,
+}
+
+impl DpLookup<'_, '_, '_> {
+    fn note<T: Clone>(&self, answer: T, dep: impl FnOnce(T) -> Dep) -> T {
+        self.deps.borrow_mut().push(dep(answer.clone()));
+        answer
+    }
+}
+
+impl Lookup for DpLookup<'_, '_, '_> {
+    fn port_key(&self, name: &str) -> Option<u32> {
+        self.note(self.names.port_key(self.dp, name), |a| {
+            Dep::PortKey(name.into(), a)
+        })
+    }
+
+    fn address_set(&self, name: &str) -> Option<Vec<String>> {
+        let set = self.note(self.names.address_set(name).cloned(), |a| {
+            Dep::AddressSet(name.into(), a)
+        });
+        set.map(|s| s.iter().cloned().collect())
+    }
+
+    fn port_group(&self, name: &str) -> Option<Vec<String>> {
+        let set = self.note(self.names.port_group(self.dp, name).cloned(), |a| {
+            Dep::PortGroup(name.into(), a)
+        });
+        set.map(|s| s.iter().cloned().collect())
+    }
+
+    fn is_chassis_resident(&self, port: &str) -> bool {
+        self.note(self.names.is_chassis_resident(port), |a| {
+            Dep::Resident(port.into(), a)
+        })
+    }
+
     fn is_local_port(&self, key: u32) -> bool {
-        self.topo.is_related_port(self.dp, key)
+        self.note(self.names.topo.is_related_port(self.dp, key), |a| {
+            Dep::LocalPort(key, a)
+        })
     }
 
     fn group_id(&mut self, group: &lflow::of::Group) -> Option<u32> {
@@ -112,12 +208,15 @@ impl Lookup for DpLookup<'_, '_> {
 /// conj_id bases in use, so every (logical flow, datapath) gets its own
 /// range; the base is derived from the flow's UUID so it is stable.
 #[derive(Default)]
-struct ConjIds {
+pub struct ConjIds {
     used: BTreeSet<u32>,
 }
 
+/// Attempts at a free conj_id range before taking the last one regardless.
+const CONJ_ATTEMPTS: u32 = 16;
+
 impl ConjIds {
-    fn candidate(uuid: &str, dp: u32, attempt: u32) -> u32 {
+    pub fn candidate(uuid: &str, dp: u32, attempt: u32) -> u32 {
         let base = (uuid_cookie(uuid) as u32) ^ dp.rotate_left(16);
         base.wrapping_add(attempt.wrapping_mul(0x9e37_79b9)).max(1)
     }
@@ -126,103 +225,149 @@ impl ConjIds {
         n == 0 || (base.checked_add(n).is_some() && self.used.range(base..base + n).next().is_none())
     }
 
-    fn take(&mut self, base: u32, n: u32) {
+    /// The attempt whose candidate range of `n` ids compilation settles on.
+    pub fn attempt_for(&self, uuid: &str, dp: u32, n: u32) -> u32 {
+        (0..CONJ_ATTEMPTS)
+            .find(|&a| self.is_free(Self::candidate(uuid, dp, a), n))
+            .unwrap_or(CONJ_ATTEMPTS)
+    }
+
+    pub fn take(&mut self, base: u32, n: u32) {
         self.used.extend(base..base.saturating_add(n));
     }
 }
 
-/// Compiles every logical flow on a local datapath.
-pub fn logical_flows(topo: &Topology<'_>, groups: &mut GroupIds) -> LflowOutput {
-    let state = topo.state;
-    let mut keys: HashMap<(u32, &str), u32> = HashMap::new();
-    for pb in &state.port_bindings {
-        keys.insert((pb.datapath, pb.logical_port.as_str()), pb.tunnel_key);
-    }
-    for mc in &state.multicast_groups {
-        keys.entry((mc.datapath, mc.name.as_str()))
-            .or_insert(mc.tunnel_key);
-    }
-    let is_switch: BTreeMap<u32, bool> = state
-        .datapaths
-        .iter()
-        .map(|d| (d.tunnel_key, d.is_switch))
-        .collect();
+/// One (logical flow, datapath) compiled: its flows and groups, or `None`
+/// if it failed; everything needed to tell whether it would compile the same
+/// again.
+#[derive(Debug)]
+pub struct Unit {
+    pub output: Option<(Vec<Flow>, Vec<GroupMod>)>,
+    pub deps: Vec<Dep>,
+    /// Groups referenced, with their ids.
+    pub groups: Vec<(u32, lflow::of::Group)>,
+    pub attempt: u32,
+    pub conj_ids_used: u32,
+}
 
+impl Unit {
+    /// The conj_id base the unit's flows use.
+    pub fn conj_base(&self, lf: &LogicalFlow, dp: u32) -> u32 {
+        ConjIds::candidate(&lf.uuid, dp, self.attempt)
+    }
+}
+
+/// Compiles `lf` on datapath `dp`; the caller takes the unit's conj ids.
+pub fn compile_unit(
+    names: &Names<'_, '_>,
+    lf: &LogicalFlow,
+    dp: u32,
+    groups: &mut GroupIds,
+    conj: &ConjIds,
+) -> Unit {
+    let flow = lflow::LogicalFlow {
+        pipeline: match lf.pipeline {
+            Pipeline::Ingress => lflow::Pipeline::Ingress,
+            Pipeline::Egress => lflow::Pipeline::Egress,
+        },
+        table_id: lf.table_id,
+        priority: lf.priority,
+        match_: &lf.match_,
+        actions: &lf.actions,
+    };
+    let mut lookup = DpLookup {
+        names,
+        dp,
+        groups,
+        deps: RefCell::new(Vec::new()),
+        new_groups: Vec::new(),
+    };
+    let mut ctx = lflow::Context::new(dp, names.is_switch(dp));
+    let mut attempt = 0;
+    let result = loop {
+        ctx.conj_id_base = ConjIds::candidate(&lf.uuid, dp, attempt);
+        lookup.new_groups.clear();
+        lookup.deps.get_mut().clear();
+        match compile(&flow, &ctx, &mut lookup) {
+            Ok(c) if !conj.is_free(ctx.conj_id_base, c.conj_ids_used) && attempt < CONJ_ATTEMPTS => {
+                attempt += 1
+            }
+            r => break r,
+        }
+    };
+    let mut unit = Unit {
+        output: None,
+        deps: lookup.deps.into_inner(),
+        groups: lookup.new_groups,
+        attempt,
+        conj_ids_used: 0,
+    };
+    let compiled = match result {
+        Ok(c) => c,
+        Err(e) => {
+            warn!(lflow = %lf.uuid, datapath = dp, "skipping logical flow: {e} (match `{}`, actions `{}`)", lf.match_, lf.actions);
+            return unit;
+        }
+    };
+    let cookie = uuid_cookie(&lf.uuid);
+    let flows: Result<Vec<Flow>, lflow::Error> = compiled
+        .flows
+        .iter()
+        .map(|f| {
+            Ok(Flow::new(
+                f.table,
+                f.priority,
+                to_openflow::matches(&f.matches),
+                to_openflow::actions(&f.actions)?,
+            )
+            .cookie(cookie))
+        })
+        .collect();
+    let group_mods: Result<Vec<_>, lflow::Error> = unit
+        .groups
+        .iter()
+        .map(|(id, g)| to_openflow::group_mod(g, *id))
+        .collect();
+    match (flows, group_mods) {
+        (Ok(f), Ok(g)) => {
+            unit.output = Some((f, g));
+            unit.conj_ids_used = compiled.conj_ids_used;
+        }
+        (Err(e), _) | (_, Err(e)) => {
+            warn!(lflow = %lf.uuid, datapath = dp, "skipping logical flow: {e} (actions `{}`)", lf.actions);
+        }
+    }
+    unit
+}
+
+/// The datapaths of `lf` in ascending order, without duplicates.
+pub fn lflow_datapaths(lf: &LogicalFlow) -> Vec<u32> {
+    let mut dps = lf.datapaths.clone();
+    dps.sort_unstable();
+    dps.dedup();
+    dps
+}
+
+/// Compiles every logical flow on a local datapath, from scratch.
+pub fn logical_flows(topo: &Topology<'_>, groups: &mut GroupIds) -> LflowOutput {
+    let names = Names::new(topo);
     // Deterministic order, whatever order the replica produced.
-    let mut lflows: Vec<&LogicalFlow> = state.logical_flows.iter().collect();
+    let mut lflows: Vec<&LogicalFlow> = topo.state.logical_flows.iter().map(|l| &**l).collect();
     lflows.sort_by(|a, b| a.uuid.cmp(&b.uuid));
 
     let mut out = LflowOutput::default();
     let mut conj = ConjIds::default();
     for lf in lflows {
-        let cookie = uuid_cookie(&lf.uuid);
-        let flow = lflow::LogicalFlow {
-            pipeline: match lf.pipeline {
-                Pipeline::Ingress => lflow::Pipeline::Ingress,
-                Pipeline::Egress => lflow::Pipeline::Egress,
-            },
-            table_id: lf.table_id,
-            priority: lf.priority,
-            match_: &lf.match_,
-            actions: &lf.actions,
-        };
-        let dps: BTreeSet<u32> = lf.datapaths.iter().copied().collect();
-        for dp in dps {
+        for dp in lflow_datapaths(lf) {
             if !topo.local_datapaths.contains(&dp) {
                 continue;
             }
-            let mut lookup = DpLookup {
-                topo,
-                dp,
-                keys: &keys,
-                groups,
-                new_groups: Vec::new(),
+            let unit = compile_unit(&names, lf, dp, groups, &conj);
+            let Some((flows, group_mods)) = unit.output else {
+                out.failed += 1;
+                continue;
             };
-            let mut ctx = lflow::Context::new(dp, is_switch.get(&dp).copied().unwrap_or(true));
-            let mut attempt = 0;
-            let result = loop {
-                ctx.conj_id_base = ConjIds::candidate(&lf.uuid, dp, attempt);
-                lookup.new_groups.clear();
-                match compile(&flow, &ctx, &mut lookup) {
-                    Ok(c) if !conj.is_free(ctx.conj_id_base, c.conj_ids_used) && attempt < 16 => attempt += 1,
-                    r => break r,
-                }
-            };
-            let compiled = match result {
-                Ok(c) => c,
-                Err(e) => {
-                    warn!(lflow = %lf.uuid, datapath = dp, "skipping logical flow: {e} (match `{}`, actions `{}`)", lf.match_, lf.actions);
-                    out.failed += 1;
-                    continue;
-                }
-            };
-            let new_groups = std::mem::take(&mut lookup.new_groups);
-            let flows: Result<Vec<Flow>, lflow::Error> = compiled
-                .flows
-                .iter()
-                .map(|f| {
-                    Ok(Flow::new(
-                        f.table,
-                        f.priority,
-                        to_openflow::matches(&f.matches),
-                        to_openflow::actions(&f.actions)?,
-                    )
-                    .cookie(cookie))
-                })
-                .collect();
-            let group_mods: Result<Vec<_>, lflow::Error> = new_groups
-                .iter()
-                .map(|(id, g)| to_openflow::group_mod(g, *id))
-                .collect();
-            let (flows, group_mods) = match (flows, group_mods) {
-                (Ok(f), Ok(g)) => (f, g),
-                (Err(e), _) | (_, Err(e)) => {
-                    warn!(lflow = %lf.uuid, datapath = dp, "skipping logical flow: {e} (actions `{}`)", lf.actions);
-                    out.failed += 1;
-                    continue;
-                }
-            };
-            conj.take(ctx.conj_id_base, compiled.conj_ids_used);
+            conj.take(ConjIds::candidate(&lf.uuid, dp, unit.attempt), unit.conj_ids_used);
             for f in flows {
                 out.flows.add(f);
             }
@@ -250,8 +395,8 @@ mod tests {
         prio: u16,
         m: &str,
         a: &str,
-    ) -> LogicalFlow {
-        LogicalFlow {
+    ) -> Arc<LogicalFlow> {
+        Arc::new(LogicalFlow {
             uuid: uuid.into(),
             datapaths: dps.to_vec(),
             pipeline,
@@ -259,7 +404,7 @@ mod tests {
             priority: prio,
             match_: m.into(),
             actions: a.into(),
-        }
+        })
     }
 
     fn dump(t: &FlowTable) -> Vec<String> {
@@ -401,8 +546,10 @@ mod tests {
     #[test]
     fn conjunctions_get_distinct_ids() {
         let mut s = sample();
-        s.address_sets
-            .insert("as1".into(), ["10.0.0.1".into(), "10.0.0.2".into()].into());
+        s.address_sets.insert(
+            "as1".into(),
+            Arc::new(["10.0.0.1".into(), "10.0.0.2".into()].into()),
+        );
         s.logical_flows = vec![
             lf(
                 "00000001-0000-0000-0000-000000000000",

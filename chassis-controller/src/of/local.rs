@@ -4,7 +4,8 @@
 //! a local VIF, every datapath with an `l3gateway` port resident here, and
 //! everything reachable from those through `patch` ports (`options:peer`).
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
 
 use super::state::{LocalState, PortBinding};
 
@@ -20,14 +21,16 @@ pub struct Topology<'a> {
     /// Tunnel keys of the local datapaths.
     pub local_datapaths: BTreeSet<u32>,
     /// Port bindings by logical port name.
-    pub ports: BTreeMap<&'a str, &'a PortBinding>,
+    pub ports: BTreeMap<&'a str, &'a Arc<PortBinding>>,
     /// Port bindings by (datapath key, port key).
     pub ports_by_key: BTreeMap<(u32, u32), &'a PortBinding>,
+    /// (DNAT zone, SNAT zone) by datapath key.
+    dp_zones: HashMap<u32, (u16, u16)>,
 }
 
 impl<'a> Topology<'a> {
     pub fn new(state: &'a LocalState) -> Topology<'a> {
-        let ports: BTreeMap<&str, &PortBinding> = state
+        let ports: BTreeMap<&str, &Arc<PortBinding>> = state
             .port_bindings
             .iter()
             .map(|p| (p.logical_port.as_str(), p))
@@ -35,13 +38,26 @@ impl<'a> Topology<'a> {
         let ports_by_key = state
             .port_bindings
             .iter()
-            .map(|p| ((p.datapath, p.tunnel_key), p))
+            .map(|p| ((p.datapath, p.tunnel_key), &**p))
             .collect();
+        // Looked up for every port: computed once instead of formatting the
+        // zone names each time.
+        let mut dp_zones = HashMap::with_capacity(state.datapaths.len());
+        for d in &state.datapaths {
+            // The first datapath with a key wins, as `LocalState::datapath`.
+            dp_zones.entry(d.tunnel_key).or_insert_with(|| {
+                (
+                    state.zone(&format!("{}_dnat", d.uuid)),
+                    state.zone(&format!("{}_snat", d.uuid)),
+                )
+            });
+        }
         let mut topo = Topology {
             state,
             local_datapaths: BTreeSet::new(),
             ports,
             ports_by_key,
+            dp_zones,
         };
         topo.local_datapaths = topo.compute_local_datapaths();
         topo
@@ -54,7 +70,7 @@ impl<'a> Topology<'a> {
                 queue.push_back(pb.datapath);
             }
         }
-        let mut patches: BTreeMap<u32, Vec<&PortBinding>> = BTreeMap::new();
+        let mut patches: BTreeMap<u32, Vec<&Arc<PortBinding>>> = BTreeMap::new();
         for pb in &self.state.port_bindings {
             if pb.port_type == "patch" || self.is_resident_l3gateway(pb) {
                 patches.entry(pb.datapath).or_default().push(pb);
@@ -62,7 +78,7 @@ impl<'a> Topology<'a> {
         }
         let mut seen = BTreeSet::new();
         while let Some(dp) = queue.pop_front() {
-            if self.state.datapath(dp).is_none() || !seen.insert(dp) {
+            if !self.dp_zones.contains_key(&dp) || !seen.insert(dp) {
                 continue;
             }
             for pb in patches.get(&dp).into_iter().flatten() {
@@ -101,7 +117,7 @@ impl<'a> Topology<'a> {
 
     /// A patch port (or resident l3gateway port) on a local datapath whose
     /// peer is known: output to it hops into the peer datapath.
-    pub fn patch_peer(&self, pb: &PortBinding) -> Option<&'a PortBinding> {
+    pub fn patch_peer(&self, pb: &PortBinding) -> Option<&'a Arc<PortBinding>> {
         if !(pb.port_type == "patch" || self.is_resident_l3gateway(pb)) {
             return None;
         }
@@ -150,13 +166,7 @@ impl<'a> Topology<'a> {
 
     /// (DNAT zone, SNAT zone) of a datapath.
     pub fn dp_zones(&self, dp: u32) -> (u16, u16) {
-        match self.state.datapath(dp) {
-            Some(d) => (
-                self.state.zone(&format!("{}_dnat", d.uuid)),
-                self.state.zone(&format!("{}_snat", d.uuid)),
-            ),
-            None => (0, 0),
-        }
+        self.dp_zones.get(&dp).copied().unwrap_or((0, 0))
     }
 }
 
@@ -230,7 +240,10 @@ pub(crate) mod tests {
         vm3.chassis = Some("hv2".into());
         let mut vm9 = port("vm9", 9, 1, "");
         vm9.chassis = Some("hv2".into());
-        s.port_bindings = vec![vm1, vm2, ls1_lr1, lr1_ls1, lr1_ls2, ls2_lr1, vm3, vm9];
+        s.port_bindings = [vm1, vm2, ls1_lr1, lr1_ls1, lr1_ls2, ls2_lr1, vm3, vm9]
+            .into_iter()
+            .map(Arc::new)
+            .collect();
         s.multicast_groups = vec![MulticastGroup {
             datapath: 1,
             name: "_MC_flood".into(),
@@ -279,7 +292,7 @@ pub(crate) mod tests {
         s.vif_ofports.clear();
         let mut gw = port("gw-ext", 9, 5, "l3gateway");
         gw.options.insert("l3gateway-chassis".into(), "hv1".into());
-        s.port_bindings.push(gw);
+        s.port_bindings.push(Arc::new(gw));
         assert_eq!(Topology::new(&s).local_datapaths, BTreeSet::from([9]));
     }
 
@@ -292,11 +305,13 @@ pub(crate) mod tests {
         assert!(!t.is_local_vif(vm2));
         assert_eq!(t.remote_tunnel(vm2), Some(("hv2", 5)));
         let mut s2 = s.clone();
-        s2.port_bindings
-            .iter_mut()
-            .find(|p| p.logical_port == "vm2")
-            .unwrap()
-            .chassis = None;
+        Arc::make_mut(
+            s2.port_bindings
+                .iter_mut()
+                .find(|p| p.logical_port == "vm2")
+                .unwrap(),
+        )
+        .chassis = None;
         let t2 = Topology::new(&s2);
         assert!(t2.is_local_vif(s2.port("vm2").unwrap()));
     }

@@ -13,6 +13,8 @@
 pub mod addresses;
 pub mod compute;
 pub mod conn;
+pub mod engine;
+pub mod flow_set;
 pub mod flow_table;
 pub mod hairpin;
 pub mod lflows;

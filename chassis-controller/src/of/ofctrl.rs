@@ -28,10 +28,10 @@ use openflow::{
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
-use super::compute::{Stats, desired_flows};
+use super::compute::Stats;
 use super::conn::{Backoff, Conn, ConnError, REPLY_TIMEOUT};
+use super::engine::Engine;
 use super::flow_table::{Diff, Flow, FlowTable};
-use super::lflows::GroupIds;
 use super::state::LocalState;
 use super::tables::{GENEVE_OPT_CLASS, GENEVE_OPT_LEN, GENEVE_OPT_TYPE};
 
@@ -103,8 +103,8 @@ impl Ofctrl {
             updates: rx,
             acks: ack_tx,
             status: status_tx,
-            installed: None,
-            groups: GroupIds::new(),
+            engine: Engine::new(),
+            reinstall: false,
             first_session: true,
         };
         tokio::spawn(task.run());
@@ -247,9 +247,10 @@ struct Task {
     updates: watch::Receiver<Option<Update>>,
     acks: mpsc::UnboundedSender<u64>,
     status: watch::Sender<OfctrlStatus>,
-    /// What the switch has; `None` = unknown (must delete everything first).
-    installed: Option<FlowTable>,
-    groups: GroupIds,
+    /// The desired flows, computed incrementally, and what the switch has.
+    engine: Engine,
+    /// What the switch has is unknown: the next bundle deletes everything first.
+    reinstall: bool,
     first_session: bool,
 }
 
@@ -310,14 +311,16 @@ impl Task {
                 dumped.len(),
                 dumped.group_count()
             );
-            self.installed = Some(dumped);
+            self.engine.set_installed(dumped);
+            self.reinstall = false;
             self.first_session = false;
         } else {
             info!(
                 "ofctrl: reconnected to {}; reinstalling everything",
                 self.mgmt.display()
             );
-            self.installed = None;
+            self.engine.forget_installed();
+            self.reinstall = true;
         }
         self.status.send_modify(|s| {
             s.connected = true;
@@ -359,7 +362,8 @@ impl Task {
                             // dump would swallow other barrier replies).
                             if need_dump && pending_acks.is_empty() {
                                 need_dump = false;
-                                self.installed = Some(dump(&mut conn).await?);
+                                let dumped = dump(&mut conn).await?;
+                                self.engine.set_installed(dumped);
                             }
                         }
                         Message::Error(e) => match pending_acks.on_error(h.xid) {
@@ -389,16 +393,15 @@ impl Task {
         tun_index: u8,
         bundle_id: u32,
     ) -> Result<(Option<(u32, u32)>, u32), ConnError> {
-        let (desired, stats) = desired_flows(&update.state, tun_index, &mut self.groups);
+        let stats = self.engine.update(&update.state, tun_index);
         if stats.logical_flows_failed > 0 || stats.conflicts > 0 {
             warn!(
                 "ofctrl: #{}: {} logical flows failed to compile, {} conflicting flows dropped",
                 update.seq, stats.logical_flows_failed, stats.conflicts
             );
         }
-        let full = self.installed.is_none();
-        let empty = FlowTable::new();
-        let diff = self.installed.as_ref().unwrap_or(&empty).diff(&desired);
+        let full = std::mem::take(&mut self.reinstall);
+        let diff = self.engine.diff();
         let summary = summarize(update.seq, &diff, full);
         let mut bytes = Vec::new();
         let (mut first_xid, mut last_xid) = (0, 0);
@@ -419,11 +422,8 @@ impl Task {
         conn.send_bytes(&bytes).await?;
         debug!(
             "ofctrl: #{}: {} flows, {} groups desired; bundle {summary:?}",
-            update.seq,
-            desired.len(),
-            desired.group_count()
+            update.seq, stats.flows, stats.groups
         );
-        self.installed = Some(desired);
         self.status.send_modify(|s| {
             s.last_stats = Some(stats);
             if !summary.is_empty() {

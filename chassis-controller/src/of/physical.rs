@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use openflow::{Action, Field, Match, SubField};
 
@@ -91,33 +92,85 @@ fn clear_in_port() -> Vec<Action> {
 /// The physical flows for this chassis. `tun_index` is the `tun_metadataN`
 /// the Geneve option is mapped to (see `ofctrl`).
 pub fn physical_flows(topo: &Topology<'_>, tun_index: u8) -> FlowTable {
-    let mut t = FlowTable::new();
     let tunmd = tun_metadata(tun_index);
-    default_flows(&mut t);
-    tunnel_ingress_flows(topo, tunmd, &mut t);
+    let mut v = Vec::new();
+    head_flows(topo, tunmd, &mut v);
     for pb in &topo.state.port_bindings {
-        if !topo.local_datapaths.contains(&pb.datapath) {
-            continue;
+        if topo.local_datapaths.contains(&pb.datapath) {
+            local_port_flows(topo, pb, tunmd, &mut v);
         }
-        port_flows(topo, pb, tunmd, &mut t);
-        port_security_flows(topo, pb, &mut t);
     }
-    multicast_flows(topo, tunmd, &mut t);
-    mac_binding_flows(topo, &mut t);
-    fdb_flows(topo, &mut t);
-    super::hairpin::hairpin_flows(topo, &mut t);
-    t
+    tail_flows(topo, tunmd, &mut v);
+    v.into_iter().collect()
 }
 
-fn default_flows(t: &mut FlowTable) {
-    t.add(Flow::new(PHY_TO_LOG, 0, Match::new(), vec![]));
-    t.add(Flow::new(
+/// The flows that precede every port's (a later flow with the same key
+/// loses): the defaults and tunnel ingress.
+pub fn head_flows(topo: &Topology<'_>, tunmd: Field, t: &mut Vec<Flow>) {
+    default_flows(t);
+    tunnel_ingress_flows(topo, tunmd, t);
+}
+
+/// The flows of one port of a local datapath. They depend only on the
+/// answers [`PortInputs`] collects.
+pub fn local_port_flows(topo: &Topology<'_>, pb: &PortBinding, tunmd: Field, t: &mut Vec<Flow>) {
+    port_flows(topo, pb, tunmd, t);
+    port_security_flows(topo, pb, t);
+}
+
+/// The flows that follow every port's: multicast groups, MAC bindings, FDB
+/// and load-balancer hairpin.
+pub fn tail_flows(topo: &Topology<'_>, tunmd: Field, t: &mut Vec<Flow>) {
+    multicast_flows(topo, tunmd, t);
+    mac_binding_flows(topo, t);
+    fdb_flows(topo, t);
+    super::hairpin::hairpin_flows(topo, t);
+}
+
+/// Conntrack zones of a port: (port zone, DNAT zone, SNAT zone).
+pub type Zones = (u16, u16, u16);
+
+/// Everything [`local_port_flows`] reads besides the port's own row, so that
+/// equal inputs mean equal flows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortInputs {
+    pub tunmd: Field,
+    /// The local VIF's OpenFlow port (`None`: not a local VIF).
+    pub local_vif: Option<Option<u32>>,
+    pub zones: Zones,
+    /// The patch peer, its zones and whether it is a resident l3gateway port.
+    pub peer: Option<(Arc<PortBinding>, Zones, bool)>,
+    /// The tunnel toward the chassis hosting the port, and its encapsulation.
+    pub remote: Option<(u32, EncapType)>,
+}
+
+impl PortInputs {
+    pub fn new(topo: &Topology<'_>, pb: &PortBinding, tunmd: Field) -> PortInputs {
+        let peer = topo
+            .patch_peer(pb)
+            .map(|p| ((*p).clone(), topo.zones(p), topo.is_resident_l3gateway(p)));
+        let remote = topo
+            .remote_tunnel(pb)
+            .map(|(chassis, ofport)| (ofport, encap_type(topo, chassis)));
+        PortInputs {
+            tunmd,
+            local_vif: topo.is_local_vif(pb).then(|| topo.vif_ofport(pb)),
+            zones: topo.zones(pb),
+            peer,
+            remote,
+        }
+    }
+}
+
+fn default_flows(t: &mut Vec<Flow>) {
+    t.push(Flow::new(PHY_TO_LOG, 0, Match::new(), vec![]));
+    t.push(Flow::new(
         OUTPUT_LARGE_PKT_DETECT,
         0,
         Match::new(),
         vec![Action::resubmit(REMOTE_OUTPUT)],
     ));
-    t.add(Flow::new(
+    t.push(Flow::new(
         OUTPUT_LARGE_PKT_PROCESS,
         10,
         Match::new().with_masked(
@@ -127,7 +180,7 @@ fn default_flows(t: &mut FlowTable) {
         ),
         vec![Action::resubmit(LOCAL_OUTPUT)],
     ));
-    t.add(Flow::new(
+    t.push(Flow::new(
         OUTPUT_LARGE_PKT_PROCESS,
         0,
         Match::new(),
@@ -139,30 +192,30 @@ fn default_flows(t: &mut FlowTable) {
         (FLAG_LOCAL_ONLY, FLAG_LOCAL_ONLY),
         (FLAG_RCV_FROM_RAMP, FLAG_RCV_FROM_RAMP | FLAG_ALLOW_LOOPBACK),
     ] {
-        t.add(Flow::new(
+        t.push(Flow::new(
             REMOTE_OUTPUT,
             150,
             Match::new().with_masked(LOG_FLAGS, u128::from(value), u128::from(mask)),
             vec![Action::resubmit(LOCAL_OUTPUT)],
         ));
     }
-    t.add(Flow::new(
+    t.push(Flow::new(
         REMOTE_OUTPUT,
         0,
         Match::new(),
         vec![Action::resubmit(LOCAL_OUTPUT)],
     ));
-    t.add(Flow::new(LOCAL_OUTPUT, 0, Match::new(), vec![]));
+    t.push(Flow::new(LOCAL_OUTPUT, 0, Match::new(), vec![]));
     let mut clear: Vec<Action> = (0..10).map(|r| set(Field::Reg(r), 0)).collect();
     clear.push(Action::resubmit(LOG_EGRESS));
-    t.add(Flow::new(CHECK_LOOPBACK, 0, Match::new(), clear));
-    t.add(Flow::new(
+    t.push(Flow::new(CHECK_LOOPBACK, 0, Match::new(), clear));
+    t.push(Flow::new(
         SAVE_INPORT,
         0,
         Match::new(),
         vec![Action::resubmit(LOG_TO_PHY)],
     ));
-    t.add(Flow::new(LOG_TO_PHY, 0, Match::new(), vec![]));
+    t.push(Flow::new(LOG_TO_PHY, 0, Match::new(), vec![]));
 }
 
 /// Best encapsulation toward `chassis` (geneve > stt > vxlan).
@@ -178,7 +231,7 @@ pub fn encap_type(topo: &Topology<'_>, chassis: &str) -> EncapType {
     }
 }
 
-fn tunnel_ingress_flows(topo: &Topology<'_>, tunmd: Field, t: &mut FlowTable) {
+fn tunnel_ingress_flows(topo: &Topology<'_>, tunmd: Field, t: &mut Vec<Flow>) {
     for (chassis, &ofport) in &topo.state.tunnel_ofports {
         let actions = match encap_type(topo, chassis) {
             EncapType::Geneve => vec![
@@ -204,7 +257,7 @@ fn tunnel_ingress_flows(topo: &Topology<'_>, tunmd: Field, t: &mut FlowTable) {
                 Action::resubmit(LOCAL_OUTPUT),
             ],
         };
-        t.add(Flow::new(
+        t.push(Flow::new(
             PHY_TO_LOG,
             100,
             Match::new().with(Field::InPort, u128::from(ofport)),
@@ -234,7 +287,7 @@ pub fn encapsulation(encap: EncapType, tunmd: Field, dp: u32, outport: u32) -> V
 }
 
 /// Tables 0/40/41/64/65 for a local port, table 39 for a remote one.
-fn port_flows(topo: &Topology<'_>, pb: &PortBinding, tunmd: Field, t: &mut FlowTable) {
+fn port_flows(topo: &Topology<'_>, pb: &PortBinding, tunmd: Field, t: &mut Vec<Flow>) {
     let cookie = uuid_cookie(&pb.uuid);
     let dp = pb.datapath;
     let key = pb.tunnel_key;
@@ -255,7 +308,7 @@ fn port_flows(topo: &Topology<'_>, pb: &PortBinding, tunmd: Field, t: &mut FlowT
             ));
         }
         acts.push(Action::resubmit(LOG_INGRESS));
-        t.add(
+        t.push(
             Flow::new(
                 PHY_TO_LOG,
                 100,
@@ -265,7 +318,7 @@ fn port_flows(topo: &Topology<'_>, pb: &PortBinding, tunmd: Field, t: &mut FlowT
             .cookie(cookie),
         );
         // Table 65: deliver.
-        t.add(
+        t.push(
             Flow::new(
                 LOG_TO_PHY,
                 100,
@@ -291,7 +344,7 @@ fn port_flows(topo: &Topology<'_>, pb: &PortBinding, tunmd: Field, t: &mut FlowT
         inner.push(set(LOG_OUTPORT, 0));
         inner.extend((0..10).map(|r| set(Field::Reg(r), 0)));
         inner.push(Action::resubmit(LOG_INGRESS));
-        t.add(
+        t.push(
             Flow::new(
                 LOG_TO_PHY,
                 100,
@@ -305,7 +358,7 @@ fn port_flows(topo: &Topology<'_>, pb: &PortBinding, tunmd: Field, t: &mut FlowT
         let mut acts = encapsulation(encap_type(topo, chassis), tunmd, dp, key);
         acts.push(Action::output(ofport));
         acts.push(Action::resubmit(LOCAL_OUTPUT));
-        t.add(Flow::new(REMOTE_OUTPUT, 100, port_match(dp, LOG_OUTPORT, key), acts).cookie(cookie));
+        t.push(Flow::new(REMOTE_OUTPUT, 100, port_match(dp, LOG_OUTPORT, key), acts).cookie(cookie));
         return;
     } else {
         return;
@@ -315,9 +368,9 @@ fn port_flows(topo: &Topology<'_>, pb: &PortBinding, tunmd: Field, t: &mut FlowT
     let mut acts = Vec::new();
     put_zones(&mut acts, topo.zones(pb));
     acts.push(Action::resubmit(CHECK_LOOPBACK));
-    t.add(Flow::new(LOCAL_OUTPUT, 100, port_match(dp, LOG_OUTPORT, key), acts).cookie(cookie));
+    t.push(Flow::new(LOCAL_OUTPUT, 100, port_match(dp, LOG_OUTPORT, key), acts).cookie(cookie));
     let loopback = u128::from(FLAG_ALLOW_LOOPBACK);
-    t.add(
+    t.push(
         Flow::new(
             CHECK_LOOPBACK,
             100,
@@ -328,7 +381,7 @@ fn port_flows(topo: &Topology<'_>, pb: &PortBinding, tunmd: Field, t: &mut FlowT
         )
         .cookie(cookie),
     );
-    t.add(
+    t.push(
         Flow::new(
             SAVE_INPORT,
             100,
@@ -346,7 +399,7 @@ fn port_flows(topo: &Topology<'_>, pb: &PortBinding, tunmd: Field, t: &mut FlowT
 }
 
 /// Tables 39/40 for multicast groups on local datapaths.
-fn multicast_flows(topo: &Topology<'_>, tunmd: Field, t: &mut FlowTable) {
+fn multicast_flows(topo: &Topology<'_>, tunmd: Field, t: &mut Vec<Flow>) {
     for mc in &topo.state.multicast_groups {
         if !topo.local_datapaths.contains(&mc.datapath) {
             continue;
@@ -379,7 +432,7 @@ fn multicast_flows(topo: &Topology<'_>, tunmd: Field, t: &mut FlowTable) {
         let has_local = !local.is_empty();
         if has_local {
             local.push(set(LOG_OUTPORT, u128::from(mc.tunnel_key)));
-            t.add(Flow::new(LOCAL_OUTPUT, 100, m.clone(), local));
+            t.push(Flow::new(LOCAL_OUTPUT, 100, m.clone(), local));
         }
         if !remote.is_empty() {
             remote.push(set(LOG_OUTPORT, u128::from(mc.tunnel_key)));
@@ -397,13 +450,13 @@ fn multicast_flows(topo: &Topology<'_>, tunmd: Field, t: &mut FlowTable) {
             if has_local {
                 remote.push(Action::resubmit(LOCAL_OUTPUT));
             }
-            t.add(Flow::new(REMOTE_OUTPUT, 100, m, remote));
+            t.push(Flow::new(REMOTE_OUTPUT, 100, m, remote));
         }
     }
 }
 
 /// Tables 73/74/75 from `port_security` of a local VIF.
-fn port_security_flows(topo: &Topology<'_>, pb: &PortBinding, t: &mut FlowTable) {
+fn port_security_flows(topo: &Topology<'_>, pb: &PortBinding, t: &mut Vec<Flow>) {
     if !topo.is_local_vif(pb) || pb.port_security.is_empty() {
         return;
     }
@@ -424,7 +477,7 @@ fn port_security_flows(topo: &Topology<'_>, pb: &PortBinding, t: &mut FlowTable)
     let inp = port_match(dp, LOG_INPORT, key);
     let outp = port_match(dp, LOG_OUTPORT, key);
     let mut add = |table: u8, prio: u16, m: Match, a: Vec<Action>| {
-        t.add(Flow::new(table, prio, m, a).cookie(cookie));
+        t.push(Flow::new(table, prio, m, a).cookie(cookie));
     };
 
     // Defaults (23.03 `setup_in_port_sec_def_flows`): anything not
@@ -612,7 +665,7 @@ fn icmp6(m: Match) -> Match {
 }
 
 /// Tables 66/67 from MAC_Binding rows on local datapaths.
-fn mac_binding_flows(topo: &Topology<'_>, t: &mut FlowTable) {
+fn mac_binding_flows(topo: &Topology<'_>, t: &mut Vec<Flow>) {
     for mb in &topo.state.mac_bindings {
         if !topo.local_datapaths.contains(&mb.datapath) {
             continue;
@@ -632,7 +685,7 @@ fn mac_binding_flows(topo: &Topology<'_>, t: &mut FlowTable) {
             IpAddr::V4(a) => (Field::Reg(0), u128::from(u32::from(a)), None),
             IpAddr::V6(a) => (Field::Xxreg(0), u128::from(a), Some(())),
         };
-        t.add(Flow::new(
+        t.push(Flow::new(
             MAC_BINDING,
             100,
             port_match(mb.datapath, LOG_OUTPORT, pb.tunnel_key).with(ipf, ipv),
@@ -645,7 +698,7 @@ fn mac_binding_flows(topo: &Topology<'_>, t: &mut FlowTable) {
             None => m.with(Field::EthType, 0x0806),
             Some(()) => icmp6(m).with(Field::Icmpv6Code, 0),
         };
-        t.add(Flow::new(
+        t.push(Flow::new(
             MAC_LOOKUP,
             100,
             m,
@@ -655,7 +708,7 @@ fn mac_binding_flows(topo: &Topology<'_>, t: &mut FlowTable) {
 }
 
 /// Tables 71/72 from FDB rows on local datapaths.
-fn fdb_flows(topo: &Topology<'_>, t: &mut FlowTable) {
+fn fdb_flows(topo: &Topology<'_>, t: &mut Vec<Flow>) {
     for e in &topo.state.fdb {
         if !topo.local_datapaths.contains(&e.datapath) {
             continue;
@@ -665,14 +718,14 @@ fn fdb_flows(topo: &Topology<'_>, t: &mut FlowTable) {
         };
         let mac = u128::from(mac);
         let dp = u128::from(e.datapath);
-        t.add(Flow::new(
+        t.push(Flow::new(
             GET_FDB,
             100,
             Match::new().with(LOG_DATAPATH, dp).with(Field::EthDst, mac),
             vec![set(LOG_OUTPORT, u128::from(e.port_key))],
         ));
         let flag = u128::from(FLAG_LOOKUP_FDB);
-        t.add(Flow::new(
+        t.push(Flow::new(
             LOOKUP_FDB,
             100,
             port_match(e.datapath, LOG_INPORT, e.port_key).with(Field::EthSrc, mac),

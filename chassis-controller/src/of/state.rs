@@ -12,8 +12,12 @@
 //! - Datapaths are referred to by their tunnel key (`u32`, 1..2^24-1), which
 //!   is also what ends up in OpenFlow `metadata`.
 //! - Port bindings are referred to by `logical_port` name.
+//! - Rows are shared (`Arc`): the builder reuses the rows of the previous
+//!   state that did not change, so comparing two states and finding what
+//!   changed between them is mostly pointer comparisons.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// Everything flow computation needs, for one chassis.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -23,13 +27,13 @@ pub struct LocalState {
     /// All SB Datapath_Binding rows (not only local ones: local-datapath
     /// discovery walks patch ports).
     pub datapaths: Vec<Datapath>,
-    /// All SB Port_Binding rows.
-    pub port_bindings: Vec<PortBinding>,
+    /// All SB Port_Binding rows, sorted by (`logical_port`, `uuid`).
+    pub port_bindings: Vec<Arc<PortBinding>>,
     /// All SB Multicast_Group rows.
     pub multicast_groups: Vec<MulticastGroup>,
     /// All SB Logical_Flow rows (datapath groups already expanded into
-    /// `datapaths`).
-    pub logical_flows: Vec<LogicalFlow>,
+    /// `datapaths`), sorted by `uuid`.
+    pub logical_flows: Vec<Arc<LogicalFlow>>,
     /// All SB MAC_Binding rows.
     pub mac_bindings: Vec<MacBinding>,
     /// All SB FDB rows (MAC learning for ports with `unknown` addresses).
@@ -38,9 +42,9 @@ pub struct LocalState {
     pub load_balancers: Vec<LoadBalancer>,
     /// SB Address_Set: name → addresses (strings as stored, e.g.
     /// `"10.0.0.1"`, `"10.0.0.0/24"`, `"50:54:00:00:00:01"`).
-    pub address_sets: BTreeMap<String, BTreeSet<String>>,
+    pub address_sets: BTreeMap<String, Arc<BTreeSet<String>>>,
     /// SB Port_Group: name (e.g. `"1_pg1"`) → logical port names.
-    pub port_groups: BTreeMap<String, BTreeSet<String>>,
+    pub port_groups: BTreeMap<String, Arc<BTreeSet<String>>>,
     /// SB Chassis (other than and including this one): name → encaps.
     pub chassis: BTreeMap<String, Vec<Encap>>,
     /// Local VIFs: logical port name (Interface `external_ids:iface-id`)
@@ -192,7 +196,10 @@ impl LocalState {
 
     /// The port binding named `name`.
     pub fn port(&self, name: &str) -> Option<&PortBinding> {
-        self.port_bindings.iter().find(|p| p.logical_port == name)
+        self.port_bindings
+            .iter()
+            .find(|p| p.logical_port == name)
+            .map(|p| &**p)
     }
 
     /// Conntrack zone for `name` (port name or `<dp-uuid>_dnat`/`_snat`),

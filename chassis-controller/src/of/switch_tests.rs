@@ -2,6 +2,7 @@
 //! datapath, private OVS_RUNDIR).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use testbed::vswitch::{Dummy, Vswitch};
@@ -14,8 +15,8 @@ use super::state::{LocalState, LogicalFlow, Pipeline};
 const MAC1: &str = "50:54:00:00:00:01";
 const MAC2: &str = "50:54:00:00:00:02";
 
-fn lflow(n: u32, dp: u32, pipeline: Pipeline, table: u8, prio: u16, m: &str, a: &str) -> LogicalFlow {
-    LogicalFlow {
+fn lflow(n: u32, dp: u32, pipeline: Pipeline, table: u8, prio: u16, m: &str, a: &str) -> Arc<LogicalFlow> {
+    Arc::new(LogicalFlow {
         uuid: format!("{n:08x}-0000-4000-8000-{dp:012x}"),
         datapaths: vec![dp],
         pipeline,
@@ -23,7 +24,7 @@ fn lflow(n: u32, dp: u32, pipeline: Pipeline, table: u8, prio: u16, m: &str, a: 
         priority: prio,
         match_: m.into(),
         actions: a.into(),
-    }
+    })
 }
 
 /// A minimal northd-like switch pipeline for ls1 and a trivial router.
@@ -308,11 +309,13 @@ async fn installs_traces_updates_and_resyncs_on_a_real_switch() {
 
     // vm2 moves to hv3: its unicast flow and the _MC_flood fan-out change,
     // nothing else.
-    st.port_bindings
-        .iter_mut()
-        .find(|p| p.logical_port == "vm2")
-        .unwrap()
-        .chassis = Some("hv3".into());
+    Arc::make_mut(
+        st.port_bindings
+            .iter_mut()
+            .find(|p| p.logical_port == "vm2")
+            .unwrap(),
+    )
+    .chassis = Some("hv3".into());
     of.install(&st, 3);
     wait_ack(&mut acks, 3).await;
     let last = of.status().borrow().last_bundle.expect("bundle");
@@ -405,7 +408,7 @@ async fn pinctrl_learns_neighbours_and_sends_arp_requests() {
     let mut st = state();
     let mut vm4 = super::local::tests::port("vm4", 1, 4, "");
     vm4.chassis = Some("hv1".into());
-    st.port_bindings.push(vm4);
+    st.port_bindings.push(Arc::new(vm4));
     st.vif_ofports.insert("vm4".into(), 4);
     st.logical_flows.push(lflow(
         100,

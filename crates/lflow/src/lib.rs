@@ -25,3 +25,4 @@ pub use cache::{CacheStats, Compiler};
 pub use compile::{CompileError, Compiled, Context, LogicalFlow, compile, compile_actions, compile_uncached};
 pub use error::Error;
 pub use expr::Lookup;
+pub use fx::{FxBuild, FxHashMap, FxHasher, hash_one};
