@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use northd_core::{Chassis, Delta, Engine, Map, NbChanges, Northbound, SbContext};
+use northd_core::{Chassis, Delta, Engine, Map, NbChanges, Northbound, READ_BACK, SbContext, WRITTEN_BACK};
 use ovn_db::{nb, sb};
 use ovsdb::session::{Event, Session, SessionConfig};
 use ovsdb::tls::TlsConfig;
@@ -196,6 +196,38 @@ async fn run(cli: Cli, d: &mut daemon::Daemon) -> Result<()> {
     Ok(())
 }
 
+/// Elapsed time per phase of a step.
+struct Laps {
+    last: std::time::Instant,
+    laps: Vec<(&'static str, Duration)>,
+}
+
+impl Laps {
+    fn start() -> Self {
+        Laps {
+            last: std::time::Instant::now(),
+            laps: Vec::new(),
+        }
+    }
+
+    fn mark(&mut self, what: &'static str) {
+        let now = std::time::Instant::now();
+        self.laps.push((what, now - self.last));
+        self.last = now;
+    }
+}
+
+impl std::fmt::Display for Laps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let total: Duration = self.laps.iter().map(|(_, d)| *d).sum();
+        write!(f, "{:.1} ms:", total.as_secs_f64() * 1e3)?;
+        for (what, d) in &self.laps {
+            write!(f, " {what} {:.1}", d.as_secs_f64() * 1e3)?;
+        }
+        Ok(())
+    }
+}
+
 #[derive(Default)]
 struct Northd {
     engine: Engine,
@@ -302,13 +334,19 @@ impl Northd {
         };
         let nb_cfg = col_opt!(&nb_global, nb::NbGlobal, COL_NB_CFG => nb_cfg).unwrap_or(0);
         let started = now_ms();
+        // Where a step's time goes, for the debug log (`-vdbg`).
+        let mut lap = Laps::start();
 
         // The NB model follows the replica's changes; only the first step converts it all.
         let changes = nb.take_changes();
-        let global_changed = changes.table(nb::NbGlobal::TABLE).next().is_some();
+        let mut global_changed = false;
         let nb_changes: Option<NbChanges> = match &mut self.model {
             Some(m) => {
+                // Our own sb_cfg/timestamp writes come back as NB_Global changes that
+                // change nothing the translation reads.
+                let global_before = m.nb_global.clone();
                 let ch = nb_model::apply(m, &changes);
+                global_changed = m.nb_global != global_before;
                 type Lsp = nb::LogicalSwitchPort;
                 for (u, c) in changes.table(Lsp::TABLE) {
                     if let Some(r) = c.old_row() {
@@ -351,6 +389,7 @@ impl Northd {
             }
         };
         drop(changes);
+        lap.mark("nb model");
 
         // The SB side: index and context from its changes (or all of it after a resync).
         let resync = self.resync || self.idx.is_none();
@@ -359,10 +398,21 @@ impl Northd {
         } else {
             self.absorb_sb(sb);
         }
-        let sig = (self.ctx.chassis.clone(), self.ctx.sb_global_options.clone());
+        // The SB_Global options read back matter only when they differ from what the
+        // translation wrote there (reading our own write back changes nothing).
+        let out_options = &self.engine.output().southbound.options;
+        let read_back: Map = READ_BACK
+            .iter()
+            .filter_map(|k| {
+                let v = self.ctx.sb_global_options.get(*k)?;
+                (out_options.get(*k) != Some(v)).then(|| (k.to_string(), v.clone()))
+            })
+            .collect();
+        let sig = (self.ctx.chassis.clone(), read_back);
         let ctx_changed = self.ctx_sig.as_ref() != Some(&sig);
         self.ctx_sig = Some(sig);
 
+        lap.mark("sb changes");
         let model = self.model.as_ref().expect("model set above");
         // After a resync (another northd may have written meanwhile) the translation
         // starts over too, taking the SB's keys.
@@ -380,6 +430,7 @@ impl Northd {
                 Delta::Full
             }
         };
+        lap.mark("engine");
         let t = self.engine.output();
         for w in &t.warnings {
             let text = w.to_string();
@@ -420,6 +471,7 @@ impl Northd {
             None => sb.with_idl(|i| sb_sync::plan(desired, i.tables())),
         };
         let sb_options = desired.options.clone();
+        lap.mark(if full { "full plan" } else { "delta plan" });
 
         // Learned bindings carrying a MAC the CMS took off a port.
         let dirty: Option<BTreeSet<String>> = match (&nb_changes, self.macs_full) {
@@ -451,6 +503,7 @@ impl Northd {
                 plan.stats.deleted += 1;
             }
         }
+        lap.mark("stale macs");
         let wrote = !plan.ops.is_empty();
         if wrote {
             let mut ops = vec![Operation::Assert { lock: LOCK.into() }];
@@ -459,6 +512,7 @@ impl Northd {
             self.sb_full = true;
             self.macs_full = true;
             let res = sb.transact(&ops).await.context("writing Southbound")?;
+            lap.mark("sb write");
             if full {
                 self.expected.clear();
             }
@@ -479,6 +533,7 @@ impl Northd {
         self.macs_full = false;
         if wrote {
             self.await_echoes(sb).await;
+            lap.mark("sb echoes");
         }
 
         // NB bookkeeping: the --wait handshake, port up state, and the options
@@ -541,13 +596,8 @@ impl Northd {
         }
         let nb_options = col!(&nb_global, nb::NbGlobal, COL_OPTIONS => options);
         let mut merged = nb_options.clone();
-        for k in [
-            "mac_prefix",
-            "svc_monitor_mac",
-            "max_tunid",
-            "northd_internal_version",
-        ] {
-            if let Some(v) = sb_options.get(k) {
+        for k in WRITTEN_BACK {
+            if let Some(v) = sb_options.get(*k) {
                 merged.insert(k.to_string(), v.clone());
             }
         }
@@ -560,12 +610,15 @@ impl Northd {
                 row,
             });
         }
+        lap.mark("nb status");
         if !nb_ops.is_empty()
             && let Err(e) = nb.transact(&nb_ops).await
         {
             self.up_full = true;
             return Err(anyhow::Error::new(e).context("writing Northbound status"));
         }
+        lap.mark("nb write");
+        tracing::debug!("step took {}", lap);
         Ok(())
     }
 }

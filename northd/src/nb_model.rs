@@ -34,7 +34,13 @@ pub fn apply(model: &mut Northbound, changes: &Changes) -> NbChanges {
         ($table:expr, $field:ident, $set:expr) => {
             for (u, _) in changes.table($table) {
                 let k = u.to_string();
-                match fresh.$field.get(&k) {
+                let new = fresh.$field.get(&k);
+                // Columns the model does not read (e.g. `up`, written by northd
+                // itself) change nothing.
+                if model.$field.get(&k) == new {
+                    continue;
+                }
+                match new {
                     Some(v) => {
                         model.$field.insert(k.clone(), v.clone());
                     }

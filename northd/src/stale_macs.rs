@@ -8,7 +8,7 @@
 //! switch port, on the router ports attached to that switch; the router then ARPs
 //! again and learns the new MAC.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use northd_core::Northbound;
 use ovn_db::sb::MacBinding;
@@ -19,8 +19,9 @@ use crate::sb_sync::Tables;
 /// For every logical switch port: its switch and the MACs its `addresses` list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PortMacs {
-    /// Port name → (switch NB uuid, MACs in lower case).
-    ports: BTreeMap<String, (String, BTreeSet<String>)>,
+    /// Switch NB uuid → port name → MACs in lower case (by switch, so that a change
+    /// replaces only its switches' entries).
+    ports: BTreeMap<String, BTreeMap<String, BTreeSet<String>>>,
     /// Switch NB uuid → names of the router ports attached to it.
     router_ports: BTreeMap<String, BTreeSet<String>>,
 }
@@ -62,7 +63,10 @@ impl PortMacs {
                     .filter(|m| is_mac(m))
                     .map(str::to_ascii_lowercase)
                     .collect();
-                out.ports.insert(lsp.name.clone(), (ls_uuid.clone(), macs));
+                out.ports
+                    .entry(ls_uuid.clone())
+                    .or_default()
+                    .insert(lsp.name.clone(), macs);
             }
         }
         out
@@ -70,26 +74,23 @@ impl PortMacs {
 
     /// This map restricted to switches `sws`.
     pub fn restrict(&self, sws: &BTreeSet<String>) -> Self {
+        fn pick<V: Clone>(m: &BTreeMap<String, V>, sws: &BTreeSet<String>) -> BTreeMap<String, V> {
+            sws.iter()
+                .filter_map(|ls| Some((ls.clone(), m.get(ls)?.clone())))
+                .collect()
+        }
         PortMacs {
-            ports: self
-                .ports
-                .iter()
-                .filter(|(_, (ls, _))| sws.contains(ls))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            router_ports: self
-                .router_ports
-                .iter()
-                .filter(|(ls, _)| sws.contains(*ls))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            ports: pick(&self.ports, sws),
+            router_ports: pick(&self.router_ports, sws),
         }
     }
 
     /// Replaces the entries of switches `sws` by `now`'s (`PortMacs::of_switches`).
     pub fn replace(&mut self, sws: &BTreeSet<String>, now: PortMacs) {
-        self.ports.retain(|_, (ls, _)| !sws.contains(ls));
-        self.router_ports.retain(|ls, _| !sws.contains(ls));
+        for ls in sws {
+            self.ports.remove(ls);
+            self.router_ports.remove(ls);
+        }
         self.ports.extend(now.ports);
         self.router_ports.extend(now.router_ports);
     }
@@ -99,9 +100,15 @@ impl PortMacs {
     pub fn stale_bindings(&self, now: &PortMacs, sb: &Tables) -> Vec<Uuid> {
         // (router port name, MAC) pairs that must not survive.
         let mut gone: BTreeSet<(String, String)> = BTreeSet::new();
-        for (port, (ls, macs)) in &self.ports {
-            let still: BTreeSet<String> = now.ports.get(port).map(|(_, m)| m.clone()).unwrap_or_default();
-            for mac in macs.difference(&still) {
+        let still_of: HashMap<&String, &BTreeSet<String>> = now.ports.values().flatten().collect();
+        let none = BTreeSet::new();
+        for (ls, port, macs) in self
+            .ports
+            .iter()
+            .flat_map(|(ls, ps)| ps.iter().map(move |(p, m)| (ls, p, m)))
+        {
+            let still = still_of.get(port).copied().unwrap_or(&none);
+            for mac in macs.difference(still) {
                 for rp in self.router_ports.get(ls).into_iter().flatten() {
                     gone.insert((rp.clone(), mac.clone()));
                 }

@@ -49,6 +49,17 @@ fn derived_mac(seed: &str) -> Mac {
     Mac([(b[0] & 0xfe) | 0x02, b[1], b[2], b[3], b[4], b[5]])
 }
 
+/// SB_Global options northd also writes back into NB_Global's.
+pub const WRITTEN_BACK: &[&str] = &[
+    "mac_prefix",
+    "svc_monitor_mac",
+    "max_tunid",
+    "northd_internal_version",
+];
+
+/// SB_Global options read back from the SB (when NB_Global has none).
+pub const READ_BACK: &[&str] = &["mac_prefix", "svc_monitor_mac"];
+
 fn sb_global_options(nb: &Northbound, ctx: &SbContext, t: &Topology) -> Map {
     let mut o = nb.nb_global.options.clone();
     let existing = |k: &str| {

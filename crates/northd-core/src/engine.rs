@@ -128,7 +128,7 @@ impl Engine {
         self.topology = Some(new);
         self.stats = stats;
         self.owners = Owners::build(nb);
-        self.global = Some(global_sig(nb));
+        self.global = Some(global_sig(nb, &self.output.southbound.options));
         &self.output
     }
 
@@ -148,7 +148,10 @@ impl Engine {
     }
 
     fn try_local(&mut self, nb: &Northbound, ctx: &SbContext, ch: &NbChanges) -> Option<SbDiff> {
-        if ch.context || self.fragile || self.global.as_ref() != Some(&global_sig(nb)) {
+        if ch.context
+            || self.fragile
+            || self.global.as_ref() != Some(&global_sig(nb, &self.output.southbound.options))
+        {
             return None;
         }
         let t = self.topology.as_ref()?;
@@ -275,12 +278,17 @@ impl Engine {
     }
 }
 
-fn global_sig(nb: &Northbound) -> (Map, bool, String) {
-    (
-        nb.nb_global.options.clone(),
-        nb.nb_global.ipsec,
-        nb.nb_global.uuid.clone(),
-    )
+/// The NB_Global settings every datapath depends on. The SB_Global options northd
+/// copies back into NB_Global (as ovn-northd does) count only when they differ from
+/// what the output already holds: the copy itself changes nothing.
+fn global_sig(nb: &Northbound, sb_options: &Map) -> (Map, bool, String) {
+    let mut options = nb.nb_global.options.clone();
+    for k in bindings::WRITTEN_BACK {
+        if options.get(*k).is_some_and(|v| sb_options.get(*k) == Some(v)) {
+            options.remove(*k);
+        }
+    }
+    (options, nb.nb_global.ipsec, nb.nb_global.uuid.clone())
 }
 
 fn release(

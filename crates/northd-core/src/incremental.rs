@@ -6,7 +6,7 @@
 //! new or deleted datapaths, tunnel-key conflicts, duplicate names, dangling peers)
 //! falls back to a full update; the result is always equal to [`crate::translate`]'s.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::bindings;
 use crate::diff::{SbDiff, SetDiff, TableDiff};
@@ -68,6 +68,39 @@ pub(crate) struct Owners {
     pub acl_users: HashMap<Uuid, BTreeSet<Uuid>>,
     /// Port groups with ACLs → (their ACLs, the switches their ports are on).
     pub pg_acls: HashMap<Uuid, (Vec<Uuid>, BTreeSet<Uuid>)>,
+    /// ACLs each switch lists (to forget them without scanning `acl_users`).
+    pub dp_acls: HashMap<Uuid, Vec<Uuid>>,
+    /// LRP names of each router (to forget them without scanning `lrp_router`).
+    pub router_lrps: HashMap<Uuid, Vec<String>>,
+    /// What routers see of each switch: its router-type ports (see [`router_links`]).
+    pub switch_links: HashMap<Uuid, Vec<RouterLink>>,
+    /// Switch ports that are router links (type `router` or `options:router-port`).
+    pub link_ports: HashSet<Uuid>,
+}
+
+/// A switch port as routers see it: name, `type == "router"`, `options:router-port`.
+pub(crate) type RouterLink = (String, bool, Option<String>);
+
+fn is_router_link(lsp: &crate::model::nb::LogicalSwitchPort) -> bool {
+    lsp.port_type == "router" || lsp.options.contains_key("router-port")
+}
+
+/// The ports of switch `ls` that routers' output depends on (a router port's peer is
+/// the first router-type port naming it); any other change to the switch or its
+/// ports leaves the routers attached to it as they were.
+fn router_links(nb: &Northbound, ls: &crate::model::nb::LogicalSwitch) -> Vec<RouterLink> {
+    ls.ports
+        .iter()
+        .filter_map(|p| nb.switch_ports.get(p))
+        .filter(|l| is_router_link(l))
+        .map(|l| {
+            (
+                l.name.clone(),
+                l.port_type == "router",
+                l.options.get("router-port").cloned(),
+            )
+        })
+        .collect()
 }
 
 impl Owners {
@@ -106,6 +139,7 @@ impl Owners {
         for c in self.children.remove(dp).unwrap_or_default() {
             if self.child.get(&c) == Some(dp) {
                 self.child.remove(&c);
+                self.link_ports.remove(&c);
             }
         }
         for lb in self.dp_lbs.remove(dp).unwrap_or_default() {
@@ -116,11 +150,20 @@ impl Owners {
                 }
             }
         }
-        self.lrp_router.retain(|_, r| r != dp);
-        self.acl_users.retain(|_, users| {
-            users.remove(dp);
-            !users.is_empty()
-        });
+        for a in self.dp_acls.remove(dp).unwrap_or_default() {
+            if let Some(users) = self.acl_users.get_mut(&a) {
+                users.remove(dp);
+                if users.is_empty() {
+                    self.acl_users.remove(&a);
+                }
+            }
+        }
+        for n in self.router_lrps.remove(dp).unwrap_or_default() {
+            if self.lrp_router.get(&n) == Some(dp) {
+                self.lrp_router.remove(&n);
+            }
+        }
+        self.switch_links.remove(dp);
     }
 
     fn add(&mut self, nb: &Northbound, dp: &Uuid) {
@@ -128,13 +171,23 @@ impl Owners {
             for a in &ls.acls {
                 self.acl_users.entry(a.clone()).or_default().insert(dp.clone());
             }
+            self.dp_acls.insert(dp.clone(), ls.acls.clone());
+            self.switch_links.insert(dp.clone(), router_links(nb, ls));
+            for p in &ls.ports {
+                if nb.switch_ports.get(p).is_some_and(is_router_link) {
+                    self.link_ports.insert(p.clone());
+                }
+            }
             (ls.ports.clone(), ls.load_balancers.clone())
         } else if let Some(lr) = nb.routers.get(dp) {
+            let mut names = Vec::new();
             for p in &lr.ports {
                 if let Some(lrp) = nb.router_ports.get(p) {
                     self.lrp_router.insert(lrp.name.clone(), dp.clone());
+                    names.push(lrp.name.clone());
                 }
             }
+            self.router_lrps.insert(dp.clone(), names);
             let mut c = lr.ports.clone();
             c.extend(lr.static_routes.iter().cloned());
             (c, lr.load_balancers.clone())
@@ -198,24 +251,17 @@ pub(crate) fn affected(
     let mut link_changed: BTreeSet<Uuid> = BTreeSet::new();
     for s in &ch.switches {
         d.insert(s.clone());
-        link_changed.insert(s.clone());
+        // Routers see only a switch's router-type ports: other changes stay local.
+        let now = nb.switches.get(s).map(|ls| router_links(nb, ls));
+        if now.as_ref() != owners.switch_links.get(s) {
+            link_changed.insert(s.clone());
+        }
     }
     for p in &ch.switch_ports {
         if let Some(o) = owners.child.get(p) {
             d.insert(o.clone());
-            let old_router = nb
-                .switch_ports
-                .get(p)
-                .is_some_and(|l| l.port_type == "router" || l.options.contains_key("router-port"));
-            // Old type: the port view (if any) had a router peer.
-            let was_router = t.datapaths.get(o).is_some_and(|dp| {
-                dp.ports.iter().any(|n| {
-                    t.switch_ports
-                        .get(n)
-                        .is_some_and(|v| v.port_type == "router" || v.peer.is_some())
-                })
-            });
-            if old_router || was_router {
+            let now = nb.switch_ports.get(p).is_some_and(is_router_link);
+            if now || owners.link_ports.contains(p) {
                 link_changed.insert(o.clone());
             }
         }

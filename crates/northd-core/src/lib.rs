@@ -24,7 +24,7 @@ mod topology;
 pub mod translate;
 pub mod warning;
 
-pub use bindings::NORTHD_INTERNAL_VERSION;
+pub use bindings::{NORTHD_INTERNAL_VERSION, READ_BACK, WRITTEN_BACK};
 pub use diff::{SbDiff, diff};
 pub use engine::{Engine, EngineStats};
 pub use flows::{Pipeline, Stage};

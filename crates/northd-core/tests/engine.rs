@@ -555,3 +555,49 @@ fn change_driven_run(seed: &str) -> usize {
     }
     local
 }
+
+#[test]
+fn a_vif_port_on_a_routed_switch_leaves_the_router_alone() {
+    let sb_json = fixture("seed4-sb.json");
+    let mut nb = load_nb(&fixture("seed4-nb.json"));
+    let ctx = load_ctx(&sb_json, true);
+    let mut engine = Engine::new();
+    engine.update(&nb, &ctx);
+    let (ls_uuid, ls) = nb
+        .switches
+        .iter()
+        .find(|(_, ls)| {
+            ls.ports
+                .iter()
+                .any(|p| nb.switch_ports.get(p).is_some_and(|l| l.port_type == "router"))
+        })
+        .map(|(u, ls)| (u.clone(), ls.clone()))
+        .expect("seed4 has a switch attached to a router");
+    let port = "00000000-0000-4000-8000-00000000beef".to_string();
+    nb.switch_ports.insert(
+        port.clone(),
+        LogicalSwitchPort {
+            name: "new-vif".into(),
+            addresses: vec!["02:00:00:00:be:ef 172.16.255.250".into()],
+            ..Default::default()
+        },
+    );
+    nb.switches.get_mut(&ls_uuid).unwrap().ports.push(port.clone());
+    let ch = NbChanges {
+        switches: [ls_uuid.clone()].into(),
+        switch_ports: [port].into(),
+        ..Default::default()
+    };
+    let Delta::Changes(_) = engine.update_changed(&nb, &ctx, &ch) else {
+        panic!("a new port on an existing switch is a local change");
+    };
+    assert_eq!(engine.output().southbound, translate(&nb, &ctx).southbound);
+    // The switch, its ports (one new) and its load balancers; nothing of the router.
+    let lbs = ls
+        .load_balancers
+        .iter()
+        .filter(|l| nb.load_balancers.contains_key(*l))
+        .count();
+    let s = engine.stats();
+    assert_eq!(s.recomputed + s.reused, 1 + ls.ports.len() + 1 + lbs, "{s:?}");
+}
