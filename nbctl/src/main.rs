@@ -4,6 +4,7 @@
 mod acl;
 mod addr;
 mod lb;
+mod nat;
 mod router;
 mod show;
 mod switch;
@@ -224,6 +225,7 @@ fn program() -> Program {
     commands.extend(router::commands());
     commands.extend(lb::commands());
     commands.extend(acl::commands());
+    commands.extend(nat::commands());
     commands.extend(dbctl::generic::commands());
     Program {
         name: "rovn-nbctl",

@@ -975,6 +975,17 @@ fn commands_work_on_a_large_database() {
     eprintln!("--wait=sb sync: {:?}", fastest(&["--wait=sb", "sync"]));
 }
 
+/// Runs a command of `tool` that must fail without touching the database; returns its
+/// error message without the program name.
+fn failure_message(tool: &str, db: &OvsdbServer, args: &[&str]) -> String {
+    let before = dump(db);
+    let out = run(tool, db, args);
+    assert!(!out.status.success(), "{tool} {args:?} unexpectedly succeeded");
+    assert_eq!(dump(db), before, "{tool} {args:?} changed the database");
+    let e = String::from_utf8_lossy(&out.stderr).to_string();
+    e.split_once(": ").map_or(e.clone(), |(_, m)| m.to_string())
+}
+
 /// Security groups as Neutron's driver writes them: port groups and ACLs, listed,
 /// edited and deleted with the same outputs, errors and resulting rows as ovn-nbctl.
 #[test]
@@ -1103,17 +1114,7 @@ fn acls_and_port_groups_match_ovn_nbctl() {
                 }
             })
             .collect();
-        let errs = errors
-            .iter()
-            .map(|s| {
-                let before = dump(db);
-                let out = run(tool, db, s);
-                assert!(!out.status.success(), "{tool} {s:?} unexpectedly succeeded");
-                assert_eq!(dump(db), before, "{tool} {s:?} changed the database");
-                let e = String::from_utf8_lossy(&out.stderr).to_string();
-                e.split_once(": ").map_or(e.clone(), |(_, m)| m.to_string())
-            })
-            .collect();
+        let errs = errors.iter().map(|s| failure_message(tool, db, s)).collect();
         (outs, errs)
     };
     let (ours, theirs) = (start(), start());
@@ -1135,4 +1136,137 @@ fn acls_and_port_groups_match_ovn_nbctl() {
             );
         }
     }
+}
+
+/// Floating IPs and SNAT as Neutron writes them: the same outputs, errors and rows as
+/// ovn-nbctl.
+#[test]
+fn nat_commands_match_ovn_nbctl() {
+    if !have_ovn() {
+        return;
+    }
+    let steps: &[&[&str]] = &[
+        &[
+            "lr-add", "gw1", "--", "ls-add", "ls1", "--", "lsp-add", "ls1", "vm1",
+        ],
+        &["lr-nat-add", "gw1", "snat", "10.0.0.1", "172.16.1.0/24"],
+        &["lr-nat-add", "gw1", "snat", "10.0.0.2", "172.16.2.9/24"],
+        &["lr-nat-add", "gw1", "dnat_and_snat", "10.0.0.50", "172.16.1.5"],
+        &[
+            "--stateless",
+            "lr-nat-add",
+            "gw1",
+            "dnat_and_snat",
+            "10.0.0.51",
+            "172.16.1.6",
+        ],
+        &[
+            "lr-nat-add",
+            "gw1",
+            "dnat_and_snat",
+            "10.0.0.52",
+            "172.16.1.7",
+            "vm1",
+            "00:00:00:01:02:03",
+        ],
+        &[
+            "--portrange",
+            "lr-nat-add",
+            "gw1",
+            "dnat",
+            "10.0.0.60",
+            "172.16.1.8",
+            "8000-8080",
+        ],
+        &[
+            "--may-exist",
+            "lr-nat-add",
+            "gw1",
+            "dnat_and_snat",
+            "10.0.0.50",
+            "172.16.1.5",
+        ],
+        &["lr-nat-list", "gw1"],
+        &["lr-nat-del", "gw1", "snat", "172.16.2.0/24"],
+        &["lr-nat-del", "gw1", "dnat_and_snat", "10.0.0.51"],
+        &["lr-nat-list", "gw1"],
+        &["lr-nat-del", "gw1", "dnat"],
+        &["lr-nat-list", "gw1"],
+        &[
+            "--bare",
+            "--columns=type,external_ip,logical_ip,external_port_range,options",
+            "list",
+            "nat",
+        ],
+        &["lr-nat-del", "gw1"],
+        &["lr-nat-list", "gw1"],
+    ];
+    let errors: &[&[&str]] = &[
+        &["lr-nat-add", "gw1", "masquerade", "10.0.0.1", "172.16.1.0/24"],
+        &["lr-nat-add", "gw1", "snat", "10.0.0.300", "172.16.1.0/24"],
+        &["lr-nat-add", "gw1", "dnat", "10.0.0.70", "172.16.1.0/24"],
+        &["lr-nat-add", "gw1", "snat", "10.0.0.1", "fd00::/64"],
+        &[
+            "--stateless",
+            "lr-nat-add",
+            "gw1",
+            "snat",
+            "10.0.0.9",
+            "172.16.9.0/24",
+        ],
+        &[
+            "lr-nat-add",
+            "gw1",
+            "dnat",
+            "10.0.0.71",
+            "172.16.1.9",
+            "vm1",
+            "00:00:00:01:02:03",
+        ],
+        &[
+            "lr-nat-add",
+            "gw1",
+            "dnat_and_snat",
+            "10.0.0.72",
+            "172.16.1.9",
+            "vm1",
+            "zz:00:00:01:02:03",
+        ],
+        &[
+            "--portrange",
+            "lr-nat-add",
+            "gw1",
+            "dnat",
+            "10.0.0.73",
+            "172.16.1.9",
+            "90-80",
+        ],
+        &["lr-nat-add", "nonesuch", "snat", "10.0.0.1", "172.16.1.0/24"],
+        &["lr-nat-del", "gw1", "bogus"],
+    ];
+    let (ours, theirs) = (start(), start());
+    for (tool, db) in [(ROVN, &ours), ("ovn-nbctl", &theirs)] {
+        ok(tool, db, steps[0]);
+        ok(tool, db, steps[1]);
+    }
+    let run_all = |tool: &str, db: &OvsdbServer| -> (Vec<String>, Vec<String>) {
+        let errs = errors.iter().map(|s| failure_message(tool, db, s)).collect();
+        let outs = steps[2..]
+            .iter()
+            .map(|s| {
+                let out = ok(tool, db, s);
+                if s[0] == "--bare" {
+                    lines(&out).into_iter().collect::<Vec<_>>().join("\n")
+                } else {
+                    out
+                }
+            })
+            .collect();
+        (outs, errs)
+    };
+    let (o_out, o_err) = run_all(ROVN, &ours);
+    let (t_out, t_err) = run_all("ovn-nbctl", &theirs);
+    assert_eq!(o_err, t_err, "errors differ");
+    assert_eq!(o_out, t_out, "outputs differ");
+    assert!(o_out[6].contains("dnat_and_snat"), "{}", o_out[6]);
 }

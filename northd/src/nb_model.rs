@@ -90,6 +90,9 @@ pub fn apply(model: &mut Northbound, changes: &Changes) -> NbChanges {
         o.named_sets = true;
         o.port_groups.insert(k);
     });
+    table!(nb::Nat::TABLE, nats, |o: &mut NbChanges, k| {
+        o.nats.insert(k);
+    });
     table!(nb::Acl::TABLE, acls, |o: &mut NbChanges, k| {
         o.acls.insert(k);
     });

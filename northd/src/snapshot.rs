@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use northd_core::{
     Acl, AddressSet, Chassis, LoadBalancer, LogicalRouter, LogicalRouterPort, LogicalSwitch,
-    LogicalSwitchPort, NbGlobal, Northbound, PortGroup, SbContext, StaticRoute,
+    LogicalSwitchPort, Nat, NbGlobal, Northbound, PortGroup, SbContext, StaticRoute,
 };
 use ovn_db::{nb, sb};
 use ovsdb::typed::Table;
@@ -27,6 +27,7 @@ pub const NB_TABLES: &[&str] = &[
     nb::AddressSet::TABLE,
     nb::PortGroup::TABLE,
     nb::Acl::TABLE,
+    nb::Nat::TABLE,
 ];
 
 /// SB tables northd reads or owns.
@@ -71,6 +72,7 @@ pub fn northbound(t: &Tables) -> Northbound {
     type As = nb::AddressSet;
     type Pg = nb::PortGroup;
     type A = nb::Acl;
+    type N = nb::Nat;
     let mut out = Northbound::default();
     if let Some((u, r)) = rows::<G>(t).next() {
         out.nb_global = NbGlobal {
@@ -115,6 +117,7 @@ pub fn northbound(t: &Tables) -> Northbound {
                 name: col!(r, Lr, COL_NAME => name),
                 ports: uuid_strings(col!(r, Lr, COL_PORTS => ports)),
                 static_routes: uuid_strings(col!(r, Lr, COL_STATIC_ROUTES => static_routes)),
+                nat: uuid_strings(col!(r, Lr, COL_NAT => nat)),
                 load_balancers: uuid_strings(col!(r, Lr, COL_LOAD_BALANCER => load_balancer)),
                 options: col!(r, Lr, COL_OPTIONS => options),
                 enabled: col!(r, Lr, COL_ENABLED => enabled),
@@ -182,6 +185,22 @@ pub fn northbound(t: &Tables) -> Northbound {
                     name: col!(r, Pg, COL_NAME => name),
                     ports: uuid_strings(col!(r, Pg, COL_PORTS => ports)),
                     acls: uuid_strings(col!(r, Pg, COL_ACLS => acls)),
+                },
+            )
+        })
+        .collect();
+    out.nats = rows::<N>(t)
+        .map(|(u, r)| {
+            (
+                u,
+                Nat {
+                    nat_type: col!(r, N, COL_TYPE => r#type),
+                    external_ip: col!(r, N, COL_EXTERNAL_IP => external_ip),
+                    logical_ip: col!(r, N, COL_LOGICAL_IP => logical_ip),
+                    external_mac: col!(r, N, COL_EXTERNAL_MAC => external_mac),
+                    logical_port: col!(r, N, COL_LOGICAL_PORT => logical_port),
+                    external_port_range: col!(r, N, COL_EXTERNAL_PORT_RANGE => external_port_range),
+                    options: col!(r, N, COL_OPTIONS => options),
                 },
             )
         })

@@ -80,7 +80,7 @@ impl Net {
 fn change(rng: &mut Rng, net: &mut Net) -> Vec<String> {
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     loop {
-        match rng.below(19) {
+        match rng.below(21) {
             // Only nb_cfg moves (ovn-nbctl --wait=sb sync).
             14 => return s(&["sync"]),
             0 | 1 => {
@@ -254,6 +254,23 @@ fn change(rng: &mut Rng, net: &mut Net) -> Vec<String> {
             18 if !net.pgs.is_empty() => {
                 let pg = rng.pick(&net.pgs).cloned().unwrap();
                 return s(&["acl-del", &pg]);
+            }
+            // NAT: gateway routers (options:chassis) with SNAT and floating IPs.
+            19 if !net.routers.is_empty() => {
+                let r = rng.pick(&net.routers).cloned().unwrap();
+                return s(&["set", "logical_router", &r, "options:chassis=hv1"]);
+            }
+            20 if !net.routers.is_empty() => {
+                let r = rng.pick(&net.routers).cloned().unwrap();
+                net.n += 1;
+                let k = net.n;
+                let ext = format!("10.99.{}.{}", k / 250 % 250, k % 250 + 1);
+                if rng.below(2) == 0 {
+                    let inner = format!("172.{}.0.0/16", 16 + k % 16);
+                    return s(&["--may-exist", "lr-nat-add", &r, "snat", &ext, &inner]);
+                }
+                let inner = format!("10.{}.{}.{}", k % 7, k / 250 % 250, k % 250 + 2);
+                return s(&["lr-nat-add", &r, "dnat_and_snat", &ext, &inner]);
             }
             _ => continue,
         }

@@ -24,6 +24,7 @@ pub struct NbChanges {
     pub routers: BTreeSet<Uuid>,
     pub router_ports: BTreeSet<Uuid>,
     pub static_routes: BTreeSet<Uuid>,
+    pub nats: BTreeSet<Uuid>,
     pub load_balancers: BTreeSet<Uuid>,
     /// Some `Address_Set` or `Port_Group` row changed.
     pub named_sets: bool,
@@ -190,6 +191,7 @@ impl Owners {
             self.router_lrps.insert(dp.clone(), names);
             let mut c = lr.ports.clone();
             c.extend(lr.static_routes.iter().cloned());
+            c.extend(lr.nat.iter().cloned());
             (c, lr.load_balancers.clone())
         } else {
             return;
@@ -269,7 +271,7 @@ pub(crate) fn affected(
     for r in ch.routers.iter() {
         d.insert(r.clone());
     }
-    for c in ch.router_ports.iter().chain(&ch.static_routes) {
+    for c in ch.router_ports.iter().chain(&ch.static_routes).chain(&ch.nats) {
         if let Some(o) = owners.child.get(c) {
             d.insert(o.clone());
         }
@@ -430,6 +432,11 @@ pub(crate) fn sub_northbound(nb: &Northbound, ctx: &BTreeSet<Uuid>) -> Northboun
                     s.static_routes.insert(p.clone(), r.clone());
                 }
             }
+            for n in &lr.nat {
+                if let Some(r) = nb.nats.get(n) {
+                    s.nats.insert(n.clone(), r.clone());
+                }
+            }
             for lb in &lr.load_balancers {
                 if let Some(r) = nb.load_balancers.get(lb) {
                     s.load_balancers.insert(lb.clone(), r.clone());
@@ -488,6 +495,7 @@ pub(crate) fn splice(
         t.switches.remove(u);
         t.routers.remove(u);
         t.router_lb_ips.remove(u);
+        t.router_nat_ips.remove(u);
         for lb in old_lbs.get(u).into_iter().flatten() {
             t.lbs.remove(&(lb.clone(), u.clone()));
         }
@@ -519,6 +527,9 @@ pub(crate) fn splice(
         }
         if let Some(v) = sub.router_lb_ips.remove(u) {
             t.router_lb_ips.insert(u.clone(), v);
+        }
+        if let Some(v) = sub.router_nat_ips.remove(u) {
+            t.router_nat_ips.insert(u.clone(), v);
         }
     }
     let keys: Vec<(Uuid, Uuid)> = sub.lbs.keys().filter(|(_, dp)| d.contains(dp)).cloned().collect();

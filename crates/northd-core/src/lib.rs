@@ -18,6 +18,7 @@ pub mod incremental;
 pub mod keys;
 mod lb;
 pub mod model;
+mod nat;
 mod router;
 mod switch;
 mod topology;
@@ -32,7 +33,7 @@ pub use incremental::{Delta, NbChanges};
 pub use model::Map;
 pub use model::nb::{
     Acl, AddressSet, Chassis, LoadBalancer, LogicalRouter, LogicalRouterPort, LogicalSwitch,
-    LogicalSwitchPort, NbGlobal, Northbound, PortGroup, SbContext, StaticRoute, Uuid,
+    LogicalSwitchPort, Nat, NbGlobal, Northbound, PortGroup, SbContext, StaticRoute, Uuid,
 };
 pub use model::sb::{
     DatapathBinding, DatapathKind, LogicalFlow, MulticastGroup, PortBinding, SbLoadBalancer, Southbound,

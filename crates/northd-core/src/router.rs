@@ -10,6 +10,12 @@ use crate::flows::{FlowBuilder, Stage, quoted};
 use crate::model::sb::LogicalFlow;
 use crate::topology::{RouterPortView, RouterView};
 
+/// Answers an ARP request for one of the router's addresses with the MAC of the port it
+/// came in on (admission stored it in xreg0).
+const ARP_REPLY: &str = "eth.dst = eth.src; eth.src = xreg0[0..47]; arp.op = 2; /* ARP reply */ \
+                         arp.tha = arp.sha; arp.sha = xreg0[0..47]; arp.tpa <-> arp.spa; \
+                         outport = inport; flags.loopback = 1; output;";
+
 pub(crate) fn router_flows(v: &RouterView) -> Vec<LogicalFlow> {
     let mut f = FlowBuilder::new(&v.uuid);
     let g = &v.globals;
@@ -144,7 +150,8 @@ pub(crate) fn router_flows(v: &RouterView) -> Vec<LogicalFlow> {
         );
         f.add(Stage::LrInDnat, 50, est, "next;");
     }
-    if v.is_gateway && v.has_lb_vip {
+    crate::nat::router_nat_flows(&v.nats, v.is_gateway, ct_flag, ARP_REPLY, &mut f);
+    if v.is_gateway && (v.has_lb_vip || !v.nats.is_empty()) {
         f.add(Stage::LrOutUndnat, 100, "nd || nd_rs || nd_ra", "next;");
         f.add(Stage::LrOutUndnat, 50, "ip", "flags.loopback = 1; ct_dnat;");
         f.add(
@@ -390,9 +397,7 @@ fn ipv4_input(v: &RouterPortView, key: &str, f: &mut FlowBuilder) {
             ),
         );
     }
-    let arp_reply = "eth.dst = eth.src; eth.src = xreg0[0..47]; arp.op = 2; /* ARP reply */ \
-                     arp.tha = arp.sha; arp.sha = xreg0[0..47]; arp.tpa <-> arp.spa; \
-                     outport = inport; flags.loopback = 1; output;";
+    let arp_reply = ARP_REPLY;
     for c in &n.ipv4 {
         f.add(
             Stage::LrInIpInput,
@@ -448,15 +453,27 @@ fn ipv4_input(v: &RouterPortView, key: &str, f: &mut FlowBuilder) {
             );
         }
     }
-    f.add(
-        Stage::LrInIpInput,
-        60,
-        format!(
-            "ip4.dst == {{{}}}",
-            ips.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
-        ),
-        "drop;",
-    );
+    // Traffic to the router's own addresses is dropped; to those that are also SNAT
+    // addresses or LB VIPs only once unSNAT/DNAT left them unchanged.
+    let (late, early): (Vec<IpAddr>, Vec<IpAddr>) =
+        ips.iter().partition(|ip| v.router_nat_lb_ips.contains(ip));
+    let set = |ips: &[IpAddr]| ips.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
+    if !early.is_empty() {
+        f.add(
+            Stage::LrInIpInput,
+            60,
+            format!("ip4.dst == {{{}}}", set(&early)),
+            "drop;",
+        );
+    }
+    if !late.is_empty() {
+        f.add(
+            Stage::LrInArpResolve,
+            2,
+            format!("ip4.dst == {{{}}}", set(&late)),
+            "drop;",
+        );
+    }
 }
 
 fn ipv6_input(v: &RouterPortView, key: &str, f: &mut FlowBuilder) {

@@ -336,6 +336,12 @@ fn l2_lookup(v: &SwitchPortView, key: &str, f: &mut FlowBuilder) {
                 }
             }
         }
+        for ip in &peer.router_nat_ips {
+            match ip {
+                IpAddr::V4(a) => flood(arp(a), f),
+                IpAddr::V6(a) => flood(ns(a), f),
+            }
+        }
         for c in &peer.networks.ipv4 {
             flood(arp(&c.addr), f);
         }

@@ -16,6 +16,7 @@ use crate::lb::{LbView, NeighborMode, ParsedLb, parse_lb};
 use crate::model::nb::{
     Acl, LogicalRouterPort, LogicalSwitch, LogicalSwitchPort, Northbound, SbContext, Uuid,
 };
+use crate::nat::{self, ParsedNat};
 use crate::warning::{RowRef, Warning};
 
 /// Settings that affect flows on every datapath.
@@ -57,6 +58,8 @@ pub(crate) struct AttachedRouterPort {
     pub enabled: bool,
     /// Reachable IPv4/IPv6 LB VIPs of its router, sorted (flooded ARP/NS targets).
     pub router_lb_ips: Vec<IpAddr>,
+    /// DNAT addresses of its router (ARP requests for them go to the router too).
+    pub router_nat_ips: Vec<IpAddr>,
     pub dynamic_neigh_routers: bool,
     /// LSP on the switch that connects to it.
     pub switch_port: String,
@@ -106,6 +109,7 @@ pub(crate) struct RouterView {
     pub is_gateway: bool,
     pub has_lb_vip: bool,
     pub routes: Vec<Route>,
+    pub nats: Vec<ParsedNat>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +123,9 @@ pub(crate) struct RouterPortView {
     pub router_has_lb_v4: bool,
     pub router_has_lb_v6: bool,
     pub router_is_gateway: bool,
+    /// The router's SNAT addresses and LB VIPs: traffic to a port address among them is
+    /// dropped only after unSNAT/DNAT had their chance.
+    pub router_nat_lb_ips: Vec<IpAddr>,
     /// Directly connected LRP (router-to-router link).
     pub lrp_peer: Option<(String, LrpNetworks)>,
 }
@@ -176,6 +183,8 @@ pub(crate) struct Topology {
     pub parsed_lbs: BTreeMap<Uuid, ParsedLb>,
     /// Reachable LB VIPs per router, for the `_rtr_lb_<key>_ip4/6` address sets.
     pub router_lb_ips: BTreeMap<Uuid, Vec<IpAddr>>,
+    /// DNAT addresses per router that attached switches forward ARP requests for.
+    pub router_nat_ips: BTreeMap<Uuid, Vec<IpAddr>>,
     pub warnings: Vec<Warning>,
 }
 
@@ -460,7 +469,19 @@ impl Topology {
         // Routers: gateway chassis, LB VIPs.
         let mut router_gw: BTreeMap<&str, Option<String>> = BTreeMap::new();
         let mut router_lbs: BTreeMap<&str, Vec<&ParsedLb>> = BTreeMap::new();
+        let mut router_nats: BTreeMap<&str, Vec<ParsedNat>> = BTreeMap::new();
         for (u, lr) in &nb.routers {
+            let mut nats = Vec::new();
+            for nu in &lr.nat {
+                match nb.nats.get(nu) {
+                    Some(n) => nats.extend(nat::parse(&lr.name, n, w)),
+                    None => w.push(Warning::Dangling {
+                        row: RowRef::new("Logical_Router", lr.name.clone()),
+                        column: "nat",
+                        target: nu.clone(),
+                    }),
+                }
+            }
             let chassis = lr.options.get("chassis").filter(|c| !c.is_empty()).cloned();
             router_gw.insert(u, chassis);
             let mut list = Vec::new();
@@ -490,8 +511,12 @@ impl Topology {
                     }
                 }
             }
-            t.router_lb_ips.insert(u.clone(), ips.into_iter().collect());
+            let lb_ips: Vec<IpAddr> = ips.into_iter().collect();
+            t.router_nat_ips
+                .insert(u.clone(), nat::forwarded_ips(&nats, &lb_ips));
+            t.router_lb_ips.insert(u.clone(), lb_ips);
             router_lbs.insert(u, list);
+            router_nats.insert(u, nats);
         }
 
         // Which LSP points at which LRP.
@@ -518,6 +543,7 @@ impl Topology {
             }
         }
         let dp_keys = t.dp_keys.clone();
+        let router_nat_ips = t.router_nat_ips.clone();
         let attached = |lsp: &LogicalSwitchPort, lr_ips: &BTreeMap<Uuid, Vec<IpAddr>>| {
             let rp = lsp.options.get("router-port")?;
             let (lr_uuid, lrp, nets) = lrp_by_name.get(rp.as_str())?;
@@ -530,6 +556,7 @@ impl Topology {
                 networks: nets.clone(),
                 enabled: enabled(lrp.enabled),
                 router_lb_ips: lr_ips.get(*lr_uuid).cloned().unwrap_or_default(),
+                router_nat_ips: router_nat_ips.get(*lr_uuid).cloned().unwrap_or_default(),
                 dynamic_neigh_routers: opt_true(&nb.routers[*lr_uuid].options, "dynamic_neigh_routers"),
                 switch_port: lsp.name.clone(),
             })
@@ -704,6 +731,11 @@ impl Topology {
             let lbs = &router_lbs[lr_uuid.as_str()];
             let has_lb_vip = lbs.iter().any(|l| !l.vips.is_empty());
             let lb_ips = &t.router_lb_ips[lr_uuid];
+            let nats = router_nats.remove(lr_uuid.as_str()).unwrap_or_default();
+            let mut nat_lb_ips = nat::snat_ips(&nats);
+            nat_lb_ips.extend(lbs.iter().flat_map(|l| l.vips.iter().map(|v| v.ip)));
+            nat_lb_ips.sort();
+            nat_lb_ips.dedup();
             let routes = resolve_routes(nb, lr_uuid, ports, w);
             t.routers.insert(
                 lr_uuid.clone(),
@@ -713,6 +745,7 @@ impl Topology {
                     is_gateway: gw.is_some(),
                     has_lb_vip,
                     routes,
+                    nats,
                 },
             );
             for lb in lbs {
@@ -758,6 +791,7 @@ impl Topology {
                         router_has_lb_v4: lb_ips.iter().any(IpAddr::is_ipv4),
                         router_has_lb_v6: lb_ips.iter().any(IpAddr::is_ipv6),
                         router_is_gateway: gw.is_some(),
+                        router_nat_lb_ips: nat_lb_ips.clone(),
                         lrp_peer,
                     },
                 );

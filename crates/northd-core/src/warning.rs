@@ -67,6 +67,8 @@ pub enum Warning {
         vip: String,
         backend: String,
     },
+    #[error("{row}: {reason}; NAT rule ignored")]
+    BadNat { row: RowRef, reason: String },
     #[error("{row}: {reason}; route ignored")]
     BadRoute { row: RowRef, reason: String },
     #[error("{row}: requested tunnel key {key} is invalid or already taken; allocating another")]

@@ -106,7 +106,8 @@ impl Mutator {
         let lbs: Vec<String> = nb.load_balancers.keys().cloned().collect();
         let pgs: Vec<String> = nb.port_groups.keys().cloned().collect();
         let acls: Vec<String> = nb.acls.keys().cloned().collect();
-        match self.rng.below(20) {
+        let nats: Vec<String> = nb.nats.keys().cloned().collect();
+        match self.rng.below(22) {
             0 => {
                 let u = self.uuid();
                 nb.switches.insert(
@@ -222,11 +223,29 @@ impl Mutator {
                 }
             }
             9 => {
-                // Deleting a router port leaves its switch-side peer dangling.
+                // Deleting a router port; half the time its switch-side peer is left
+                // dangling (a CMS that forgot it), else deleted with it.
                 if let Some(p) = self.rng.pick(&lrps).cloned() {
-                    nb.router_ports.remove(&p);
+                    let name = nb.router_ports.remove(&p).map(|l| l.name).unwrap_or_default();
                     for r in nb.routers.values_mut() {
                         r.ports.retain(|x| x != &p);
+                    }
+                    if self.rng.chance(50) {
+                        let peers: Vec<String> = nb
+                            .switch_ports
+                            .iter()
+                            .filter(|(_, l)| l.options.get("router-port") == Some(&name))
+                            .map(|(u, _)| u.clone())
+                            .collect();
+                        for u in peers {
+                            nb.switch_ports.remove(&u);
+                            for s in nb.switches.values_mut() {
+                                s.ports.retain(|x| x != &u);
+                            }
+                            for g in nb.port_groups.values_mut() {
+                                g.ports.retain(|x| x != &u);
+                            }
+                        }
                     }
                 }
             }
@@ -356,6 +375,37 @@ impl Mutator {
                     }
                 }
             }
+            19 => {
+                // A NAT rule (some malformed) on a router.
+                if let Some(r) = self.rng.pick(&routers).cloned() {
+                    let u = self.uuid();
+                    let kind = ["snat", "dnat", "dnat_and_snat", "bogus"][self.rng.below(4)];
+                    let logical = match self.rng.below(4) {
+                        0 => format!("172.16.{}.0/24", 250 + self.rng.below(6)),
+                        1 => "not-an-ip".to_string(),
+                        _ => self.ip(),
+                    };
+                    let mut nat = Nat {
+                        nat_type: kind.into(),
+                        external_ip: format!("10.0.0.{}", 1 + self.rng.below(8)),
+                        logical_ip: logical,
+                        ..Default::default()
+                    };
+                    if self.rng.chance(20) {
+                        nat.options.insert("stateless".into(), "true".into());
+                    }
+                    nb.nats.insert(u.clone(), nat);
+                    nb.routers.get_mut(&r).unwrap().nat.push(u);
+                }
+            }
+            20 => {
+                if let Some(n) = self.rng.pick(&nats).cloned() {
+                    nb.nats.remove(&n);
+                    for r in nb.routers.values_mut() {
+                        r.nat.retain(|x| x != &n);
+                    }
+                }
+            }
             _ => {
                 // Flip a chassis feature flag: changes flows on every datapath.
                 if let Some(ch) = ctx.chassis.first_mut() {
@@ -462,6 +512,7 @@ fn nb_changes(old: &Northbound, new: &Northbound, old_ctx: &SbContext, ctx: &SbC
         routers: changed_keys(&old.routers, &new.routers),
         router_ports: changed_keys(&old.router_ports, &new.router_ports),
         static_routes: changed_keys(&old.static_routes, &new.static_routes),
+        nats: changed_keys(&old.nats, &new.nats),
         load_balancers: changed_keys(&old.load_balancers, &new.load_balancers),
         named_sets: old.address_sets != new.address_sets || old.port_groups != new.port_groups,
         port_groups: changed_keys(&old.port_groups, &new.port_groups),
@@ -507,7 +558,7 @@ fn apply(sb: &mut Southbound, d: &SbDiff) {
 
 #[test]
 fn change_driven_updates_match_full_after_random_changes() {
-    for seed in ["seed4", "seed7", "seed8"] {
+    for seed in ["seed4", "seed7", "seed8", "seed9"] {
         let local = change_driven_run(seed);
         eprintln!("{seed}: {local} local updates of 400");
         assert!(local > 0, "{seed}: no local updates");

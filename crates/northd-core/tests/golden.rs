@@ -3,8 +3,9 @@
 //! are compared as sets of (datapath name, pipeline, table, priority, match, actions)
 //! after expanding Logical_DP_Groups. Every difference must be listed in `KNOWN`.
 //!
-//! Current state: all eight seeds match real northd exactly, so `KNOWN` is empty (seed 8
-//! covers ACLs and port groups). NB features outside the input model (NAT, DHCP/DNS options, IPv6 RA, multicast
+//! Current state: all nine seeds match real northd exactly, so `KNOWN` is empty (seed 8
+//! covers ACLs and port groups, seed 9 NAT on a gateway router). NB features outside the
+//! input model (distributed NAT, DHCP/DNS options, IPv6 RA, multicast
 //! snooping, QoS, distributed gateway ports / HA chassis groups, virtual/external/vtep
 //! ports, LB health checks/affinity/selection fields, lb_force_snat_ip, route tables and
 //! ECMP, router policies, BFD, CoPP meters) are not exercised by the seeds; a seed that
@@ -219,4 +220,9 @@ fn seed7_more_knobs() {
 #[test]
 fn seed8_acls_and_port_groups() {
     check_seed(8);
+}
+
+#[test]
+fn seed9_gateway_router_nat() {
+    check_seed(9);
 }

@@ -24,6 +24,7 @@ pub struct Northbound {
     pub address_sets: BTreeMap<Uuid, AddressSet>,
     pub port_groups: BTreeMap<Uuid, PortGroup>,
     pub acls: BTreeMap<Uuid, Acl>,
+    pub nats: BTreeMap<Uuid, Nat>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -72,6 +73,8 @@ pub struct LogicalRouter {
     pub ports: Vec<Uuid>,
     /// `Logical_Router_Static_Route` UUIDs.
     pub static_routes: Vec<Uuid>,
+    /// `NAT` UUIDs.
+    pub nat: Vec<Uuid>,
     /// `Load_Balancer` UUIDs.
     pub load_balancers: Vec<Uuid>,
     /// Includes `chassis` (gateway router) and `requested-tnl-key`.
@@ -128,6 +131,22 @@ pub struct PortGroup {
     pub ports: Vec<Uuid>,
     /// `ACL` UUIDs.
     pub acls: Vec<Uuid>,
+}
+
+/// One NB `NAT` row (attached to a `Logical_Router`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Nat {
+    /// `snat`, `dnat` or `dnat_and_snat`.
+    pub nat_type: String,
+    pub external_ip: String,
+    /// A host address, or for `snat` also a network (`10.0.0.0/24`).
+    pub logical_ip: String,
+    pub external_mac: Option<String>,
+    pub logical_port: Option<String>,
+    /// `""` or `PORT[-PORT]`.
+    pub external_port_range: String,
+    /// `stateless`.
+    pub options: Map,
 }
 
 /// One NB `ACL` row (attached to a `Logical_Switch` or a `Port_Group`).

@@ -123,6 +123,7 @@ pub fn load_nb(db: &Value) -> Northbound {
                 name: string(r, "name"),
                 ports: strings(r, "ports"),
                 static_routes: strings(r, "static_routes"),
+                nat: strings(r, "nat"),
                 load_balancers: strings(r, "load_balancer"),
                 options: map(r, "options"),
                 enabled: opt_bool(r, "enabled"),
@@ -186,6 +187,20 @@ pub fn load_nb(db: &Value) -> Northbound {
                 name: string(r, "name"),
                 ports: strings(r, "ports"),
                 acls: strings(r, "acls"),
+            },
+        );
+    }
+    for r in rows(db, "NAT") {
+        nb.nats.insert(
+            uuid(r),
+            Nat {
+                nat_type: string(r, "type"),
+                external_ip: string(r, "external_ip"),
+                logical_ip: string(r, "logical_ip"),
+                external_mac: opt_string(r, "external_mac"),
+                logical_port: opt_string(r, "logical_port"),
+                external_port_range: string(r, "external_port_range"),
+                options: map(r, "options"),
             },
         );
     }

@@ -1,0 +1,186 @@
+//! NAT on logical routers (OVN 23.03 layout): SNAT, DNAT and floating IPs
+//! (`dnat_and_snat`) on gateway routers, the ARP answers and L2 forwarding for NAT
+//! addresses on every router, and which router addresses double as SNAT addresses.
+//!
+//! Distributed NAT (a router with a distributed gateway port) is not modelled: on a
+//! router without `options:chassis` the rules only get their ARP flows, as in
+//! ovn-northd when the router has no gateway port.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use crate::addresses::Cidr;
+use crate::flows::{FlowBuilder, Stage};
+use crate::model::nb::Nat;
+use crate::warning::{RowRef, Warning};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum NatKind {
+    Snat,
+    Dnat,
+    DnatAndSnat,
+}
+
+/// A NAT rule that passed validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ParsedNat {
+    pub kind: NatKind,
+    pub external: Ipv4Addr,
+    /// As written in NB (OVN prints it verbatim into matches).
+    pub logical: String,
+    pub logical_plen: u8,
+    /// `options:stateless=true` on a `dnat_and_snat` rule: rewrite without conntrack.
+    pub stateless: bool,
+    pub port_range: String,
+}
+
+impl ParsedNat {
+    fn snats(&self) -> bool {
+        self.kind != NatKind::Dnat
+    }
+
+    fn dnats(&self) -> bool {
+        self.kind != NatKind::Snat
+    }
+}
+
+/// Validates a router's NAT rules; a bad one is reported and skipped.
+pub(crate) fn parse(router: &str, nat: &Nat, w: &mut Vec<Warning>) -> Option<ParsedNat> {
+    let row = || RowRef::new("NAT", format!("{} {} on {router}", nat.nat_type, nat.external_ip));
+    let mut bad = |reason: String| {
+        w.push(Warning::BadNat { row: row(), reason });
+        None
+    };
+    let kind = match nat.nat_type.as_str() {
+        "snat" => NatKind::Snat,
+        "dnat" => NatKind::Dnat,
+        "dnat_and_snat" => NatKind::DnatAndSnat,
+        t => return bad(format!("unknown type \"{t}\"")),
+    };
+    let external = match nat.external_ip.parse::<IpAddr>() {
+        Ok(IpAddr::V4(a)) => a,
+        Ok(IpAddr::V6(_)) => return bad("IPv6 NAT is not supported".into()),
+        Err(_) => {
+            return bad(format!(
+                "external_ip \"{}\" is not an IP address",
+                nat.external_ip
+            ));
+        }
+    };
+    let logical = match nat.logical_ip.parse::<Cidr>() {
+        Ok(c) if c.is_ipv4() => c,
+        _ => {
+            return bad(format!(
+                "logical_ip \"{}\" is not an IPv4 address",
+                nat.logical_ip
+            ));
+        }
+    };
+    if kind != NatKind::Snat && logical.plen != 32 {
+        return bad(format!(
+            "logical_ip \"{}\" must be a single address for {}",
+            nat.logical_ip, nat.nat_type
+        ));
+    }
+    Some(ParsedNat {
+        kind,
+        external,
+        logical: nat.logical_ip.clone(),
+        logical_plen: logical.plen,
+        stateless: kind == NatKind::DnatAndSnat && nat.options.get("stateless").is_some_and(|v| v == "true"),
+        port_range: nat.external_port_range.clone(),
+    })
+}
+
+/// External addresses of `snat` rules: the router answers for them and must not drop
+/// traffic to them before unSNAT had its chance.
+pub(crate) fn snat_ips(nats: &[ParsedNat]) -> Vec<IpAddr> {
+    let mut v: Vec<IpAddr> = nats
+        .iter()
+        .filter(|n| n.kind == NatKind::Snat)
+        .map(|n| IpAddr::V4(n.external))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Addresses attached switches forward ARP requests for to the router (not `snat`
+/// ones, whose address is normally the router port's own).
+pub(crate) fn forwarded_ips(nats: &[ParsedNat], lb_ips: &[IpAddr]) -> Vec<IpAddr> {
+    let mut v: Vec<IpAddr> = nats
+        .iter()
+        .filter(|n| n.kind != NatKind::Snat)
+        .map(|n| IpAddr::V4(n.external))
+        .filter(|ip| !lb_ips.contains(ip))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// The router-wide NAT flows.
+pub(crate) fn router_nat_flows(
+    nats: &[ParsedNat],
+    is_gateway: bool,
+    ct_flag: &str,
+    arp_reply: &str,
+    f: &mut FlowBuilder,
+) {
+    if nats.is_empty() {
+        return;
+    }
+    // Replies to DNATed traffic leave through the SNAT zone of the gateway too.
+    f.add(
+        Stage::LrOutChkDnatLocal,
+        50,
+        format!("ip && {ct_flag}.natted == 1"),
+        "reg9[4] = 1; next;",
+    );
+    // ARP for every NAT address (each once): answered with the receiving port's MAC.
+    for n in nats {
+        f.add(
+            Stage::LrInIpInput,
+            90,
+            format!("arp.op == 1 && arp.tpa == {}", n.external),
+            arp_reply,
+        );
+    }
+    if !is_gateway {
+        return;
+    }
+    for n in nats {
+        let ext = n.external;
+        if n.snats() {
+            let action = if n.stateless { "next;" } else { "ct_snat;" };
+            f.add(Stage::LrInUnsnat, 90, format!("ip && ip4.dst == {ext}"), action);
+        }
+        let range = if n.port_range.is_empty() {
+            String::new()
+        } else {
+            format!(",{}", n.port_range)
+        };
+        if n.dnats() {
+            let action = if n.stateless {
+                format!("flags.loopback = 1; ip4.dst={}; next;", n.logical)
+            } else {
+                format!("flags.loopback = 1; ct_dnat({}{range});", n.logical)
+            };
+            f.add(Stage::LrInDnat, 100, format!("ip && ip4.dst == {ext}"), action);
+        }
+        if n.snats() {
+            // The longest logical prefix wins.
+            let prio = u16::from(n.logical_plen) + 1;
+            let m = format!("ip && ip4.src == {}", n.logical);
+            if n.stateless {
+                f.add(Stage::LrOutSnat, prio, m, format!("ip4.src={ext}; next;"));
+            } else {
+                f.add(
+                    Stage::LrOutSnat,
+                    prio,
+                    format!("{m} && (!ct.trk || !ct.rpl)"),
+                    format!("ct_snat({ext}{range});"),
+                );
+            }
+        }
+    }
+}
