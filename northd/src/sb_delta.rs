@@ -63,7 +63,30 @@ pub struct SbIndex {
     aset: Keyed<String>,
     pg: Keyed<String>,
     mb: Keyed<String>,
+    /// Learned `MAC_Binding`s by datapath row (they go with a deleted datapath).
+    mb_dp: Keyed<Uuid>,
     fdb: Keyed<(i64, i64)>,
+    /// `Logical_DP_Group` row → its datapath rows, and the reverse.
+    grp: HashMap<Uuid, BTreeSet<Uuid>>,
+    grp_by_set: Keyed<BTreeSet<Uuid>>,
+    /// How many `Logical_Flow` / `Load_Balancer` rows use each group.
+    lf_grp: HashMap<Uuid, usize>,
+    lb_grp: HashMap<Uuid, usize>,
+}
+
+/// Counts references: one less to `old`'s target, one more to `new`'s.
+fn count(m: &mut HashMap<Uuid, usize>, old: Option<Uuid>, new: Option<Uuid>) {
+    if let Some(o) = old
+        && let Some(c) = m.get_mut(&o)
+    {
+        *c -= 1;
+        if *c == 0 {
+            m.remove(&o);
+        }
+    }
+    if let Some(n) = new {
+        *m.entry(n).or_default() += 1;
+    }
 }
 
 impl SbIndex {
@@ -117,9 +140,26 @@ impl SbIndex {
                 old.map(FlowContent::from_row),
                 new.map(FlowContent::from_row),
             );
+            let g =
+                |r: &Row| col_opt!(r, sb::LogicalFlow, COL_LOGICAL_DP_GROUP => logical_dp_group).flatten();
+            count(&mut self.lf_grp, old.and_then(g), new.and_then(g));
+        } else if table == sb::LogicalDpGroup::TABLE {
+            let set = |r: &Row| -> BTreeSet<Uuid> {
+                col!(r, sb::LogicalDpGroup, COL_DATAPATHS => datapaths)
+                    .into_iter()
+                    .collect()
+            };
+            let (o, n) = (old.map(set), new.map(set));
+            match &n {
+                Some(s) => self.grp.insert(u, s.clone()),
+                None => self.grp.remove(&u),
+            };
+            track(&mut self.grp_by_set, u, o, n);
         } else if table == Lb::TABLE {
             let k = |r: &Row| col!(r, Lb, COL_EXTERNAL_IDS => external_ids).remove(LB_ID);
             track(&mut self.lb, u, old.and_then(k), new.and_then(k));
+            let g = |r: &Row| col_opt!(r, Lb, COL_DATAPATH_GROUP => datapath_group).flatten();
+            count(&mut self.lb_grp, old.and_then(g), new.and_then(g));
         } else if table == sb::AddressSet::TABLE {
             let k = |r: &Row| col!(r, sb::AddressSet, COL_NAME => name);
             track(&mut self.aset, u, old.map(k), new.map(k));
@@ -129,6 +169,8 @@ impl SbIndex {
         } else if table == Mb::TABLE {
             let k = |r: &Row| col!(r, Mb, COL_LOGICAL_PORT => logical_port);
             track(&mut self.mb, u, old.map(k), new.map(k));
+            let dp = |r: &Row| col_opt!(r, Mb, COL_DATAPATH => datapath);
+            track(&mut self.mb_dp, u, old.and_then(dp), new.and_then(dp));
         } else if table == Fdb::TABLE {
             let k = |r: &Row| {
                 (
@@ -349,7 +391,6 @@ pub fn plan(d: &SbDiff, want: &Southbound, flows: &FlowSets, idx: &SbIndex, cur:
         next_name: 0,
     };
     let row_of = |t: &str, u: &Uuid| cur.get(t).and_then(|rows| rows.get(u));
-    let dp_ref = |nb: &String| -> Option<Ref> { one(&idx.dp, nb)?.map(Ref::Row) };
 
     if let Some((nb_cfg, options, ipsec)) = &d.sb_global {
         let rows = b.table::<G>();
@@ -364,10 +405,45 @@ pub fn plan(d: &SbDiff, want: &Southbound, flows: &FlowSets, idx: &SbIndex, cur:
         b.update::<G>(*u, r, desired);
     }
 
-    // Datapaths: creations and deletions renumber and regroup; only updates are local.
-    if !d.datapaths.insert.is_empty() || !d.datapaths.delete.is_empty() {
-        return None;
+    // Datapaths: new ones are inserted under a name the rest of the transaction uses.
+    let mut new_dps: HashMap<&String, Ref> = HashMap::new();
+    for (nb, dp) in &d.datapaths.insert {
+        if one(&idx.dp, nb)?.is_some() {
+            return None;
+        }
+        let mut desired = Row::new();
+        Dp::set_tunnel_key(&mut desired, &(dp.tunnel_key as i64));
+        Dp::set_external_ids(&mut desired, &dp.external_ids);
+        let n = b.fresh("dp");
+        b.insert::<Dp>(desired, Some(n.clone()));
+        new_dps.insert(nb, Ref::New(n));
     }
+    for nb in &d.datapaths.delete {
+        for u in idx.dp.get(nb).into_iter().flatten() {
+            // What chassis learned on it goes with it.
+            for m in idx.mb_dp.get(u).into_iter().flatten() {
+                b.delete::<Mb>(*m);
+            }
+            if let Some(k) = row_of(Dp::TABLE, u).and_then(|r| col_opt!(r, Dp, COL_TUNNEL_KEY => tunnel_key))
+            {
+                for f in idx
+                    .fdb
+                    .iter()
+                    .filter(|((dk, _), _)| *dk == k)
+                    .flat_map(|(_, f)| f)
+                {
+                    b.delete::<Fdb>(*f);
+                }
+            }
+            b.delete::<Dp>(*u);
+        }
+    }
+    let dp_ref = |nb: &String| -> Option<Ref> {
+        match new_dps.get(nb) {
+            Some(r) => Some(r.clone()),
+            None => one(&idx.dp, nb)?.map(Ref::Row),
+        }
+    };
     for (nb, dp) in &d.datapaths.update {
         let u = one(&idx.dp, nb)??;
         let r = row_of(Dp::TABLE, &u)?;
@@ -436,7 +512,10 @@ pub fn plan(d: &SbDiff, want: &Southbound, flows: &FlowSets, idx: &SbIndex, cur:
     let mgs = &d.multicast_groups;
     for ((dp_nb, name), mg) in mgs.insert.iter().chain(&mgs.update) {
         let dp = dp_ref(dp_nb)?;
-        let Ref::Row(dp_u) = dp else { return None };
+        let existing = match &dp {
+            Ref::Row(dp_u) => one(&idx.mg, &(*dp_u, name.clone()))?,
+            Ref::New(_) => None,
+        };
         let mut ports = Vec::new();
         for p in &mg.ports {
             if let Some(r) = pb_refs.get(p) {
@@ -452,7 +531,7 @@ pub fn plan(d: &SbDiff, want: &Southbound, flows: &FlowSets, idx: &SbIndex, cur:
         Mg::set_name(&mut desired, &mg.name);
         Mg::set_tunnel_key(&mut desired, &(mg.tunnel_key as i64));
         set_refs(&mut desired, Mg::COL_PORTS, &ports);
-        match one(&idx.mg, &(dp_u, name.clone()))? {
+        match existing {
             Some(u) => b.update::<Mg>(u, row_of(Mg::TABLE, &u)?, desired),
             None => b.insert::<Mg>(desired, None),
         }
@@ -465,7 +544,10 @@ pub fn plan(d: &SbDiff, want: &Southbound, flows: &FlowSets, idx: &SbIndex, cur:
         }
     }
 
-    // Logical flows: only contents on one datapath, before and after.
+    // Logical flows: each touched content goes to its one datapath, or to the one group
+    // listing exactly its datapaths, chosen as `sb_sync::plan` would keep it: the group
+    // flows already use for that set, else the group these flows leave if nothing else
+    // uses it (updated in place), else a new one.
     let lfs = &d.logical_flows;
     let touched: BTreeSet<FlowContent> = lfs
         .insert
@@ -473,40 +555,105 @@ pub fn plan(d: &SbDiff, want: &Southbound, flows: &FlowSets, idx: &SbIndex, cur:
         .chain(&lfs.delete)
         .map(FlowContent::of)
         .collect();
+    let mut items = Vec::new();
+    // Touched rows in each group they are in now.
+    let mut leaving: HashMap<Uuid, usize> = HashMap::new();
     for c in &touched {
-        let dps = flows.0.get(c);
-        if dps.is_some_and(|s| s.len() > 1) {
-            return None;
+        let mut want = BTreeSet::new();
+        for nb in flows.0.get(c).into_iter().flatten() {
+            want.insert(dp_ref(nb)?);
         }
         let row = one(&idx.lf, c)?;
         let place = match row {
-            Some(u) => match placement(row_of(Lf::TABLE, &u)?)? {
-                Placement::Group(_) => return None,
-                p => Some(p),
-            },
+            Some(u) => Some(placement(row_of(Lf::TABLE, &u)?)?),
             None => None,
         };
-        match (dps.and_then(|s| s.iter().next()), row) {
+        if let Some(Placement::Group(Ref::Row(g))) = &place {
+            *leaving.entry(*g).or_default() += 1;
+        }
+        items.push((c, row, place, want));
+    }
+    let mut group_for: HashMap<&BTreeSet<Ref>, Ref> = HashMap::new();
+    let mut adopted: HashSet<Uuid> = HashSet::new();
+    for (_, _, _, want) in &items {
+        if want.len() < 2 || group_for.contains_key(want) {
+            continue;
+        }
+        let rows: Option<BTreeSet<Uuid>> = want
+            .iter()
+            .map(|r| match r {
+                Ref::Row(u) => Some(*u),
+                Ref::New(_) => None,
+            })
+            .collect();
+        let used: Vec<Uuid> = rows
+            .as_ref()
+            .and_then(|s| idx.grp_by_set.get(s))
+            .into_iter()
+            .flatten()
+            .filter(|g| idx.lf_grp.contains_key(*g))
+            .copied()
+            .collect();
+        match used.as_slice() {
+            [g] if !adopted.contains(g) => {
+                group_for.insert(want, Ref::Row(*g));
+                continue;
+            }
+            [] => {}
+            _ => return None,
+        }
+        let in_g =
+            |g: &Uuid, p: &Option<Placement>| matches!(p, Some(Placement::Group(Ref::Row(x))) if x == g);
+        let adopt = items
+            .iter()
+            .filter(|(_, _, _, w)| w == want)
+            .find_map(|(_, _, p, _)| match p {
+                Some(Placement::Group(Ref::Row(g))) => Some(*g),
+                _ => None,
+            })
+            .filter(|g| {
+                !adopted.contains(g)
+                    && !group_for.values().any(|r| *r == Ref::Row(*g))
+                    && leaving.get(g) == idx.lf_grp.get(g)
+                    && !idx.lb_grp.contains_key(g)
+                    && items.iter().all(|(_, _, p, w)| !in_g(g, p) || w == want)
+            });
+        let r = match adopt {
+            Some(g) => {
+                adopted.insert(g);
+                b.update::<Grp>(g, row_of(Grp::TABLE, &g)?, group_row(want));
+                Ref::Row(g)
+            }
+            None => {
+                let n = b.fresh("grp");
+                b.insert::<Grp>(group_row(want), Some(n.clone()));
+                Ref::New(n)
+            }
+        };
+        group_for.insert(want, r);
+    }
+    for (c, row, place, want) in &items {
+        let target = match want.len() {
+            0 => None,
+            1 => want.iter().next().cloned().map(Placement::Single),
+            _ => Some(Placement::Group(group_for.get(want)?.clone())),
+        };
+        match (target, row) {
             (None, None) => {}
-            (None, Some(u)) => b.delete::<Lf>(u),
-            (Some(dp_nb), row) => {
-                let target = Placement::Single(dp_ref(dp_nb)?);
-                match row {
-                    Some(_) if place.as_ref() == Some(&target) => {}
-                    Some(u) => {
-                        b.stats.updated += 1;
-                        b.ops.push(Operation::Update {
-                            table: Lf::TABLE.into(),
-                            conditions: vec![ovsdb::Condition::uuid(u)],
-                            row: target.columns(),
-                        });
-                    }
-                    None => {
-                        let mut r = c.row();
-                        r.extend(target.columns());
-                        b.insert::<Lf>(r, None);
-                    }
-                }
+            (None, Some(u)) => b.delete::<Lf>(*u),
+            (Some(t), Some(_)) if place.as_ref() == Some(&t) => {}
+            (Some(t), Some(u)) => {
+                b.stats.updated += 1;
+                b.ops.push(Operation::Update {
+                    table: Lf::TABLE.into(),
+                    conditions: vec![ovsdb::Condition::uuid(*u)],
+                    row: t.columns(),
+                });
+            }
+            (Some(t), None) => {
+                let mut r = c.row();
+                r.extend(t.columns());
+                b.insert::<Lf>(r, None);
             }
         }
     }

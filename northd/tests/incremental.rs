@@ -7,7 +7,7 @@ use std::process::Command;
 
 use ovsdb::remote::Remote;
 use ovsdb::{Client, Operation};
-use rovn_northd::sb_sync::{Tables, plan};
+use rovn_northd::sb_sync::{Plan, Tables, plan};
 use rovn_northd::snapshot::{NB_TABLES, SB_TABLES, northbound, sb_context};
 use testbed::{Daemon, OvnDbs, require, run};
 
@@ -34,6 +34,14 @@ async fn dump(c: &Client, db: &str, tables: &[&str]) -> Tables {
             (t.to_string(), rows)
         })
         .collect()
+}
+
+/// What a full translation and the full natural-key diff still want written.
+async fn full_plan(nbc: &Client, sbc: &Client) -> Plan {
+    let nb = dump(nbc, "OVN_Northbound", NB_TABLES).await;
+    let sb = dump(sbc, "OVN_Southbound", SB_TABLES).await;
+    let t = northd_core::translate(&northbound(&nb), &sb_context(&sb));
+    plan(&t.southbound, &sb)
 }
 
 /// xorshift64*: deterministic, no dependency.
@@ -325,10 +333,7 @@ async fn random_nb_changes_leave_nothing_for_a_full_diff() {
         for step in 0..steps {
             let c = change(&mut rng, &mut net);
             nbctl(&c);
-            let nb = dump(&nbc, "OVN_Northbound", NB_TABLES).await;
-            let sb = dump(&sbc, "OVN_Southbound", SB_TABLES).await;
-            let t = northd_core::translate(&northbound(&nb), &sb_context(&sb));
-            let p = plan(&t.southbound, &sb);
+            let p = full_plan(&nbc, &sbc).await;
             assert!(
                 p.ops.is_empty(),
                 "seed {seed:#x} step {step} ({c:?}): a full diff still wants {:?}: {:#?}",
@@ -361,6 +366,14 @@ async fn random_nb_changes_leave_nothing_for_a_full_diff() {
     };
     let (deltas, fulls) = counts();
     eprintln!("random steps: SB written {deltas} times by delta, {fulls} by full diff");
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    for why in [
+        "engine recomputed everything",
+        "SB not known to match",
+        "difference not local",
+    ] {
+        eprintln!("  full diff because {why}: {}", text.matches(why).count());
+    }
     assert!(deltas > 0);
 
     // Port churn on existing switches (with a router and a shared LB) is all deltas.
@@ -431,4 +444,43 @@ async fn random_nb_changes_leave_nothing_for_a_full_diff() {
     eprintln!("port churn: {} deltas, {} full diffs", d1 - d0, f1 - f0);
     assert_eq!(f1, f0, "port churn needs no full diff");
     assert!(d1 - d0 >= 24, "every port change is written as a delta");
+
+    // Datapaths created and deleted, flows moving between datapath groups (a switch
+    // joining and leaving the switches' shared flows, a load balancer on a third
+    // switch), a router without ports: all deltas too.
+    let steps: Vec<Vec<String>> = vec![
+        s(&["ls-add", "c"]),
+        s(&[
+            "lsp-add",
+            "c",
+            "vmc",
+            "--",
+            "lsp-set-addresses",
+            "vmc",
+            "02:00:00:00:dd:01 10.2.0.5",
+        ]),
+        s(&["ls-lb-add", "c", "lb"]),
+        s(&["lr-add", "r2"]),
+        s(&["ls-lb-del", "c", "lb"]),
+        s(&["ls-add", "d", "--", "ls-add", "e"]),
+        s(&["ls-del", "c"]),
+        s(&["lr-del", "r2", "--", "ls-del", "d"]),
+    ];
+    for c in &steps {
+        nbctl(c);
+        let p = full_plan(&nbc, &sbc).await;
+        assert!(
+            p.ops.is_empty(),
+            "{c:?}: a full diff still wants {:?}: {:#?}",
+            p.stats,
+            p.ops
+        );
+    }
+    let (d2, f2) = counts();
+    eprintln!("datapath churn: {} deltas, {} full diffs", d2 - d1, f2 - f1);
+    assert_eq!(f2, f1, "datapath churn needs no full diff");
+    assert!(
+        d2 - d1 >= steps.len(),
+        "every datapath change is written as a delta"
+    );
 }

@@ -10,8 +10,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use crate::bindings;
 use crate::diff::{SbDiff, SetDiff};
 use crate::incremental::{self, Delta, NbChanges, Owners};
+use crate::keys;
 use crate::model::Map;
-use crate::model::nb::{Northbound, SbContext};
+use crate::model::nb::{Northbound, SbContext, Uuid};
 use crate::model::sb::{LogicalFlow, Southbound};
 use crate::topology::Topology;
 use crate::translate::{FlowSource, Translation, source_flows, sources};
@@ -156,6 +157,51 @@ impl Engine {
         }
         let t = self.topology.as_ref()?;
         let (d, ctx_dps) = incremental::affected(nb, t, &self.owners, ch)?;
+        let exists = |u: &Uuid| nb.switches.contains_key(u) || nb.routers.contains_key(u);
+        let deleted: BTreeSet<&Uuid> = d.iter().filter(|u| !exists(u)).collect();
+        // New datapaths get the keys a full allocation would give them: the next free
+        // ones above the highest in use, switches first, each set in UUID order.
+        let mut new_keys: BTreeMap<Uuid, u32> = BTreeMap::new();
+        let created = d
+            .iter()
+            .filter(|u| nb.switches.contains_key(*u))
+            .chain(d.iter().filter(|u| nb.routers.contains_key(*u)))
+            .filter(|u| !t.dp_keys.contains_key(*u));
+        let mut used: BTreeSet<u32> = t
+            .dp_keys
+            .iter()
+            .filter(|(u, _)| !deleted.contains(u))
+            .map(|(_, k)| *k)
+            .collect();
+        let mut hint = used.iter().next_back().copied().unwrap_or(0);
+        let max = if t.vxlan {
+            keys::MAX_DP_KEY_VXLAN
+        } else {
+            keys::MAX_DP_KEY
+        };
+        for u in created {
+            let requested = match nb.switches.get(u) {
+                Some(ls) => ls.other_config.contains_key("requested-tnl-key"),
+                None => nb.routers[u].options.contains_key("requested-tnl-key"),
+            };
+            if requested || ctx.datapath_keys.contains_key(u) {
+                return None;
+            }
+            let k = keys::next_free(&used, hint, max)?;
+            used.insert(k);
+            hint = k;
+            new_keys.insert(u.clone(), k);
+        }
+        let with_keys;
+        let ctx = if new_keys.is_empty() {
+            ctx
+        } else {
+            let mut c = ctx.clone();
+            c.datapath_keys
+                .extend(new_keys.iter().map(|(u, k)| (u.clone(), *k)));
+            with_keys = c;
+            &with_keys
+        };
         let sub_nb = incremental::sub_northbound(nb, &ctx_dps);
         let mut sub = Topology::build(&sub_nb, ctx);
         if sub.warnings.iter().any(incremental::is_global_warning) {
@@ -163,7 +209,12 @@ impl Engine {
         }
         // Keys must match what a full allocation gives: existing datapaths keep theirs.
         for u in &d {
-            if sub.dp_keys.get(u) != t.dp_keys.get(u) {
+            let want = match new_keys.get(u) {
+                Some(k) => Some(k),
+                None if deleted.contains(u) => None,
+                None => t.dp_keys.get(u),
+            };
+            if sub.dp_keys.get(u) != want {
                 return None;
             }
         }
@@ -207,6 +258,10 @@ impl Engine {
         let mut fresh = Southbound::default();
         bindings::build(&sub_nb, ctx, &sub, &mut fresh);
         incremental::splice(t, &mut sub, &d, &self.owners.dp_lbs);
+        for u in &deleted {
+            t.dp_keys.remove(*u);
+        }
+        t.dp_keys.extend(new_keys);
         self.owners.refresh_dps(nb, &d);
         self.owners.refresh_port_groups(nb, ch.port_groups.iter());
         for u in &d {

@@ -300,18 +300,20 @@ pub(crate) fn affected(
             d.extend(p.ports.iter().filter_map(|l| owners.child.get(l).cloned()));
         }
     }
-    // Created or deleted datapaths change key allocation: full.
+    // An existing datapath left without a key (exhausted) stays with the full update;
+    // created and deleted ones are local (the engine allocates their keys).
     for u in &d {
         let now = nb.switches.contains_key(u) || nb.routers.contains_key(u);
-        if now != owners.dps.contains(u) || (now && !t.dp_keys.contains_key(u)) {
+        if now && owners.dps.contains(u) && !t.dp_keys.contains_key(u) {
             return None;
         }
     }
-    // Switches whose router links may have changed drag their routers in.
+    // Switches whose router links may have changed (deleted ones too) drag their
+    // routers in.
     let mut routers = BTreeSet::new();
-    for s in link_changed.iter().filter(|s| nb.switches.contains_key(*s)) {
+    for s in &link_changed {
         attached_routers(t, s, &mut routers);
-        for p in &nb.switches[s].ports {
+        for p in nb.switches.get(s).into_iter().flat_map(|ls| &ls.ports) {
             if let Some(rp) = nb.switch_ports.get(p).and_then(|l| l.options.get("router-port"))
                 && let Some(r) = owners.lrp_router.get(rp)
             {
@@ -320,10 +322,11 @@ pub(crate) fn affected(
         }
     }
     d.extend(routers);
-    // A changed router changes what its switches see of it, and its peers' views.
+    // A changed (or deleted) router changes what its switches see of it, and its
+    // peers' views.
     let dirty_routers: Vec<Uuid> = d
         .iter()
-        .filter(|u| nb.routers.contains_key(*u))
+        .filter(|u| nb.routers.contains_key(*u) || t.routers.contains_key(*u))
         .cloned()
         .collect();
     for r in &dirty_routers {
@@ -557,6 +560,18 @@ pub(crate) fn rebind(
     out: &mut Southbound,
     diff: &mut SbDiff,
 ) {
+    // Router LB address sets are named after the datapath key: old and new names.
+    let mut lb_sets: BTreeSet<String> = BTreeSet::new();
+    let mut lb_set_names = |out: &Southbound| {
+        for u in d {
+            if let Some(dp) = out.datapaths.get(u) {
+                for suffix in ["ip4", "ip6"] {
+                    lb_sets.insert(format!("_rtr_lb_{}_{suffix}", dp.tunnel_key));
+                }
+            }
+        }
+    };
+    lb_set_names(out);
     // Datapaths.
     for u in d {
         patch(
@@ -591,15 +606,10 @@ pub(crate) fn rebind(
         patch(&mut out.load_balancers, lb.clone(), new, &mut diff.load_balancers);
     }
     // Router LB address sets.
-    for u in d {
-        if let Some(dp) = out.datapaths.get(u) {
-            let key = dp.tunnel_key;
-            for suffix in ["ip4", "ip6"] {
-                let name = format!("_rtr_lb_{key}_{suffix}");
-                let new = fresh.address_sets.remove(&name);
-                patch(&mut out.address_sets, name, new, &mut diff.address_sets);
-            }
-        }
+    lb_set_names(out);
+    for name in lb_sets {
+        let new = fresh.address_sets.remove(&name);
+        patch(&mut out.address_sets, name, new, &mut diff.address_sets);
     }
     if named_sets || !nb.port_groups.is_empty() {
         let mut sets = Southbound {

@@ -77,7 +77,7 @@ pub(crate) fn allocate<K: Ord + Clone>(
     out
 }
 
-fn next_free(used: &BTreeSet<u32>, hint: u32, max: u32) -> Option<u32> {
+pub(crate) fn next_free(used: &BTreeSet<u32>, hint: u32, max: u32) -> Option<u32> {
     if used.len() as u64 >= u64::from(max) {
         return None;
     }
