@@ -308,16 +308,11 @@ pub fn action_ops(me: &Me, actions: &[Action]) -> Vec<Operation> {
 }
 
 /// Sets `Port_Binding.up=true` for a port whose flows are installed.
-pub fn up_ops(sb: &Replica, port: &str) -> Option<Operation> {
-    let (uuid, pb) = sb
-        .sb
-        .port_binding
-        .iter()
-        .find(|(_, pb)| pb.logical_port == port)?;
+pub fn up_ops(uuid: Uuid, pb: &PortBinding) -> Option<Operation> {
     (pb.up != Some(true)).then(|| {
         let mut r = Row::new();
         PortBinding::set_up(&mut r, &Some(true));
-        pb_update(*uuid, r)
+        pb_update(uuid, r)
     })
 }
 

@@ -522,7 +522,7 @@ impl Controller {
                 }
             }
         }
-        let ifaces = self.ifaces(&cfg);
+        // `ifaces` still holds: only the Southbound changed since.
 
         // Conntrack zones.
         let local_dps = local::local_datapaths(&self.sb.replica, me.uuid, &me.name);
@@ -627,22 +627,24 @@ impl Controller {
         let mut sb_ops = Vec::new();
         let mut ovs_ops = Vec::new();
         let ts = now_ms();
-        let bound_here: BTreeSet<String> = self
+        // By name: looked up once per local interface.
+        let bound_here: HashMap<&str, (ovsdb::Uuid, &ovn_db::sb::PortBinding)> = self
             .sb
             .replica
             .sb
             .port_binding
-            .values()
-            .filter(|pb| pb.chassis == Some(me.uuid))
-            .map(|pb| pb.logical_port.clone())
+            .iter()
+            .filter(|(_, pb)| pb.chassis == Some(me.uuid))
+            .map(|(u, pb)| (pb.logical_port.as_str(), (*u, pb)))
             .collect();
         self.install_seq
-            .retain(|p, _| bound_here.contains(p) && ifaces.contains_key(p));
+            .retain(|p, _| bound_here.contains_key(p.as_str()) && ifaces.contains_key(p));
         for (port, iface) in ifaces {
-            if bound_here.contains(port) && iface.has_ofport() {
+            let bound = bound_here.get(port.as_str()).filter(|_| iface.has_ofport());
+            if let Some((uuid, pb)) = bound {
                 let seq = *self.install_seq.entry(port.clone()).or_insert(self.seqno);
                 if self.acked >= seq {
-                    if let Some(op) = binding::up_ops(&self.sb.replica, port) {
+                    if let Some(op) = binding::up_ops(*uuid, pb) {
                         tracing::info!("Setting lport {port} up in Southbound");
                         sb_ops.push(op);
                     }

@@ -88,6 +88,10 @@ impl<'a> Index<'a> {
 pub struct StateBuilder {
     ports: HashMap<Uuid, Arc<PortBinding>>,
     lflows: HashMap<Uuid, Arc<LogicalFlow>>,
+    /// The last rows built, and the stamps of the tables they were built from:
+    /// while those did not change, the rows are taken as they are.
+    last_ports: Option<(Vec<u64>, Vec<Arc<PortBinding>>)>,
+    last_lflows: Option<(Vec<u64>, Vec<Arc<LogicalFlow>>)>,
     address_sets: BTreeMap<String, Arc<BTreeSet<String>>>,
     port_groups: BTreeMap<String, Arc<BTreeSet<String>>>,
 }
@@ -147,9 +151,22 @@ fn pipeline(p: &str) -> Pipeline {
 }
 
 impl StateBuilder {
-    /// SB Port_Binding rows, sharing the unchanged ones with the last build.
+    /// SB Port_Binding rows, sorted by (`logical_port`, `uuid`), sharing the
+    /// unchanged ones with the last build.
     fn port_bindings(&mut self, ix: &Index<'_>, t: &crate::sb::SbTables) -> Vec<Arc<PortBinding>> {
-        shared_rows(&mut self.ports, &t.port_binding, |u, pb, last| {
+        let stamps = [
+            sb::PortBinding::TABLE,
+            sb::DatapathBinding::TABLE,
+            sb::Chassis::TABLE,
+        ]
+        .map(|n| t.stamp(n))
+        .to_vec();
+        if let Some((s, rows)) = &self.last_ports
+            && *s == stamps
+        {
+            return rows.clone();
+        }
+        let mut rows = shared_rows(&mut self.ports, &t.port_binding, |u, pb, last| {
             let datapath = ix.dp(pb.datapath)?;
             let tunnel_key = key(pb.tunnel_key)?;
             let chassis = pb.chassis.and_then(|c| ix.chassis_names.get(&c)).copied();
@@ -176,12 +193,29 @@ impl StateBuilder {
                 mac: pb.mac.clone(),
                 port_security: pb.port_security.clone(),
             }))
-        })
+        });
+        rows.sort_by(|a, b| (&a.logical_port, &a.uuid).cmp(&(&b.logical_port, &b.uuid)));
+        self.last_ports = Some((stamps, rows.clone()));
+        rows
     }
 
-    /// SB Logical_Flow rows, sharing the unchanged ones with the last build.
+    /// SB Logical_Flow rows, sorted by `uuid`, sharing the unchanged ones
+    /// with the last build.
     fn logical_flows(&mut self, ix: &Index<'_>, t: &crate::sb::SbTables) -> Vec<Arc<LogicalFlow>> {
-        shared_rows(&mut self.lflows, &t.logical_flow, |u, f, last| {
+        let stamps = [
+            sb::LogicalFlow::TABLE,
+            sb::DatapathBinding::TABLE,
+            sb::LogicalDpGroup::TABLE,
+        ]
+        .map(|n| t.stamp(n))
+        .to_vec();
+        if let Some((s, rows)) = &self.last_lflows
+            && *s == stamps
+        {
+            return rows.clone();
+        }
+        // In UUID order already (the replica's order), which is the text order.
+        let rows = shared_rows(&mut self.lflows, &t.logical_flow, |u, f, last| {
             let datapaths = ix.dps(f.logical_datapath.as_slice(), f.logical_dp_group);
             if datapaths.is_empty() {
                 return None;
@@ -208,7 +242,9 @@ impl StateBuilder {
                 match_: f.r#match.clone(),
                 actions: f.actions.clone(),
             }))
-        })
+        });
+        self.last_lflows = Some((stamps, rows.clone()));
+        rows
     }
 
     /// Everything from SB/OVS the OpenFlow side needs.
@@ -308,10 +344,7 @@ impl StateBuilder {
         // Deterministic order, so that an unchanged database gives an equal
         // state (and the OpenFlow side ranks ports in this order).
         s.datapaths.sort_by_key(|d| d.tunnel_key);
-        s.port_bindings
-            .sort_by(|a, b| (&a.logical_port, &a.uuid).cmp(&(&b.logical_port, &b.uuid)));
         s.multicast_groups.sort_by_key(|m| (m.datapath, m.tunnel_key));
-        s.logical_flows.sort_by(|a, b| a.uuid.cmp(&b.uuid));
         s.mac_bindings
             .sort_by(|a, b| (&a.logical_port, &a.ip).cmp(&(&b.logical_port, &b.ip)));
         s
@@ -468,6 +501,64 @@ mod tests {
         assert_eq!(s.datapaths.len(), 3);
         assert_eq!(s.port("vm1").and_then(|p| p.chassis.as_deref()), Some("hv1"));
         assert!(s.datapath(2).is_some_and(|d| !d.is_switch));
+    }
+
+    /// A builder reuses the rows that did not change (same pointers) and
+    /// builds what a fresh builder would.
+    #[test]
+    fn builder_shares_unchanged_rows() {
+        let mut sb = Replica::default();
+        let dp = sb.sb.insert(sb::DatapathBinding {
+            tunnel_key: 1,
+            ..Default::default()
+        });
+        let flow = |m: &str| sb::LogicalFlow {
+            logical_datapath: Some(dp),
+            pipeline: "ingress".into(),
+            table_id: 3,
+            priority: 10,
+            r#match: m.into(),
+            actions: "next;".into(),
+            ..Default::default()
+        };
+        let f1 = sb.sb.insert(flow("1"));
+        sb.sb.insert(flow("ip4"));
+        sb.sb.insert(sb::PortBinding {
+            logical_port: "vm1".into(),
+            datapath: dp,
+            tunnel_key: 1,
+            ..Default::default()
+        });
+        let build = |b: &mut StateBuilder, sb: &Replica| {
+            b.build(sb, "hv1", BTreeMap::new(), BTreeMap::new(), BTreeMap::new())
+        };
+        let mut b = StateBuilder::default();
+        let s1 = build(&mut b, &sb);
+        let s2 = build(&mut b, &sb);
+        assert_eq!(s1.logical_flows.len(), 2);
+        assert!(
+            s1.logical_flows
+                .iter()
+                .zip(&s2.logical_flows)
+                .all(|(a, b)| Arc::ptr_eq(a, b))
+        );
+        assert!(Arc::ptr_eq(&s1.port_bindings[0], &s2.port_bindings[0]));
+        // One flow changes: only its row is new.
+        sb.sb.insert(sb::LogicalFlow {
+            uuid: f1,
+            ..flow("ip6")
+        });
+        let s3 = build(&mut b, &sb);
+        let changed: Vec<bool> = s2
+            .logical_flows
+            .iter()
+            .zip(&s3.logical_flows)
+            .map(|(a, b)| !Arc::ptr_eq(a, b))
+            .collect();
+        assert_eq!(changed.iter().filter(|c| **c).count(), 1);
+        assert!(Arc::ptr_eq(&s2.port_bindings[0], &s3.port_bindings[0]));
+        assert_eq!(s3, build(&mut StateBuilder::default(), &sb));
+        assert!(s3.logical_flows.iter().any(|f| f.match_ == "ip6"));
     }
 
     /// Rows with missing or mistyped columns (as a newer or broken server might

@@ -9,6 +9,7 @@
 //! and is logged; the rest of the row is kept.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use ovn_db::sb;
 use ovsdb::typed::Table;
@@ -56,6 +57,8 @@ macro_rules! sb_tables {
         #[derive(Debug, Clone, Default)]
         pub struct SbTables {
             $(pub $field: BTreeMap<Uuid, sb::$ty>,)*
+            /// Per table, a stamp that changes whenever a row of it changes.
+            stamps: BTreeMap<&'static str, u64>,
         }
 
         impl SbTables {
@@ -112,8 +115,20 @@ sb_tables! {
     port_group: PortGroup,
 }
 
+/// Stamps are unique across replicas, so a stamp from a replica that was
+/// replaced (a new session) never matches one of its successor.
+static NEXT_STAMP: AtomicU64 = AtomicU64::new(1);
+
 impl SbTables {
+    /// Changes whenever a row of `table` changes (0: never changed). Lets a
+    /// consumer skip a table that did not change since it last looked.
+    pub fn stamp(&self, table: &str) -> u64 {
+        self.stamps.get(table).copied().unwrap_or(0)
+    }
+
     fn put<T: SbRow>(&mut self, uuid: Uuid, row: Option<&Row>) {
+        self.stamps
+            .insert(T::TABLE, NEXT_STAMP.fetch_add(1, Ordering::Relaxed));
         match row {
             Some(r) => {
                 let mut t: T = lenient(r);
@@ -135,6 +150,8 @@ impl SbTables {
         }
         let u = t.uuid();
         T::rows(self).insert(u, t);
+        self.stamps
+            .insert(T::TABLE, NEXT_STAMP.fetch_add(1, Ordering::Relaxed));
         u
     }
 }
