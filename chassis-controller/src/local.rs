@@ -142,6 +142,38 @@ fn shared_rows<R, T>(
     out
 }
 
+/// The tables `LocalState::port_bindings` is built from.
+const PORT_INPUTS: &[&str] = &[
+    sb::PortBinding::TABLE,
+    sb::DatapathBinding::TABLE,
+    sb::Chassis::TABLE,
+];
+/// The tables `LocalState::logical_flows` is built from.
+const LFLOW_INPUTS: &[&str] = &[
+    sb::LogicalFlow::TABLE,
+    sb::DatapathBinding::TABLE,
+    sb::LogicalDpGroup::TABLE,
+];
+
+/// The rows `last` holds if they were built from the tables as they are now
+/// (same stamps), else `build`'s, then kept in `last`.
+fn cached_rows<T>(
+    last: &mut Option<(Vec<u64>, Vec<Arc<T>>)>,
+    t: &crate::sb::SbTables,
+    tables: &[&str],
+    build: impl FnOnce() -> Vec<Arc<T>>,
+) -> Vec<Arc<T>> {
+    let stamps: Vec<u64> = tables.iter().map(|n| t.stamp(n)).collect();
+    if let Some((s, rows)) = last.as_ref()
+        && *s == stamps
+    {
+        return rows.clone();
+    }
+    let rows = build();
+    *last = Some((stamps, rows.clone()));
+    rows
+}
+
 fn pipeline(p: &str) -> Pipeline {
     if p == "egress" {
         Pipeline::Egress
@@ -154,97 +186,76 @@ impl StateBuilder {
     /// SB Port_Binding rows, sorted by (`logical_port`, `uuid`), sharing the
     /// unchanged ones with the last build.
     fn port_bindings(&mut self, ix: &Index<'_>, t: &crate::sb::SbTables) -> Vec<Arc<PortBinding>> {
-        let stamps = [
-            sb::PortBinding::TABLE,
-            sb::DatapathBinding::TABLE,
-            sb::Chassis::TABLE,
-        ]
-        .map(|n| t.stamp(n))
-        .to_vec();
-        if let Some((s, rows)) = &self.last_ports
-            && *s == stamps
-        {
-            return rows.clone();
-        }
-        let mut rows = shared_rows(&mut self.ports, &t.port_binding, |u, pb, last| {
-            let datapath = ix.dp(pb.datapath)?;
-            let tunnel_key = key(pb.tunnel_key)?;
-            let chassis = pb.chassis.and_then(|c| ix.chassis_names.get(&c)).copied();
-            if let Some(c) = last
-                && c.logical_port == pb.logical_port
-                && c.datapath == datapath
-                && c.tunnel_key == tunnel_key
-                && c.port_type == pb.r#type
-                && c.chassis.as_deref() == chassis
-                && c.options == pb.options
-                && c.mac == pb.mac
-                && c.port_security == pb.port_security
-            {
-                return Some(c.clone());
-            }
-            Some(Arc::new(PortBinding {
-                uuid: u.to_string(),
-                logical_port: pb.logical_port.clone(),
-                datapath,
-                tunnel_key,
-                port_type: pb.r#type.clone(),
-                chassis: chassis.map(str::to_string),
-                options: pb.options.clone(),
-                mac: pb.mac.clone(),
-                port_security: pb.port_security.clone(),
-            }))
-        });
-        rows.sort_by(|a, b| (&a.logical_port, &a.uuid).cmp(&(&b.logical_port, &b.uuid)));
-        self.last_ports = Some((stamps, rows.clone()));
-        rows
+        let cache = &mut self.ports;
+        cached_rows(&mut self.last_ports, t, PORT_INPUTS, || {
+            let mut rows = shared_rows(cache, &t.port_binding, |u, pb, last| {
+                let datapath = ix.dp(pb.datapath)?;
+                let tunnel_key = key(pb.tunnel_key)?;
+                let chassis = pb.chassis.and_then(|c| ix.chassis_names.get(&c)).copied();
+                if let Some(c) = last
+                    && c.logical_port == pb.logical_port
+                    && c.datapath == datapath
+                    && c.tunnel_key == tunnel_key
+                    && c.port_type == pb.r#type
+                    && c.chassis.as_deref() == chassis
+                    && c.options == pb.options
+                    && c.mac == pb.mac
+                    && c.port_security == pb.port_security
+                {
+                    return Some(c.clone());
+                }
+                Some(Arc::new(PortBinding {
+                    uuid: u.to_string(),
+                    logical_port: pb.logical_port.clone(),
+                    datapath,
+                    tunnel_key,
+                    port_type: pb.r#type.clone(),
+                    chassis: chassis.map(str::to_string),
+                    options: pb.options.clone(),
+                    mac: pb.mac.clone(),
+                    port_security: pb.port_security.clone(),
+                }))
+            });
+            rows.sort_by(|a, b| (&a.logical_port, &a.uuid).cmp(&(&b.logical_port, &b.uuid)));
+            rows
+        })
     }
 
     /// SB Logical_Flow rows, sorted by `uuid`, sharing the unchanged ones
     /// with the last build.
     fn logical_flows(&mut self, ix: &Index<'_>, t: &crate::sb::SbTables) -> Vec<Arc<LogicalFlow>> {
-        let stamps = [
-            sb::LogicalFlow::TABLE,
-            sb::DatapathBinding::TABLE,
-            sb::LogicalDpGroup::TABLE,
-        ]
-        .map(|n| t.stamp(n))
-        .to_vec();
-        if let Some((s, rows)) = &self.last_lflows
-            && *s == stamps
-        {
-            return rows.clone();
-        }
+        let cache = &mut self.lflows;
         // In UUID order already (the replica's order), which is the text order.
-        let rows = shared_rows(&mut self.lflows, &t.logical_flow, |u, f, last| {
-            let datapaths = ix.dps(f.logical_datapath.as_slice(), f.logical_dp_group);
-            if datapaths.is_empty() {
-                return None;
-            }
-            let table_id = u8::try_from(f.table_id).ok()?;
-            let priority = u16::try_from(f.priority).ok()?;
-            let pipeline = pipeline(&f.pipeline);
-            if let Some(c) = last
-                && c.datapaths == datapaths
-                && c.pipeline == pipeline
-                && c.table_id == table_id
-                && c.priority == priority
-                && c.match_ == f.r#match
-                && c.actions == f.actions
-            {
-                return Some(c.clone());
-            }
-            Some(Arc::new(LogicalFlow {
-                uuid: u.to_string(),
-                datapaths,
-                pipeline,
-                table_id,
-                priority,
-                match_: f.r#match.clone(),
-                actions: f.actions.clone(),
-            }))
-        });
-        self.last_lflows = Some((stamps, rows.clone()));
-        rows
+        cached_rows(&mut self.last_lflows, t, LFLOW_INPUTS, || {
+            shared_rows(cache, &t.logical_flow, |u, f, last| {
+                let datapaths = ix.dps(f.logical_datapath.as_slice(), f.logical_dp_group);
+                if datapaths.is_empty() {
+                    return None;
+                }
+                let table_id = u8::try_from(f.table_id).ok()?;
+                let priority = u16::try_from(f.priority).ok()?;
+                let pipeline = pipeline(&f.pipeline);
+                if let Some(c) = last
+                    && c.datapaths == datapaths
+                    && c.pipeline == pipeline
+                    && c.table_id == table_id
+                    && c.priority == priority
+                    && c.match_ == f.r#match
+                    && c.actions == f.actions
+                {
+                    return Some(c.clone());
+                }
+                Some(Arc::new(LogicalFlow {
+                    uuid: u.to_string(),
+                    datapaths,
+                    pipeline,
+                    table_id,
+                    priority,
+                    match_: f.r#match.clone(),
+                    actions: f.actions.clone(),
+                }))
+            })
+        })
     }
 
     /// Everything from SB/OVS the OpenFlow side needs.

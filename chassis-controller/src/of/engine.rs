@@ -1,24 +1,30 @@
 //! Incremental flow computation: keeps, across states, what every source
 //! contributed and what it depended on, and recomputes only the sources whose
 //! inputs changed. The result equals `compute::desired_flows` on the same
-//! state (the tests check it over sequences of changes); the cost of a pass
-//! is a cheap check per port and per (logical flow, datapath) plus the work
-//! for what changed.
+//! state (the tests check it over sequences of changes).
 //!
 //! Sources and what decides that one must be recomputed:
 //! - head (defaults, tunnel ingress) and tail (multicast groups, MAC bindings,
 //!   FDB, LB hairpin): recomputed every pass (a few hundred flows), replaced
 //!   only if different;
 //! - one port of a local datapath: its row (by pointer, then content) and the
-//!   [`PortInputs`] answers;
-//! - one (logical flow, datapath): the row, the datapath's kind, the lookup
-//!   answers the compiler asked for ([`Dep`]), its conj_id range still being
-//!   the one a from-scratch pass would choose, and its groups keeping their ids.
+//!   [`PortInputs`] answers, checked every pass (one cheap check per port);
+//! - one (logical flow, datapath): looked at only when something it may depend
+//!   on changed: its row, the datapath becoming local or not, the datapath's
+//!   ports or multicast groups (a digest per datapath of everything the
+//!   datapath-scoped lookups read), or a name it looked up globally (address
+//!   set, port group, chassis residency; indexed by name). Looked at, it is
+//!   kept if every lookup answer it recorded ([`Dep`]) still holds, and
+//!   recompiled otherwise. conj_id ranges depend on the order of all flows
+//!   using them: the few pairs with conjunctions are walked in order after
+//!   each change among them and recompiled where a from-scratch pass would
+//!   choose another range.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use lflow::FxHashMap;
+use lflow::{FxHashMap, FxHasher};
 use openflow::Field;
 
 use super::compute::Stats;
@@ -49,24 +55,95 @@ struct LflowEntry {
 }
 
 impl LflowEntry {
-    /// Whether compiling again would give the same result; if so, the unit's
-    /// groups are marked used.
-    fn still_valid(
-        &self,
-        lf: &Arc<LogicalFlow>,
-        names: &Names<'_, '_>,
-        groups: &mut GroupIds,
-        conj: &ConjIds,
-    ) -> bool {
+    /// Whether compiling again would give the same result (conj_id ranges
+    /// aside, see [`Engine::settle_conj_ids`]).
+    fn still_valid(&self, lf: &Arc<LogicalFlow>, names: &Names<'_, '_>, groups: &mut GroupIds) -> bool {
         let dp = self.dp;
         (Arc::ptr_eq(&self.lf, lf) || self.lf == *lf)
             && self.is_switch == names.is_switch(dp)
             && self.deps.iter().all(|d| names.holds(dp, d))
-            && (self.flows.is_none() || conj.attempt_for(&lf.uuid, dp, self.conj_ids_used) == self.attempt)
             // Last: asking allocates (always the same id for a group that
-            // was used in the previous pass, as this one's were).
+            // is held, as this entry's are).
             && self.groups.iter().all(|(id, g)| groups.get(g) == *id)
     }
+
+    /// Keys of `by_name` for the global lookups this entry made.
+    fn global_names(&self) -> impl Iterator<Item = String> + '_ {
+        self.deps.iter().filter_map(|d| match d {
+            Dep::AddressSet(n, _) => Some(format!("as:{n}")),
+            Dep::PortGroup(n, _) => Some(format!("pg:{n}")),
+            Dep::Resident(n, _) => Some(format!("res:{n}")),
+            Dep::PortKey(..) | Dep::LocalPort(..) => None,
+        })
+    }
+}
+
+/// What the logical-flow side saw in the last pass, to find what changed.
+#[derive(Default)]
+struct Seen {
+    /// Sorted by UUID.
+    lflows: Vec<Arc<LogicalFlow>>,
+    local_dps: BTreeSet<u32>,
+    /// Per local datapath, a digest of what datapath-scoped lookups read.
+    dp_digest: FxHashMap<u32, u64>,
+    /// Ports `is_chassis_resident` is true for.
+    resident: BTreeSet<String>,
+    address_sets: BTreeMap<String, Arc<BTreeSet<String>>>,
+    port_groups: BTreeMap<String, Arc<BTreeSet<String>>>,
+}
+
+/// Per local datapath: its kind, and for its ports and multicast groups
+/// everything `port_key` and `is_local_port` read.
+fn dp_digests(topo: &Topology<'_>, names: &Names<'_, '_>) -> FxHashMap<u32, u64> {
+    let mut hashers: FxHashMap<u32, FxHasher> = topo
+        .local_datapaths
+        .iter()
+        .map(|dp| {
+            let mut h = FxHasher::default();
+            names.is_switch(*dp).hash(&mut h);
+            (*dp, h)
+        })
+        .collect();
+    for pb in &topo.state.port_bindings {
+        if let Some(h) = hashers.get_mut(&pb.datapath) {
+            (
+                &pb.logical_port,
+                pb.tunnel_key,
+                &pb.port_type,
+                topo.is_local_vif(pb),
+            )
+                .hash(h);
+        }
+    }
+    for mc in &topo.state.multicast_groups {
+        if let Some(h) = hashers.get_mut(&mc.datapath) {
+            (&mc.name, mc.tunnel_key).hash(h);
+        }
+    }
+    hashers.into_iter().map(|(dp, h)| (dp, h.finish())).collect()
+}
+
+/// Names whose entry differs between `a` and `b` (added, removed or changed).
+fn changed_keys<'m, V: PartialEq>(a: &'m BTreeMap<String, V>, b: &'m BTreeMap<String, V>) -> Vec<&'m str> {
+    let mut out: Vec<&str> = a
+        .iter()
+        .filter(|(k, v)| b.get(*k) != Some(v))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    out.extend(b.keys().filter(|k| !a.contains_key(*k)).map(String::as_str));
+    out
+}
+
+/// The datapaths of a logical flow to look at: all (`None`) or some.
+type Which = Option<BTreeSet<u32>>;
+
+/// The logical flows to look at in a pass, with their rows (`None`: gone).
+type Dirty<'s> = BTreeMap<&'s str, (Option<&'s Arc<LogicalFlow>>, Which)>;
+
+/// One logical flow's entries (one per local datapath, ascending).
+struct LflowState {
+    lf: Arc<LogicalFlow>,
+    entries: Vec<LflowEntry>,
 }
 
 /// The incremental computation's memory, and the desired/installed flows.
@@ -77,8 +154,19 @@ pub struct Engine {
     tail: Option<Arc<Contribution>>,
     /// By port binding UUID.
     ports: HashMap<String, PortEntry>,
-    /// By logical flow UUID: one entry per local datapath, ascending.
-    lflows: FxHashMap<String, Vec<LflowEntry>>,
+    /// By logical flow UUID.
+    lflows: FxHashMap<String, LflowState>,
+    /// Datapath → the logical flows that list it.
+    by_dp: FxHashMap<u32, BTreeSet<String>>,
+    /// `as:`/`pg:`/`res:` name → the logical flows that looked it up.
+    by_name: FxHashMap<String, BTreeSet<String>>,
+    /// (logical flow, datapath) pairs that use conj_ids, in from-scratch order.
+    conj: BTreeSet<(String, u32)>,
+    /// A pair in `conj` was added, removed or recompiled.
+    conj_changed: bool,
+    compiled: usize,
+    failed: usize,
+    seen: Seen,
     groups: GroupIds,
 }
 
@@ -175,88 +263,339 @@ impl Engine {
     fn update_lflows(&mut self, topo: &Topology<'_>) -> (usize, usize) {
         let names = Names::new(topo);
         let state = topo.state;
-        let mut order: Vec<&Arc<LogicalFlow>> = state.logical_flows.iter().collect();
-        if !order.is_sorted_by(|a, b| a.uuid <= b.uuid) {
-            order.sort_by(|a, b| a.uuid.cmp(&b.uuid));
+        let mut list: Vec<&Arc<LogicalFlow>> = state.logical_flows.iter().collect();
+        if !list.is_sorted_by(|a, b| a.uuid <= b.uuid) {
+            list.sort_by(|a, b| a.uuid.cmp(&b.uuid));
         }
-        let mut conj = ConjIds::default();
-        let (mut compiled, mut failed) = (0, 0);
-        let mut next: FxHashMap<String, Vec<LflowEntry>> = FxHashMap::default();
-        next.reserve(self.lflows.len());
-        for lf in order {
-            let mut old = self
-                .lflows
-                .remove(&lf.uuid)
-                .unwrap_or_default()
-                .into_iter()
-                .peekable();
-            let mut entries = Vec::new();
-            for dp in lflow_datapaths(lf) {
-                if !topo.local_datapaths.contains(&dp) {
-                    continue;
-                }
-                // Entries of datapaths no longer listed (or local) go.
-                while let Some(e) = old.next_if(|e| e.dp < dp) {
-                    self.forget(e);
-                }
-                let prev = old.next_if(|e| e.dp == dp);
-                let entry = match prev {
-                    Some(e) if e.still_valid(lf, &names, &mut self.groups, &conj) => e,
-                    prev => {
-                        let unit = compile_unit(&names, lf, dp, &mut self.groups, &conj);
-                        let attempt = unit.attempt;
-                        let conj_ids_used = unit.conj_ids_used;
-                        let c = unit.output.map(|(flows, groups)| {
-                            Contribution::new(Source::Lflow(lf.uuid.clone(), dp), flows, groups)
-                        });
-                        self.set
-                            .replace(prev.as_ref().and_then(|e| e.flows.as_ref()), c.as_ref());
-                        LflowEntry {
-                            dp,
-                            lf: lf.clone(),
-                            is_switch: names.is_switch(dp),
-                            deps: unit.deps,
-                            groups: unit.groups,
-                            attempt,
-                            conj_ids_used,
-                            flows: c,
-                        }
+        let seen = std::mem::take(&mut self.seen);
+        let mut dirty: Dirty<'_> = BTreeMap::new();
+
+        // Rows added, changed or removed (both lists sorted by UUID).
+        let (mut i, mut j) = (0, 0);
+        while i < seen.lflows.len() || j < list.len() {
+            let old = seen.lflows.get(i);
+            let new = list.get(j).copied();
+            match (old, new) {
+                (Some(o), Some(n)) if o.uuid == n.uuid => {
+                    if !(Arc::ptr_eq(o, n) || o == n) {
+                        dirty.insert(&n.uuid, (Some(n), None));
                     }
-                };
-                if entry.flows.is_some() {
-                    conj.take(
-                        ConjIds::candidate(&lf.uuid, dp, entry.attempt),
-                        entry.conj_ids_used,
-                    );
-                    compiled += 1;
-                } else {
-                    failed += 1;
+                    i += 1;
+                    j += 1;
                 }
-                entries.push(entry);
+                (Some(o), Some(n)) if o.uuid < n.uuid => {
+                    dirty.insert(&o.uuid, (None, None));
+                    i += 1;
+                }
+                (Some(o), None) => {
+                    dirty.insert(&o.uuid, (None, None));
+                    i += 1;
+                }
+                (_, Some(n)) => {
+                    // A duplicate UUID keeps the first row, as `lflows` does.
+                    dirty.entry(&n.uuid).or_insert((Some(n), None));
+                    j += 1;
+                }
+                (None, None) => break,
             }
-            for e in old {
-                self.forget(e);
-            }
-            if let Some(dups) = next.insert(lf.uuid.clone(), entries) {
-                for e in dups {
-                    self.forget(e);
+        }
+
+        // Datapaths that became local or not, or whose ports changed.
+        let digests = dp_digests(topo, &names);
+        let mut dps: BTreeSet<u32> = seen
+            .local_dps
+            .symmetric_difference(&topo.local_datapaths)
+            .copied()
+            .collect();
+        dps.extend(
+            digests
+                .iter()
+                .filter(|(dp, d)| seen.dp_digest.get(dp) != Some(d))
+                .map(|(dp, _)| *dp),
+        );
+        for dp in &dps {
+            for uuid in self.by_dp.get(dp).into_iter().flatten() {
+                if let Some(st) = self.lflows.get(uuid) {
+                    let (_, which) = dirty
+                        .entry(&st.lf.uuid)
+                        .or_insert((Some(&st.lf), Some(BTreeSet::new())));
+                    if let Some(set) = which {
+                        set.insert(*dp);
+                    }
                 }
             }
         }
-        for (_, gone) in std::mem::take(&mut self.lflows) {
-            for e in gone {
-                self.forget(e);
+
+        // Global names whose answers changed.
+        let resident: BTreeSet<String> = state
+            .port_bindings
+            .iter()
+            .filter(|pb| names.is_chassis_resident(&pb.logical_port))
+            .map(|pb| pb.logical_port.clone())
+            .collect();
+        let mut global: Vec<String> = seen
+            .resident
+            .symmetric_difference(&resident)
+            .map(|n| format!("res:{n}"))
+            .collect();
+        global.extend(
+            changed_keys(&seen.address_sets, &state.address_sets)
+                .into_iter()
+                .map(|n| format!("as:{n}")),
+        );
+        for k in changed_keys(&seen.port_groups, &state.port_groups) {
+            // Looked up as `<datapath key>_<name>`, then `<name>`.
+            if let Some((dp, name)) = k.split_once('_')
+                && dp.parse::<u32>().is_ok()
+            {
+                global.push(format!("pg:{name}"));
+            }
+            global.push(format!("pg:{k}"));
+        }
+        for name in &global {
+            for uuid in self.by_name.get(name).into_iter().flatten() {
+                if let Some(st) = self.lflows.get(uuid) {
+                    // Never replaces a changed or removed row.
+                    dirty
+                        .entry(&st.lf.uuid)
+                        .and_modify(|(_, which)| *which = None)
+                        .or_insert((Some(&st.lf), None));
+                }
             }
         }
-        self.lflows = next;
+
+        // The pass proper, in from-scratch order. The dirty map borrows rows
+        // from the state or from entries about to be replaced: own them first.
+        let work: Vec<(String, Option<Arc<LogicalFlow>>, Which)> = dirty
+            .into_iter()
+            .map(|(u, (lf, which))| (u.to_string(), lf.cloned(), which))
+            .collect();
+        for (uuid, lf, which) in work {
+            self.update_lflow(&uuid, lf, which, topo, &names);
+        }
+        if std::mem::take(&mut self.conj_changed) {
+            self.settle_conj_ids(&names);
+        }
         self.groups.end_round();
-        (compiled, failed)
+        self.seen = Seen {
+            lflows: list.into_iter().cloned().collect(),
+            local_dps: topo.local_datapaths.clone(),
+            dp_digest: digests,
+            resident,
+            address_sets: state.address_sets.clone(),
+            port_groups: state.port_groups.clone(),
+        };
+        (self.compiled, self.failed)
     }
 
-    fn forget(&mut self, e: LflowEntry) {
-        if let Some(c) = &e.flows {
-            self.set.remove(c);
+    /// Brings one logical flow's entries up to date: on every local datapath
+    /// it lists (`which`: `None`), or on some (its row unchanged).
+    fn update_lflow(
+        &mut self,
+        uuid: &str,
+        lf: Option<Arc<LogicalFlow>>,
+        which: Which,
+        topo: &Topology<'_>,
+        names: &Names<'_, '_>,
+    ) {
+        let old = self.lflows.remove(uuid);
+        if let Some(st) = &old {
+            self.unindex(uuid, st, which.is_none());
         }
+        let Some(lf) = lf else {
+            for e in old.into_iter().flat_map(|st| st.entries) {
+                self.forget(uuid, e);
+            }
+            return;
+        };
+        let mut old_entries = old.map(|st| st.entries).unwrap_or_default();
+        let mut entries = Vec::new();
+        match &which {
+            None => {
+                let mut prev = old_entries.into_iter().peekable();
+                for dp in lflow_datapaths(&lf) {
+                    if !topo.local_datapaths.contains(&dp) {
+                        continue;
+                    }
+                    while let Some(e) = prev.next_if(|e| e.dp < dp) {
+                        self.forget(uuid, e);
+                    }
+                    let e = prev.next_if(|e| e.dp == dp);
+                    entries.push(self.entry(&lf, dp, e, names));
+                }
+                for e in prev {
+                    self.forget(uuid, e);
+                }
+            }
+            Some(dps) => {
+                for &dp in dps {
+                    let at = old_entries.binary_search_by_key(&dp, |e| e.dp);
+                    let listed = lf.datapaths.contains(&dp) && topo.local_datapaths.contains(&dp);
+                    match (at, listed) {
+                        (Ok(i), true) => {
+                            let e = old_entries.remove(i);
+                            let e = self.entry(&lf, dp, Some(e), names);
+                            old_entries.insert(i, e);
+                        }
+                        (Ok(i), false) => {
+                            let e = old_entries.remove(i);
+                            self.forget(uuid, e);
+                        }
+                        (Err(i), true) => {
+                            let e = self.entry(&lf, dp, None, names);
+                            old_entries.insert(i, e);
+                        }
+                        (Err(_), false) => {}
+                    }
+                }
+                entries = old_entries;
+            }
+        }
+        let st = LflowState { lf, entries };
+        self.index(uuid, &st, which.is_none());
+        self.lflows.insert(uuid.to_string(), st);
+    }
+
+    /// `prev` if still valid, else a fresh compilation (conj_id range chosen
+    /// as if first: [`Engine::settle_conj_ids`] corrects it).
+    fn entry(
+        &mut self,
+        lf: &Arc<LogicalFlow>,
+        dp: u32,
+        prev: Option<LflowEntry>,
+        names: &Names<'_, '_>,
+    ) -> LflowEntry {
+        if let Some(e) = prev {
+            if e.still_valid(lf, names, &mut self.groups) {
+                return LflowEntry { lf: lf.clone(), ..e };
+            }
+            self.forget(&lf.uuid, e);
+        }
+        self.compile(lf, dp, names, &ConjIds::default())
+    }
+
+    /// Compiles `lf` on `dp` into a new entry, added.
+    fn compile(
+        &mut self,
+        lf: &Arc<LogicalFlow>,
+        dp: u32,
+        names: &Names<'_, '_>,
+        conj: &ConjIds,
+    ) -> LflowEntry {
+        let unit = compile_unit(names, lf, dp, &mut self.groups, conj);
+        let flows = unit
+            .output
+            .map(|(flows, groups)| Contribution::new(Source::Lflow(lf.uuid.clone(), dp), flows, groups));
+        let e = LflowEntry {
+            dp,
+            lf: lf.clone(),
+            is_switch: names.is_switch(dp),
+            deps: unit.deps,
+            groups: unit.groups,
+            attempt: unit.attempt,
+            conj_ids_used: unit.conj_ids_used,
+            flows,
+        };
+        self.add(&e);
+        e
+    }
+
+    /// Counts, installs and holds what a new entry brings.
+    fn add(&mut self, e: &LflowEntry) {
+        match &e.flows {
+            Some(c) => {
+                self.set.add(c);
+                self.compiled += 1;
+            }
+            None => self.failed += 1,
+        }
+        self.groups.hold(&e.groups);
+        if e.conj_ids_used > 0 {
+            self.conj.insert((e.lf.uuid.clone(), e.dp));
+            self.conj_changed = true;
+        }
+    }
+
+    /// Undoes [`Engine::add`].
+    fn forget(&mut self, uuid: &str, e: LflowEntry) {
+        match &e.flows {
+            Some(c) => {
+                self.set.remove(c);
+                self.compiled -= 1;
+            }
+            None => self.failed -= 1,
+        }
+        self.groups.release(&e.groups);
+        if e.conj_ids_used > 0 {
+            self.conj.remove(&(uuid.to_string(), e.dp));
+            self.conj_changed = true;
+        }
+    }
+
+    /// Indexes a logical flow by the datapaths it lists (`dps`) and the
+    /// global names its entries looked up.
+    fn index(&mut self, uuid: &str, st: &LflowState, dps: bool) {
+        if dps {
+            for dp in &st.lf.datapaths {
+                self.by_dp.entry(*dp).or_default().insert(uuid.to_string());
+            }
+        }
+        for name in st.entries.iter().flat_map(LflowEntry::global_names) {
+            self.by_name.entry(name).or_default().insert(uuid.to_string());
+        }
+    }
+
+    /// Undoes [`Engine::index`].
+    fn unindex(&mut self, uuid: &str, st: &LflowState, dps: bool) {
+        if dps {
+            for dp in &st.lf.datapaths {
+                if let Some(set) = self.by_dp.get_mut(dp) {
+                    set.remove(uuid);
+                    if set.is_empty() {
+                        self.by_dp.remove(dp);
+                    }
+                }
+            }
+        }
+        for name in st.entries.iter().flat_map(LflowEntry::global_names) {
+            if let Some(set) = self.by_name.get_mut(&name) {
+                set.remove(uuid);
+                if set.is_empty() {
+                    self.by_name.remove(&name);
+                }
+            }
+        }
+    }
+
+    /// Gives every pair that uses conj_ids the range a from-scratch pass
+    /// would: walks them in order, recompiling those whose range moved.
+    fn settle_conj_ids(&mut self, names: &Names<'_, '_>) {
+        let mut conj = ConjIds::default();
+        let pairs: Vec<(String, u32)> = self.conj.iter().cloned().collect();
+        for (uuid, dp) in pairs {
+            let Some(st) = self.lflows.get_mut(&uuid) else {
+                continue;
+            };
+            let Ok(i) = st.entries.binary_search_by_key(&dp, |e| e.dp) else {
+                continue;
+            };
+            let e = &st.entries[i];
+            if conj.attempt_for(&uuid, dp, e.conj_ids_used) != e.attempt {
+                let lf = st.lf.clone();
+                let old = st.entries.remove(i);
+                self.forget(&uuid, old);
+                let e = self.compile(&lf, dp, names, &conj);
+                if let Some(st) = self.lflows.get_mut(&uuid) {
+                    st.entries.insert(i, e);
+                }
+            }
+            if let Some(e) = self.lflows.get(&uuid).and_then(|st| st.entries.get(i))
+                && e.flows.is_some()
+            {
+                conj.take(ConjIds::candidate(&uuid, dp, e.attempt), e.conj_ids_used);
+            }
+        }
+        self.conj_changed = false;
     }
 
     /// The messages that bring the switch to the desired flows (only keys
@@ -459,7 +798,17 @@ mod tests {
             6 => {
                 *n += 1;
                 let (dps, t, p, m, a) = LFLOWS[rng.below(LFLOWS.len())];
-                s.logical_flows.push(lflow(1000 + *n, dps, t, p, m, a));
+                let mut f = lflow(1000 + *n, dps, t, p, m, a);
+                if rng.below(2) == 0 {
+                    // Same cookie (UUID prefix) as the conjunctive flows 5 and
+                    // 6: the conj_id ranges collide, and which flow gets which
+                    // depends on the UUID order.
+                    let f = Arc::make_mut(&mut f);
+                    f.uuid = format!("0000000{}-0000-4000-8000-{:012x}", 5 + rng.below(2), *n);
+                    f.match_ = format!("ip4.src == $as1 && tcp.dst == {{{}, 8080}}", 1 + rng.below(3));
+                    f.datapaths = vec![1];
+                }
+                s.logical_flows.push(f);
             }
             7 => {
                 if !s.logical_flows.is_empty() {

@@ -18,10 +18,15 @@ use super::tables::uuid_cookie;
 /// Stable allocation of OpenFlow group ids to load-balancer groups: the
 /// same group keeps its id across recomputations, so unchanged groups are
 /// never reinstalled.
+///
+/// A group counts as used in a round when a compilation asked for it, or
+/// while a kept compilation holds it ([`GroupIds::hold`]).
 #[derive(Debug, Default, Clone)]
 pub struct GroupIds {
     ids: HashMap<lflow::of::Group, u32>,
     used_this_round: BTreeSet<u32>,
+    /// Holders per group id.
+    held: HashMap<u32, u32>,
 }
 
 impl GroupIds {
@@ -44,10 +49,31 @@ impl GroupIds {
         id
     }
 
-    /// Forgets groups not used since the previous call.
+    /// Records a holder of each of `groups` (a compilation that is kept).
+    pub fn hold(&mut self, groups: &[(u32, lflow::of::Group)]) {
+        for (id, _) in groups {
+            *self.held.entry(*id).or_default() += 1;
+        }
+    }
+
+    /// Undoes [`GroupIds::hold`].
+    pub fn release(&mut self, groups: &[(u32, lflow::of::Group)]) {
+        for (id, _) in groups {
+            if let Some(n) = self.held.get_mut(id) {
+                *n -= 1;
+                if *n == 0 {
+                    self.held.remove(id);
+                }
+            }
+        }
+    }
+
+    /// Forgets groups neither used since the previous call nor held.
     pub fn end_round(&mut self) {
         let used = std::mem::take(&mut self.used_this_round);
-        self.ids.retain(|_, id| used.contains(id));
+        let held = &self.held;
+        self.ids
+            .retain(|_, id| used.contains(id) || held.contains_key(id));
     }
 }
 
@@ -125,7 +151,7 @@ impl<'a, 'b> Names<'a, 'b> {
         pgs.get(&format!("{dp}_{name}")).or_else(|| pgs.get(name))
     }
 
-    fn is_chassis_resident(&self, port: &str) -> bool {
+    pub fn is_chassis_resident(&self, port: &str) -> bool {
         let Some(pb) = self.topo.ports.get(port) else {
             return false;
         };
