@@ -209,6 +209,16 @@ fn sb_tables() -> Vec<(&'static str, Vec<&'static str>)> {
     ]
 }
 
+/// The inputs of `after_install` a full pass computed, and the database
+/// versions it computed them from.
+struct LastPass {
+    key: (u64, u64, bool),
+    cfg: ChassisConfig,
+    me: Me,
+    ifaces: BTreeMap<String, LocalIface>,
+    tunnels_ready: bool,
+}
+
 pub struct Controller {
     ovs: DbConn,
     sb: DbConn,
@@ -234,6 +244,11 @@ pub struct Controller {
     learned: Vec<Learned>,
     wake_at: Option<Instant>,
     force: bool,
+    /// The next pass must be a full one (not only [`Controller::after_install`]).
+    full: bool,
+    /// What the last full pass worked from, for passes where nothing but
+    /// `SB_Global` changed (`nb_cfg`) or only the OpenFlow side acknowledged.
+    last_pass: Option<LastPass>,
     /// When this process started (ms), recorded once in br-int `ovn-startup-ts`.
     startup_ms: i64,
     startup_recorded: bool,
@@ -264,6 +279,8 @@ impl Controller {
             learned: Vec::new(),
             wake_at: None,
             force: true,
+            full: true,
+            last_pass: None,
             startup_ms: now_ms(),
             startup_recorded: false,
             sb_ready: false,
@@ -322,6 +339,7 @@ impl Controller {
                     if self.wake_at.is_some_and(|w| w <= Instant::now()) {
                         self.wake_at = None;
                         self.force = true;
+                        self.full = true;
                     }
                 }
             }
@@ -345,6 +363,7 @@ impl Controller {
                 self.last_state = None;
                 self.last_inputs = None;
                 self.force = true;
+                self.full = true;
                 req.reply(Ok(String::new()));
                 None
             }
@@ -431,6 +450,24 @@ impl Controller {
         if !ovs_up {
             return;
         }
+        // Everything but `after_install` depends only on what the key covers.
+        let key = (
+            self.ovs.version(),
+            self.sb.replica.sb.stamp_except(&[ovn_db::sb::SbGlobal::TABLE]),
+            self.sb_ready,
+        );
+        let full = std::mem::take(&mut self.full);
+        if !full
+            && self.sb_ready
+            && let Some(p) = self.last_pass.take_if(|p| p.key == key)
+        {
+            self.after_install(&p.cfg, &p.me, &p.ifaces, p.tunnels_ready)
+                .await;
+            self.record_learned().await;
+            self.last_pass = Some(p);
+            return;
+        }
+        self.last_pass = None;
         // Configuration.
         let Some((ids, iface_types)) = bridge::root(&self.ovs.replica).map(|(_, root)| {
             (
@@ -574,6 +611,13 @@ impl Controller {
         });
         self.after_install(&cfg, &me, &ifaces, tunnels_ready).await;
         self.record_learned().await;
+        self.last_pass = Some(LastPass {
+            key,
+            cfg,
+            me,
+            ifaces,
+            tunnels_ready,
+        });
     }
 
     /// Builds the OpenFlow side's input and hands it over if it changed.

@@ -126,6 +126,17 @@ impl SbTables {
         self.stamps.get(table).copied().unwrap_or(0)
     }
 
+    /// Changes whenever a row of any table but `skip` changes.
+    pub fn stamp_except(&self, skip: &[&str]) -> u64 {
+        // Stamps only grow, so the largest one moves with any change.
+        self.stamps
+            .iter()
+            .filter(|(t, _)| !skip.contains(t))
+            .map(|(_, s)| *s)
+            .max()
+            .unwrap_or(0)
+    }
+
     fn put<T: SbRow>(&mut self, uuid: Uuid, row: Option<&Row>) {
         self.stamps
             .insert(T::TABLE, NEXT_STAMP.fetch_add(1, Ordering::Relaxed));

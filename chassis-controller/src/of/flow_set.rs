@@ -32,6 +32,8 @@ pub enum Source {
     Tail,
     /// One logical flow (UUID) on one datapath.
     Lflow(String, u32),
+    /// Flows read back from the switch (never desired).
+    Switch,
 }
 
 /// The flows and groups one source wants, immutable once built.
@@ -91,14 +93,23 @@ impl Hasher for PassHasher {
     }
 }
 
-/// A flow key with its hash.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A flow key: its hash, and a contribution's flow that has it (the key is
+/// not copied; after each diff the owner is the slot's first contributor, so
+/// a replaced contribution is not kept alive by its keys).
+#[derive(Debug, Clone)]
 struct Key {
     hash: u64,
-    table: u8,
-    priority: u16,
-    match_: Match,
+    owner: Entry,
 }
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        let (a, b) = (self.owner.flow(), other.owner.flow());
+        self.hash == other.hash && a.table == b.table && a.priority == b.priority && a.match_ == b.match_
+    }
+}
+
+impl Eq for Key {}
 
 impl Hash for Key {
     fn hash<H: Hasher>(&self, h: &mut H) {
@@ -107,14 +118,18 @@ impl Hash for Key {
 }
 
 impl Key {
-    fn of(c: &Contribution, i: usize) -> Key {
-        let f = &c.flows[i];
+    fn of(c: &Arc<Contribution>, i: usize) -> Key {
         Key {
             hash: c.hashes[i],
-            table: f.table,
-            priority: f.priority,
-            match_: f.match_.clone(),
+            owner: Entry {
+                c: c.clone(),
+                i: i as u32,
+            },
         }
+    }
+
+    fn flow(&self) -> &Flow {
+        self.owner.flow()
     }
 }
 
@@ -341,19 +356,12 @@ impl FlowSet {
     pub fn set_installed(&mut self, table: FlowTable) {
         self.forget_installed();
         let (flows, groups) = table.into_parts();
-        for f in flows {
-            let key = Key {
-                hash: key_hash(f.table, f.priority, &f.match_),
-                table: f.table,
-                priority: f.priority,
-                match_: f.match_,
-            };
+        let dumped = Contribution::new(Source::Switch, flows.collect(), Vec::new());
+        for i in 0..dumped.flows.len() {
+            let key = Key::of(&dumped, i);
+            let installed = Installed::Shared(key.owner.clone());
             self.mark(&key);
-            let slot = self.slot(key);
-            slot.installed = Some(Installed::Owned {
-                cookie: f.cookie,
-                actions: f.actions,
-            });
+            self.slot(key).installed = Some(installed);
         }
         for g in groups {
             self.dirty_groups.insert(g.group_id);
@@ -393,7 +401,7 @@ impl FlowSet {
             let new_conflicts = folded.as_ref().map_or(0, |(_, n)| *n);
             self.conflicts = self.conflicts + new_conflicts as usize - slot.conflicts as usize;
             slot.conflicts = new_conflicts;
-            let (k_table, k_prio, k_match) = (key.table, key.priority, &key.match_);
+            let (k_table, k_prio, k_match) = (key.flow().table, key.flow().priority, &key.flow().match_);
             match folded {
                 None => {
                     if had {
@@ -426,6 +434,20 @@ impl FlowSet {
                     slot.installed = Some(Installed::Owned { cookie, actions });
                 }
             }
+            if let Some(first) = slot.entries.first()
+                && !Arc::ptr_eq(&first.c, &key.owner.c)
+            {
+                let owner = first.clone();
+                if let Some(slot) = self.slots.remove(&key) {
+                    self.slots.insert(
+                        Key {
+                            hash: key.hash,
+                            owner,
+                        },
+                        slot,
+                    );
+                }
+            }
         }
         // Deterministic order (hash order is not).
         let key = |f: &FlowMod| (f.table_id, f.priority, f.match_.to_string());
@@ -444,7 +466,8 @@ impl FlowSet {
                 Some((Folded::Merged(c, a), _)) => (c, a),
                 None => continue,
             };
-            t.add(Flow::new(k.table, k.priority, k.match_.clone(), actions).cookie(cookie));
+            let f = k.flow();
+            t.add(Flow::new(f.table, f.priority, f.match_.clone(), actions).cookie(cookie));
         }
         for (g, _) in self.groups.values() {
             t.add_group(g.clone());
