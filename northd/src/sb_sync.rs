@@ -363,6 +363,9 @@ fn sync_multicast_groups(
 }
 
 /// A logical flow without its datapath: the unit that datapath groups share.
+/// Northd keeps one per desired flow and one per SB flow (tens of thousands), so the
+/// two small maps are held as sorted pairs in one allocation rather than as B-trees
+/// (~0.5 kB of node each even for one entry); ordering and equality are the maps'.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct FlowContent {
     pipeline: String,
@@ -370,8 +373,19 @@ pub(crate) struct FlowContent {
     priority: i64,
     match_: String,
     actions: String,
-    external_ids: Map,
-    tags: Map,
+    external_ids: Pairs,
+    tags: Pairs,
+}
+
+/// A string map as its pairs in key order.
+type Pairs = Box<[(String, String)]>;
+
+fn pairs(m: Map) -> Pairs {
+    m.into_iter().collect()
+}
+
+fn map(p: &Pairs) -> Map {
+    p.iter().cloned().collect()
 }
 
 /// `Logical_Flow.tags` key naming the flow's port.
@@ -379,17 +393,18 @@ const TAG_IN_OUT_PORT: &str = "in_out_port";
 
 impl FlowContent {
     pub(crate) fn of(f: &LogicalFlow) -> Self {
-        let mut tags = Map::new();
-        if let Some(p) = &f.in_out_port {
-            tags.insert(TAG_IN_OUT_PORT.into(), p.clone());
-        }
+        let tags = f
+            .in_out_port
+            .iter()
+            .map(|p| (TAG_IN_OUT_PORT.to_string(), p.clone()))
+            .collect();
         FlowContent {
             pipeline: f.pipeline().as_str().to_string(),
             table_id: f.table_id() as i64,
             priority: f.priority as i64,
             match_: f.match_.clone(),
             actions: f.actions.clone(),
-            external_ids: f.external_ids(),
+            external_ids: pairs(f.external_ids()),
             tags,
         }
     }
@@ -402,8 +417,8 @@ impl FlowContent {
             priority: col_opt!(r, Lf, COL_PRIORITY => priority).unwrap_or(-1),
             match_: col!(r, Lf, COL_MATCH => r#match),
             actions: col!(r, Lf, COL_ACTIONS => actions),
-            external_ids: col!(r, Lf, COL_EXTERNAL_IDS => external_ids),
-            tags: col!(r, Lf, COL_TAGS => tags),
+            external_ids: pairs(col!(r, Lf, COL_EXTERNAL_IDS => external_ids)),
+            tags: pairs(col!(r, Lf, COL_TAGS => tags)),
         }
     }
 
@@ -415,8 +430,8 @@ impl FlowContent {
         Lf::set_priority(&mut r, &self.priority);
         Lf::set_match(&mut r, &self.match_);
         Lf::set_actions(&mut r, &self.actions);
-        Lf::set_external_ids(&mut r, &self.external_ids);
-        Lf::set_tags(&mut r, &self.tags);
+        Lf::set_external_ids(&mut r, &map(&self.external_ids));
+        Lf::set_tags(&mut r, &map(&self.tags));
         r
     }
 }
