@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use northd_core::{Chassis, Delta, Engine, Map, NbChanges, Northbound, READ_BACK, SbContext, WRITTEN_BACK};
 use ovn_db::{nb, sb};
+use ovsdb::idl::Idl;
 use ovsdb::session::{Event, Session, SessionConfig};
 use ovsdb::tls::TlsConfig;
 use ovsdb::{Condition, Operation, Row, Uuid};
@@ -21,6 +22,8 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::broadcast::error::RecvError;
 
 const LOCK: &str = "ovn_northd";
+/// Changed SB rows taken from the replica at once (a few MB of copies).
+const SB_CHANGE_BATCH: usize = 2048;
 const NB_DB: &str = nb::DATABASE;
 const SB_DB: &str = sb::DATABASE;
 
@@ -265,24 +268,34 @@ struct Northd {
 
 impl Northd {
     /// Takes the SB replica's changes into the index, the context and the flags.
+    /// In batches of rows, in table order: the changes copy each row, and the echo of
+    /// a first write (every logical flow) would otherwise exist twice at once. Each
+    /// table's rows only need tables before it in that order (datapaths before ports
+    /// and MAC bindings), which earlier batches have taken.
     fn absorb_sb(&mut self, sb: &Session) {
-        let ch = sb.take_changes();
         let Some(idx) = self.idx.as_mut() else {
+            sb.discard_changes();
             return;
         };
-        idx.apply(&ch);
-        let ev = sb_delta::classify(&ch, &mut self.expected, &self.engine.output().southbound, idx);
-        if ev.foreign {
-            tracing::debug!("SB changed by others: full diff next");
-            self.sb_full = true;
+        loop {
+            let ch = sb.take_changes_upto(SB_CHANGE_BATCH);
+            idx.apply(&ch);
+            let ev = sb_delta::classify(&ch, &mut self.expected, &self.engine.output().southbound, idx);
+            if ev.foreign {
+                tracing::debug!("SB changed by others: full diff next");
+                self.sb_full = true;
+            }
+            self.up_names.extend(ev.port_names);
+            sb.with_idl(|i| sb_delta::update_context(&mut self.ctx, &ch, idx, i.tables()));
+            if !sb.with_idl(Idl::has_changes) {
+                return;
+            }
         }
-        self.up_names.extend(ev.port_names);
-        sb.with_idl(|i| sb_delta::update_context(&mut self.ctx, &ch, idx, i.tables()));
     }
 
     /// Reads the whole SB replica again (start, reconnect, lock gained).
     fn resync_sb(&mut self, sb: &Session) {
-        drop(sb.take_changes());
+        sb.discard_changes();
         let (idx, ctx) = sb.with_idl(|i| (SbIndex::build(i.tables()), snapshot::sb_context(i.tables())));
         self.idx = Some(idx);
         self.ctx = ctx;
@@ -338,7 +351,13 @@ impl Northd {
         let mut lap = Laps::start();
 
         // The NB model follows the replica's changes; only the first step converts it all.
-        let changes = nb.take_changes();
+        // The first step reads the whole replica: copying it as changes too would be waste.
+        let changes = if self.model.is_some() {
+            nb.take_changes()
+        } else {
+            nb.discard_changes();
+            ovsdb::idl::Changes::default()
+        };
         let mut global_changed = false;
         let nb_changes: Option<NbChanges> = match &mut self.model {
             Some(m) => {
@@ -511,12 +530,15 @@ impl Northd {
             // Until the write is known to have landed, the SB may be behind the engine.
             self.sb_full = true;
             self.macs_full = true;
-            let res = sb.transact(&ops).await.context("writing Southbound")?;
+            let keys = sb_delta::echo_keys(&ops);
+            // Handed over: the operations are freed once written, before the server's
+            // echo of a large first write arrives.
+            let res = sb.transact_owned(ops).await.context("writing Southbound")?;
             lap.mark("sb write");
             if full {
                 self.expected.clear();
             }
-            self.expected.extend(sb_delta::echoes(&ops, &res));
+            self.expected.extend(sb_delta::echoes(keys, &res));
             tracing::debug!(
                 "SB updated ({}): {} inserted, {} updated, {} deleted",
                 if full { "full diff" } else { "delta" },

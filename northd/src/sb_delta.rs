@@ -293,32 +293,37 @@ pub fn classify(
     ev
 }
 
-/// The rows the server will echo back for a committed transaction.
-pub fn echoes(ops: &[Operation], results: &[OpResult]) -> Vec<(String, Uuid)> {
-    let mut out = Vec::new();
-    for (op, r) in ops.iter().zip(results) {
-        match op {
-            Operation::Insert { table, .. } => {
-                if let Some(u) = r.uuid {
-                    out.push((table.clone(), u));
-                }
-            }
+/// What each operation of a transaction will echo: its table, and the row when the
+/// operation names it (updates and deletes by UUID; inserts learn theirs from the
+/// result). Taken before the operations are handed over, so that they can be freed
+/// while the transaction is in flight.
+pub type EchoKeys = Vec<Option<(String, Option<Uuid>)>>;
+
+pub fn echo_keys(ops: &[Operation]) -> EchoKeys {
+    ops.iter()
+        .map(|op| match op {
+            Operation::Insert { table, .. } => Some((table.clone(), None)),
             Operation::Update {
                 table, conditions, ..
             }
-            | Operation::Delete { table, conditions } => {
-                if r.count.unwrap_or(0) > 0
-                    && let [c] = conditions.as_slice()
-                    && c.column == "_uuid"
-                    && let Some(u) = c.value.as_uuid()
-                {
-                    out.push((table.clone(), u));
-                }
-            }
-            _ => {}
-        }
-    }
-    out
+            | Operation::Delete { table, conditions } => match conditions.as_slice() {
+                [c] if c.column == "_uuid" => c.value.as_uuid().map(|u| (table.clone(), Some(u))),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
+/// The rows the server will echo back for a committed transaction.
+pub fn echoes(keys: EchoKeys, results: &[OpResult]) -> Vec<(String, Uuid)> {
+    keys.into_iter()
+        .zip(results)
+        .filter_map(|(k, r)| match k? {
+            (table, None) => Some((table, r.uuid?)),
+            (table, Some(u)) => (r.count.unwrap_or(0) > 0).then_some((table, u)),
+        })
+        .collect()
 }
 
 /// Keeps `ctx` (chassis, SB_Global options, existing keys) in step with the replica's
@@ -751,5 +756,64 @@ impl SbIndex {
             Some(s) if s.len() == 1 => s.iter().next().copied(),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ovsdb::{Condition, Datum};
+
+    /// Inserts echo the UUID the server chose; updates and deletes by UUID echo that row
+    /// when they matched it; anything else echoes nothing.
+    #[test]
+    fn echoes_follow_the_results() {
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let by_uuid = |u| vec![Condition::uuid(u)];
+        let ops = vec![
+            Operation::Assert { lock: "l".into() },
+            Operation::Insert {
+                table: "T".into(),
+                row: Row::new(),
+                uuid_name: None,
+            },
+            Operation::Update {
+                table: "U".into(),
+                conditions: by_uuid(a),
+                row: Row::new(),
+            },
+            Operation::Delete {
+                table: "D".into(),
+                conditions: by_uuid(b),
+            },
+            Operation::Delete {
+                table: "N".into(),
+                conditions: vec![Condition::eq("name", Datum::string("x"))],
+            },
+        ];
+        let new = Uuid::new_v4();
+        let res = [
+            OpResult::default(),
+            OpResult {
+                uuid: Some(new),
+                ..Default::default()
+            },
+            OpResult {
+                count: Some(1),
+                ..Default::default()
+            },
+            OpResult {
+                count: Some(0),
+                ..Default::default()
+            },
+            OpResult {
+                count: Some(1),
+                ..Default::default()
+            },
+        ];
+        assert_eq!(
+            echoes(echo_keys(&ops), &res),
+            vec![("T".to_string(), new), ("U".to_string(), a)]
+        );
     }
 }

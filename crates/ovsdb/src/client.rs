@@ -166,21 +166,34 @@ impl Client {
 
     /// Runs a transaction; any operation error becomes [`Error::Txn`].
     pub async fn transact(&self, db: &str, ops: &[Operation]) -> Result<Vec<OpResult>, Error> {
-        // One operation's JSON at a time: a big transaction's tree never exists whole.
         let v = self
-            .call_with("transact", |out| {
-                out.push(b'[');
-                serde_json::to_writer(&mut *out, db)?;
-                for op in ops {
-                    out.push(b',');
-                    serde_json::to_writer(&mut *out, &op.to_json())?;
-                }
-                out.push(b']');
-                Ok(())
-            })
+            .call_with("transact", |out| write_transact(out, db, ops))
             .await?;
         parse_results(&v, ops.len())
     }
+
+    /// [`Client::transact`], freeing the operations as soon as they are written rather
+    /// than when the reply arrives.
+    pub async fn transact_owned(&self, db: &str, ops: Vec<Operation>) -> Result<Vec<OpResult>, Error> {
+        let n = ops.len();
+        let v = self
+            .call_with("transact", move |out| write_transact(out, db, &ops))
+            .await?;
+        parse_results(&v, n)
+    }
+}
+
+/// The `transact` params, one operation's JSON at a time: a big transaction's JSON
+/// tree never exists whole.
+fn write_transact(out: &mut Vec<u8>, db: &str, ops: &[Operation]) -> serde_json::Result<()> {
+    out.push(b'[');
+    serde_json::to_writer(&mut *out, db)?;
+    for op in ops {
+        out.push(b',');
+        serde_json::to_writer(&mut *out, &op.to_json())?;
+    }
+    out.push(b']');
+    Ok(())
 }
 
 async fn run(

@@ -449,8 +449,49 @@ impl Idl {
 
     /// The changes since the last call, coalesced per row.
     pub fn take_changes(&mut self) -> Changes {
+        let pending = std::mem::take(&mut self.pending);
+        self.changes_of(pending)
+    }
+
+    /// Like [`Idl::take_changes`], but at most `max_rows` changed rows, taken in table
+    /// then UUID order; the rest stay for the next call. Changes hold a copy of each
+    /// changed row beside the replica's, so a consumer that can work in batches takes
+    /// a large sync (thousands of inserted rows) in pieces instead of copying it whole.
+    pub fn take_changes_upto(&mut self, max_rows: usize) -> Changes {
+        let mut taken = BTreeMap::new();
+        let mut room = max_rows;
+        while room > 0 {
+            let Some(mut first) = self.pending.first_entry() else {
+                break;
+            };
+            let rows = first.get_mut();
+            if rows.len() <= room {
+                room -= rows.len();
+                let (name, rows) = first.remove_entry();
+                taken.insert(name, rows);
+            } else {
+                let Some(cut) = rows.keys().nth(room).copied() else {
+                    break;
+                };
+                let rest = rows.split_off(&cut);
+                let head = std::mem::replace(rows, rest);
+                taken.insert(first.key().clone(), head);
+                room = 0;
+            }
+        }
+        self.pending.retain(|_, rows| !rows.is_empty());
+        self.changes_of(taken)
+    }
+
+    /// Forgets the pending changes without copying anything (a consumer that is about
+    /// to read the whole replica anyway).
+    pub fn discard_changes(&mut self) {
+        self.pending.clear();
+    }
+
+    fn changes_of(&self, pending: BTreeMap<String, BTreeMap<Uuid, Option<Row>>>) -> Changes {
         let mut out = Changes::default();
-        for (tname, rows) in std::mem::take(&mut self.pending) {
+        for (tname, rows) in pending {
             let current = self.tables.get(&tname);
             let mut t = BTreeMap::new();
             for (uuid, old) in rows {

@@ -329,6 +329,13 @@ impl Session {
         c.transact(&self.inner.cfg.database, ops).await
     }
 
+    /// [`Session::transact`], freeing the operations once written (see
+    /// [`Client::transact_owned`]).
+    pub async fn transact_owned(&self, ops: Vec<Operation>) -> Result<Vec<OpResult>, Error> {
+        let c = self.client().ok_or(Error::Disconnected)?;
+        c.transact_owned(&self.inner.cfg.database, ops).await
+    }
+
     /// Reads the replica.
     pub fn with_idl<R>(&self, f: impl FnOnce(&Idl) -> R) -> R {
         f(&lock(&self.inner.idl))
@@ -337,6 +344,16 @@ impl Session {
     /// The replica's changes since the last call.
     pub fn take_changes(&self) -> Changes {
         lock(&self.inner.idl).take_changes()
+    }
+
+    /// At most `max_rows` of the replica's changes (see [`Idl::take_changes_upto`]).
+    pub fn take_changes_upto(&self, max_rows: usize) -> Changes {
+        lock(&self.inner.idl).take_changes_upto(max_rows)
+    }
+
+    /// Forgets the replica's pending changes (see [`Idl::discard_changes`]).
+    pub fn discard_changes(&self) {
+        lock(&self.inner.idl).discard_changes();
     }
 
     /// The replica's change counter.

@@ -81,7 +81,8 @@ async fn transact_every_operation_kind() {
             Datum::string_map([("b", "2")]),
         )],
     };
-    let r = c.transact(NB, &[upd, mutate]).await.unwrap();
+    // the owned form sends the same operations
+    let r = c.transact_owned(NB, vec![upd, mutate]).await.unwrap();
     assert_eq!((r[0].count, r[1].count), (Some(1), Some(1)));
     let rows = c.transact(NB, &[sel(vec![Condition::uuid(ls)])]).await.unwrap();
     assert_eq!(

@@ -419,3 +419,58 @@ fn owned_monitor_reply_matches_borrowed() {
         );
     }
 }
+
+/// Batches cover exactly the changes `take_changes` gives, in table then UUID order,
+/// none larger than asked; discarding copies nothing and leaves nothing pending.
+#[test]
+fn changes_taken_in_batches_add_up_to_all_of_them() {
+    let mut a = idl();
+    initial(&mut a);
+    let _ = a.take_changes();
+    let mut ups = serde_json::Map::new();
+    for i in 10..15 {
+        ups.insert(u(i).to_string(), json!({"insert": {"name": format!("r{i}")}}));
+    }
+    ups.insert(u(1).to_string(), json!({"delete": null}));
+    update2(
+        &mut a,
+        json!({"R": ups, "S": {
+            u(20).to_string(): {"insert": {"v": 1}}, u(21).to_string(): {"insert": {"v": 2}}
+        }}),
+    );
+    let mut b = idl();
+    initial(&mut b);
+    let _ = b.take_changes();
+    b.pending = a.pending.clone();
+    b.tables = a.tables.clone();
+    let all = b.take_changes();
+    assert_eq!(all.len(), 8);
+
+    let mut got: Vec<(String, Uuid)> = Vec::new();
+    let mut merged = Changes::default();
+    loop {
+        let batch = a.take_changes_upto(3);
+        if batch.is_empty() {
+            break;
+        }
+        assert!(batch.len() <= 3);
+        for (t, rows) in batch.tables {
+            for (u, c) in rows {
+                got.push((t.clone(), u));
+                merged.tables.entry(t.clone()).or_default().insert(u, c);
+            }
+        }
+    }
+    assert!(!a.has_changes());
+    assert_eq!(merged, all);
+    let mut sorted = got.clone();
+    sorted.sort();
+    assert_eq!(got, sorted);
+
+    update2(&mut a, json!({"S": {u(22).to_string(): {"insert": {"v": 3}}}}));
+    assert!(a.has_changes());
+    a.discard_changes();
+    assert!(!a.has_changes());
+    assert!(a.take_changes().is_empty());
+    assert!(a.row("S", &u(22)).is_some());
+}
