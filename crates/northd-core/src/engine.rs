@@ -204,7 +204,9 @@ impl Engine {
         };
         let sub_nb = incremental::sub_northbound(nb, &ctx_dps);
         let mut sub = Topology::build(&sub_nb, ctx);
-        if sub.warnings.iter().any(incremental::is_global_warning) {
+        if sub.warnings.iter().any(|w| {
+            incremental::is_global_warning(w) || incremental::false_missing_peer(w, &self.owners, &ctx_dps)
+        }) {
             return None;
         }
         // Keys must match what a full allocation gives: existing datapaths keep theirs.

@@ -77,6 +77,12 @@ pub(crate) struct Owners {
     pub switch_links: HashMap<Uuid, Vec<RouterLink>>,
     /// Switch ports that are router links (type `router` or `options:router-port`).
     pub link_ports: HashSet<Uuid>,
+    /// LRP name → datapaths naming it (switches by `options:router-port`, routers by
+    /// an LRP's `peer`), whether or not such an LRP exists: when it appears or goes,
+    /// they are recomputed.
+    pub peer_names: HashMap<String, BTreeSet<Uuid>>,
+    /// The LRP names each datapath names (to forget them).
+    pub dp_peer_names: HashMap<Uuid, Vec<String>>,
 }
 
 /// A switch port as routers see it: name, `type == "router"`, `options:router-port`.
@@ -165,6 +171,14 @@ impl Owners {
             }
         }
         self.switch_links.remove(dp);
+        for n in self.dp_peer_names.remove(dp).unwrap_or_default() {
+            if let Some(s) = self.peer_names.get_mut(&n) {
+                s.remove(dp);
+                if s.is_empty() {
+                    self.peer_names.remove(&n);
+                }
+            }
+        }
     }
 
     fn add(&mut self, nb: &Northbound, dp: &Uuid) {
@@ -173,7 +187,10 @@ impl Owners {
                 self.acl_users.entry(a.clone()).or_default().insert(dp.clone());
             }
             self.dp_acls.insert(dp.clone(), ls.acls.clone());
-            self.switch_links.insert(dp.clone(), router_links(nb, ls));
+            let links = router_links(nb, ls);
+            let names: Vec<String> = links.iter().filter_map(|(_, _, rp)| rp.clone()).collect();
+            self.name_peers(dp, names);
+            self.switch_links.insert(dp.clone(), links);
             for p in &ls.ports {
                 if nb.switch_ports.get(p).is_some_and(is_router_link) {
                     self.link_ports.insert(p.clone());
@@ -189,6 +206,12 @@ impl Owners {
                 }
             }
             self.router_lrps.insert(dp.clone(), names);
+            let peers: Vec<String> = lr
+                .ports
+                .iter()
+                .filter_map(|p| nb.router_ports.get(p)?.peer.clone())
+                .collect();
+            self.name_peers(dp, peers);
             let mut c = lr.ports.clone();
             c.extend(lr.static_routes.iter().cloned());
             c.extend(lr.nat.iter().cloned());
@@ -207,6 +230,13 @@ impl Owners {
         self.dp_lbs.insert(dp.clone(), lbs);
     }
 
+    fn name_peers(&mut self, dp: &Uuid, names: Vec<String>) {
+        for n in &names {
+            self.peer_names.entry(n.clone()).or_default().insert(dp.clone());
+        }
+        self.dp_peer_names.insert(dp.clone(), names);
+    }
+
     pub(crate) fn refresh_dps(&mut self, nb: &Northbound, dps: &BTreeSet<Uuid>) {
         for d in dps {
             self.remove(d);
@@ -217,17 +247,26 @@ impl Owners {
     }
 }
 
-/// Warnings after which a local update could differ from a full one.
+/// Warnings after which a local update could differ from a full one. (A missing
+/// peer is local: see [`false_missing_peer`].)
 pub(crate) fn is_global_warning(w: &Warning) -> bool {
     matches!(
         w,
         Warning::DuplicateName { .. }
             | Warning::SharedPort { .. }
-            | Warning::MissingPeer { .. }
             | Warning::Dangling { .. }
             | Warning::KeyConflict { .. }
             | Warning::KeysExhausted { .. }
     )
+}
+
+/// A sub-topology's missing peer that a full one would not report: the named LRP
+/// exists, on a router outside the context.
+pub(crate) fn false_missing_peer(w: &Warning, owners: &Owners, ctx: &BTreeSet<Uuid>) -> bool {
+    match w {
+        Warning::MissingPeer { peer, .. } => owners.lrp_router.get(peer).is_some_and(|r| !ctx.contains(r)),
+        _ => false,
+    }
 }
 
 /// Routers attached to switch `s` (through router-type ports) in topology `t`.
@@ -385,8 +424,11 @@ fn router_neighbours(nb: &Northbound, t: &Topology, owners: &Owners, r: &Uuid) -
             out.insert(sp.datapath.clone());
         }
     }
-    // ... and switches whose ports point at them now (only dirty switches can have
-    // gained such a port, and they are already in the dirty set).
+    // ... and datapaths naming any of its ports, resolved or not (a port that appears
+    // resolves them, one that goes leaves them dangling).
+    for n in &lrp_names {
+        out.extend(owners.peer_names.get(n).into_iter().flatten().cloned());
+    }
     out.remove(r);
     out
 }
