@@ -3,6 +3,7 @@
 
 mod acl;
 mod addr;
+mod dhcp;
 mod lb;
 mod nat;
 mod router;
@@ -226,6 +227,7 @@ fn program() -> Program {
     commands.extend(lb::commands());
     commands.extend(acl::commands());
     commands.extend(nat::commands());
+    commands.extend(dhcp::commands());
     commands.extend(dbctl::generic::commands());
     Program {
         name: "rovn-nbctl",

@@ -1270,3 +1270,82 @@ fn nat_commands_match_ovn_nbctl() {
     assert_eq!(o_out, t_out, "outputs differ");
     assert!(o_out[6].contains("dnat_and_snat"), "{}", o_out[6]);
 }
+
+/// Native DHCP options as Neutron manages them: each tool reads what the other wrote
+/// alike, and errors match.
+#[test]
+fn dhcp_options_commands_match_ovn_nbctl() {
+    if !have_ovn() {
+        return;
+    }
+    let db = start();
+    ok(
+        ROVN,
+        &db,
+        &[
+            "ls-add", "ls1", "--", "lsp-add", "ls1", "vm1", "--", "lsp-add", "ls1", "vm2",
+        ],
+    );
+    ok(ROVN, &db, &["dhcp-options-create", "10.0.0.0/24", "subnet_id=a"]);
+    ok("ovn-nbctl", &db, &["dhcp-options-create", "10.1.0.0/24"]);
+    ok(ROVN, &db, &["dhcp-options-create", "fd00::/64"]);
+    let list = ok(ROVN, &db, &["dhcp-options-list"]);
+    assert_eq!(list, ok("ovn-nbctl", &db, &["dhcp-options-list"]));
+    let ids: Vec<&str> = list.lines().collect();
+    assert_eq!(ids.len(), 3);
+    // Sorted by CIDR: 10.0.0.0/24, 10.1.0.0/24, fd00::/64.
+    let (a, b, v6) = (ids[0], ids[1], ids[2]);
+    ok(
+        ROVN,
+        &db,
+        &[
+            "dhcp-options-set-options",
+            a,
+            "server_id=10.0.0.1",
+            "lease_time=3600",
+            "router=10.0.0.1",
+        ],
+    );
+    ok(
+        "ovn-nbctl",
+        &db,
+        &[
+            "dhcp-options-set-options",
+            b,
+            "server_mac=02:00:00:00:00:01",
+            "mtu=1400",
+        ],
+    );
+    // ovn-nbctl prints options in hash order, rovn-nbctl sorted.
+    for id in [a, b] {
+        assert_eq!(
+            lines(&ok(ROVN, &db, &["dhcp-options-get-options", id])),
+            lines(&ok("ovn-nbctl", &db, &["dhcp-options-get-options", id]))
+        );
+    }
+    ok(ROVN, &db, &["lsp-set-dhcpv4-options", "vm1", a]);
+    ok("ovn-nbctl", &db, &["lsp-set-dhcpv4-options", "vm2", b]);
+    for p in ["vm1", "vm2"] {
+        let ours = ok(ROVN, &db, &["lsp-get-dhcpv4-options", p]);
+        assert_eq!(ours, ok("ovn-nbctl", &db, &["lsp-get-dhcpv4-options", p]));
+        assert!(ours.contains(" (10."), "{ours}");
+    }
+    let bogus = "00000000-0000-0000-0000-000000000000";
+    for args in [
+        &["dhcp-options-create", "10.0.0.0/33"][..],
+        &["lsp-set-dhcpv4-options", "vm1", v6],
+        &["lsp-set-dhcpv4-options", "vm1", bogus],
+        &["dhcp-options-get-options", bogus],
+        &["dhcp-options-del", "nonesuch"],
+    ] {
+        assert_eq!(
+            failure_message(ROVN, &db, args),
+            failure_message("ovn-nbctl", &db, args),
+            "{args:?}"
+        );
+    }
+    ok(ROVN, &db, &["lsp-set-dhcpv4-options", "vm1"]);
+    assert_eq!(ok("ovn-nbctl", &db, &["lsp-get-dhcpv4-options", "vm1"]), "");
+    ok(ROVN, &db, &["dhcp-options-del", v6]);
+    assert_eq!(ok("ovn-nbctl", &db, &["dhcp-options-list"]).lines().count(), 2);
+}

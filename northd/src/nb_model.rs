@@ -90,6 +90,9 @@ pub fn apply(model: &mut Northbound, changes: &Changes) -> NbChanges {
         o.named_sets = true;
         o.port_groups.insert(k);
     });
+    table!(nb::DhcpOptions::TABLE, dhcp_options, |o: &mut NbChanges, k| {
+        o.dhcp_options.insert(k);
+    });
     table!(nb::Nat::TABLE, nats, |o: &mut NbChanges, k| {
         o.nats.insert(k);
     });

@@ -174,6 +174,7 @@ pub fn plan(want: &Southbound, cur: &Tables) -> Plan {
             r
         },
     );
+    sync_dhcp_option_codes(&mut b);
     cleanup_learned(&mut b, want);
     Plan {
         ops: b.ops,
@@ -684,6 +685,68 @@ fn sync_named_sets<T: Table>(
     }
 }
 
+/// The DHCP option tables are static: what ovn-controller reads to encode
+/// `put_dhcp_opts`/`put_dhcpv6_opts` (rovn-controller has the same table built in).
+fn sync_dhcp_option_codes(b: &mut Builder) {
+    use lflow::options::OptSet;
+    fn sync<T: Table>(
+        b: &mut Builder,
+        set: OptSet,
+        name_of: fn(&Row) -> String,
+        build: fn(&str, i64, &str) -> Row,
+    ) {
+        let want: BTreeMap<&str, Row> = set
+            .options()
+            .map(|(n, code, ty)| (n, build(n, i64::from(code), ty.sb_type())))
+            .collect();
+        let mut seen = BTreeSet::new();
+        let mut stale = Vec::new();
+        let mut updates = Vec::new();
+        for (u, r) in b.table::<T>() {
+            let name = name_of(r);
+            match want.get(name.as_str()) {
+                Some(d) if seen.insert(name.clone()) => updates.push((*u, r.clone(), d.clone())),
+                _ => stale.push(*u),
+            }
+        }
+        for (u, r, d) in updates {
+            b.update::<T>(u, &r, d);
+        }
+        for (n, d) in want {
+            if !seen.contains(n) {
+                b.insert::<T>(d, None);
+            }
+        }
+        for u in stale {
+            b.delete::<T>(u);
+        }
+    }
+    sync::<sb::DhcpOptions>(
+        b,
+        OptSet::Dhcp4,
+        |r| col!(r, sb::DhcpOptions, COL_NAME => name),
+        |n, code, ty| {
+            let mut r = Row::new();
+            sb::DhcpOptions::set_name(&mut r, &n.to_string());
+            sb::DhcpOptions::set_code(&mut r, &code);
+            sb::DhcpOptions::set_type(&mut r, &ty.to_string());
+            r
+        },
+    );
+    sync::<sb::Dhcpv6Options>(
+        b,
+        OptSet::Dhcp6,
+        |r| col!(r, sb::Dhcpv6Options, COL_NAME => name),
+        |n, code, ty| {
+            let mut r = Row::new();
+            sb::Dhcpv6Options::set_name(&mut r, &n.to_string());
+            sb::Dhcpv6Options::set_code(&mut r, &code);
+            sb::Dhcpv6Options::set_type(&mut r, &ty.to_string());
+            r
+        },
+    );
+}
+
 /// Rows the chassis learned (MAC_Binding, FDB) die with their port or datapath.
 fn cleanup_learned(b: &mut Builder, want: &Southbound) {
     type Dp = sb::DatapathBinding;
@@ -921,7 +984,10 @@ mod tests {
         let want = want();
         let mut cur = Tables::new();
         let first = plan(&want, &cur);
-        assert_eq!(first.stats.inserted, 3, "SB_Global, datapath, binding");
+        // SB_Global, datapath, binding, and the static DHCPv4/v6 option codes.
+        let dhcp =
+            lflow::options::OptSet::Dhcp4.options().count() + lflow::options::OptSet::Dhcp6.options().count();
+        assert_eq!(first.stats.inserted, 3 + dhcp);
         apply_inserts(&first, &mut cur);
         assert!(plan(&want, &cur).ops.is_empty(), "written once, nothing to do");
 

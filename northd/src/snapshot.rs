@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use northd_core::{
-    Acl, AddressSet, Chassis, LoadBalancer, LogicalRouter, LogicalRouterPort, LogicalSwitch,
+    Acl, AddressSet, Chassis, DhcpOptions, LoadBalancer, LogicalRouter, LogicalRouterPort, LogicalSwitch,
     LogicalSwitchPort, Nat, NbGlobal, Northbound, PortGroup, SbContext, StaticRoute,
 };
 use ovn_db::{nb, sb};
@@ -28,6 +28,7 @@ pub const NB_TABLES: &[&str] = &[
     nb::PortGroup::TABLE,
     nb::Acl::TABLE,
     nb::Nat::TABLE,
+    nb::DhcpOptions::TABLE,
 ];
 
 /// SB tables northd reads or owns.
@@ -46,6 +47,8 @@ pub const SB_TABLES: &[&str] = &[
     sb::PortGroup::TABLE,
     sb::MacBinding::TABLE,
     sb::Fdb::TABLE,
+    sb::DhcpOptions::TABLE,
+    sb::Dhcpv6Options::TABLE,
 ];
 
 /// UUIDs as `northd-core` keys them.
@@ -107,6 +110,7 @@ pub fn northbound(t: &Tables) -> Northbound {
                 external_ids: col!(r, Lsp, COL_EXTERNAL_IDS => external_ids),
                 parent_name: col!(r, Lsp, COL_PARENT_NAME => parent_name),
                 tag: col!(r, Lsp, COL_TAG => tag),
+                dhcpv4_options: col!(r, Lsp, COL_DHCPV4_OPTIONS => dhcpv4_options).map(|u| u.to_string()),
             };
             (u, p)
         })
@@ -185,6 +189,17 @@ pub fn northbound(t: &Tables) -> Northbound {
                     name: col!(r, Pg, COL_NAME => name),
                     ports: uuid_strings(col!(r, Pg, COL_PORTS => ports)),
                     acls: uuid_strings(col!(r, Pg, COL_ACLS => acls)),
+                },
+            )
+        })
+        .collect();
+    out.dhcp_options = rows::<nb::DhcpOptions>(t)
+        .map(|(u, r)| {
+            (
+                u,
+                DhcpOptions {
+                    cidr: col!(r, nb::DhcpOptions, COL_CIDR => cidr),
+                    options: col!(r, nb::DhcpOptions, COL_OPTIONS => options),
                 },
             )
         })

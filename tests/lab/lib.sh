@@ -105,7 +105,7 @@ sbctl() { timeout 60 "$(impl_bin "$(sbctl_impl)" sbctl)" --db="unix:$SB_SOCK" "$
 # Per-host OVS tools find br-int.mgmt and the daemons' control sockets through
 # OVS_RUNDIR, which is the host's directory.
 hv_env() { echo "OVS_RUNDIR=$LAB/$1 OVS_DBDIR=$LAB/$1 OVS_LOGDIR=$LAB/$1 OVS_SYSCONFDIR=$LAB/$1/etc OVN_RUNDIR=$LAB/$1 OVN_LOGDIR=$LAB/$1 OVN_DBDIR=$LAB/$1 OVN_SYSCONFDIR=$LAB/$1/etc"; }
-vsctl()  { local h=$1; shift; ovs-vsctl --timeout=20 --db="unix:$LAB/$h/db.sock" "$@"; }
+vsctl()  { local h=$1; shift; ovs-vsctl --timeout=60 --db="unix:$LAB/$h/db.sock" "$@"; }
 # shellcheck disable=SC2046
 ofctl()  { local h=$1; shift; env $(hv_env "$h") ovs-ofctl --timeout=20 "$@"; }
 # shellcheck disable=SC2046

@@ -13,6 +13,7 @@
 pub mod addresses;
 pub mod compute;
 pub mod conn;
+pub mod dhcp;
 pub mod engine;
 pub mod flow_set;
 pub mod flow_table;

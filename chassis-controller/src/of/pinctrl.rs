@@ -8,7 +8,9 @@
 //!   nested actions;
 //! - `put_arp` (1) / `put_nd` (4): reports (datapath, logical port, IP, MAC)
 //!   to the daemon, which writes SB MAC_Binding;
-//! - `put_fdb` (25): reports (datapath, port, MAC) for SB FDB.
+//! - `put_fdb` (25): reports (datapath, port, MAC) for SB FDB;
+//! - `put_dhcp_opts` (2): answers a DHCPv4 request (see [`super::dhcp`]) and
+//!   resumes the paused pipeline.
 //!
 //! [`process`] is the pure part; [`Pinctrl`] runs it on a connection.
 
@@ -31,6 +33,7 @@ use super::state::LocalState;
 pub mod opcode {
     pub const ARP: u32 = 0;
     pub const PUT_ARP: u32 = 1;
+    pub const PUT_DHCP_OPTS: u32 = 2;
     pub const PUT_ND: u32 = 4;
     pub const PUT_FDB: u32 = 25;
 }
@@ -53,6 +56,8 @@ pub enum PinctrlError {
 pub enum Outcome {
     /// Send this packet back into the pipeline.
     PacketOut(PacketOut),
+    /// Resume a paused pipeline (NXT_RESUME).
+    Resume(PacketIn2),
     /// A neighbour learned by `put_arp`/`put_nd`.
     MacBinding {
         datapath: u32,
@@ -141,6 +146,7 @@ pub fn process(pin: &PacketIn2) -> Result<Outcome, PinctrlError> {
                 mac: eth.src,
             })
         }
+        opcode::PUT_DHCP_OPTS => Ok(Outcome::Resume(super::dhcp::put_dhcp_opts(pin))),
         other => Ok(Outcome::Unsupported(other)),
     }
 }
@@ -313,6 +319,10 @@ async fn session(
         match process(&pin) {
             Ok(Outcome::PacketOut(po)) => {
                 conn.send(&Message::PacketOut(po)).await?;
+                status.send_modify(|s| s.packet_outs += 1);
+            }
+            Ok(Outcome::Resume(p)) => {
+                conn.send(&Message::Resume(p)).await?;
                 status.send_modify(|s| s.packet_outs += 1);
             }
             Ok(Outcome::MacBinding {

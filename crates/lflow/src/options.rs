@@ -21,6 +21,26 @@ pub enum OptType {
     Mac,
 }
 
+impl OptType {
+    /// The `type` column of SB `DHCP_Options`/`DHCPv6_Options`, which is how
+    /// ovn-controller learns an option's encoding.
+    pub fn sb_type(self) -> &'static str {
+        match self {
+            OptType::Ipv4 => "ipv4",
+            OptType::Ipv6 => "ipv6",
+            OptType::Str => "str",
+            OptType::HostId => "host_id",
+            OptType::StaticRoutes => "static_routes",
+            OptType::Bool => "bool",
+            OptType::Uint8 => "uint8",
+            OptType::Uint16 => "uint16",
+            OptType::Uint32 => "uint32",
+            OptType::Domains => "domains",
+            OptType::Mac => "mac",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OptSet {
     Dhcp4,
@@ -100,6 +120,11 @@ impl OptSet {
             ],
             OptSet::EmptyLbBackends => &[("vip", 1, Str), ("protocol", 2, Str), ("load_balancer", 3, Str)],
         }
+    }
+
+    /// Every option of the set: (name, code, type).
+    pub fn options(self) -> impl Iterator<Item = (&'static str, u16, OptType)> {
+        self.table().iter().copied()
     }
 
     pub fn find(self, name: &str) -> Option<(u16, OptType)> {

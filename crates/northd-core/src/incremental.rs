@@ -25,6 +25,7 @@ pub struct NbChanges {
     pub router_ports: BTreeSet<Uuid>,
     pub static_routes: BTreeSet<Uuid>,
     pub nats: BTreeSet<Uuid>,
+    pub dhcp_options: BTreeSet<Uuid>,
     pub load_balancers: BTreeSet<Uuid>,
     /// Some `Address_Set` or `Port_Group` row changed.
     pub named_sets: bool,
@@ -320,6 +321,19 @@ pub(crate) fn affected(
             d.extend(us.iter().cloned());
         }
     }
+    // DHCP options: the switches of the ports that use them.
+    if !ch.dhcp_options.is_empty() {
+        for (u, lsp) in &nb.switch_ports {
+            if lsp
+                .dhcpv4_options
+                .as_ref()
+                .is_some_and(|d| ch.dhcp_options.contains(d))
+                && let Some(o) = owners.child.get(u)
+            {
+                d.insert(o.clone());
+            }
+        }
+    }
     // ACLs: an edited ACL re-resolves the switches it applies to; a port group with ACLs
     // the switches it spanned and spans now. (A switch whose `acls` column changed is
     // dirty already.)
@@ -452,6 +466,11 @@ pub(crate) fn sub_northbound(nb: &Northbound, ctx: &BTreeSet<Uuid>) -> Northboun
         if let Some(ls) = nb.switches.get(u) {
             for p in &ls.ports {
                 if let Some(r) = nb.switch_ports.get(p) {
+                    if let Some(d) = &r.dhcpv4_options
+                        && let Some(o) = nb.dhcp_options.get(d)
+                    {
+                        s.dhcp_options.insert(d.clone(), o.clone());
+                    }
                     s.switch_ports.insert(p.clone(), r.clone());
                 }
             }

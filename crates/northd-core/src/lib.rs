@@ -11,6 +11,7 @@
 mod acl;
 pub mod addresses;
 mod bindings;
+mod dhcp;
 pub mod diff;
 pub mod engine;
 pub mod flows;
@@ -32,7 +33,7 @@ pub use flows::{Pipeline, Stage};
 pub use incremental::{Delta, NbChanges};
 pub use model::Map;
 pub use model::nb::{
-    Acl, AddressSet, Chassis, LoadBalancer, LogicalRouter, LogicalRouterPort, LogicalSwitch,
+    Acl, AddressSet, Chassis, DhcpOptions, LoadBalancer, LogicalRouter, LogicalRouterPort, LogicalSwitch,
     LogicalSwitchPort, Nat, NbGlobal, Northbound, PortGroup, SbContext, StaticRoute, Uuid,
 };
 pub use model::sb::{

@@ -243,6 +243,7 @@ pub(crate) fn switch_port_flows(v: &SwitchPortView) -> Vec<LogicalFlow> {
         bypass(&mut f, Stage::LsInPreAcl, Stage::LsOutPreAcl);
     }
 
+    crate::dhcp::port_dhcp_flows(v, &key, &mut f);
     arp_nd_responder(v, &key, &mut f);
     if !is_external {
         l2_lookup(v, &key, &mut f);

@@ -85,6 +85,10 @@ pub(crate) struct SwitchPortView {
     pub switch_vlan_passthru: bool,
     /// Every port of the switch is a router port (no L2 flooding to VMs needed).
     pub switch_only_router_ports: bool,
+    /// Native DHCPv4 options (`dhcpv4_options`).
+    pub dhcp4: Option<crate::model::nb::DhcpOptions>,
+    /// `options:hostname` (the DHCP hostname option).
+    pub hostname: Option<String>,
     /// For router-type ports: the connected LRP.
     pub peer: Option<AttachedRouterPort>,
     /// All router ports attached to the switch (including `peer`).
@@ -679,6 +683,18 @@ impl Topology {
                         localnet_learn_fdb: opt_true(&lsp.options, "localnet_learn_fdb"),
                         switch_has_lb_vip: has_lb_vip,
                         switch_has_stateful_acl: has_stateful_acl,
+                        dhcp4: lsp.dhcpv4_options.as_ref().and_then(|d| {
+                            let row = nb.dhcp_options.get(d);
+                            if row.is_none() {
+                                w.push(Warning::Dangling {
+                                    row: RowRef::new("Logical_Switch_Port", lsp.name.clone()),
+                                    column: "dhcpv4_options",
+                                    target: d.clone(),
+                                });
+                            }
+                            row.cloned()
+                        }),
+                        hostname: lsp.options.get("hostname").cloned(),
                         switch_vlan_passthru: opt_true(&ls.other_config, "vlan-passthru"),
                         switch_only_router_ports: n_router == ports.len(),
                         peer,

@@ -107,7 +107,8 @@ impl Mutator {
         let pgs: Vec<String> = nb.port_groups.keys().cloned().collect();
         let acls: Vec<String> = nb.acls.keys().cloned().collect();
         let nats: Vec<String> = nb.nats.keys().cloned().collect();
-        match self.rng.below(22) {
+        let dhcps: Vec<String> = nb.dhcp_options.keys().cloned().collect();
+        match self.rng.below(24) {
             0 => {
                 let u = self.uuid();
                 nb.switches.insert(
@@ -406,6 +407,45 @@ impl Mutator {
                     }
                 }
             }
+            21 => {
+                // Native DHCP for a port: a new options row (sometimes incomplete) or a
+                // shared one.
+                if let Some(p) = self.rng.pick(&lsps).cloned() {
+                    let d = match self.rng.pick(&dhcps).cloned() {
+                        Some(d) if self.rng.chance(50) => d,
+                        _ => {
+                            let u = self.uuid();
+                            let mut o = DhcpOptions {
+                                cidr: format!("172.16.{}.0/24", 250 + self.rng.below(6)),
+                                ..Default::default()
+                            };
+                            for (k, v) in [
+                                ("server_id", "172.16.250.1"),
+                                ("server_mac", "02:00:00:00:00:01"),
+                                ("lease_time", "3600"),
+                                ("router", "172.16.250.1"),
+                            ] {
+                                if self.rng.chance(90) {
+                                    o.options.insert(k.into(), v.into());
+                                }
+                            }
+                            nb.dhcp_options.insert(u.clone(), o);
+                            u
+                        }
+                    };
+                    nb.switch_ports.get_mut(&p).unwrap().dhcpv4_options = Some(d);
+                }
+            }
+            22 => {
+                if let Some(d) = self.rng.pick(&dhcps).cloned() {
+                    let t = (60 * (1 + self.rng.below(100))).to_string();
+                    nb.dhcp_options
+                        .get_mut(&d)
+                        .unwrap()
+                        .options
+                        .insert("lease_time".into(), t);
+                }
+            }
             _ => {
                 // Flip a chassis feature flag: changes flows on every datapath.
                 if let Some(ch) = ctx.chassis.first_mut() {
@@ -513,6 +553,7 @@ fn nb_changes(old: &Northbound, new: &Northbound, old_ctx: &SbContext, ctx: &SbC
         router_ports: changed_keys(&old.router_ports, &new.router_ports),
         static_routes: changed_keys(&old.static_routes, &new.static_routes),
         nats: changed_keys(&old.nats, &new.nats),
+        dhcp_options: changed_keys(&old.dhcp_options, &new.dhcp_options),
         load_balancers: changed_keys(&old.load_balancers, &new.load_balancers),
         named_sets: old.address_sets != new.address_sets || old.port_groups != new.port_groups,
         port_groups: changed_keys(&old.port_groups, &new.port_groups),
@@ -558,7 +599,7 @@ fn apply(sb: &mut Southbound, d: &SbDiff) {
 
 #[test]
 fn change_driven_updates_match_full_after_random_changes() {
-    for seed in ["seed4", "seed7", "seed8", "seed9"] {
+    for seed in ["seed4", "seed7", "seed8", "seed9", "seed10"] {
         let local = change_driven_run(seed);
         eprintln!("{seed}: {local} local updates of 400");
         assert!(local > 0, "{seed}: no local updates");

@@ -226,3 +226,8 @@ fn seed8_acls_and_port_groups() {
 fn seed9_gateway_router_nat() {
     check_seed(9);
 }
+
+#[test]
+fn seed10_native_dhcp() {
+    check_seed(10);
+}

@@ -25,6 +25,16 @@ pub struct Northbound {
     pub port_groups: BTreeMap<Uuid, PortGroup>,
     pub acls: BTreeMap<Uuid, Acl>,
     pub nats: BTreeMap<Uuid, Nat>,
+    pub dhcp_options: BTreeMap<Uuid, DhcpOptions>,
+}
+
+/// One NB `DHCP_Options` row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DhcpOptions {
+    pub cidr: String,
+    /// Option name → value as the CMS wrote it (`server_id`, `server_mac`, `lease_time`,
+    /// `router`, `dns_server`, ...).
+    pub options: Map,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -64,6 +74,8 @@ pub struct LogicalSwitchPort {
     pub external_ids: Map,
     pub parent_name: Option<String>,
     pub tag: Option<i64>,
+    /// `DHCP_Options` UUID for native DHCPv4.
+    pub dhcpv4_options: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -113,6 +113,7 @@ pub fn load_nb(db: &Value) -> Northbound {
                 external_ids: map(r, "external_ids"),
                 parent_name: opt_string(r, "parent_name"),
                 tag: set(&r["tag"]).first().and_then(Value::as_i64),
+                dhcpv4_options: set(&r["dhcpv4_options"]).first().map(atom_str),
             },
         );
     }
@@ -187,6 +188,15 @@ pub fn load_nb(db: &Value) -> Northbound {
                 name: string(r, "name"),
                 ports: strings(r, "ports"),
                 acls: strings(r, "acls"),
+            },
+        );
+    }
+    for r in rows(db, "DHCP_Options") {
+        nb.dhcp_options.insert(
+            uuid(r),
+            DhcpOptions {
+                cidr: string(r, "cidr"),
+                options: map(r, "options"),
             },
         );
     }
