@@ -6,10 +6,21 @@ use std::collections::BTreeMap;
 
 use northd_core::{NbChanges, Northbound};
 use ovn_db::nb;
-use ovsdb::idl::Changes;
+use ovsdb::idl::{Changes, RowChange};
 
 use crate::sb_sync::Tables;
 use crate::snapshot;
+
+/// A row change only in columns the model does not read and northd itself writes
+/// (`Logical_Switch_Port.up`, all 20 k of them echoed after a large cold start):
+/// nothing to convert.
+fn unread_only(table: &str, c: &RowChange) -> bool {
+    table == nb::LogicalSwitchPort::TABLE
+        && matches!(c, RowChange::Modified { .. })
+        && c.changed_columns()
+            .iter()
+            .all(|k| *k == nb::LogicalSwitchPort::COL_UP)
+}
 
 /// Applies `changes` (rows inserted, modified or deleted in the NB replica) to
 /// `model` and returns which model rows changed.
@@ -19,6 +30,9 @@ pub fn apply(model: &mut Northbound, changes: &Changes) -> NbChanges {
     for (table, rows) in &changes.tables {
         let t: &mut BTreeMap<_, _> = now.entry(table.clone()).or_default();
         for (u, c) in rows {
+            if unread_only(table, c) {
+                continue;
+            }
             if let Some(r) = c.new_row() {
                 t.insert(*u, r.clone());
             }
@@ -32,7 +46,10 @@ pub fn apply(model: &mut Northbound, changes: &Changes) -> NbChanges {
     }
     macro_rules! table {
         ($table:expr, $field:ident, $set:expr) => {
-            for (u, _) in changes.table($table) {
+            for (u, c) in changes.table($table) {
+                if unread_only($table, c) {
+                    continue;
+                }
                 let k = u.to_string();
                 let new = fresh.$field.get(&k);
                 // Columns the model does not read (e.g. `up`, written by northd
@@ -105,7 +122,6 @@ pub fn apply(model: &mut Northbound, changes: &Changes) -> NbChanges {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ovsdb::idl::RowChange;
     use ovsdb::{Row, Uuid};
 
     fn ls(name: &str) -> Row {
@@ -142,5 +158,35 @@ mod tests {
             .insert(u, RowChange::Deleted { old: ls("b") });
         apply(&mut model, &ch);
         assert!(model.switches.is_empty());
+    }
+
+    #[test]
+    fn a_port_whose_up_alone_changed_is_no_change() {
+        let u = Uuid::new_v4();
+        let lsp = |up: Option<bool>| {
+            let mut r = Row::new();
+            nb::LogicalSwitchPort::set_name(&mut r, &"p".to_string());
+            nb::LogicalSwitchPort::set_up(&mut r, &up);
+            r
+        };
+        let mut full = Tables::new();
+        full.entry(nb::LogicalSwitchPort::TABLE.into())
+            .or_default()
+            .insert(u, lsp(None));
+        let mut model = snapshot::northbound(&full);
+        let before = model.clone();
+        let mut ch = Changes::default();
+        ch.tables
+            .entry(nb::LogicalSwitchPort::TABLE.into())
+            .or_default()
+            .insert(
+                u,
+                RowChange::Modified {
+                    old: lsp(None),
+                    new: lsp(Some(false)),
+                },
+            );
+        assert!(apply(&mut model, &ch).is_empty());
+        assert_eq!(model, before);
     }
 }
