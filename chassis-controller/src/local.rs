@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
+use lflow::FxHashMap;
 use ovn_db::sb;
 use ovsdb::Uuid;
 
@@ -86,12 +87,10 @@ impl<'a> Index<'a> {
 /// the last build.
 #[derive(Debug, Default)]
 pub struct StateBuilder {
-    ports: HashMap<Uuid, Arc<PortBinding>>,
-    lflows: HashMap<Uuid, Arc<LogicalFlow>>,
-    /// The last rows built, and the stamps of the tables they were built from:
-    /// while those did not change, the rows are taken as they are.
-    last_ports: Option<(Vec<u64>, Vec<Arc<PortBinding>>)>,
-    last_lflows: Option<(Vec<u64>, Vec<Arc<LogicalFlow>>)>,
+    ports: RowCache<PortBinding>,
+    /// `ports` in `LocalState` order.
+    port_rows: Vec<Arc<PortBinding>>,
+    lflows: RowCache<LogicalFlow>,
     address_sets: BTreeMap<String, Arc<BTreeSet<String>>>,
     port_groups: BTreeMap<String, Arc<BTreeSet<String>>>,
 }
@@ -121,25 +120,64 @@ fn shared_sets<'r>(
     sets
 }
 
-/// Converts `rows` with `convert`, which gets the row the last build made
-/// from the same UUID (to return it again if unchanged); `cache` then holds
-/// the new rows.
-fn shared_rows<R, T>(
-    cache: &mut HashMap<Uuid, Arc<T>>,
-    rows: &BTreeMap<Uuid, R>,
-    mut convert: impl FnMut(&Uuid, &R, Option<&Arc<T>>) -> Option<Arc<T>>,
-) -> Vec<Arc<T>> {
-    let mut next = HashMap::with_capacity(rows.len());
-    let out = rows
-        .iter()
-        .filter_map(|(u, r)| {
-            let row = convert(u, r, cache.get(u))?;
-            next.insert(*u, row.clone());
-            Some(row)
-        })
-        .collect();
-    *cache = next;
-    out
+/// Converted rows of one table, by UUID, and the stamps of the tables they
+/// were converted from (the table itself first).
+#[derive(Debug)]
+struct RowCache<T> {
+    rows: BTreeMap<Uuid, Arc<T>>,
+    stamps: Vec<u64>,
+}
+
+impl<T> Default for RowCache<T> {
+    fn default() -> Self {
+        RowCache {
+            rows: BTreeMap::new(),
+            stamps: Vec::new(),
+        }
+    }
+}
+
+impl<T> RowCache<T> {
+    /// Brings the rows up to date with `rows`, read from `tables[0]` with the
+    /// help of the other `tables`. `convert` gets the row converted last time
+    /// from the same UUID, to return it again if unchanged. When only
+    /// `tables[0]` changed, only its changed rows are converted. Returns
+    /// whether anything may have changed.
+    fn update<R>(
+        &mut self,
+        t: &crate::sb::SbTables,
+        tables: &[&str],
+        rows: &BTreeMap<Uuid, R>,
+        mut convert: impl FnMut(&Uuid, &R, Option<&Arc<T>>) -> Option<Arc<T>>,
+    ) -> bool {
+        let stamps: Vec<u64> = tables.iter().map(|n| t.stamp(n)).collect();
+        if stamps == self.stamps {
+            return false;
+        }
+        let changed = match self.stamps.split_first() {
+            Some((own, deps)) if deps == &stamps[1..] => t.changed_since(tables[0], *own),
+            _ => None,
+        };
+        match changed {
+            Some(uuids) => {
+                for u in uuids {
+                    match rows.get(&u).and_then(|r| convert(&u, r, self.rows.get(&u))) {
+                        Some(row) => self.rows.insert(u, row),
+                        None => self.rows.remove(&u),
+                    };
+                }
+            }
+            None => {
+                let last = std::mem::take(&mut self.rows);
+                self.rows = rows
+                    .iter()
+                    .filter_map(|(u, r)| Some((*u, convert(u, r, last.get(u))?)))
+                    .collect();
+            }
+        }
+        self.stamps = stamps;
+        true
+    }
 }
 
 /// The tables `LocalState::port_bindings` is built from.
@@ -155,25 +193,6 @@ const LFLOW_INPUTS: &[&str] = &[
     sb::LogicalDpGroup::TABLE,
 ];
 
-/// The rows `last` holds if they were built from the tables as they are now
-/// (same stamps), else `build`'s, then kept in `last`.
-fn cached_rows<T>(
-    last: &mut Option<(Vec<u64>, Vec<Arc<T>>)>,
-    t: &crate::sb::SbTables,
-    tables: &[&str],
-    build: impl FnOnce() -> Vec<Arc<T>>,
-) -> Vec<Arc<T>> {
-    let stamps: Vec<u64> = tables.iter().map(|n| t.stamp(n)).collect();
-    if let Some((s, rows)) = last.as_ref()
-        && *s == stamps
-    {
-        return rows.clone();
-    }
-    let rows = build();
-    *last = Some((stamps, rows.clone()));
-    rows
-}
-
 fn pipeline(p: &str) -> Pipeline {
     if p == "egress" {
         Pipeline::Egress
@@ -186,48 +205,47 @@ impl StateBuilder {
     /// SB Port_Binding rows, sorted by (`logical_port`, `uuid`), sharing the
     /// unchanged ones with the last build.
     fn port_bindings(&mut self, ix: &Index<'_>, t: &crate::sb::SbTables) -> Vec<Arc<PortBinding>> {
-        let cache = &mut self.ports;
-        cached_rows(&mut self.last_ports, t, PORT_INPUTS, || {
-            let mut rows = shared_rows(cache, &t.port_binding, |u, pb, last| {
-                let datapath = ix.dp(pb.datapath)?;
-                let tunnel_key = key(pb.tunnel_key)?;
-                let chassis = pb.chassis.and_then(|c| ix.chassis_names.get(&c)).copied();
-                if let Some(c) = last
-                    && c.logical_port == pb.logical_port
-                    && c.datapath == datapath
-                    && c.tunnel_key == tunnel_key
-                    && c.port_type == pb.r#type
-                    && c.chassis.as_deref() == chassis
-                    && c.options == pb.options
-                    && c.mac == pb.mac
-                    && c.port_security == pb.port_security
-                {
-                    return Some(c.clone());
-                }
-                Some(Arc::new(PortBinding {
-                    uuid: u.to_string(),
-                    logical_port: pb.logical_port.clone(),
-                    datapath,
-                    tunnel_key,
-                    port_type: pb.r#type.clone(),
-                    chassis: chassis.map(str::to_string),
-                    options: pb.options.clone(),
-                    mac: pb.mac.clone(),
-                    port_security: pb.port_security.clone(),
-                }))
-            });
+        let changed = self.ports.update(t, PORT_INPUTS, &t.port_binding, |u, pb, last| {
+            let datapath = ix.dp(pb.datapath)?;
+            let tunnel_key = key(pb.tunnel_key)?;
+            let chassis = pb.chassis.and_then(|c| ix.chassis_names.get(&c)).copied();
+            if let Some(c) = last
+                && c.logical_port == pb.logical_port
+                && c.datapath == datapath
+                && c.tunnel_key == tunnel_key
+                && c.port_type == pb.r#type
+                && c.chassis.as_deref() == chassis
+                && c.options == pb.options
+                && c.mac == pb.mac
+                && c.port_security == pb.port_security
+            {
+                return Some(c.clone());
+            }
+            Some(Arc::new(PortBinding {
+                uuid: u.to_string(),
+                logical_port: pb.logical_port.clone(),
+                datapath,
+                tunnel_key,
+                port_type: pb.r#type.clone(),
+                chassis: chassis.map(str::to_string),
+                options: pb.options.clone(),
+                mac: pb.mac.clone(),
+                port_security: pb.port_security.clone(),
+            }))
+        });
+        if changed {
+            let mut rows: Vec<Arc<PortBinding>> = self.ports.rows.values().cloned().collect();
             rows.sort_by(|a, b| (&a.logical_port, &a.uuid).cmp(&(&b.logical_port, &b.uuid)));
-            rows
-        })
+            self.port_rows = rows;
+        }
+        self.port_rows.clone()
     }
 
     /// SB Logical_Flow rows, sorted by `uuid`, sharing the unchanged ones
     /// with the last build.
     fn logical_flows(&mut self, ix: &Index<'_>, t: &crate::sb::SbTables) -> Vec<Arc<LogicalFlow>> {
-        let cache = &mut self.lflows;
-        // In UUID order already (the replica's order), which is the text order.
-        cached_rows(&mut self.last_lflows, t, LFLOW_INPUTS, || {
-            shared_rows(cache, &t.logical_flow, |u, f, last| {
+        self.lflows
+            .update(t, LFLOW_INPUTS, &t.logical_flow, |u, f, last| {
                 let datapaths = ix.dps(f.logical_datapath.as_slice(), f.logical_dp_group);
                 if datapaths.is_empty() {
                     return None;
@@ -254,8 +272,9 @@ impl StateBuilder {
                     match_: f.r#match.clone(),
                     actions: f.actions.clone(),
                 }))
-            })
-        })
+            });
+        // UUID order is the text order.
+        self.lflows.rows.values().cloned().collect()
     }
 
     /// Everything from SB/OVS the OpenFlow side needs.
@@ -370,15 +389,24 @@ fn l3gateway_chassis(pb: &sb::PortBinding) -> Option<&str> {
 /// Datapaths (by UUID) with a port resident on this chassis, plus everything
 /// reachable from them through patch ports.
 pub fn local_datapaths(sb: &Replica, me_uuid: Uuid, me_name: &str) -> BTreeSet<Uuid> {
-    let mut by_name: HashMap<&str, &sb::PortBinding> = HashMap::new();
-    let mut by_dp: HashMap<Uuid, Vec<&sb::PortBinding>> = HashMap::new();
+    let crosses = |pb: &sb::PortBinding| {
+        let ty = pb.r#type.as_str();
+        ty == "patch" || (ty == "l3gateway" && l3gateway_chassis(pb) == Some(me_name))
+    };
+    let n = sb.sb.port_binding.len();
+    let mut by_name: FxHashMap<&str, &sb::PortBinding> = FxHashMap::default();
+    by_name.reserve(n);
+    // Only ports that lead to another datapath are followed.
+    let mut by_dp: FxHashMap<Uuid, Vec<&sb::PortBinding>> = FxHashMap::default();
     let mut todo = VecDeque::new();
     for pb in sb.sb.port_binding.values() {
         by_name.insert(&pb.logical_port, pb);
         let Some(dp) = opt(pb.datapath) else {
             continue;
         };
-        by_dp.entry(dp).or_default().push(pb);
+        if crosses(pb) {
+            by_dp.entry(dp).or_default().push(pb);
+        }
         let resident = pb.chassis == Some(me_uuid)
             || pb.additional_chassis.contains(&me_uuid)
             || (pb.r#type == "l3gateway" && l3gateway_chassis(pb) == Some(me_name));
@@ -392,11 +420,6 @@ pub fn local_datapaths(sb: &Replica, me_uuid: Uuid, me_name: &str) -> BTreeSet<U
             continue;
         }
         for pb in by_dp.get(&dp).into_iter().flatten() {
-            let ty = pb.r#type.as_str();
-            let crosses = ty == "patch" || (ty == "l3gateway" && l3gateway_chassis(pb) == Some(me_name));
-            if !crosses {
-                continue;
-            }
             if let Some(peer) = pb.options.get("peer").and_then(|p| by_name.get(p.as_str()))
                 && let Some(pdp) = opt(peer.datapath)
             {
@@ -570,6 +593,21 @@ mod tests {
         assert!(Arc::ptr_eq(&s2.port_bindings[0], &s3.port_bindings[0]));
         assert_eq!(s3, build(&mut StateBuilder::default(), &sb));
         assert!(s3.logical_flows.iter().any(|f| f.match_ == "ip6"));
+        // Deleted rows go, also when only their table changed.
+        assert!(sb.sb.apply(sb::LogicalFlow::TABLE, f1, None));
+        let s4 = build(&mut b, &sb);
+        assert_eq!(s4.logical_flows.len(), 1);
+        assert_eq!(s4, build(&mut StateBuilder::default(), &sb));
+        // A datapath change reconverts everything that refers to datapaths.
+        sb.sb.insert(sb::DatapathBinding {
+            uuid: dp,
+            tunnel_key: 7,
+            ..Default::default()
+        });
+        let s5 = build(&mut b, &sb);
+        assert_eq!(s5.port_bindings[0].datapath, 7);
+        assert_eq!(s5.logical_flows[0].datapaths, [7]);
+        assert_eq!(s5, build(&mut StateBuilder::default(), &sb));
     }
 
     /// Rows with missing or mistyped columns (as a newer or broken server might

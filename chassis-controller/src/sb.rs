@@ -8,7 +8,7 @@
 //! broken server) reads as its type's default (`""`, empty, `None`, 0, nil)
 //! and is logged; the rest of the row is kept.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use ovn_db::sb;
@@ -54,11 +54,30 @@ pub trait SbRow: Table + Default {
 macro_rules! sb_tables {
     ($($field:ident: $ty:ident),* $(,)?) => {
         /// The monitored Southbound tables, by row UUID.
-        #[derive(Debug, Clone, Default)]
+        #[derive(Debug, Clone)]
         pub struct SbTables {
             $(pub $field: BTreeMap<Uuid, sb::$ty>,)*
             /// Per table, a stamp that changes whenever a row of it changes.
             stamps: BTreeMap<&'static str, u64>,
+            /// Per table, the latest changes: (stamp, row), oldest first.
+            log: BTreeMap<&'static str, VecDeque<(u64, Uuid)>>,
+            /// Per table, the newest stamp dropped from `log`.
+            floor: BTreeMap<&'static str, u64>,
+            /// A stamp taken when these tables were created empty: the log
+            /// knows nothing from before.
+            created: u64,
+        }
+
+        impl Default for SbTables {
+            fn default() -> Self {
+                SbTables {
+                    $($field: BTreeMap::new(),)*
+                    stamps: BTreeMap::new(),
+                    log: BTreeMap::new(),
+                    floor: BTreeMap::new(),
+                    created: NEXT_STAMP.fetch_add(1, Ordering::Relaxed),
+                }
+            }
         }
 
         impl SbTables {
@@ -119,6 +138,9 @@ sb_tables! {
 /// replaced (a new session) never matches one of its successor.
 static NEXT_STAMP: AtomicU64 = AtomicU64::new(1);
 
+/// Changes kept per table (a large initial sync is never needed row by row).
+const MAX_LOG: usize = 1 << 15;
+
 impl SbTables {
     /// Changes whenever a row of `table` changes (0: never changed). Lets a
     /// consumer skip a table that did not change since it last looked.
@@ -137,9 +159,36 @@ impl SbTables {
             .unwrap_or(0)
     }
 
+    /// The rows of `table` inserted, modified or deleted since its stamp was
+    /// `since`, or `None` if the log does not reach back that far.
+    pub fn changed_since(&self, table: &str, since: u64) -> Option<BTreeSet<Uuid>> {
+        if since < self.created || self.floor.get(table).is_some_and(|f| since < *f) {
+            return None;
+        }
+        let Some(log) = self.log.get(table) else {
+            return Some(BTreeSet::new());
+        };
+        let from = log.partition_point(|(s, _)| *s <= since);
+        Some(log.range(from..).map(|(_, u)| *u).collect())
+    }
+
+    /// Records a change of a row of `table`.
+    fn touch(&mut self, table: &'static str, uuid: Uuid) {
+        let stamp = NEXT_STAMP.fetch_add(1, Ordering::Relaxed);
+        self.stamps.insert(table, stamp);
+        let log = self.log.entry(table).or_default();
+        log.push_back((stamp, uuid));
+        if log.len() > MAX_LOG {
+            // Bounded: consumers that fell this far behind start over.
+            if let Some((s, _)) = log.get(MAX_LOG / 2 - 1) {
+                self.floor.insert(table, *s);
+            }
+            log.drain(..MAX_LOG / 2);
+        }
+    }
+
     fn put<T: SbRow>(&mut self, uuid: Uuid, row: Option<&Row>) {
-        self.stamps
-            .insert(T::TABLE, NEXT_STAMP.fetch_add(1, Ordering::Relaxed));
+        self.touch(T::TABLE, uuid);
         match row {
             Some(r) => {
                 let mut t: T = lenient(r);
@@ -161,8 +210,7 @@ impl SbTables {
         }
         let u = t.uuid();
         T::rows(self).insert(u, t);
-        self.stamps
-            .insert(T::TABLE, NEXT_STAMP.fetch_add(1, Ordering::Relaxed));
+        self.touch(T::TABLE, u);
         u
     }
 }
@@ -171,6 +219,31 @@ impl SbTables {
 mod tests {
     use super::*;
     use ovsdb::{Atom, Datum};
+
+    /// The change log names the rows changed since a stamp, and says when it
+    /// cannot (trimmed, or a stamp from before these tables existed).
+    #[test]
+    fn change_log() {
+        let before = SbTables::default().created;
+        let mut t = SbTables::default();
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        t.apply(sb::AddressSet::TABLE, a, Some(&Row::new()));
+        let s1 = t.stamp(sb::AddressSet::TABLE);
+        t.apply(sb::AddressSet::TABLE, b, Some(&Row::new()));
+        t.apply(sb::AddressSet::TABLE, a, None);
+        assert_eq!(t.changed_since(sb::AddressSet::TABLE, s1), Some([a, b].into()));
+        let s2 = t.stamp(sb::AddressSet::TABLE);
+        assert_eq!(t.changed_since(sb::AddressSet::TABLE, s2), Some(BTreeSet::new()));
+        assert_eq!(t.changed_since(sb::AddressSet::TABLE, before), None);
+        for _ in 0..MAX_LOG {
+            t.apply(sb::AddressSet::TABLE, b, Some(&Row::new()));
+        }
+        assert_eq!(t.changed_since(sb::AddressSet::TABLE, s2), None);
+        let s3 = t.stamp(sb::AddressSet::TABLE);
+        t.apply(sb::AddressSet::TABLE, a, Some(&Row::new()));
+        assert_eq!(t.changed_since(sb::AddressSet::TABLE, s3), Some([a].into()));
+        assert!(t.stamp_except(&[sb::AddressSet::TABLE]) < s3);
+    }
 
     /// A mistyped column reads as its default; the rest of the row is kept, and
     /// the row is keyed (and its `uuid` set) by the replica's UUID.

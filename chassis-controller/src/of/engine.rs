@@ -20,7 +20,7 @@
 //!   each change among them and recompiled where a from-scratch pass would
 //!   choose another range.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -153,7 +153,7 @@ pub struct Engine {
     head: Option<Arc<Contribution>>,
     tail: Option<Arc<Contribution>>,
     /// By port binding UUID.
-    ports: HashMap<String, PortEntry>,
+    ports: FxHashMap<String, PortEntry>,
     /// By logical flow UUID.
     lflows: FxHashMap<String, LflowState>,
     /// Datapath → the logical flows that list it.
@@ -223,13 +223,18 @@ impl Engine {
 
     fn update_ports(&mut self, topo: &Topology<'_>, tunmd: Field) -> usize {
         let mut flows = 0;
-        let mut next = HashMap::with_capacity(self.ports.len());
+        let mut next = FxHashMap::default();
+        next.reserve(self.ports.len());
         for pb in &topo.state.port_bindings {
             if !topo.local_datapaths.contains(&pb.datapath) {
                 continue;
             }
             let inputs = PortInputs::new(topo, pb, tunmd);
-            let entry = match self.ports.remove(&pb.uuid) {
+            let (key, old) = match self.ports.remove_entry(&pb.uuid) {
+                Some((k, e)) => (k, Some(e)),
+                None => (pb.uuid.clone(), None),
+            };
+            let entry = match old {
                 Some(e) if (Arc::ptr_eq(&e.pb, pb) || e.pb == *pb) && e.inputs == inputs => e,
                 old => {
                     let mut v = Vec::new();
@@ -248,7 +253,7 @@ impl Engine {
                 }
             };
             flows += entry.flows.flows.len();
-            if let Some(dup) = next.insert(pb.uuid.clone(), entry) {
+            if let Some(dup) = next.insert(key, entry) {
                 self.set.remove(&dup.flows);
             }
         }

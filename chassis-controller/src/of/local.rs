@@ -4,8 +4,10 @@
 //! a local VIF, every datapath with an `l3gateway` port resident here, and
 //! everything reachable from those through `patch` ports (`options:peer`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
+
+use lflow::FxHashMap;
 
 use super::state::{LocalState, PortBinding};
 
@@ -25,7 +27,7 @@ pub struct Topology<'a> {
     /// Port bindings by (datapath key, port key).
     pub ports_by_key: BTreeMap<(u32, u32), &'a PortBinding>,
     /// (DNAT zone, SNAT zone) by datapath key.
-    dp_zones: HashMap<u32, (u16, u16)>,
+    dp_zones: FxHashMap<u32, (u16, u16)>,
 }
 
 impl<'a> Topology<'a> {
@@ -42,7 +44,8 @@ impl<'a> Topology<'a> {
             .collect();
         // Looked up for every port: computed once instead of formatting the
         // zone names each time.
-        let mut dp_zones = HashMap::with_capacity(state.datapaths.len());
+        let mut dp_zones = FxHashMap::default();
+        dp_zones.reserve(state.datapaths.len());
         for d in &state.datapaths {
             // The first datapath with a key wins, as `LocalState::datapath`.
             dp_zones.entry(d.tunnel_key).or_insert_with(|| {
