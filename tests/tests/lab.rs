@@ -20,8 +20,15 @@ use testbed::{repo_root, require, rovn_bin};
 /// LAB_NBCTL, LAB_SBCTL) still apply.
 const LAB_IMPL_DEFAULT: &str = "rovn";
 
-const LAB_DIR: &str = "/tmp/rovn-labtest";
-const LAB_PREFIX: &str = "rovnt-";
+/// The lab's directory and namespace prefix are per test process, so two runs on one
+/// machine (two checkouts, two engineers) never tear down each other's namespaces.
+fn lab_dir() -> String {
+    format!("/tmp/rovn-labtest-{}", std::process::id())
+}
+
+fn lab_prefix() -> String {
+    format!("rt{}-", std::process::id())
+}
 
 /// The scenarios, in the order `scripts/lab list` gives them.
 fn scenarios() -> Vec<String> {
@@ -45,8 +52,8 @@ fn lab(secs: u32, args: &[&str]) -> Command {
     c.arg(secs.to_string())
         .arg(repo_root().join("scripts/lab"))
         .args(args)
-        .env("ROVN_LAB", LAB_DIR)
-        .env("LAB_PREFIX", LAB_PREFIX)
+        .env("ROVN_LAB", lab_dir())
+        .env("LAB_PREFIX", lab_prefix())
         .env("LAB_IMPL", lab_impl())
         .env_remove("LAB_KEEP")
         .stdin(Stdio::null());
