@@ -391,7 +391,11 @@ impl FlowSet {
                 None => self.installed_groups.remove(&id),
             };
         }
-        for key in std::mem::take(&mut self.dirty) {
+        // Deterministic order (hash order is not), cheap enough for a full
+        // reinstall of every flow (no text formatting per flow).
+        let mut dirty = std::mem::take(&mut self.dirty);
+        dirty.sort_by_key(|k| (k.flow().table, k.flow().priority, k.hash));
+        for key in dirty {
             let Some(slot) = self.slots.get_mut(&key) else {
                 continue;
             };
@@ -449,11 +453,6 @@ impl FlowSet {
                 }
             }
         }
-        // Deterministic order (hash order is not).
-        let key = |f: &FlowMod| (f.table_id, f.priority, f.match_.to_string());
-        d.flow_adds.sort_by_cached_key(key);
-        d.flow_mods.sort_by_cached_key(key);
-        d.flow_dels.sort_by_cached_key(key);
         d
     }
 
