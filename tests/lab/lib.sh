@@ -591,10 +591,27 @@ two_switches_one_router() {
   nbctl lrp-add lr1 lr1-ls1 02:ac:10:ff:01:01 $LS1_NET.1/24
   nbctl lrp-add lr1 lr1-ls2 02:ac:10:ff:01:02 $LS2_NET.1/24
   local s
-  for s in ls1 ls2; do
-    nbctl lsp-add $s $s-lr1 -- lsp-set-type $s-lr1 router -- lsp-set-addresses $s-lr1 router \
-      -- lsp-set-options $s-lr1 router-port=lr1-$s
-  done
+  for s in ls1 ls2; do link_router $s $s-lr1 lr1-$s; done
+}
+
+# link_router <switch> <lsp> <lrp>: router-type port <lsp> on <switch>, peer of LRP <lrp>.
+link_router() {
+  nbctl lsp-add "$1" "$2" -- lsp-set-type "$2" router -- lsp-set-addresses "$2" router \
+    -- lsp-set-options "$2" router-port="$3"
+}
+
+# gateway_router <hv> <a> <mac-a> <net-a> <b> <mac-b> <net-b>: gateway router gw1
+# (options:chassis=<hv>) joining switches ls-<a> and ls-<b> as the .1 of each /24.
+# Registers its own cleanup.
+gateway_router() {
+  local hv=$1 a=$2 b=$5 s
+  on_cleanup nbctl --if-exists lr-del gw1
+  on_cleanup nbctl --if-exists ls-del "ls-$b"
+  on_cleanup nbctl --if-exists ls-del "ls-$a"
+  nbctl ls-add "ls-$a" -- ls-add "ls-$b" -- lr-add gw1 -- set logical_router gw1 options:chassis="$hv"
+  nbctl lrp-add gw1 "gw1-$a" "$3" "$4.1/24"
+  nbctl lrp-add gw1 "gw1-$b" "$6" "$7.1/24"
+  for s in "$a" "$b"; do link_router "ls-$s" "ls-$s-gw1" "gw1-$s"; done
 }
 
 # vm_port <switch> <port> <mac> <ip>: a VM's logical port, addresses = port security.

@@ -39,16 +39,7 @@ is_l3gw_on() {
 }
 
 step "gw1 (chassis=$GW_HV) between ls-ext (gw-client@hv2) and ls-web (gw-web1@hv2, gw-web2@hv3)"
-on_cleanup nbctl --if-exists lr-del gw1
-on_cleanup nbctl --if-exists ls-del ls-web
-on_cleanup nbctl --if-exists ls-del ls-ext
-nbctl ls-add ls-ext -- ls-add ls-web -- lr-add gw1 -- set logical_router gw1 options:chassis=$GW_HV
-nbctl lrp-add gw1 gw1-ext 02:ac:10:ff:02:01 $EXT_NET.1/24
-nbctl lrp-add gw1 gw1-web 02:ac:10:ff:02:02 $WEB_NET.1/24
-for s in ext web; do
-  nbctl lsp-add ls-$s ls-$s-gw1 -- lsp-set-type ls-$s-gw1 router -- lsp-set-addresses ls-$s-gw1 router \
-    -- lsp-set-options ls-$s-gw1 router-port=gw1-$s
-done
+gateway_router $GW_HV ext 02:ac:10:ff:02:01 $EXT_NET web 02:ac:10:ff:02:02 $WEB_NET
 vm_port ls-ext ls-ext-client 02:ac:10:ff:00:51 $C
 vm_port ls-web ls-web-web1 02:ac:10:ff:00:61 $W1
 vm_port ls-web ls-web-web2 02:ac:10:ff:00:62 $W2

@@ -25,16 +25,7 @@ h.HTTPServer(('$ip', 8000), H).serve_forever()"
 seen_as() { nsx "$1" curl -s --max-time 2 "http://$O:8000/"; }
 
 step "gw1 (chassis=hv1) between ls-out (outside@hv2) and ls-in (in1@hv3, in2@hv2)"
-on_cleanup nbctl --if-exists lr-del gw1
-on_cleanup nbctl --if-exists ls-del ls-in
-on_cleanup nbctl --if-exists ls-del ls-out
-nbctl ls-add ls-out -- ls-add ls-in -- lr-add gw1 -- set logical_router gw1 options:chassis=hv1
-nbctl lrp-add gw1 gw1-out 02:ac:10:ff:03:01 $OUT_NET.1/24
-nbctl lrp-add gw1 gw1-in 02:ac:10:ff:03:02 $IN_NET.1/24
-for s in out in; do
-  nbctl lsp-add ls-$s ls-$s-gw1 -- lsp-set-type ls-$s-gw1 router -- lsp-set-addresses ls-$s-gw1 router \
-    -- lsp-set-options ls-$s-gw1 router-port=gw1-$s
-done
+gateway_router hv1 out 02:ac:10:ff:03:01 $OUT_NET in 02:ac:10:ff:03:02 $IN_NET
 vm_port ls-out ls-out-outside 02:ac:10:ff:00:71 $O
 vm_port ls-in ls-in-in1 02:ac:10:ff:00:81 $I1
 vm_port ls-in ls-in-in2 02:ac:10:ff:00:82 $I2
