@@ -360,6 +360,7 @@ impl Controller {
                 Some(restart)
             }
             "recompute" => {
+                self.flows.recompute();
                 self.last_state = None;
                 self.last_inputs = None;
                 self.force = true;

@@ -16,6 +16,10 @@ pub trait FlowSink: Send {
     /// Computes and installs the flows for `state`; once a barrier confirms them,
     /// `seqno` (or a later one) is sent on the acknowledgement channel.
     fn install(&mut self, state: Arc<LocalState>, seqno: u64);
+
+    /// The next `install` computes every flow from scratch and reinstalls them
+    /// whole (`ovs-appctl recompute`).
+    fn recompute(&mut self);
 }
 
 impl FlowSink for OpenFlow {
@@ -29,6 +33,10 @@ impl FlowSink for OpenFlow {
             state.tunnel_ofports.len()
         );
         self.install_arc(state, seqno);
+    }
+
+    fn recompute(&mut self) {
+        self.ofctrl.recompute();
     }
 }
 

@@ -20,6 +20,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use openflow::{
     Action, BundleAdd, BundleControl, BundleCtrlType, Field, FlowMod, FlowStatsRequest, GROUP_ALL, GroupMod,
@@ -88,6 +89,7 @@ pub struct OfctrlStatus {
 pub struct Ofctrl {
     updates: watch::Sender<Option<Update>>,
     status: watch::Receiver<OfctrlStatus>,
+    recompute: Arc<AtomicBool>,
 }
 
 impl Ofctrl {
@@ -98,7 +100,9 @@ impl Ofctrl {
         let (updates, rx) = watch::channel(None);
         let (ack_tx, ack_rx) = mpsc::unbounded_channel();
         let (status_tx, status) = watch::channel(OfctrlStatus::default());
+        let recompute = Arc::new(AtomicBool::new(false));
         let task = Task {
+            recompute: recompute.clone(),
             mgmt,
             updates: rx,
             acks: ack_tx,
@@ -108,7 +112,14 @@ impl Ofctrl {
             first_session: true,
         };
         tokio::spawn(task.run());
-        (Ofctrl { updates, status }, ack_rx)
+        (
+            Ofctrl {
+                updates,
+                status,
+                recompute,
+            },
+            ack_rx,
+        )
     }
 
     /// Installs the flows for `state`; `seq` is acknowledged once they are.
@@ -119,6 +130,13 @@ impl Ofctrl {
     /// Like [`Ofctrl::install`] without copying the state.
     pub fn install_arc(&self, state: Arc<LocalState>, seq: u64) {
         self.updates.send_replace(Some(Update { state, seq }));
+    }
+
+    /// Makes the next installed state be computed from scratch (the engine's
+    /// caches dropped) and reinstalled whole in one atomic bundle
+    /// (`ovs-appctl recompute`).
+    pub fn recompute(&self) {
+        self.recompute.store(true, Ordering::Relaxed);
     }
 
     /// A receiver of the task's status.
@@ -252,6 +270,8 @@ struct Task {
     /// What the switch has is unknown: the next bundle deletes everything first.
     reinstall: bool,
     first_session: bool,
+    /// Set by [`Ofctrl::recompute`].
+    recompute: Arc<AtomicBool>,
 }
 
 enum SessionEnd {
@@ -393,6 +413,14 @@ impl Task {
         tun_index: u8,
         bundle_id: u32,
     ) -> Result<(Option<(u32, u32)>, u32), ConnError> {
+        if self.recompute.swap(false, Ordering::Relaxed) {
+            info!(
+                "ofctrl: #{}: recomputing every flow and reinstalling them",
+                update.seq
+            );
+            self.engine = Engine::new();
+            self.reinstall = true;
+        }
         let stats = self.engine.update(&update.state, tun_index);
         if stats.logical_flows_failed > 0 || stats.conflicts > 0 {
             warn!(

@@ -324,10 +324,24 @@ async fn installs_traces_updates_and_resyncs_on_a_real_switch() {
     assert!(t.contains("output:6") && !t.contains("output:5"), "{t}");
     assert!(t.contains("dst=192.168.0.3"), "{t}");
 
+    // `recompute`: computed from scratch and reinstalled in one bundle; the switch
+    // ends up with the same flows.
+    let sorted = |mut f: Vec<String>| {
+        f.sort();
+        f
+    };
+    let before = sorted(dump_flows(&v));
+    of.recompute();
+    of.install(&st, 4);
+    wait_ack(&mut acks, 4).await;
+    let last = of.status().borrow().last_bundle.expect("bundle");
+    assert!(last.seq == 4 && last.full_reinstall, "{last:?}");
+    assert_eq!(sorted(dump_flows(&v)), before);
+
     // ovs-vswitchd restarts: ofctrl reconnects and reinstalls everything.
     v.restart_vswitchd();
     let s = wait_status(&of, "reinstall after restart", |s| {
-        s.sessions == 2 && s.acked == Some(3) && s.last_bundle.is_some_and(|b| b.full_reinstall)
+        s.sessions == 2 && s.acked == Some(4) && s.last_bundle.is_some_and(|b| b.full_reinstall)
     })
     .await;
     let flows = dump_flows(&v);
@@ -344,8 +358,8 @@ async fn installs_traces_updates_and_resyncs_on_a_real_switch() {
     drop(of);
     drop(acks);
     let (of, mut acks) = Ofctrl::start(mgmt(&v));
-    of.install(&st, 4);
-    wait_ack(&mut acks, 4).await;
+    of.install(&st, 5);
+    wait_ack(&mut acks, 5).await;
     let s = of.status().borrow().clone();
     assert_eq!(s.sessions, 1);
     assert_eq!(
