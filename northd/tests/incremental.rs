@@ -3,38 +3,16 @@
 //! every step the SB it wrote is exactly what a full translation and the full
 //! natural-key diff (`sb_sync::plan`) want: the full plan is empty.
 
+mod common;
+use common::dump;
+
 use std::process::Command;
 
+use ovsdb::Client;
 use ovsdb::remote::Remote;
-use ovsdb::{Client, Operation};
-use rovn_northd::sb_sync::{Plan, Tables, plan};
+use rovn_northd::sb_sync::{Plan, plan};
 use rovn_northd::snapshot::{NB_TABLES, SB_TABLES, northbound, sb_context};
 use testbed::{Daemon, OvnDbs, require, run};
-
-async fn dump(c: &Client, db: &str, tables: &[&str]) -> Tables {
-    let ops: Vec<Operation> = tables
-        .iter()
-        .map(|t| Operation::Select {
-            table: t.to_string(),
-            conditions: vec![],
-            columns: None,
-        })
-        .collect();
-    let res = c.transact(db, &ops).await.unwrap();
-    tables
-        .iter()
-        .zip(res)
-        .map(|(t, r)| {
-            let rows = r
-                .rows
-                .unwrap()
-                .into_iter()
-                .map(|row| (row["_uuid"].as_uuid().unwrap(), row))
-                .collect();
-            (t.to_string(), rows)
-        })
-        .collect()
-}
 
 /// What a full translation and the full natural-key diff still want written.
 async fn full_plan(nbc: &Client, sbc: &Client) -> Plan {

@@ -1,38 +1,16 @@
 //! The SB writer against a real ovsdb-server: a translation written once reads
 //! back as "nothing to do", and a small NB change becomes a small SB transaction.
 
+mod common;
+use common::dump;
+
 use std::process::Command;
 
+use ovsdb::Client;
 use ovsdb::remote::Remote;
-use ovsdb::{Client, Operation};
-use rovn_northd::sb_sync::{Tables, plan};
+use rovn_northd::sb_sync::plan;
 use rovn_northd::snapshot::{NB_TABLES, SB_TABLES, northbound, sb_context};
 use testbed::{OvnDbs, require, run};
-
-async fn dump(c: &Client, db: &str, tables: &[&str]) -> Tables {
-    let ops: Vec<Operation> = tables
-        .iter()
-        .map(|t| Operation::Select {
-            table: t.to_string(),
-            conditions: vec![],
-            columns: None,
-        })
-        .collect();
-    let res = c.transact(db, &ops).await.unwrap();
-    tables
-        .iter()
-        .zip(res)
-        .map(|(t, r)| {
-            let rows = r
-                .rows
-                .unwrap()
-                .into_iter()
-                .map(|row| (row["_uuid"].as_uuid().unwrap(), row))
-                .collect();
-            (t.to_string(), rows)
-        })
-        .collect()
-}
 
 async fn sync(nbc: &Client, sbc: &Client) -> rovn_northd::sb_sync::SyncStats {
     let nb = dump(nbc, "OVN_Northbound", NB_TABLES).await;
