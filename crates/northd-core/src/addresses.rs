@@ -182,7 +182,7 @@ impl FromStr for Cidr {
     }
 }
 
-fn mask32(plen: u8) -> u32 {
+pub(crate) fn mask32(plen: u8) -> u32 {
     if plen == 0 {
         0
     } else {

@@ -48,7 +48,7 @@ pub(crate) fn port_dhcp_flows(v: &SwitchPortView, key: &str, f: &mut FlowBuilder
     if !subnet.is_ipv4() {
         return;
     }
-    let netmask = Ipv4Addr::from(mask(subnet.plen));
+    let netmask = Ipv4Addr::from(crate::addresses::mask32(subnet.plen));
 
     // Replies from the server address pass the port's egress ACLs (committed when the
     // switch tracks connections).
@@ -110,13 +110,5 @@ pub(crate) fn port_dhcp_flows(v: &SwitchPortView, key: &str, f: &mut FlowBuilder
                 &v.name,
             );
         }
-    }
-}
-
-fn mask(plen: u8) -> u32 {
-    if plen == 0 {
-        0
-    } else {
-        u32::MAX << (32 - u32::from(plen))
     }
 }
