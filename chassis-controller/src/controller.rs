@@ -636,9 +636,12 @@ impl Controller {
             .iter()
             .filter_map(|(n, i)| Some((n.clone(), u32::try_from(i.ofport?).ok().filter(|p| *p > 0)?)))
             .collect();
-        let state = self
+        let mut state = self
             .builder
             .build(&self.sb.replica, &me.name, vif_ofports, tunnel_ofports, zones);
+        state.localnet_ofports = bridge::find(&self.ovs.replica, &cfg.bridge)
+            .map(|(_, br)| patch::localnet_ofports(&self.ovs.replica, br))
+            .unwrap_or_default();
         if self.last_state.as_deref() != Some(&state) {
             self.seqno += 1;
             let state = Arc::new(state);

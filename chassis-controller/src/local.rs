@@ -209,6 +209,10 @@ impl StateBuilder {
             let datapath = ix.dp(pb.datapath)?;
             let tunnel_key = key(pb.tunnel_key)?;
             let chassis = pb.chassis.and_then(|c| ix.chassis_names.get(&c)).copied();
+            let tag = pb
+                .tag
+                .and_then(|t| u16::try_from(t).ok())
+                .filter(|t| (1..4096).contains(t));
             if let Some(c) = last
                 && c.logical_port == pb.logical_port
                 && c.datapath == datapath
@@ -218,6 +222,7 @@ impl StateBuilder {
                 && c.options == pb.options
                 && c.mac == pb.mac
                 && c.port_security == pb.port_security
+                && c.tag == tag
             {
                 return Some(c.clone());
             }
@@ -231,6 +236,7 @@ impl StateBuilder {
                 options: pb.options.clone(),
                 mac: pb.mac.clone(),
                 port_security: pb.port_security.clone(),
+                tag,
             }))
         });
         if changed {

@@ -183,7 +183,7 @@ pub fn sync_ops(ovs: &Replica, want: &BTreeSet<PatchSpec>) -> Vec<Operation> {
 }
 
 /// Localnet logical port → OpenFlow port of its patch port on br-int: the
-/// physical flows for localnet need it; unused until `LocalState` carries it.
+/// physical flows for localnet ports need it.
 #[cfg_attr(not(test), allow(dead_code))]
 pub fn localnet_ofports(ovs: &Replica, br_int: &Row) -> BTreeMap<String, u32> {
     let mut out = BTreeMap::new();

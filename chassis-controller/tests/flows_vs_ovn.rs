@@ -56,6 +56,26 @@ fn topology(nb: &str, sb: &str) {
             "ip4.src == $as1 && tcp.dst == {22, 80}",
             "allow-related",
         ],
+        // Provider networks: ls2 on VLAN 100 of physnet1, ls3 untagged on physnet2,
+        // each with a local VIF and one on hv2.
+        &["ls-add", "ls2"],
+        &["lsp-add", "ls2", "ln2", "", "100"],
+        &["lsp-set-type", "ln2", "localnet"],
+        &["lsp-set-addresses", "ln2", "unknown"],
+        &["lsp-set-options", "ln2", "network_name=physnet1"],
+        &["lsp-add", "ls2", "vm3"],
+        &["lsp-set-addresses", "vm3", "50:54:00:00:00:03 10.0.2.13"],
+        &["lsp-add", "ls2", "vm4"],
+        &["lsp-set-addresses", "vm4", "50:54:00:00:00:04 10.0.2.14"],
+        &["ls-add", "ls3"],
+        &["lsp-add", "ls3", "ln3"],
+        &["lsp-set-type", "ln3", "localnet"],
+        &["lsp-set-addresses", "ln3", "unknown"],
+        &["lsp-set-options", "ln3", "network_name=physnet2"],
+        &["lsp-add", "ls3", "vm5"],
+        &["lsp-set-addresses", "vm5", "50:54:00:00:00:05 10.0.3.15"],
+        &["lsp-add", "ls3", "vm6"],
+        &["lsp-set-addresses", "vm6", "50:54:00:00:00:06 10.0.3.16"],
     ];
     for s in steps {
         nbctl(nb, s);
@@ -73,12 +93,14 @@ fn topology(nb: &str, sb: &str) {
             "other_config:ovn-ct-lb-related=true",
         ],
     );
-    assert!(wait_until(T, || Command::new("ovn-sbctl")
-        .arg(format!("--db={sb}"))
-        .args(["lsp-bind", "vm2", "hv2"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())));
+    for vm in ["vm2", "vm4", "vm6"] {
+        assert!(wait_until(T, || Command::new("ovn-sbctl")
+            .arg(format!("--db={sb}"))
+            .args(["lsp-bind", vm, "hv2"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())));
+    }
 }
 
 fn switch(sb: &str) -> Vswitch {
@@ -103,20 +125,58 @@ fn switch(sb: &str) -> Vswitch {
         &format!("external_ids:ovn-remote={sb}"),
         "external_ids:ovn-encap-type=geneve",
         "external_ids:ovn-encap-ip=127.0.0.1",
+        "external_ids:ovn-bridge-mappings=physnet1:br-ex,physnet2:br-ex2",
     ]);
-    v.vsctl(&[
-        "--",
-        "add-port",
-        "br-int",
-        "vm1",
-        "--",
-        "set",
-        "interface",
-        "vm1",
-        "ofport_request=1",
-        "external_ids:iface-id=vm1",
-    ]);
+    for br in ["br-ex", "br-ex2"] {
+        v.vsctl(&[
+            "--",
+            "add-br",
+            br,
+            "--",
+            "set",
+            "bridge",
+            br,
+            "datapath_type=dummy",
+        ]);
+    }
+    for (vm, ofport) in [("vm1", 1), ("vm3", 3), ("vm5", 5)] {
+        v.add_vif(vm, ofport);
+    }
     v
+}
+
+/// br-int's OpenFlow port numbers → interface names: the tunnel and patch
+/// ports get numbers in the order each controller created them.
+fn port_names(v: &Vswitch) -> BTreeMap<String, String> {
+    v.vsctl(&["list-ports", "br-int"])
+        .lines()
+        .map(|name| {
+            let n = v.vsctl(&["get", "Interface", name, "ofport"]);
+            (n.trim().to_string(), name.to_string())
+        })
+        .collect()
+}
+
+/// `in_port=N` and `output:N` with the port's name instead of its number.
+fn name_ports(flow: &str, names: &BTreeMap<String, String>) -> String {
+    let mut out = String::with_capacity(flow.len());
+    let mut rest = flow;
+    while let Some(i) = ["in_port=", "output:"]
+        .iter()
+        .filter_map(|k| rest.find(k).map(|i| i + k.len()))
+        .min()
+    {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        match names.get(&rest[..end]) {
+            Some(name) if end > 0 => out.push_str(name),
+            _ => out.push_str(&rest[..end]),
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn spawn(prog: &str, v: &Vswitch) -> Daemon {
@@ -136,6 +196,7 @@ fn spawn(prog: &str, v: &Vswitch) -> Daemon {
 
 /// Flows without cookies, per table.
 fn flows(v: &Vswitch) -> BTreeMap<u8, BTreeSet<String>> {
+    let names = port_names(v);
     let mut out: BTreeMap<u8, BTreeSet<String>> = BTreeMap::new();
     for l in v.ofctl("dump-flows", "br-int", &["--no-stats"]).lines() {
         let l = l.trim();
@@ -153,7 +214,7 @@ fn flows(v: &Vswitch) -> BTreeMap<u8, BTreeSet<String>> {
             }
             None => (0, l),
         };
-        out.entry(table).or_default().insert(rest.to_string());
+        out.entry(table).or_default().insert(name_ports(rest, &names));
     }
     out
 }
@@ -173,11 +234,16 @@ fn wait_installed(nb: &str, sb: &str, v: &Vswitch, log: &str) {
     );
     nbctl(nb, &["--wait=hv", "sync"]);
     assert!(
-        wait_until(T, || flows(v)
-            .get(&0)
-            .is_some_and(|t| t.iter().any(|f| f.contains("in_port=1 ")))),
-        "no table-0 flow for vm1; see {}",
-        v.dir.join(log).display()
+        wait_until(T, || flows(v).get(&0).is_some_and(|t| [
+            "vm1 ",
+            "patch-br-int-to-ln2,",
+            "patch-br-int-to-ln3,"
+        ]
+        .iter()
+        .all(|p| t.iter().any(|f| f.contains(&format!("in_port={p}")))))),
+        "no table-0 flow for vm1 or a localnet port; see {}; table 0: {:#?}",
+        v.dir.join(log).display(),
+        flows(v).get(&0)
     );
 }
 
@@ -286,17 +352,27 @@ fn physical_flows_match_real_ovn_controller() {
 
 /// Flows with conntrack zone loads (their numbers depend on allocation
 /// order) and the two spellings of a TTL decrement made equal.
+/// After `push_vlan`, ovn-controller sets the new tag's `vlan_vid`, rovn its
+/// whole `vlan_tci` (also PCP, which a pushed tag has at 0): the same tag.
+fn vlan_vid_as_tci(a: &str) -> String {
+    a.strip_prefix("set_field:")
+        .and_then(|x| x.strip_suffix("->vlan_vid"))
+        .and_then(|v| v.parse::<u16>().ok())
+        .map_or_else(|| a.to_string(), |v| format!("set_field:{v:#x}->vlan_tci"))
+}
+
 fn normalized(flows: &BTreeSet<String>) -> BTreeSet<String> {
     flows
         .iter()
         .map(|f| {
             let (m, a) = f.split_once(" actions=").unwrap_or((f, ""));
-            let acts: Vec<&str> = split_actions(a)
+            let acts: Vec<String> = split_actions(a)
                 .into_iter()
                 .filter(|x| {
                     !(x.starts_with("set_field:0x")
                         && (x.ends_with("->reg11") || x.ends_with("->reg12") || x.ends_with("->reg13")))
                 })
+                .map(vlan_vid_as_tci)
                 .collect();
             let f = format!("{m} actions={}", acts.join(",")).replace("dec_ttl()", "dec_ttl");
             canonical_conj_ids(&strip_learn(&f))

@@ -148,17 +148,7 @@ fn real_ovn_controller_compiles_and_forwards() {
     ]);
     lab.nb(&["ls-lb-add", "ls2", "lb1"]);
     for (_, vm, _, _, ofport) in VMS {
-        lab.ovs.vsctl(&[
-            "add-port",
-            "br-int",
-            vm,
-            "--",
-            "set",
-            "interface",
-            vm,
-            &format!("ofport_request={ofport}"),
-            &format!("external_ids:iface-id={vm}"),
-        ]);
+        lab.ovs.add_vif(vm, *ofport);
     }
     // --wait=hv: ovn-controller has installed flows for everything rovn-northd wrote.
     let waited = Command::new("ovn-nbctl")

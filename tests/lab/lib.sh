@@ -619,6 +619,51 @@ vm_port() {
   nbctl lsp-add "$1" "$2" -- lsp-set-addresses "$2" "$3 $4" -- lsp-set-port-security "$2" "$3 $4"
 }
 
+# provider_network <physnet>: a provider (physical) L2 network, as seed 003's
+# physnet1. A bridge br-pn in the central namespace stands for the datacenter
+# switch; each host gets a second NIC eth2 in an OVS bridge br-ex that
+# `ovn-bridge-mappings=<physnet>:br-ex` names; and "pnhost", a plain machine
+# (namespace) on that network with no OVS at all. Removed at scenario exit.
+provider_network() {
+  local pn=$1 h ns=${LAB_PREFIX}pnhost
+  ip -n "$NS_CENTRAL" link add br-pn type bridge
+  ip -n "$NS_CENTRAL" link set br-pn up
+  for h in $LAB_HOSTS; do
+    ip -n "$NS_CENTRAL" link add "pn-$h" type veth peer name eth2 netns "$LAB_PREFIX$h"
+    ip -n "$NS_CENTRAL" link set "pn-$h" master br-pn up
+    ip -n "$LAB_PREFIX$h" link set eth2 up
+    txoff "$NS_CENTRAL" "pn-$h"
+    txoff "$LAB_PREFIX$h" eth2
+    vsctl "$h" -- add-br br-ex -- set bridge br-ex datapath_type=netdev -- add-port br-ex eth2 \
+      -- set open_vswitch . external-ids:ovn-bridge-mappings="$pn:br-ex"
+  done
+  netns_add "$ns"
+  ip -n "$NS_CENTRAL" link add pn-host type veth peer name eth0 netns "$ns"
+  ip -n "$NS_CENTRAL" link set pn-host master br-pn up
+  ip -n "$ns" link set eth0 up
+  txoff "$NS_CENTRAL" pn-host
+  txoff "$ns" eth0
+  [ -n "${SCENARIO:-}" ] && on_cleanup provider_network_del
+  return 0
+}
+
+provider_network_del() {
+  local h
+  for h in $LAB_HOSTS; do
+    [ -S "$LAB/$h/db.sock" ] || continue
+    vsctl "$h" remove open_vswitch . external-ids ovn-bridge-mappings -- --if-exists del-br br-ex || true
+    ip -n "$NS_CENTRAL" link del "pn-$h" 2>/dev/null || true
+  done
+  netns_del "${LAB_PREFIX}pnhost"
+  ip -n "$NS_CENTRAL" link del br-pn 2>/dev/null || true
+}
+
+# nic_packets <hv> <ifname>: packets the host's NIC received plus sent.
+nic_packets() {
+  local d=/sys/class/net/$2/statistics
+  echo $(( $(ip netns exec "$LAB_PREFIX$1" cat "$d/rx_packets") + $(ip netns exec "$LAB_PREFIX$1" cat "$d/tx_packets") ))
+}
+
 # route_via <vm> <gateway> <net/len>...: specific routes only; a default route in
 # a VM namespace could leak lab traffic somewhere it does not belong.
 route_via() {

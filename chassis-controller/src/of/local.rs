@@ -28,6 +28,9 @@ pub struct Topology<'a> {
     pub ports_by_key: BTreeMap<(u32, u32), &'a PortBinding>,
     /// (DNAT zone, SNAT zone) by datapath key.
     dp_zones: FxHashMap<u32, (u16, u16)>,
+    /// The localnet port plugged here (it has a patch port to its provider
+    /// bridge) of each local datapath that has one; the first by name wins.
+    localnet: FxHashMap<u32, &'a PortBinding>,
 }
 
 impl<'a> Topology<'a> {
@@ -61,8 +64,17 @@ impl<'a> Topology<'a> {
             ports,
             ports_by_key,
             dp_zones,
+            localnet: FxHashMap::default(),
         };
         topo.local_datapaths = topo.compute_local_datapaths();
+        for pb in &state.port_bindings {
+            if pb.port_type == "localnet"
+                && topo.local_datapaths.contains(&pb.datapath)
+                && state.localnet_ofports.contains_key(&pb.logical_port)
+            {
+                topo.localnet.entry(pb.datapath).or_insert(&**pb);
+            }
+        }
         topo
     }
 
@@ -111,6 +123,32 @@ impl<'a> Topology<'a> {
             .get(&pb.logical_port)
             .copied()
             .filter(|&p| p > 0)
+    }
+
+    /// The localnet port plugged on this chassis for datapath `dp`, if any:
+    /// the datapath then reaches other chassis over the provider network
+    /// rather than tunnels.
+    pub fn localnet_port(&self, dp: u32) -> Option<&'a PortBinding> {
+        self.localnet.get(&dp).copied()
+    }
+
+    /// The patch port on br-int of `pb` if it is the plugged localnet port
+    /// of its datapath.
+    pub fn localnet_ofport(&self, pb: &PortBinding) -> Option<u32> {
+        let ln = self.localnet_port(pb.datapath)?;
+        (ln.logical_port == pb.logical_port)
+            .then(|| self.state.localnet_ofports.get(&pb.logical_port).copied())
+            .flatten()
+    }
+
+    /// The key of the localnet port that output to `pb` is switched to: a
+    /// VIF-type port not plugged here on a datapath with a plugged localnet
+    /// port (bound elsewhere or not at all, as ovn-controller does).
+    pub fn localnet_redirect(&self, pb: &PortBinding) -> Option<u32> {
+        if !is_vif_type(&pb.port_type) || self.is_local_vif(pb) {
+            return None;
+        }
+        self.localnet_port(pb.datapath).map(|ln| ln.tunnel_key)
     }
 
     /// An `l3gateway` port whose gateway chassis is this one.

@@ -142,6 +142,10 @@ pub struct PortInputs {
     pub peer: Option<(Arc<PortBinding>, Zones, bool)>,
     /// The tunnel toward the chassis hosting the port, and its encapsulation.
     pub remote: Option<(u32, EncapType)>,
+    /// The port's patch port if it is its datapath's plugged localnet port.
+    pub localnet_ofport: Option<u32>,
+    /// The localnet port output to this (remote) port is switched to.
+    pub localnet_redirect: Option<u32>,
 }
 
 impl PortInputs {
@@ -158,6 +162,8 @@ impl PortInputs {
             zones: topo.zones(pb),
             peer,
             remote,
+            localnet_ofport: topo.localnet_ofport(pb),
+            localnet_redirect: topo.localnet_redirect(pb),
         }
     }
 }
@@ -296,18 +302,13 @@ fn port_flows(topo: &Topology<'_>, pb: &PortBinding, tunmd: Field, t: &mut Vec<F
 
     if let Some(ofport) = vif_ofport {
         // Table 0: VIF ingress.
-        let mut acts = Vec::new();
-        put_zones(&mut acts, topo.zones(pb));
-        acts.push(set(LOG_DATAPATH, u128::from(dp)));
-        acts.push(set(LOG_INPORT, u128::from(key)));
+        let mut acts = ingress_metadata(topo, pb);
         if pb.port_type == "localport" {
-            acts.push(set_masked(
-                LOG_FLAGS,
-                u128::from(FLAG_LOCALPORT),
-                u128::from(FLAG_LOCALPORT),
-            ));
+            acts.insert(
+                acts.len() - 1,
+                set_masked(LOG_FLAGS, u128::from(FLAG_LOCALPORT), u128::from(FLAG_LOCALPORT)),
+            );
         }
-        acts.push(Action::resubmit(LOG_INGRESS));
         t.push(
             Flow::new(
                 PHY_TO_LOG,
@@ -327,6 +328,24 @@ fn port_flows(topo: &Topology<'_>, pb: &PortBinding, tunmd: Field, t: &mut Vec<F
             )
             .cookie(cookie),
         );
+    } else if let Some(ofport) = topo.localnet_ofport(pb) {
+        localnet_flows(topo, pb, ofport, t);
+    } else if let Some(ln_key) = topo.localnet_redirect(pb) {
+        // Table 40: a port elsewhere on a provider network is reached
+        // through the localnet port, not a tunnel.
+        t.push(
+            Flow::new(
+                LOCAL_OUTPUT,
+                100,
+                port_match(dp, LOG_OUTPORT, key),
+                vec![
+                    set(LOG_OUTPORT, u128::from(ln_key)),
+                    Action::resubmit(LOCAL_OUTPUT),
+                ],
+            )
+            .cookie(cookie),
+        );
+        return;
     } else if let Some(peer) = peer {
         // Table 65: hop into the peer datapath's ingress pipeline.
         let mut inner = vec![
@@ -398,6 +417,84 @@ fn port_flows(topo: &Topology<'_>, pb: &PortBinding, tunmd: Field, t: &mut Vec<F
     );
 }
 
+/// Zone, datapath and inport loads of a port's table-0 ingress flow, then
+/// the resubmit into the logical ingress pipeline.
+fn ingress_metadata(topo: &Topology<'_>, pb: &PortBinding) -> Vec<Action> {
+    let mut acts = Vec::new();
+    put_zones(&mut acts, topo.zones(pb));
+    acts.push(set(LOG_DATAPATH, u128::from(pb.datapath)));
+    acts.push(set(LOG_INPORT, u128::from(pb.tunnel_key)));
+    acts.push(Action::resubmit(LOG_INGRESS));
+    acts
+}
+
+/// 802.1Q "present" bit of `vlan_tci` (the CFI position in OpenFlow).
+const VLAN_PRESENT: u128 = 0x1000;
+
+/// Tables 0, 65 and 41 of a localnet port plugged here (ovn-controller's
+/// handling of localnet patch ports): frames from the provider network
+/// enter the switch's pipeline, tagged with the port's VLAN if it has one
+/// (stripped on the way in), and leave tagged the same way.
+fn localnet_flows(topo: &Topology<'_>, pb: &PortBinding, ofport: u32, t: &mut Vec<Flow>) {
+    let cookie = uuid_cookie(&pb.uuid);
+    let (dp, key) = (pb.datapath, pb.tunnel_key);
+    let tag = pb.tag.map_or(0, u128::from);
+    let in_port = Match::new().with(Field::InPort, u128::from(ofport));
+    let mut stripped = vec![Action::PopVlan];
+    stripped.extend(ingress_metadata(topo, pb));
+    // Tagged with the port's VLAN (VID 0, a priority tag, when it has none).
+    t.push(
+        Flow::new(
+            PHY_TO_LOG,
+            if tag != 0 { 150 } else { 100 },
+            in_port
+                .clone()
+                .with_masked(Field::VlanTci, VLAN_PRESENT | tag, VLAN_PRESENT | 0xfff),
+            stripped,
+        )
+        .cookie(cookie),
+    );
+    if tag == 0 {
+        t.push(
+            Flow::new(
+                PHY_TO_LOG,
+                100,
+                in_port.with_masked(Field::VlanTci, 0, VLAN_PRESENT),
+                ingress_metadata(topo, pb),
+            )
+            .cookie(cookie),
+        );
+    }
+    let mut out = Vec::new();
+    if tag != 0 {
+        let ethertype = match pb.options.get("ethtype").map(String::as_str) {
+            Some(e) if e.eq_ignore_ascii_case("802.11ad") => 0x88a8,
+            _ => 0x8100,
+        };
+        out.push(Action::PushVlan(ethertype));
+        out.push(set(Field::VlanTci, VLAN_PRESENT | tag));
+    }
+    out.push(Action::output(ofport));
+    if tag != 0 {
+        // A flood continues to its next member with this packet.
+        out.push(Action::PopVlan);
+    }
+    t.push(Flow::new(LOG_TO_PHY, 100, port_match(dp, LOG_OUTPORT, key), out).cookie(cookie));
+    // Traffic from a localport, and local-only traffic, never leaves for the
+    // provider network.
+    for flag in [FLAG_LOCALPORT, FLAG_LOCAL_ONLY] {
+        t.push(
+            Flow::new(
+                CHECK_LOOPBACK,
+                160,
+                port_match(dp, LOG_OUTPORT, key).with_masked(LOG_FLAGS, u128::from(flag), u128::from(flag)),
+                vec![],
+            )
+            .cookie(cookie),
+        );
+    }
+}
+
 /// Tables 39/40 for multicast groups on local datapaths.
 fn multicast_flows(topo: &Topology<'_>, tunmd: Field, t: &mut Vec<Flow>) {
     for mc in &topo.state.multicast_groups {
@@ -418,11 +515,14 @@ fn multicast_flows(topo: &Topology<'_>, tunmd: Field, t: &mut Vec<Flow>) {
             if topo.patch_peer(pb).is_some() {
                 remote.push(set(LOG_OUTPORT, u128::from(pb.tunnel_key)));
                 remote.push(Action::resubmit(CHECK_LOOPBACK));
-            } else if topo.is_local_vif(pb) {
+            } else if topo.is_local_vif(pb) || topo.localnet_ofport(pb).is_some() {
                 put_zones(&mut local, (topo.state.zone(&pb.logical_port), 0, 0));
                 local.push(set(LOG_OUTPORT, u128::from(pb.tunnel_key)));
                 local.push(Action::resubmit(CHECK_LOOPBACK));
             } else if pb.port_type != "localport"
+                // Over a provider network the localnet port reaches the
+                // other chassis; a tunnel copy would duplicate the packet.
+                && topo.localnet_port(dp).is_none()
                 && let Some(rc) = topo.remote_tunnel(pb)
             {
                 remote_chassis.insert(rc);
@@ -821,6 +921,109 @@ mod tests {
         assert!(lines.iter().any(
             |l| l.starts_with("table=41,priority=0 ") && l.contains("set_field:0x0->reg9,resubmit(,42)")
         ));
+    }
+
+    /// ls1 with localnet port ln1 (key 9) plugged on patch ofport 7, with
+    /// `tag` as its VLAN.
+    fn with_localnet(tag: Option<u16>) -> crate::of::state::LocalState {
+        let mut s = sample();
+        let mut ln = crate::of::local::tests::port("ln1", 1, 9, "localnet");
+        ln.tag = tag;
+        ln.mac = vec!["unknown".into()];
+        s.port_bindings.push(Arc::new(ln));
+        s.multicast_groups[0].ports.push("ln1".into());
+        s.localnet_ofports.insert("ln1".into(), 7);
+        s.ct_zones.insert("ln1".into(), 6);
+        s
+    }
+
+    #[test]
+    fn localnet_port_carries_the_switch_to_other_chassis() {
+        let s = with_localnet(None);
+        let lines = dump(&physical_flows(&Topology::new(&s), 0));
+        // Untagged and priority-tagged frames from the provider network enter ls1 as ln1.
+        let t0 = find(&lines, ",priority=100,in_port=7,");
+        assert_eq!(t0.len(), 2, "{lines:#?}");
+        assert!(t0.iter().any(|l| l.contains("vlan_tci=0x0/0x1000 ")
+            && l.ends_with(
+                "set_field:0x6->reg13,set_field:0x2->reg11,set_field:0x3->reg12,\
+                 set_field:0x1->metadata,set_field:0x9->reg14,resubmit(,8)"
+            )));
+        assert!(
+            t0.iter().any(|l| l.contains("vlan_tci=0x1000/0x1fff ")
+                && l.contains("actions=pop_vlan,set_field:0x6->reg13"))
+        );
+        assert_eq!(
+            find(
+                &lines,
+                "table=65,priority=100,metadata=0x1,reg15=0x9 actions=output:7"
+            )
+            .len(),
+            1
+        );
+        // vm2 (on hv2) is reached through ln1, not the tunnel; vm3 on ls2 (no localnet) still tunnels.
+        assert_eq!(
+            find(
+                &lines,
+                "table=40,priority=100,metadata=0x1,reg15=0x2 actions=set_field:0x9->reg15,resubmit(,40)"
+            )
+            .len(),
+            1,
+            "{lines:#?}"
+        );
+        assert!(find(&lines, "table=39,priority=100,metadata=0x1,reg15=0x2 ").is_empty());
+        assert_eq!(
+            find(&lines, "table=39,priority=100,metadata=0x3,reg15=0x2 ").len(),
+            1
+        );
+        // Flooding: ln1 is a local member, and no tunnel copy goes to hv2.
+        let mc40 = find(&lines, "table=40,priority=100,metadata=0x1,reg15=0x8000 ");
+        assert!(
+            mc40[0].contains("set_field:0x6->reg13,set_field:0x9->reg15,resubmit(,41)"),
+            "{}",
+            mc40[0]
+        );
+        let mc39 = find(&lines, "table=39,priority=100,metadata=0x1,reg15=0x8000 ");
+        assert!(!mc39[0].contains("output:5"), "{}", mc39[0]);
+        // Localport and local-only traffic never leaves for the provider network.
+        let t41 = find(&lines, "table=41,priority=160,metadata=0x1,");
+        assert_eq!(
+            t41.iter()
+                .filter(|l| l.contains(",reg15=0x9 actions=drop"))
+                .count(),
+            2
+        );
+    }
+
+    #[test]
+    fn tagged_localnet_pushes_and_pops_its_vlan() {
+        let s = with_localnet(Some(100));
+        let lines = dump(&physical_flows(&Topology::new(&s), 0));
+        let t0 = find(&lines, ",priority=150,in_port=7,vlan_tci=0x1064/0x1fff ");
+        assert_eq!(t0.len(), 1, "{lines:#?}");
+        assert!(t0[0].contains("actions=pop_vlan,"));
+        assert!(find(&lines, "in_port=7,vlan_tci=0x0/0x1000").is_empty());
+        assert_eq!(
+            find(
+                &lines,
+                "table=65,priority=100,metadata=0x1,reg15=0x9 actions=push_vlan:0x8100,set_field:0x1064->vlan_tci,output:7,pop_vlan"
+            )
+            .len(),
+            1,
+            "{lines:#?}"
+        );
+    }
+
+    #[test]
+    fn unplugged_localnet_changes_nothing() {
+        let mut s = with_localnet(None);
+        s.localnet_ofports.clear();
+        let lines = dump(&physical_flows(&Topology::new(&s), 0));
+        assert!(find(&lines, "reg15=0x9").is_empty());
+        assert_eq!(
+            find(&lines, "table=39,priority=100,metadata=0x1,reg15=0x2 ").len(),
+            1
+        );
     }
 
     #[test]

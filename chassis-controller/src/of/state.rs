@@ -53,6 +53,10 @@ pub struct LocalState {
     pub vif_ofports: BTreeMap<String, u32>,
     /// Tunnel ports on br-int: remote chassis name → OpenFlow port number.
     pub tunnel_ofports: BTreeMap<String, u32>,
+    /// Localnet logical port → OpenFlow port of its patch port to the
+    /// provider bridge (`ovn-bridge-mappings`) on br-int. A localnet port
+    /// without one is not plugged on this chassis.
+    pub localnet_ofports: BTreeMap<String, u32>,
     /// Conntrack zones, as persisted in br-int `external_ids:ct-zone-<name>`:
     /// keys are logical port names and `<datapath-uuid>_dnat` /
     /// `<datapath-uuid>_snat`.
@@ -92,6 +96,8 @@ pub struct PortBinding {
     pub mac: Vec<String>,
     /// `port_security` column, verbatim (e.g. `"50:54:00:00:00:01 10.0.1.11"`).
     pub port_security: Vec<String>,
+    /// `tag`: the VLAN of a localnet port's provider network (1..4095).
+    pub tag: Option<u16>,
 }
 
 impl PortBinding {

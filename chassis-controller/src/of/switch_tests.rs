@@ -123,18 +123,7 @@ fn switch() -> Vswitch {
         "fail-mode=secure",
         "other-config:disable-in-band=true",
     ]);
-    v.vsctl(&[
-        "--",
-        "add-port",
-        "br-int",
-        "vm1",
-        "--",
-        "set",
-        "interface",
-        "vm1",
-        "ofport_request=1",
-        "external_ids:iface-id=vm1",
-    ]);
+    v.add_vif("vm1", 1);
     for (name, ip, ofport) in [("ovn-hv2-0", "192.168.0.2", 5), ("ovn-hv3-0", "192.168.0.3", 6)] {
         v.vsctl(&[
             "--",

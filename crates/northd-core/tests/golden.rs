@@ -231,3 +231,8 @@ fn seed9_gateway_router_nat() {
 fn seed10_native_dhcp() {
     check_seed(10);
 }
+
+#[test]
+fn seed11_vlan_provider_network() {
+    check_seed(11);
+}

@@ -18,6 +18,8 @@ pub(crate) const NX_VENDOR_ID: u32 = 0x0000_2320;
 const OFPAT_OUTPUT: u16 = 0;
 const OFPAT_SET_QUEUE: u16 = 21;
 const OFPAT_GROUP: u16 = 22;
+const OFPAT_PUSH_VLAN: u16 = 17;
+const OFPAT_POP_VLAN: u16 = 18;
 const OFPAT_DEC_NW_TTL: u16 = 24;
 const OFPAT_SET_FIELD: u16 = 25;
 const OFPAT_COPY_FIELD: u16 = 28;
@@ -88,6 +90,11 @@ pub enum Action {
     Pop(SubField),
     /// `dec_ttl` (OFPAT_DEC_NW_TTL).
     DecTtl,
+    /// `push_vlan:ETHERTYPE` (OFPAT_PUSH_VLAN): a new outer 802.1Q header
+    /// (0x8100, or 0x88a8 for 802.1ad) with VID 0; set `vlan_tci` after.
+    PushVlan(u16),
+    /// `pop_vlan` (OFPAT_POP_VLAN; ovs-ofctl also reads `strip_vlan`).
+    PopVlan,
     /// `ct(...)` (NXAST_CT, with an optional leading NXAST_NAT).
     Ct(Ct),
     /// `ct_clear` (NXAST_CT_CLEAR).
@@ -334,6 +341,17 @@ fn encode_action(a: &Action, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         }
         Action::DecTtl => {
             put_u16(out, OFPAT_DEC_NW_TTL);
+            put_u16(out, 8);
+            put_u32(out, 0);
+        }
+        Action::PushVlan(ethertype) => {
+            put_u16(out, OFPAT_PUSH_VLAN);
+            put_u16(out, 8);
+            put_u16(out, *ethertype);
+            put_u16(out, 0);
+        }
+        Action::PopVlan => {
+            put_u16(out, OFPAT_POP_VLAN);
             put_u16(out, 8);
             put_u32(out, 0);
         }
@@ -665,6 +683,8 @@ fn decode_action(b: &[u8], depth: usize, out: &mut Vec<Action>) -> Result<(), De
         OFPAT_SET_QUEUE => Action::SetQueue(r.u32()?),
         OFPAT_METER => Action::Meter(r.u32()?),
         OFPAT_DEC_NW_TTL => Action::DecTtl,
+        OFPAT_PUSH_VLAN => Action::PushVlan(r.u16()?),
+        OFPAT_POP_VLAN => Action::PopVlan,
         OFPAT_SET_FIELD => {
             let (field, value, mask) = oxm::pull_entry(&mut r)?;
             set_field(field, value, mask)
@@ -1109,6 +1129,8 @@ impl fmt::Display for Action {
             Action::Push(sf) => write!(f, "push:{sf}"),
             Action::Pop(sf) => write!(f, "pop:{sf}"),
             Action::DecTtl => f.write_str("dec_ttl"),
+            Action::PushVlan(t) => write!(f, "push_vlan:{t:#06x}"),
+            Action::PopVlan => f.write_str("pop_vlan"),
             Action::CtClear => f.write_str("ct_clear"),
             Action::Group(g) => write!(f, "group:{g}"),
             Action::GotoTable(t) => write!(f, "goto_table:{t}"),
@@ -1483,6 +1505,8 @@ impl FromStr for Action {
         let need = || arg.ok_or_else(|| ParseError::new(format!("`{name}` needs an argument")));
         match name {
             "dec_ttl" => Ok(Action::DecTtl),
+            "pop_vlan" | "strip_vlan" => Ok(Action::PopVlan),
+            "push_vlan" => Ok(Action::PushVlan(parse_num(need()?)?)),
             "ct_clear" => Ok(Action::CtClear),
             "drop" => Err(ParseError::new("`drop` must be the only action")),
             "output" => Ok(Action::output(text::parse_port(need()?)?)),

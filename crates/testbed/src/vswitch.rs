@@ -129,6 +129,22 @@ impl Vswitch {
             .args(args))
     }
 
+    /// Adds VIF `name` to br-int at OpenFlow port `ofport`, bound to the
+    /// logical port of the same name (`external_ids:iface-id`).
+    pub fn add_vif(&self, name: &str, ofport: u16) {
+        self.vsctl(&[
+            "add-port",
+            "br-int",
+            name,
+            "--",
+            "set",
+            "interface",
+            name,
+            &format!("ofport_request={ofport}"),
+            &format!("external_ids:iface-id={name}"),
+        ]);
+    }
+
     /// `ovs-ofctl -O OpenFlow15 CMD BRIDGE-MGMT ARGS...`
     pub fn ofctl(&self, cmd: &str, bridge: &str, args: &[&str]) -> String {
         run(Command::new("ovs-ofctl")

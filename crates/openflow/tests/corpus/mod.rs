@@ -141,6 +141,8 @@ pub fn all_actions() -> Vec<Action> {
             ],
         }),
         Action::DecTtl,
+        Action::PushVlan(0x8100),
+        Action::PopVlan,
         Action::CtClear,
         Action::Group(1),
         Action::Conjunction {
