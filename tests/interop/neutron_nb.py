@@ -4,7 +4,12 @@ ovsdbapp, the library Neutron's OVN driver uses, then waits (like `--wait=sb`)
 until northd has processed it. Ports are named by UUID and carry the
 `neutron:*` external_ids Neutron sets.
 
-usage: neutron_nb.py NB_REMOTE build|teardown
+Steps: `build` (network, ports, router, load balancer), `security` (Neutron's
+default-drop port group and a security group with its rules, as port groups and
+ACLs), `dhcp` (the subnet's DHCP_Options on both ports), `teardown` (all of it
+deleted the way Neutron deletes it).
+
+usage: neutron_nb.py NB_REMOTE build|security|dhcp|teardown
 Prints one line per object created, then "nb_cfg N" once northd caught up.
 """
 import sys
@@ -16,6 +21,12 @@ from ovsdbapp.schema.ovn_northbound import impl_idl
 
 NET_ID = "8a3c62a8-6b3f-4a57-9d0e-5d1e3e1f0001"
 ROUTER_ID = "8a3c62a8-6b3f-4a57-9d0e-5d1e3e1f0002"
+SG_ID = "8a3c62a8-6b3f-4a57-9d0e-5d1e3e1f0003"
+SUBNET_ID = "8a3c62a8-6b3f-4a57-9d0e-5d1e3e1f0004"
+PORTS = [str(uuid.UUID(int=i)) for i in (1, 2)]
+# Neutron's port group names: "pg_" + the security group id with "_" for "-".
+SG_PG = "pg_" + SG_ID.replace("-", "_")
+DROP_PG = "neutron_pg_drop"
 
 
 def api(remote):
@@ -61,8 +72,51 @@ def build(nb):
     print("nb_cfg", wait_sb(nb))
 
 
+def security(nb):
+    """What Neutron's OVN driver writes for a port in a security group: every port
+    joins the default-drop group, and the group's rules become allow-related ACLs
+    on the group's own port group (its IPs as the derived `$pg_..._ip4` set)."""
+    rule = lambda n: {"neutron:security_group_rule_id": "8a3c62a8-0000-0000-0000-%012d" % n}
+    with nb.transaction(check_error=True) as txn:
+        txn.add(nb.pg_add(DROP_PG, may_exist=True, external_ids={"neutron:security_group_id": DROP_PG}))
+        txn.add(nb.pg_add(SG_PG, external_ids={"neutron:security_group_id": SG_ID}))
+    with nb.transaction(check_error=True) as txn:
+        txn.add(nb.pg_acl_add(DROP_PG, "from-lport", 1001, "inport == @%s && ip" % DROP_PG, "drop"))
+        txn.add(nb.pg_acl_add(DROP_PG, "to-lport", 1001, "outport == @%s && ip" % DROP_PG, "drop"))
+        txn.add(nb.pg_acl_add(SG_PG, "from-lport", 1002, "inport == @%s && ip4" % SG_PG, "allow-related",
+                              **rule(1)))
+        txn.add(nb.pg_acl_add(SG_PG, "to-lport", 1002,
+                              "outport == @%s && ip4 && ip4.src == $%s_ip4" % (SG_PG, SG_PG), "allow-related",
+                              **rule(2)))
+        txn.add(nb.pg_acl_add(SG_PG, "to-lport", 1002,
+                              "outport == @%s && ip4 && ip4.src == 0.0.0.0/0 && tcp && tcp.dst == 22" % SG_PG,
+                              "allow-related", **rule(3)))
+        txn.add(nb.pg_add_ports(DROP_PG, PORTS))
+        txn.add(nb.pg_add_ports(SG_PG, PORTS))
+    print("port groups", DROP_PG, SG_PG)
+    print("nb_cfg", wait_sb(nb))
+
+
+def dhcp(nb):
+    """The subnet's DHCP_Options as Neutron sets them, on both ports."""
+    with nb.transaction(check_error=True) as txn:
+        opts = txn.add(nb.dhcp_options_add("10.0.0.0/24", subnet_id=SUBNET_ID))
+    with nb.transaction(check_error=True) as txn:
+        txn.add(nb.dhcp_options_set_options(opts.result.uuid, lease_time="43200", router="10.0.0.1",
+                                            server_id="10.0.0.1", server_mac="fa:16:3e:00:01:00",
+                                            dns_server="{8.8.8.8}", mtu="1442"))
+        for port in PORTS:
+            txn.add(nb.lsp_set_dhcpv4_options(port, opts.result.uuid))
+    print("dhcp_options", opts.result.uuid)
+    print("nb_cfg", wait_sb(nb))
+
+
 def teardown(nb):
     with nb.transaction(check_error=True) as txn:
+        for pg in (SG_PG, DROP_PG):
+            txn.add(nb.pg_del(pg, if_exists=True))
+        for row in nb.dhcp_options_list().execute():
+            txn.add(nb.dhcp_options_del(row.uuid))
         txn.add(nb.ls_del("neutron-" + NET_ID))
         txn.add(nb.lr_del("neutron-" + ROUTER_ID))
         txn.add(nb.lb_del("lb-web"))
@@ -71,4 +125,4 @@ def teardown(nb):
 
 if __name__ == "__main__":
     nb = api(sys.argv[1])
-    {"build": build, "teardown": teardown}[sys.argv[2]](nb)
+    {"build": build, "security": security, "dhcp": dhcp, "teardown": teardown}[sys.argv[2]](nb)

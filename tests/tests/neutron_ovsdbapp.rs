@@ -1,7 +1,9 @@
 //! Neutron's OVN driver writes Northbound through `ovsdbapp`; the same library
 //! drives rovn: it builds a Neutron-shaped network (UUID-named ports with
-//! `neutron:*` external_ids, a router, a load balancer), waits for rovn-northd
-//! through `nb_cfg`/`sb_cfg`, and tears it down again.
+//! `neutron:*` external_ids, a router, a load balancer), puts the ports in a
+//! security group (port groups and ACLs) and gives them DHCP options, waits
+//! for rovn-northd through `nb_cfg`/`sb_cfg` after each step, and tears it all
+//! down again.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -89,7 +91,57 @@ fn ovsdbapp_builds_a_neutron_network_that_rovn_northd_translates() {
         "no ARP responder for a Neutron port:\n{flows}"
     );
 
+    // Security groups: the default-drop group and the group's own, with its IPs
+    // as the derived address set the remote-group rule matches on.
+    let sg_pg = "pg_8a3c62a8_6b3f_4a57_9d0e_5d1e3e1f0003";
+    neutron("security");
+    let pgs = sbctl(&["--bare", "--columns=name", "list", "Port_Group"]);
+    for pg in [sg_pg, "neutron_pg_drop"] {
+        assert!(
+            pgs.lines().any(|l| l.ends_with(&format!("_{pg}"))),
+            "no SB Port_Group for {pg}:\n{pgs}"
+        );
+    }
+    let derived = sbctl(&[
+        "--bare",
+        "--columns=addresses",
+        "find",
+        "Address_Set",
+        &format!("name={sg_pg}_ip4"),
+    ]);
+    assert!(
+        derived.contains("10.0.0.11") && derived.contains("10.0.0.12"),
+        "{sg_pg}_ip4 holds {derived:?}, not the group's IPs"
+    );
+    let flows = sbctl(&["lflow-list", "neutron-8a3c62a8-6b3f-4a57-9d0e-5d1e3e1f0001"]);
+    let acl = |stage: &str, needle: &str| {
+        flows
+            .lines()
+            .any(|l| l.contains(&format!("(ls_{stage}_acl")) && l.contains(needle))
+    };
+    assert!(acl("in", &format!("inport == @{sg_pg} && ip4")), "{flows}");
+    assert!(acl("out", "tcp.dst == 22"), "{flows}");
+    assert!(acl("out", "outport == @neutron_pg_drop && ip"), "{flows}");
+
+    neutron("dhcp");
+    let flows = sbctl(&["lflow-list", "neutron-8a3c62a8-6b3f-4a57-9d0e-5d1e3e1f0001"]);
+    for ip in ["10.0.0.11", "10.0.0.12"] {
+        assert!(
+            flows.contains(&format!("put_dhcp_opts(offerip = {ip}, ")),
+            "no DHCP flow for {ip}:\n{flows}"
+        );
+    }
+
     neutron("teardown");
+    assert_eq!(
+        sbctl(&["--bare", "--columns=_uuid", "list", "Port_Group"]).trim(),
+        ""
+    );
+    // Only northd's own `svc_monitor_mac` set stays.
+    assert_eq!(
+        sbctl(&["--bare", "--columns=name", "list", "Address_Set"]).trim(),
+        "svc_monitor_mac"
+    );
     assert_eq!(
         sbctl(&["--bare", "--columns=_uuid", "list", "Port_Binding"]).trim(),
         ""
