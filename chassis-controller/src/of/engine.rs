@@ -25,11 +25,11 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use lflow::{FxHashMap, FxHasher};
-use openflow::Field;
+use openflow::{Field, GroupMod, PackedFlow};
 
 use super::compute::Stats;
-use super::flow_set::{Contribution, FlowSet, Source};
-use super::flow_table::{Diff, Flow, FlowTable};
+use super::flow_set::{Contribution, FlowSet, Source, pack};
+use super::flow_table::{Diff, Flow};
 use super::lflows::{ConjIds, Dep, GroupIds, Names, compile_unit, lflow_datapaths};
 use super::local::Topology;
 use super::physical::{PortInputs, head_flows, local_port_flows, tail_flows};
@@ -211,12 +211,13 @@ impl Engine {
         source: Source,
         flows: Vec<Flow>,
     ) -> Option<Arc<Contribution>> {
+        let flows = pack(&source, &flows);
         if let Some(o) = &old
-            && o.flows == flows
+            && *o.flows == *flows
         {
             return old;
         }
-        let new = Contribution::new(source, flows, Vec::new());
+        let new = Contribution::packed(source, flows, Vec::new());
         self.set.replace(old.as_ref(), Some(&new));
         Some(new)
     }
@@ -616,13 +617,13 @@ impl Engine {
         self.set.forget_installed();
     }
 
-    /// The switch has `table` (read back from it).
-    pub fn set_installed(&mut self, table: FlowTable) {
-        self.set.set_installed(table);
+    /// The switch has `flows` and `groups` (read back from it).
+    pub fn set_installed(&mut self, flows: Vec<PackedFlow>, groups: Vec<GroupMod>) {
+        self.set.set_installed(flows, groups);
     }
 
-    /// The desired flows and groups (tests and checks).
-    pub fn desired(&self) -> FlowTable {
+    /// The desired flows, in send order, and groups (tests and checks).
+    pub fn desired(&self) -> (Vec<PackedFlow>, Vec<GroupMod>) {
         self.set.desired()
     }
 
@@ -650,10 +651,11 @@ impl Engine {
 mod tests {
     use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-    use openflow::{Action, FlowModCommand, GroupModCommand, Match};
+    use openflow::{GroupModCommand, Match};
 
     use super::*;
     use crate::of::compute::desired_flows;
+    use crate::of::flow_set::packed_table;
     use crate::of::local::tests::{port, sample};
     use crate::of::state::{MacBinding, Pipeline};
 
@@ -881,12 +883,17 @@ mod tests {
         sort(s);
     }
 
-    type Key = (u8, u16, Match);
+    /// What OpenFlow identifies a flow by: table, priority, match bytes.
+    type Key = (u8, u16, Vec<u8>);
+
+    fn key(f: &PackedFlow) -> Key {
+        (f.table_id(), f.priority(), f.match_wire().to_vec())
+    }
 
     /// A switch: applies diffs.
     #[derive(Default)]
     struct Switch {
-        flows: HashMap<Key, (u64, Vec<Action>)>,
+        flows: HashMap<Key, PackedFlow>,
         groups: BTreeMap<u32, String>,
     }
 
@@ -899,26 +906,21 @@ mod tests {
                     _ => assert!(self.groups.insert(g.group_id, add_text(g)).is_some()),
                 }
             }
-            for f in d.flow_adds.into_iter().chain(d.flow_mods).chain(d.flow_dels) {
-                let key = (f.table_id, f.priority, f.match_);
-                match f.command {
-                    FlowModCommand::Add => assert!(self.flows.insert(key, (f.cookie, f.actions)).is_none()),
-                    FlowModCommand::ModifyStrict => {
-                        assert!(self.flows.insert(key, (f.cookie, f.actions)).is_some())
-                    }
-                    FlowModCommand::DeleteStrict => assert!(self.flows.remove(&key).is_some()),
-                    c => panic!("unexpected {c:?}"),
-                }
+            for f in d.flow_adds {
+                assert!(self.flows.insert(key(&f), f).is_none());
+            }
+            for f in d.flow_mods {
+                assert!(self.flows.insert(key(&f), f).is_some());
+            }
+            for f in d.flow_dels {
+                assert!(f.instructions_wire().is_empty() && f.cookie() == 0);
+                assert!(self.flows.remove(&key(&f)).is_some());
             }
         }
 
-        fn matches(&self, t: &FlowTable) -> bool {
-            let flows: HashMap<Key, (u64, Vec<Action>)> = t
-                .flows()
-                .into_iter()
-                .map(|f| ((f.table, f.priority, f.match_), (f.cookie, f.actions)))
-                .collect();
-            let groups: BTreeMap<u32, String> = t.groups().map(|g| (g.group_id, g.to_string())).collect();
+        fn matches(&self, (flows, groups): &(Vec<PackedFlow>, Vec<GroupMod>)) -> bool {
+            let flows: HashMap<Key, PackedFlow> = flows.iter().map(|f| (key(f), f.clone())).collect();
+            let groups: BTreeMap<u32, String> = groups.iter().map(|g| (g.group_id, g.to_string())).collect();
             flows == self.flows && groups == self.groups
         }
     }
@@ -927,10 +929,6 @@ mod tests {
         let mut g = g.clone();
         g.command = GroupModCommand::Add;
         g.to_string()
-    }
-
-    fn same(a: &FlowTable, b: &FlowTable) -> bool {
-        a.flows() == b.flows() && a.groups().collect::<Vec<_>>() == b.groups().collect::<Vec<_>>()
     }
 
     /// After every change, the incrementally maintained table equals a
@@ -950,7 +948,8 @@ mod tests {
             let stats = e.update(&s, tun);
             let (scratch, scratch_stats) = desired_flows(&s, tun, &mut ids);
             let mine = e.desired();
-            assert!(same(&mine, &scratch), "step {step}: tables differ");
+            let want = packed_table(&scratch);
+            assert!(mine == want, "step {step}: tables differ");
             assert_eq!(stats.flows, scratch.len(), "step {step}");
             assert_eq!(stats.groups, scratch.group_count(), "step {step}");
             assert_eq!(
@@ -964,13 +963,70 @@ mod tests {
             let d = e.diff();
             changed += usize::from(!d.is_empty());
             sw.apply(d);
-            assert!(sw.matches(&scratch), "step {step}: switch differs");
+            assert!(sw.matches(&want), "step {step}: switch differs");
             // Nothing changed: no pass recompiles, no message.
             e.update(&s, tun);
             assert!(e.diff().is_empty(), "step {step}: churn without a change");
             mutate(&mut s, &mut rng, &mut n);
         }
         assert!(changed > 150, "the changes must change flows ({changed})");
+    }
+
+    /// The bundles ofctrl sends for a fixed sequence of states (random
+    /// changes, one full reinstall), byte for byte as recorded in
+    /// `testdata/bundles.golden` before flows were stored packed. Flow mods
+    /// with the same command, table and priority may come in any order (the
+    /// switch applies them independently), so each such run is sorted.
+    #[test]
+    fn sends_the_recorded_bytes() {
+        let mut rng = Rng(11);
+        let mut s = base();
+        let mut e = Engine::new();
+        let mut n = 0;
+        let mut out = String::new();
+        for step in 0..24 {
+            e.update(&s, 1);
+            let full = step == 12;
+            if full {
+                e.forget_installed();
+            }
+            let mut wire: Vec<Vec<u8>> = Vec::new();
+            for m in crate::of::ofctrl::bundle_messages(1, e.diff(), full) {
+                let mut b = Vec::new();
+                openflow::encode(&m, 0, &mut b).unwrap();
+                wire.push(b);
+            }
+            // A run: same inner message type and, for flow mods, the same
+            // table, command and priority.
+            let run = |b: &[u8]| -> Vec<u8> {
+                if b.len() > 48 && b[1] == 34 && b[17] == 14 {
+                    vec![b[40], b[41], b[46], b[47]]
+                } else {
+                    b.to_vec()
+                }
+            };
+            let mut lines = Vec::new();
+            for chunk in wire.chunk_by(|a, b| run(a) == run(b)) {
+                let mut hex: Vec<String> = chunk
+                    .iter()
+                    .map(|b| b.iter().map(|x| format!("{x:02x}")).collect())
+                    .collect();
+                hex.sort();
+                lines.extend(hex);
+            }
+            out.push_str(&format!("step {step}: {} messages\n", lines.len()));
+            for l in lines {
+                out.push_str(&l);
+                out.push('\n');
+            }
+            mutate(&mut s, &mut rng, &mut n);
+        }
+        let want = include_str!("testdata/bundles.golden");
+        let diverges = want.lines().zip(out.lines()).position(|(a, b)| a != b);
+        assert!(
+            want == out,
+            "bundles differ from the recording (first at line {diverges:?})"
+        );
     }
 
     /// Reading the switch back, and losing it, lead to the same table.
@@ -983,13 +1039,14 @@ mod tests {
         assert!(d.flow_adds.len() > 20 && !d.group_adds.is_empty());
         // A restarted controller finds the flows installed: nothing to send.
         let mut e2 = Engine::new();
-        e2.set_installed(e.desired());
+        let (flows, groups) = e.desired();
+        e2.set_installed(flows.clone(), groups.clone());
         e2.update(&s, 1);
         assert!(e2.diff().is_empty());
         // A stale flow on the switch is deleted, a missing one added.
-        let mut t = e.desired();
-        t.add(Flow::new(99, 1, Match::new(), vec![]));
-        e2.set_installed(t);
+        let mut stale = flows;
+        stale.push(Flow::new(99, 1, Match::new(), vec![]).pack().unwrap());
+        e2.set_installed(stale, groups);
         let d = e2.diff();
         assert_eq!((d.flow_dels.len(), d.flow_adds.len()), (1, 0));
         // A reconnect: everything is added again.

@@ -15,9 +15,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::Arc;
 
-use openflow::{Action, FlowMod, GroupMod, GroupModCommand, Match};
+use openflow::{Action, GroupMod, GroupModCommand, PackedFlow};
+use tracing::warn;
 
-use super::flow_table::{Diff, Flow, FlowTable, merge_conjunctions, merges, same_group};
+use super::flow_table::{Diff, Flow, FlowTable, merge_conjunctions, merges, same_group, send_order};
 
 /// Who contributes flows; the derived order is the order a from-scratch
 /// computation adds them in (physical flows first, ports by name, logical
@@ -36,36 +37,56 @@ pub enum Source {
     Switch,
 }
 
-/// The flows and groups one source wants, immutable once built.
+/// The flows and groups one source wants, immutable once built. Flows are
+/// kept packed (wire form): this is the only copy of a flow the controller
+/// holds, shared by the desired set and the switch's installed state.
 #[derive(Debug)]
 pub struct Contribution {
     pub source: Source,
-    pub flows: Vec<Flow>,
-    pub groups: Vec<GroupMod>,
+    pub flows: Box<[PackedFlow]>,
+    pub groups: Box<[GroupMod]>,
     /// Key hash of each flow, computed once.
-    hashes: Vec<u64>,
+    hashes: Box<[u64]>,
 }
 
 impl Contribution {
+    /// Packs `flows`; one that cannot be encoded (it could not be sent
+    /// either) is left out with a warning.
     pub fn new(source: Source, flows: Vec<Flow>, groups: Vec<GroupMod>) -> Arc<Contribution> {
-        let hashes = flows
-            .iter()
-            .map(|f| key_hash(f.table, f.priority, &f.match_))
-            .collect();
+        let packed = pack(&source, &flows);
+        Contribution::packed(source, packed, groups)
+    }
+
+    pub fn packed(source: Source, flows: Vec<PackedFlow>, groups: Vec<GroupMod>) -> Arc<Contribution> {
+        let hashes = flows.iter().map(key_hash).collect();
         Arc::new(Contribution {
             source,
-            flows,
-            groups,
+            flows: flows.into_boxed_slice(),
+            groups: groups.into_boxed_slice(),
             hashes,
         })
     }
 }
 
+/// `flows`, packed, without those that cannot be encoded.
+pub fn pack(source: &Source, flows: &[Flow]) -> Vec<PackedFlow> {
+    flows
+        .iter()
+        .filter_map(|f| match f.pack() {
+            Ok(p) => Some(p),
+            Err(e) => {
+                warn!("dropping flow of {source:?} that cannot be encoded: {e} ({f})");
+                None
+            }
+        })
+        .collect()
+}
+
 /// Fx hash of a flow key, finished with a 64-bit mixer: the map below uses it
 /// as is, and Fx alone leaves the low bits weak.
-fn key_hash(table: u8, priority: u16, m: &Match) -> u64 {
+fn key_hash(f: &PackedFlow) -> u64 {
     let mut h = lflow::FxHasher::default();
-    (table, priority, m).hash(&mut h);
+    (f.table_id(), f.priority(), f.match_wire()).hash(&mut h);
     let mut x = h.finish();
     x ^= x >> 33;
     x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
@@ -105,7 +126,10 @@ struct Key {
 impl PartialEq for Key {
     fn eq(&self, other: &Key) -> bool {
         let (a, b) = (self.owner.flow(), other.owner.flow());
-        self.hash == other.hash && a.table == b.table && a.priority == b.priority && a.match_ == b.match_
+        self.hash == other.hash
+            && a.table_id() == b.table_id()
+            && a.priority() == b.priority()
+            && a.match_wire() == b.match_wire()
     }
 }
 
@@ -128,7 +152,7 @@ impl Key {
         }
     }
 
-    fn flow(&self) -> &Flow {
+    fn flow(&self) -> &PackedFlow {
         self.owner.flow()
     }
 }
@@ -141,7 +165,7 @@ struct Entry {
 }
 
 impl Entry {
-    fn flow(&self) -> &Flow {
+    fn flow(&self) -> &PackedFlow {
         &self.c.flows[self.i as usize]
     }
 
@@ -159,15 +183,15 @@ impl Entry {
 enum Installed {
     /// Exactly one contribution's flow (shared, not copied).
     Shared(Entry),
-    /// Merged conjunctions, or read back from the switch.
-    Owned { cookie: u64, actions: Vec<Action> },
+    /// Merged conjunctions (rare: boxed to keep every slot small).
+    Owned(Box<PackedFlow>),
 }
 
 impl Installed {
-    fn value(&self) -> (u64, &[Action]) {
+    fn flow(&self) -> &PackedFlow {
         match self {
-            Installed::Shared(e) => (e.flow().cookie, &e.flow().actions),
-            Installed::Owned { cookie, actions } => (*cookie, actions),
+            Installed::Shared(e) => e.flow(),
+            Installed::Owned(f) => f,
         }
     }
 }
@@ -186,31 +210,44 @@ struct Slot {
 /// The value the contributors of a key give.
 enum Folded<'a> {
     One(&'a Entry),
-    Merged(u64, Vec<Action>),
+    Merged(PackedFlow),
 }
 
 /// `FlowTable::add` over `entries` in order: the first wins, conjunctions
-/// merge. Returns the value and the number of flows that lost.
+/// merge. Returns the value and the number of flows that lost. Actions are
+/// decoded only where two contributors' differ (conjunctions or conflicts).
 fn fold(entries: &[Entry]) -> Option<(Folded<'_>, u32)> {
     let (first, rest) = entries.split_first()?;
-    let mut merged: Option<Vec<Action>> = None;
+    let decode = |f: &PackedFlow| f.decode_actions().unwrap_or_default();
+    // The value so far, decoded once a contributor's actions differ.
+    let mut cur: Option<Vec<Action>> = None;
+    let mut merged = false;
     let mut conflicts = 0;
     for e in rest {
-        let cur = merged.as_deref().unwrap_or(&first.flow().actions);
-        let actions = &e.flow().actions;
-        if merges(cur, actions) {
-            merge_conjunctions(
-                merged.get_or_insert_with(|| first.flow().actions.clone()),
-                actions,
-            );
-        } else if cur != actions.as_slice() {
+        let flow = e.flow();
+        if !merged && flow.instructions_wire() == first.flow().instructions_wire() {
+            // Same as the value: neither merges nor conflicts.
+            continue;
+        }
+        let c = cur.get_or_insert_with(|| decode(first.flow()));
+        let actions = decode(flow);
+        if merges(c, &actions) {
+            merge_conjunctions(c, &actions);
+            merged = true;
+        } else if *c != actions {
             conflicts += 1;
         }
     }
-    Some(match merged {
-        None => (Folded::One(first), conflicts),
-        Some(actions) => (Folded::Merged(0, actions), conflicts),
-    })
+    let (true, Some(actions)) = (merged, cur) else {
+        return Some((Folded::One(first), conflicts));
+    };
+    match first.flow().with_actions(0, &actions) {
+        Ok(f) => Some((Folded::Merged(f), conflicts)),
+        Err(e) => {
+            warn!("merged conjunctions cannot be encoded ({e}); keeping the first flow");
+            Some((Folded::One(first), conflicts))
+        }
+    }
 }
 
 /// The desired flows (by contribution) and the installed ones.
@@ -352,11 +389,10 @@ impl FlowSet {
         self.dirty_groups = self.groups.keys().copied().collect();
     }
 
-    /// The switch has `table` (read back from it).
-    pub fn set_installed(&mut self, table: FlowTable) {
+    /// The switch has `flows` and `groups` (read back from it).
+    pub fn set_installed(&mut self, flows: Vec<PackedFlow>, groups: Vec<GroupMod>) {
         self.forget_installed();
-        let (flows, groups) = table.into_parts();
-        let dumped = Contribution::new(Source::Switch, flows.collect(), Vec::new());
+        let dumped = Contribution::packed(Source::Switch, flows, Vec::new());
         for i in 0..dumped.flows.len() {
             let key = Key::of(&dumped, i);
             let installed = Installed::Shared(key.owner.clone());
@@ -391,10 +427,8 @@ impl FlowSet {
                 None => self.installed_groups.remove(&id),
             };
         }
-        // Deterministic order (hash order is not), cheap enough for a full
-        // reinstall of every flow (no text formatting per flow).
         let mut dirty = std::mem::take(&mut self.dirty);
-        dirty.sort_by_key(|k| (k.flow().table, k.flow().priority, k.hash));
+        dirty.sort_by(|a, b| send_order(a.flow(), b.flow()));
         for key in dirty {
             let Some(slot) = self.slots.get_mut(&key) else {
                 continue;
@@ -405,12 +439,10 @@ impl FlowSet {
             let new_conflicts = folded.as_ref().map_or(0, |(_, n)| *n);
             self.conflicts = self.conflicts + new_conflicts as usize - slot.conflicts as usize;
             slot.conflicts = new_conflicts;
-            let (k_table, k_prio, k_match) = (key.flow().table, key.flow().priority, &key.flow().match_);
             match folded {
                 None => {
                     if had {
-                        d.flow_dels
-                            .push(FlowMod::delete_strict(k_table, k_prio, k_match.clone()));
+                        d.flow_dels.push(key.flow().key_only());
                     }
                     self.slots.remove(&key);
                     continue;
@@ -418,24 +450,20 @@ impl FlowSet {
                 Some((Folded::One(e), _)) => {
                     let same = match &slot.installed {
                         Some(Installed::Shared(i)) if i.is(&e.c, e.i) => true,
-                        Some(i) => i.value() == (e.flow().cookie, e.flow().actions.as_slice()),
+                        Some(i) => i.flow() == e.flow(),
                         None => false,
                     };
                     if !same {
-                        let f = e.flow();
-                        push_mod(&mut d, had, k_table, k_prio, k_match, f.cookie, f.actions.clone());
+                        push_mod(&mut d, had, e.flow().clone());
                     }
                     slot.installed = Some(Installed::Shared(e.clone()));
                 }
-                Some((Folded::Merged(cookie, actions), _)) => {
-                    let same = slot
-                        .installed
-                        .as_ref()
-                        .is_some_and(|i| i.value() == (cookie, actions.as_slice()));
+                Some((Folded::Merged(f), _)) => {
+                    let same = slot.installed.as_ref().is_some_and(|i| *i.flow() == f);
                     if !same {
-                        push_mod(&mut d, had, k_table, k_prio, k_match, cookie, actions.clone());
+                        push_mod(&mut d, had, f.clone());
                     }
-                    slot.installed = Some(Installed::Owned { cookie, actions });
+                    slot.installed = Some(Installed::Owned(Box::new(f)));
                 }
             }
             if let Some(first) = slot.entries.first()
@@ -456,31 +484,34 @@ impl FlowSet {
         d
     }
 
-    /// The desired flows and groups as a table (for tests and checks).
-    pub fn desired(&self) -> FlowTable {
-        let mut t = FlowTable::new();
-        for (k, s) in &self.slots {
-            let (cookie, actions) = match fold(&s.entries) {
-                Some((Folded::One(e), _)) => (e.flow().cookie, e.flow().actions.clone()),
-                Some((Folded::Merged(c, a), _)) => (c, a),
-                None => continue,
-            };
-            let f = k.flow();
-            t.add(Flow::new(f.table, f.priority, f.match_.clone(), actions).cookie(cookie));
-        }
-        for (g, _) in self.groups.values() {
-            t.add_group(g.clone());
-        }
-        t
+    /// The desired flows, in send order, and groups (for tests and checks).
+    pub fn desired(&self) -> (Vec<PackedFlow>, Vec<GroupMod>) {
+        let mut flows: Vec<PackedFlow> = self
+            .slots
+            .values()
+            .filter_map(|s| match fold(&s.entries)? {
+                (Folded::One(e), _) => Some(e.flow().clone()),
+                (Folded::Merged(f), _) => Some(f),
+            })
+            .collect();
+        flows.sort_by(send_order);
+        (flows, self.groups.values().map(|(g, _)| g.clone()).collect())
     }
 }
 
-fn push_mod(d: &mut Diff, had: bool, table: u8, prio: u16, m: &Match, cookie: u64, actions: Vec<Action>) {
+fn push_mod(d: &mut Diff, had: bool, flow: PackedFlow) {
     if had {
-        d.flow_mods
-            .push(FlowMod::modify_strict(table, prio, m.clone(), actions).with_cookie(cookie));
+        d.flow_mods.push(flow);
     } else {
-        d.flow_adds
-            .push(FlowMod::add(table, prio, m.clone(), actions).with_cookie(cookie));
+        d.flow_adds.push(flow);
     }
+}
+
+/// A table's flows, packed, in send order (those that cannot be encoded
+/// left out), and its groups: what [`FlowSet::desired`] gives for the same
+/// flows.
+pub fn packed_table(t: &FlowTable) -> (Vec<PackedFlow>, Vec<GroupMod>) {
+    let mut flows = pack(&Source::Switch, &t.flows());
+    flows.sort_by(send_order);
+    (flows, t.groups().cloned().collect())
 }

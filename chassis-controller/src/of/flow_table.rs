@@ -9,7 +9,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use openflow::{Action, FlowMod, GroupMod, GroupModCommand, Match, Message};
+use openflow::{
+    Action, DecodeError, EncodeError, FlowMod, FlowModCommand, GroupMod, GroupModCommand, Match, Message,
+    PackedFlow, PackedFlowMod,
+};
 
 /// One OpenFlow flow.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -45,6 +48,29 @@ impl Flow {
             priority: self.priority,
             match_: self.match_.clone(),
         }
+    }
+
+    /// The compact form the flow engine keeps (fails where sending the flow
+    /// would).
+    pub fn pack(&self) -> Result<PackedFlow, EncodeError> {
+        PackedFlow::new(
+            self.table,
+            self.priority,
+            self.cookie,
+            &self.match_,
+            &self.actions,
+        )
+    }
+
+    /// A packed flow, decoded.
+    pub fn unpack(p: &PackedFlow) -> Result<Flow, DecodeError> {
+        Ok(Flow {
+            table: p.table_id(),
+            priority: p.priority(),
+            match_: p.decode_match()?,
+            cookie: p.cookie(),
+            actions: p.decode_actions()?,
+        })
     }
 
     /// `add-flow` for this flow.
@@ -92,14 +118,14 @@ pub struct FlowTable {
 }
 
 /// The messages that turn one [`FlowTable`] into another, in a safe order:
-/// new/changed groups, new flows, modified flows, deleted flows, deleted
-/// groups.
+/// new/changed groups, new flows (`ADD`), modified flows (`MODIFY_STRICT`),
+/// deleted flows (`DELETE_STRICT`, by key only), deleted groups.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Diff {
     pub group_adds: Vec<GroupMod>,
-    pub flow_adds: Vec<FlowMod>,
-    pub flow_mods: Vec<FlowMod>,
-    pub flow_dels: Vec<FlowMod>,
+    pub flow_adds: Vec<PackedFlow>,
+    pub flow_mods: Vec<PackedFlow>,
+    pub flow_dels: Vec<PackedFlow>,
     pub group_dels: Vec<GroupMod>,
 }
 
@@ -117,15 +143,29 @@ impl Diff {
     }
 
     /// The messages, in the order they must be applied.
-    pub fn into_messages(self) -> Vec<Message> {
-        let mut out = Vec::with_capacity(self.len());
-        out.extend(self.group_adds.into_iter().map(Message::GroupMod));
-        out.extend(self.flow_adds.into_iter().map(Message::FlowMod));
-        out.extend(self.flow_mods.into_iter().map(Message::FlowMod));
-        out.extend(self.flow_dels.into_iter().map(Message::FlowMod));
-        out.extend(self.group_dels.into_iter().map(Message::GroupMod));
-        out
+    pub fn into_messages(self) -> impl Iterator<Item = Message> {
+        let flow_mod = |command| move |flow| Message::PackedFlowMod(PackedFlowMod { command, flow });
+        let groups = self.group_adds.into_iter().map(Message::GroupMod);
+        groups
+            .chain(self.flow_adds.into_iter().map(flow_mod(FlowModCommand::Add)))
+            .chain(
+                self.flow_mods
+                    .into_iter()
+                    .map(flow_mod(FlowModCommand::ModifyStrict)),
+            )
+            .chain(
+                self.flow_dels
+                    .into_iter()
+                    .map(flow_mod(FlowModCommand::DeleteStrict)),
+            )
+            .chain(self.group_dels.into_iter().map(Message::GroupMod))
     }
+}
+
+/// The order flow mods of one kind are sent in: deterministic (hash order is
+/// not) and cheap (no text formatting per flow).
+pub(crate) fn send_order(a: &PackedFlow, b: &PackedFlow) -> std::cmp::Ordering {
+    (a.table_id(), a.priority(), a.match_wire()).cmp(&(b.table_id(), b.priority(), b.match_wire()))
 }
 
 impl FlowTable {
@@ -272,23 +312,20 @@ impl FlowTable {
                 None => d.group_adds.push(g.clone()),
             }
         }
+        // A flow that cannot be encoded cannot be sent either.
+        let pack = |k: &FlowKey, v: &FlowValue| {
+            PackedFlow::new(k.table, k.priority, v.cookie, &k.match_, &v.actions).ok()
+        };
         for (k, v) in &desired.flows {
             match self.flows.get(k) {
-                None => d.flow_adds.push(
-                    FlowMod::add(k.table, k.priority, k.match_.clone(), v.actions.clone())
-                        .with_cookie(v.cookie),
-                ),
+                None => d.flow_adds.extend(pack(k, v)),
                 Some(old) if old == v => {}
-                Some(_) => d.flow_mods.push(
-                    FlowMod::modify_strict(k.table, k.priority, k.match_.clone(), v.actions.clone())
-                        .with_cookie(v.cookie),
-                ),
+                Some(_) => d.flow_mods.extend(pack(k, v)),
             }
         }
-        for k in self.flows.keys() {
+        for (k, v) in &self.flows {
             if !desired.flows.contains_key(k) {
-                d.flow_dels
-                    .push(FlowMod::delete_strict(k.table, k.priority, k.match_.clone()));
+                d.flow_dels.extend(pack(k, v).map(|p| p.key_only()));
             }
         }
         for id in self.groups.keys() {
@@ -296,11 +333,9 @@ impl FlowTable {
                 d.group_dels.push(GroupMod::delete(*id));
             }
         }
-        // Deterministic order (HashMap iteration is not).
-        let key = |f: &FlowMod| (f.table_id, f.priority, f.match_.to_string());
-        d.flow_adds.sort_by_cached_key(key);
-        d.flow_mods.sort_by_cached_key(key);
-        d.flow_dels.sort_by_cached_key(key);
+        d.flow_adds.sort_by(send_order);
+        d.flow_mods.sort_by(send_order);
+        d.flow_dels.sort_by(send_order);
         d
     }
 }
@@ -391,12 +426,18 @@ mod tests {
         ]);
         let d = old.diff(&new);
         assert_eq!(d.flow_adds.len(), 1);
-        assert_eq!(d.flow_adds[0].match_.get(Field::InPort).unwrap().value, 3);
+        let added = d.flow_adds[0].decode_match().unwrap();
+        assert_eq!(added.get(Field::InPort).unwrap().value, 3);
         assert_eq!(d.flow_mods.len(), 1);
-        assert_eq!(d.flow_mods[0].command, openflow::FlowModCommand::ModifyStrict);
+        assert_eq!(
+            Flow::unpack(&d.flow_mods[0]).unwrap().to_string(),
+            new.flows()[2].to_string()
+        );
         assert_eq!(d.flow_dels.len(), 1);
-        assert_eq!(d.flow_dels[0].command, openflow::FlowModCommand::DeleteStrict);
+        assert!(d.flow_dels[0].instructions_wire().is_empty());
         assert_eq!(d.len(), 3);
+        let msgs: Vec<Message> = d.into_messages().collect();
+        assert!(matches!(&msgs[2], Message::PackedFlowMod(m) if m.command == FlowModCommand::DeleteStrict));
         // Applying the diff to `old` gives `new` back.
         assert!(new.diff(&new).is_empty());
     }
@@ -407,7 +448,7 @@ mod tests {
         let new = table(&["cookie=0x2,table=8,priority=50,metadata=0x1 actions=resubmit(,9)"]);
         let d = old.diff(&new);
         assert_eq!(d.flow_mods.len(), 1);
-        assert_eq!(d.flow_mods[0].cookie, 2);
+        assert_eq!(d.flow_mods[0].cookie(), 2);
     }
 
     #[test]
@@ -460,7 +501,7 @@ mod tests {
         assert_eq!(d.group_adds[0].command, GroupModCommand::Modify);
         assert_eq!(d.group_dels.len(), 1);
         assert_eq!(d.group_dels[0].group_id, 2);
-        let msgs = d.into_messages();
+        let msgs: Vec<Message> = d.into_messages().collect();
         assert!(matches!(msgs.last(), Some(Message::GroupMod(g)) if g.command == GroupModCommand::Delete));
     }
 }

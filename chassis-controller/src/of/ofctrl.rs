@@ -24,7 +24,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use openflow::{
     Action, BundleAdd, BundleControl, BundleCtrlType, Field, FlowMod, FlowStatsRequest, GROUP_ALL, GroupMod,
-    Message, SubField, TABLE_ALL, TlvMap, TlvTableCommand, TlvTableMod, TlvTableReply, bundle_flags,
+    Message, PackedFlow, SubField, TABLE_ALL, TlvMap, TlvTableCommand, TlvTableMod, TlvTableReply,
+    bundle_flags,
 };
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
@@ -32,7 +33,7 @@ use tracing::{debug, info, warn};
 use super::compute::Stats;
 use super::conn::{Backoff, Conn, ConnError, REPLY_TIMEOUT};
 use super::engine::Engine;
-use super::flow_table::{Diff, Flow, FlowTable};
+use super::flow_table::{Diff, Flow};
 use super::state::LocalState;
 use super::tables::{GENEVE_OPT_CLASS, GENEVE_OPT_LEN, GENEVE_OPT_TYPE};
 
@@ -164,35 +165,38 @@ pub fn plan_tlv(reply: &TlvTableReply) -> Result<(u8, bool), ()> {
 }
 
 /// The messages of one update: bundle open, one add per flow/group mod,
-/// commit. `full` prepends deletion of every flow and group.
-pub fn bundle_messages(bundle_id: u32, diff: Diff, full: bool) -> Vec<Message> {
+/// commit. `full` prepends deletion of every flow and group. Made one at a
+/// time as they are encoded: a full reinstall is tens of thousands.
+pub fn bundle_messages(bundle_id: u32, diff: Diff, full: bool) -> impl Iterator<Item = Message> {
     let flags = bundle_flags::ATOMIC | bundle_flags::ORDERED;
-    let mut mods = Vec::new();
-    if full {
-        mods.push(Message::FlowMod(FlowMod::delete_table(TABLE_ALL)));
-        mods.push(Message::GroupMod(GroupMod::delete(GROUP_ALL)));
-    }
-    mods.extend(diff.into_messages());
-    let mut out = Vec::with_capacity(mods.len() + 2);
-    out.push(Message::BundleControl(BundleControl {
-        bundle_id,
-        ctrl_type: BundleCtrlType::OpenRequest,
-        flags,
-    }));
-    out.extend(mods.into_iter().map(|m| {
-        Message::BundleAdd(BundleAdd {
+    let control = move |ctrl_type| {
+        Message::BundleControl(BundleControl {
             bundle_id,
+            ctrl_type,
             flags,
-            message: Box::new(m),
         })
-    }));
-    out.push(Message::BundleControl(BundleControl {
-        bundle_id,
-        ctrl_type: BundleCtrlType::CommitRequest,
-        flags,
-    }));
-    out
+    };
+    let clear = full.then(|| {
+        [
+            Message::FlowMod(FlowMod::delete_table(TABLE_ALL)),
+            Message::GroupMod(GroupMod::delete(GROUP_ALL)),
+        ]
+    });
+    let mods = clear.into_iter().flatten().chain(diff.into_messages());
+    std::iter::once(control(BundleCtrlType::OpenRequest))
+        .chain(mods.map(move |m| {
+            Message::BundleAdd(BundleAdd {
+                bundle_id,
+                flags,
+                message: Box::new(m),
+            })
+        }))
+        .chain(std::iter::once(control(BundleCtrlType::CommitRequest)))
 }
+
+/// Encoded bytes of a bundle held before they are written: a full reinstall
+/// is tens of megabytes, sent in pieces of this size rather than whole.
+const SEND_CHUNK: usize = 1 << 20;
 
 fn summarize(seq: u64, d: &Diff, full: bool) -> BundleSummary {
     BundleSummary {
@@ -324,14 +328,14 @@ impl Task {
         .await?;
         let tun_index = setup_tlv(&mut conn).await?;
         if self.first_session {
-            let dumped = dump(&mut conn).await?;
+            let (flows, groups) = dump(&mut conn).await?;
             info!(
                 "ofctrl: connected to {}; switch has {} flows, {} groups; resyncing by difference",
                 self.mgmt.display(),
-                dumped.len(),
-                dumped.group_count()
+                flows.len(),
+                groups.len()
             );
-            self.engine.set_installed(dumped);
+            self.engine.set_installed(flows, groups);
             self.reinstall = false;
             self.first_session = false;
         } else {
@@ -382,8 +386,8 @@ impl Task {
                             // dump would swallow other barrier replies).
                             if need_dump && pending_acks.is_empty() {
                                 need_dump = false;
-                                let dumped = dump(&mut conn).await?;
-                                self.engine.set_installed(dumped);
+                                let (flows, groups) = dump(&mut conn).await?;
+                                self.engine.set_installed(flows, groups);
                             }
                         }
                         Message::Error(e) => match pending_acks.on_error(h.xid) {
@@ -434,7 +438,7 @@ impl Task {
         let mut bytes = Vec::new();
         let (mut first_xid, mut last_xid) = (0, 0);
         if !summary.is_empty() {
-            for (i, m) in bundle_messages(bundle_id, diff, full).into_iter().enumerate() {
+            for (i, m) in bundle_messages(bundle_id, diff, full).enumerate() {
                 match conn.encode_into(&m, &mut bytes) {
                     Ok(xid) => {
                         if i == 0 {
@@ -443,6 +447,10 @@ impl Task {
                         last_xid = xid;
                     }
                     Err(e) => warn!("ofctrl: #{}: dropping unencodable message: {e}", update.seq),
+                }
+                if bytes.len() >= SEND_CHUNK {
+                    conn.send_bytes(&bytes).await?;
+                    bytes.clear();
                 }
             }
         }
@@ -511,25 +519,44 @@ async fn setup_tlv(conn: &mut Conn) -> Result<u8, ConnError> {
     Err(ConnError::Timeout("a Geneve TLV mapping"))
 }
 
-/// Reads every flow and group from the switch.
-async fn dump(conn: &mut Conn) -> Result<FlowTable, ConnError> {
-    let mut table = FlowTable::new();
+/// Reads every flow and group from the switch; each flow is packed as its
+/// reply part is read, so the decoded form of all flows never exists at once.
+async fn dump(conn: &mut Conn) -> Result<(Vec<PackedFlow>, Vec<GroupMod>), ConnError> {
+    let mut flows = Vec::new();
+    let mut groups = Vec::new();
     let xid = conn
         .send(&Message::FlowStatsRequest(FlowStatsRequest::default()))
         .await?;
-    let flows = async {
+    let read_flows = async {
         loop {
             let (h, msg) = conn.recv().await?;
             match msg {
                 Message::FlowStatsReply(r) if h.xid == xid => {
                     for f in r.flows {
-                        table.add(Flow {
+                        let f = Flow {
                             table: f.table_id,
                             priority: f.priority,
                             match_: f.match_,
                             cookie: f.cookie,
                             actions: normalize_tun_metadata(f.actions),
+                        };
+                        // Actions this codec cannot encode again: kept by
+                        // key without actions, so the diff replaces or
+                        // deletes the flow.
+                        let packed = f.pack().or_else(|e| {
+                            debug!("ofctrl: switch flow {f}: {e}");
+                            Flow {
+                                actions: Vec::new(),
+                                ..f
+                            }
+                            .pack()
                         });
+                        match packed {
+                            Ok(p) => flows.push(p),
+                            Err(e) => {
+                                warn!("ofctrl: ignoring a switch flow whose match cannot be encoded: {e}")
+                            }
+                        }
                     }
                     if !r.more {
                         return Ok(());
@@ -540,13 +567,13 @@ async fn dump(conn: &mut Conn) -> Result<FlowTable, ConnError> {
             }
         }
     };
-    tokio::time::timeout(REPLY_TIMEOUT, flows)
+    tokio::time::timeout(REPLY_TIMEOUT, read_flows)
         .await
         .map_err(|_| ConnError::Timeout("flow stats"))??;
     let xid = conn
         .send(&Message::GroupDescRequest { group_id: GROUP_ALL })
         .await?;
-    let groups = async {
+    let read_groups = async {
         loop {
             let (h, msg) = conn.recv().await?;
             match msg {
@@ -554,7 +581,7 @@ async fn dump(conn: &mut Conn) -> Result<FlowTable, ConnError> {
                     for g in r.groups {
                         let mut gm = GroupMod::add(g.group_id, g.group_type, g.buckets);
                         gm.selection_method = g.selection_method;
-                        table.add_group(gm);
+                        groups.push(gm);
                     }
                     if !r.more {
                         return Ok(());
@@ -565,10 +592,10 @@ async fn dump(conn: &mut Conn) -> Result<FlowTable, ConnError> {
             }
         }
     };
-    tokio::time::timeout(REPLY_TIMEOUT, groups)
+    tokio::time::timeout(REPLY_TIMEOUT, read_groups)
         .await
         .map_err(|_| ConnError::Timeout("group desc"))??;
-    Ok(table)
+    Ok((flows, groups))
 }
 
 /// OVS reports a `set_field` to `tun_metadataN` with the value trimmed to
@@ -671,7 +698,7 @@ mod tests {
 
     #[test]
     fn bundle_shape() {
-        let msgs = bundle_messages(7, Diff::default(), true);
+        let msgs: Vec<Message> = bundle_messages(7, Diff::default(), true).collect();
         assert_eq!(msgs.len(), 4);
         assert!(
             matches!(&msgs[0], Message::BundleControl(b) if b.ctrl_type == BundleCtrlType::OpenRequest

@@ -33,7 +33,7 @@ pub enum FlowModCommand {
 }
 
 impl FlowModCommand {
-    fn code(self) -> u8 {
+    pub(crate) fn code(self) -> u8 {
         match self {
             FlowModCommand::Add => 0,
             FlowModCommand::Modify => 1,

@@ -36,6 +36,7 @@ mod learn;
 mod matches;
 mod message;
 mod oxm;
+mod packed;
 mod packet_in;
 mod packet_out;
 mod stats;
@@ -58,6 +59,7 @@ pub use message::{
     BundleAdd, BundleControl, BundleCtrlType, ErrorMsg, FeaturesReply, Hello, Message, SwitchConfig,
     bundle_flags, decode, encode, negotiate_version,
 };
+pub use packed::{PackedFlow, PackedFlowMod};
 pub use packet_in::{PacketIn2, PacketInFormat};
 pub use packet_out::PacketOut;
 pub use stats::{FlowStats, FlowStatsReply, FlowStatsRequest, GroupDesc, GroupDescReply};

@@ -8,6 +8,7 @@ use crate::error::{DecodeError, EncodeError};
 use crate::flow_mod::FlowMod;
 use crate::group_mod::GroupMod;
 use crate::header::{HEADER_LEN, Header, OFP15_VERSION};
+use crate::packed::PackedFlowMod;
 use crate::packet_in::{PacketIn2, PacketInFormat};
 use crate::packet_out::PacketOut;
 use crate::stats::{self, FlowStatsReply, FlowStatsRequest, GroupDescReply, OFPMP_FLOW, OFPMP_GROUP_DESC};
@@ -225,6 +226,8 @@ pub enum Message {
     GetConfigReply(SwitchConfig),
     SetConfig(SwitchConfig),
     FlowMod(FlowMod),
+    /// A flow mod for a flow kept packed (encode only).
+    PackedFlowMod(PackedFlowMod),
     GroupMod(GroupMod),
     PacketOut(PacketOut),
     BundleControl(BundleControl),
@@ -364,6 +367,10 @@ fn encode_inner(msg: &Message, xid: u32, out: &mut Vec<u8>) -> Result<(), Encode
         }
         Message::FlowMod(fm) => {
             fm.encode_body(out)?;
+            OFPT_FLOW_MOD
+        }
+        Message::PackedFlowMod(p) => {
+            p.flow.encode_flow_mod_body(p.command, out);
             OFPT_FLOW_MOD
         }
         Message::GroupMod(gm) => {
