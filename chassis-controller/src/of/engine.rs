@@ -168,6 +168,24 @@ pub struct Engine {
     failed: usize,
     seen: Seen,
     groups: GroupIds,
+    compiler: Cache,
+}
+
+/// Entries per generation of the engine's compile cache.
+const CACHE_CAPACITY: usize = 1024;
+
+/// The engine's compile cache, small: the engine keeps each pair's flows
+/// itself and recompiles a pair only when a lookup answer changed (where the
+/// cache would miss anyway), so what the cache saves is compiling a row again
+/// for each of its datapaths, which come one after the other. Medium
+/// topology, 500 local ports: the same 17 564 hits as with lflow's default
+/// 32 768 entries, which held one entry per Logical_Flow row (~35 MB).
+struct Cache(lflow::Compiler);
+
+impl Default for Cache {
+    fn default() -> Cache {
+        Cache(lflow::Compiler::with_capacity(CACHE_CAPACITY))
+    }
 }
 
 impl Engine {
@@ -488,7 +506,7 @@ impl Engine {
         names: &Names<'_, '_>,
         conj: &ConjIds,
     ) -> LflowEntry {
-        let unit = compile_unit(names, lf, dp, &mut self.groups, conj);
+        let unit = compile_unit(&mut self.compiler.0, names, lf, dp, &mut self.groups, conj);
         let flows = unit
             .output
             .map(|(flows, groups)| Contribution::new(Source::Lflow(lf.uuid.clone(), dp), flows, groups));

@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use lflow::to_openflow;
-use lflow::{FxHashMap, Lookup, compile};
+use lflow::{Compiler, FxHashMap, Lookup};
 use openflow::GroupMod;
 use tracing::warn;
 
@@ -283,8 +283,10 @@ impl Unit {
     }
 }
 
-/// Compiles `lf` on datapath `dp`; the caller takes the unit's conj ids.
+/// Compiles `lf` on datapath `dp` with `compiler`'s cache; the caller takes
+/// the unit's conj ids.
 pub fn compile_unit(
+    compiler: &mut Compiler,
     names: &Names<'_, '_>,
     lf: &LogicalFlow,
     dp: u32,
@@ -314,7 +316,7 @@ pub fn compile_unit(
         ctx.conj_id_base = ConjIds::candidate(&lf.uuid, dp, attempt);
         lookup.new_groups.clear();
         lookup.deps.get_mut().clear();
-        match compile(&flow, &ctx, &mut lookup) {
+        match compiler.compile(&flow, &ctx, &mut lookup) {
             Ok(c) if !conj.is_free(ctx.conj_id_base, c.conj_ids_used) && attempt < CONJ_ATTEMPTS => {
                 attempt += 1
             }
@@ -383,12 +385,13 @@ pub fn logical_flows(topo: &Topology<'_>, groups: &mut GroupIds) -> LflowOutput 
 
     let mut out = LflowOutput::default();
     let mut conj = ConjIds::default();
+    let mut compiler = Compiler::new();
     for lf in lflows {
         for dp in lflow_datapaths(lf) {
             if !topo.local_datapaths.contains(&dp) {
                 continue;
             }
-            let unit = compile_unit(&names, lf, dp, groups, &conj);
+            let unit = compile_unit(&mut compiler, &names, lf, dp, groups, &conj);
             let Some((flows, group_mods)) = unit.output else {
                 out.failed += 1;
                 continue;
