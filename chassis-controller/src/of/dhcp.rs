@@ -220,6 +220,7 @@ pub fn put_dhcp_opts(pin: &PacketIn2) -> PacketIn2 {
     let mut resume = PacketIn2 {
         packet: pin.packet.clone(),
         metadata: pin.metadata.clone(),
+        metadata_unknown: pin.metadata_unknown.clone(),
         continuation: pin.continuation.clone(),
         ..Default::default()
     };

@@ -24,6 +24,7 @@ pub mod ofctrl;
 pub mod packet;
 pub mod physical;
 pub mod pinctrl;
+pub mod reject;
 pub mod state;
 pub mod tables;
 

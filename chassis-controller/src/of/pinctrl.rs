@@ -10,7 +10,10 @@
 //!   to the daemon, which writes SB MAC_Binding;
 //! - `put_fdb` (25): reports (datapath, port, MAC) for SB FDB;
 //! - `put_dhcp_opts` (2): answers a DHCPv4 request (see [`super::dhcp`]) and
-//!   resumes the paused pipeline.
+//!   resumes the paused pipeline;
+//! - `icmp4`/`icmp6` (10), `icmp4_error`/`icmp6_error` (14/20), `tcp_reset`
+//!   (11) and `reject` (22): packet-out an ICMP unreachable or TCP RST built
+//!   from the packet (see [`super::reject`]), running the nested actions.
 //!
 //! [`process`] is the pure part; [`Pinctrl`] runs it on a connection.
 
@@ -29,14 +32,8 @@ use super::conn::{Backoff, Conn, ConnError};
 use super::packet::{Arp, ETH_TYPE_IPV4, build_arp, ipv4_addrs, mac_to_string, parse_eth};
 use super::state::LocalState;
 
-/// Controller opcodes (OVN's `enum action_opcode`).
-pub mod opcode {
-    pub const ARP: u32 = 0;
-    pub const PUT_ARP: u32 = 1;
-    pub const PUT_DHCP_OPTS: u32 = 2;
-    pub const PUT_ND: u32 = 4;
-    pub const PUT_FDB: u32 = 25;
-}
+/// Controller opcodes (OVN's `enum action_opcode`), as the compiler encodes them.
+pub use lflow::actions::opcode;
 
 /// Why a packet-in could not be handled.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -71,8 +68,35 @@ pub enum Outcome {
         port_key: u32,
         mac: [u8; 6],
     },
+    /// Nothing to send (e.g. `reject` of a TCP RST).
+    Nothing,
     /// An opcode this controller does not implement.
     Unsupported(u32),
+}
+
+/// Packet-out of `data` into the pipeline with the packet-in's logical
+/// state (datapath and registers: what ovn-controller restores too; tunnel
+/// and conntrack fields belong to the old packet) and the logical action's
+/// nested actions (`userdata` after the opcode). It enters from the
+/// controller port: with the old packet's in_port (e.g. the tunnel it came
+/// in on), the switch would refuse to send the new one back out there.
+fn pipeline_packet_out(pin: &PacketIn2, nested: &[u8], data: Vec<u8>) -> Result<Outcome, PinctrlError> {
+    let actions = decode_actions(nested).map_err(PinctrlError::Actions)?;
+    let mut m = Match::new().with(Field::InPort, u128::from(port::CONTROLLER));
+    for e in pin.metadata.iter() {
+        if matches!(
+            e.field,
+            Field::Metadata | Field::Reg(_) | Field::Xreg(_) | Field::Xxreg(_)
+        ) {
+            m.set_masked(e.field, e.value, e.mask.unwrap_or(e.field.full_mask()));
+        }
+    }
+    Ok(Outcome::PacketOut(PacketOut {
+        buffer_id: openflow::NO_BUFFER,
+        match_: m,
+        actions,
+        data,
+    }))
 }
 
 /// Register `n` from packet-in metadata, which OVS reports either as 32-bit
@@ -98,7 +122,6 @@ pub fn process(pin: &PacketIn2) -> Result<Outcome, PinctrlError> {
     let md = &pin.metadata;
     match op {
         opcode::ARP => {
-            let actions = decode_actions(&ud[8..]).map_err(PinctrlError::Actions)?;
             let eth = parse_eth(&pin.packet).ok_or(PinctrlError::BadPacket("Ethernet"))?;
             if eth.eth_type != ETH_TYPE_IPV4 {
                 return Err(PinctrlError::BadPacket("IPv4"));
@@ -112,17 +135,21 @@ pub fn process(pin: &PacketIn2) -> Result<Outcome, PinctrlError> {
                 tpa: dst,
             };
             let data = build_arp([0xff; 6], eth.src, eth.vlan_tci, &arp);
-            let mut m = md.clone();
-            if m.get(Field::InPort).is_none() {
-                m.set(Field::InPort, u128::from(port::CONTROLLER));
-            }
-            Ok(Outcome::PacketOut(PacketOut {
-                buffer_id: openflow::NO_BUFFER,
-                match_: m,
-                actions,
-                data,
-            }))
+            pipeline_packet_out(pin, &ud[8..], data)
         }
+        opcode::ICMP | opcode::ICMP4_ERROR | opcode::ICMP6_ERROR => {
+            let data = super::reject::icmp_unreachable(&pin.packet, op == opcode::ICMP, false)
+                .ok_or(PinctrlError::BadPacket("IP"))?;
+            pipeline_packet_out(pin, &ud[8..], data)
+        }
+        opcode::TCP_RESET => {
+            let data = super::reject::tcp_reset(&pin.packet, false).ok_or(PinctrlError::BadPacket("TCP"))?;
+            pipeline_packet_out(pin, &ud[8..], data)
+        }
+        opcode::REJECT => match super::reject::reject(&pin.packet) {
+            Some(data) => pipeline_packet_out(pin, &ud[8..], data),
+            None => Ok(Outcome::Nothing),
+        },
         opcode::PUT_ARP | opcode::PUT_ND => {
             let eth = parse_eth(&pin.packet).ok_or(PinctrlError::BadPacket("Ethernet"))?;
             let ip = if op == opcode::PUT_ARP {
@@ -386,6 +413,7 @@ async fn session(
                     status.send_modify(|s| s.learned += 1);
                 }
             }
+            Ok(Outcome::Nothing) => {}
             Ok(Outcome::Unsupported(op)) => debug!("pinctrl: ignoring controller opcode {op}"),
             Err(e) => {
                 debug!("pinctrl: bad packet-in: {e}");

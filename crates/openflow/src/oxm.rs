@@ -167,9 +167,33 @@ pub(crate) fn put_raw_match(out: &mut Vec<u8>, m: &Match) {
 }
 
 /// Parses a sequence of raw entries occupying the whole reader.
-pub(crate) fn pull_raw_match(mut r: Reader<'_>) -> Result<Match, DecodeError> {
+pub(crate) fn pull_raw_match(r: Reader<'_>) -> Result<Match, DecodeError> {
+    let (m, unknown) = pull_raw_match_inner(r, false)?;
+    debug_assert!(unknown.is_empty());
+    Ok(m)
+}
+
+/// Like [`pull_raw_match`], but entries for fields this codec does not know
+/// are returned as raw bytes instead of failing (packet-in metadata carries
+/// every field the switch has, e.g. `tun_src` or `ct_nw_src`).
+pub(crate) fn pull_raw_match_keeping_unknown(r: Reader<'_>) -> Result<(Match, Vec<u8>), DecodeError> {
+    pull_raw_match_inner(r, true)
+}
+
+fn pull_raw_match_inner(mut r: Reader<'_>, keep_unknown: bool) -> Result<(Match, Vec<u8>), DecodeError> {
     let mut m = Match::new();
+    let mut unknown = Vec::new();
     while !r.is_empty() {
+        if keep_unknown {
+            let mut peek = r.clone();
+            let h = pull_header(&mut peek)?;
+            let vlan = h.id.class == crate::field::OXM_BASIC && matches!(h.id.code, 6..=8);
+            if !vlan && header_field(&h).is_err() {
+                let header_len = r.remaining() - peek.remaining();
+                unknown.extend_from_slice(r.bytes(header_len + h.payload_len)?);
+                continue;
+            }
+        }
         let (f, mut v, mask) = pull_entry(&mut r)?;
         let mut mask = mask.unwrap_or(f.full_mask());
         if let Field::Xreg(n) = f {
@@ -199,7 +223,7 @@ pub(crate) fn pull_raw_match(mut r: Reader<'_>) -> Result<Match, DecodeError> {
         }
         m.set_masked(f, v, mask);
     }
-    Ok(m)
+    Ok((m, unknown))
 }
 
 const OFPMT_OXM: u16 = 1;

@@ -66,6 +66,9 @@ pub struct PacketIn2 {
     /// Pipeline metadata at the time of the packet-in: in_port, metadata,
     /// registers, tunnel and conntrack fields.
     pub metadata: Match,
+    /// Metadata entries for fields this codec does not know, as raw NXM/OXM
+    /// bytes, so that a resume hands them back to the switch unchanged.
+    pub metadata_unknown: Vec<u8>,
     /// The controller action's userdata (OVN: opcode + arguments).
     pub userdata: Option<Vec<u8>>,
     /// Opaque switch state for NXT_RESUME (present for `pause`).
@@ -102,9 +105,10 @@ impl PacketIn2 {
         if let Some(r) = self.reason {
             put_prop(out, NXPINT_REASON, &[r])?;
         }
-        if !self.metadata.is_empty() {
+        if !self.metadata.is_empty() || !self.metadata_unknown.is_empty() {
             let mut m = Vec::new();
             oxm::put_raw_match(&mut m, &self.metadata);
+            m.extend_from_slice(&self.metadata_unknown);
             put_prop(out, NXPINT_METADATA, &m)?;
         }
         if let Some(u) = &self.userdata {
@@ -130,7 +134,9 @@ impl PacketIn2 {
                 NXPINT_TABLE_ID => pin.table_id = Some(pr.u8()?),
                 NXPINT_COOKIE => pin.cookie = Some(pr.u64()?),
                 NXPINT_REASON => pin.reason = Some(pr.u8()?),
-                NXPINT_METADATA => pin.metadata = oxm::pull_raw_match(pr)?,
+                NXPINT_METADATA => {
+                    (pin.metadata, pin.metadata_unknown) = oxm::pull_raw_match_keeping_unknown(pr)?;
+                }
                 NXPINT_USERDATA => pin.userdata = Some(p.to_vec()),
                 NXPINT_CONTINUATION => {
                     pr.pad(4)?;

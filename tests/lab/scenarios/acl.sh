@@ -2,7 +2,8 @@
 # Security groups as Neutron's OVN driver writes them: every port in a default-drop
 # port group, and a security group (port group + allow-related ACLs) that opens
 # egress and selected ingress. Replies of allowed connections pass through
-# conntrack; a rule added or removed takes effect on real traffic across hosts.
+# conntrack; a rule added or removed takes effect on real traffic across hosts; a
+# reject rule answers TCP with a RST and UDP with ICMP port unreachable.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 scenario_begin acl
@@ -57,6 +58,32 @@ step "the rule removed: HTTP blocked again, ping still allowed"
 nbctl --wait=hv acl-del pg_sg1 to-lport 1002 "outport == @pg_sg1 && ip4 && tcp.dst == 8000"
 if get >/dev/null; then fail "HTTP to b still passes after acl-del"; fi
 ping_ok a $B
+
+step "reject: TCP 8000 is refused at once (TCP RST), UDP gets ICMP port unreachable"
+# curl exit 7: connection refused (a RST came back); 28 would be a timeout (a drop).
+udp_refused() {
+  nsx a python3 -c "
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2); s.connect(('$B', 9999))
+s.send(b'x')
+try:
+    s.recv(1)
+except ConnectionRefusedError:
+    sys.exit(0)
+except socket.timeout:
+    sys.exit(1)"
+}
+if udp_refused; then fail "UDP to b refused before any reject rule"; fi
+t0=$(now_ms)
+nbctl acl-add pg_sg1 to-lport 1003 "outport == @pg_sg1 && ip4 && tcp.dst == 8000" reject
+nbctl --wait=hv acl-add pg_sg1 to-lport 1003 "outport == @pg_sg1 && ip4 && udp" reject
+rc=0; nsx a curl -s --max-time 2 "http://$B:8000/" >/dev/null || rc=$?
+[ $rc -eq 7 ] || fail "HTTP to b: curl exit $rc, expected 7 (connection refused by a TCP RST)"
+timing "acl: reject added -> connection refused" "$t0"
+udp_refused || fail "UDP to b: no ICMP port unreachable came back"
+info "TCP refused (RST), UDP refused (ICMP port unreachable)"
+nbctl acl-del pg_sg1 to-lport 1003 "outport == @pg_sg1 && ip4 && tcp.dst == 8000"
+nbctl --wait=hv acl-del pg_sg1 to-lport 1003 "outport == @pg_sg1 && ip4 && udp"
 
 step "b leaves both groups: no ACL applies to it, a's egress still allowed"
 nbctl --wait=hv pg-set-ports pg_drop ls1-a -- pg-set-ports pg_sg1 ls1-a

@@ -506,6 +506,8 @@ pub fn all_messages() -> Vec<Message> {
                 .with(Field::Reg(14), 1)
                 .with(Field::Reg(15), 2)
                 .with(Field::tun_metadata(0), 5),
+            // tun_src (NXM_NX_TUN_IPV4_SRC), which the codec has no field for.
+            metadata_unknown: vec![0x00, 0x01, 0x3e, 0x04, 192, 168, 0, 1],
             userdata: Some(vec![0, 0, 0, 2, 0, 0, 0, 0, 9]),
             continuation: Some(vec![0x80, 0, 0, 20, 1, 2, 3, 4]),
         }),

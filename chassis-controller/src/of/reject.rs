@@ -1,0 +1,359 @@
+//! Packets pinctrl composes in answer to a punted IP packet, for the
+//! `icmp4`/`icmp6`, `icmp4_error`/`icmp6_error`, `tcp_reset` and `reject`
+//! actions (ovn-controller 23.03's behaviour, which OVN's logical flows
+//! expect): an ICMP destination-unreachable quoting the packet, or a TCP
+//! RST+ACK. The nested actions of the logical action then run on the new
+//! packet; with `loopback` (the `reject` case) the addresses are already
+//! swapped here, so it goes back where it came from.
+//!
+//! Pure and bounds-checked: a malformed frame gives `None`.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use super::packet::{ETH_TYPE_IPV4, ETH_TYPE_VLAN, parse_eth};
+
+pub const ETH_TYPE_IPV6: u16 = 0x86dd;
+const PROTO_ICMP: u8 = 1;
+const PROTO_TCP: u8 = 6;
+const PROTO_UDP: u8 = 17;
+const PROTO_ICMPV6: u8 = 58;
+const TCP_RST: u8 = 0x04;
+const TCP_ACK: u8 = 0x10;
+/// ICMP destination unreachable, for both families' type numbers.
+const ICMP4_DST_UNREACH: u8 = 3;
+const ICMP6_DST_UNREACH: u8 = 1;
+
+/// The parts of a punted IP packet the replies are built from.
+struct Ip<'a> {
+    src: [u8; 6],
+    dst: [u8; 6],
+    vlan_tci: Option<u16>,
+    addrs: Addrs,
+    proto: u8,
+    /// The whole IP packet (header included), as far as its length says.
+    packet: &'a [u8],
+    /// The L4 header and payload.
+    l4: &'a [u8],
+}
+
+#[derive(Clone, Copy)]
+enum Addrs {
+    V4(Ipv4Addr, Ipv4Addr),
+    V6(Ipv6Addr, Ipv6Addr),
+}
+
+impl Addrs {
+    fn swapped(self) -> Addrs {
+        match self {
+            Addrs::V4(s, d) => Addrs::V4(d, s),
+            Addrs::V6(s, d) => Addrs::V6(d, s),
+        }
+    }
+}
+
+fn parse_ip(frame: &[u8]) -> Option<Ip<'_>> {
+    let eth = parse_eth(frame)?;
+    let l3 = frame.get(eth.payload..)?;
+    let (addrs, proto, len, hlen) = match eth.eth_type {
+        ETH_TYPE_IPV4 => {
+            let h = l3.get(..20)?;
+            let ihl = usize::from(h[0] & 0x0f) * 4;
+            if h[0] >> 4 != 4 || ihl < 20 {
+                return None;
+            }
+            let src = Ipv4Addr::new(h[12], h[13], h[14], h[15]);
+            let dst = Ipv4Addr::new(h[16], h[17], h[18], h[19]);
+            let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
+            (Addrs::V4(src, dst), h[9], len, ihl)
+        }
+        ETH_TYPE_IPV6 => {
+            let h = l3.get(..40)?;
+            if h[0] >> 4 != 6 {
+                return None;
+            }
+            let src: [u8; 16] = h[8..24].try_into().ok()?;
+            let dst: [u8; 16] = h[24..40].try_into().ok()?;
+            let len = 40 + usize::from(u16::from_be_bytes([h[4], h[5]]));
+            (Addrs::V6(src.into(), dst.into()), h[6], len, 40)
+        }
+        _ => return None,
+    };
+    if len < hlen {
+        return None;
+    }
+    // A frame may carry padding after the IP packet, or be cut short.
+    let packet = l3.get(..len.min(l3.len()))?;
+    Some(Ip {
+        src: eth.src,
+        dst: eth.dst,
+        vlan_tci: eth.vlan_tci,
+        addrs,
+        proto,
+        l4: packet.get(hlen..)?,
+        packet,
+    })
+}
+
+/// Ones' complement sum of `data`, folded into `acc`.
+fn sum(mut acc: u32, data: &[u8]) -> u32 {
+    let mut chunks = data.chunks_exact(2);
+    for c in &mut chunks {
+        acc += u32::from(u16::from_be_bytes([c[0], c[1]]));
+    }
+    if let [last] = chunks.remainder() {
+        acc += u32::from(*last) << 8;
+    }
+    acc
+}
+
+fn finish(mut acc: u32) -> u16 {
+    while acc > 0xffff {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    !(acc as u16)
+}
+
+/// Pseudo-header sum for a transport checksum (RFC 793 / RFC 8200 8.1).
+fn pseudo(addrs: Addrs, proto: u8, len: usize) -> u32 {
+    match addrs {
+        Addrs::V4(s, d) => {
+            let acc = sum(sum(0, &s.octets()), &d.octets());
+            acc + u32::from(proto) + len as u32
+        }
+        Addrs::V6(s, d) => {
+            let acc = sum(sum(0, &s.octets()), &d.octets());
+            acc + (len as u32 >> 16) + (len as u32 & 0xffff) + u32::from(proto)
+        }
+    }
+}
+
+/// Ethernet + IP header (TTL `ttl`, DF, ID 0, TOS 0) for an L4 payload of
+/// `l4_len` bytes.
+fn headers(eth_src: [u8; 6], eth_dst: [u8; 6], addrs: Addrs, proto: u8, ttl: u8, l4_len: usize) -> Vec<u8> {
+    let mut p = Vec::with_capacity(14 + 40 + l4_len);
+    p.extend_from_slice(&eth_dst);
+    p.extend_from_slice(&eth_src);
+    match addrs {
+        Addrs::V4(s, d) => {
+            p.extend_from_slice(&ETH_TYPE_IPV4.to_be_bytes());
+            let start = p.len();
+            p.extend_from_slice(&[0x45, 0]);
+            p.extend_from_slice(&((20 + l4_len) as u16).to_be_bytes());
+            p.extend_from_slice(&[0, 0, 0x40, 0, ttl, proto, 0, 0]);
+            p.extend_from_slice(&s.octets());
+            p.extend_from_slice(&d.octets());
+            let c = finish(sum(0, &p[start..]));
+            p[start + 10..start + 12].copy_from_slice(&c.to_be_bytes());
+        }
+        Addrs::V6(s, d) => {
+            p.extend_from_slice(&ETH_TYPE_IPV6.to_be_bytes());
+            p.extend_from_slice(&[0x60, 0, 0, 0]);
+            p.extend_from_slice(&(l4_len as u16).to_be_bytes());
+            p.extend_from_slice(&[proto, ttl]);
+            p.extend_from_slice(&s.octets());
+            p.extend_from_slice(&d.octets());
+        }
+    }
+    p
+}
+
+fn push_vlan(frame: &mut Vec<u8>, tci: u16) {
+    let mut tag = ETH_TYPE_VLAN.to_be_bytes().to_vec();
+    tag.extend_from_slice(&tci.to_be_bytes());
+    frame.splice(12..12, tag);
+}
+
+/// An ICMP (ICMPv6) destination-unreachable quoting as much of the packet as
+/// fits in 576 (1280) bytes. Code 1 (host unreachable), or 3/4 (port
+/// unreachable) for UDP when `port_code`; the nested actions usually set
+/// their own type and code. `loopback` swaps the addresses.
+pub fn icmp_unreachable(frame: &[u8], port_code: bool, loopback: bool) -> Option<Vec<u8>> {
+    let ip = parse_ip(frame)?;
+    let (eth_src, eth_dst, addrs) = if loopback {
+        (ip.dst, ip.src, ip.addrs.swapped())
+    } else {
+        (ip.src, ip.dst, ip.addrs)
+    };
+    let udp = port_code && ip.proto == PROTO_UDP;
+    let mut p = match addrs {
+        Addrs::V4(..) => {
+            let quoted = &ip.packet[..ip.packet.len().min(576 - 14 - 20 - 8)];
+            let mut p = headers(eth_src, eth_dst, addrs, PROTO_ICMP, 255, 8 + quoted.len());
+            let at = p.len();
+            p.extend_from_slice(&[ICMP4_DST_UNREACH, if udp { 3 } else { 1 }, 0, 0, 0, 0, 0, 0]);
+            p.extend_from_slice(quoted);
+            let c = finish(sum(0, &p[at..]));
+            p[at + 2..at + 4].copy_from_slice(&c.to_be_bytes());
+            p
+        }
+        Addrs::V6(..) => {
+            let quoted = &ip.packet[..ip.packet.len().min(1280 - 14 - 40 - 8)];
+            let len = 8 + quoted.len();
+            let mut p = headers(eth_src, eth_dst, addrs, PROTO_ICMPV6, 255, len);
+            let at = p.len();
+            p.extend_from_slice(&[ICMP6_DST_UNREACH, if udp { 4 } else { 1 }, 0, 0, 0, 0, 0, 0]);
+            p.extend_from_slice(quoted);
+            let c = finish(sum(pseudo(addrs, PROTO_ICMPV6, len), &p[at..]));
+            p[at + 2..at + 4].copy_from_slice(&c.to_be_bytes());
+            p
+        }
+    };
+    if let Some(tci) = ip.vlan_tci {
+        push_vlan(&mut p, tci);
+    }
+    Some(p)
+}
+
+/// A TCP RST+ACK for a TCP segment: ports swapped, sequence 0, acknowledging
+/// the segment's sequence number + 1, TTL 63. `loopback` swaps the
+/// addresses.
+pub fn tcp_reset(frame: &[u8], loopback: bool) -> Option<Vec<u8>> {
+    let ip = parse_ip(frame)?;
+    if ip.proto != PROTO_TCP {
+        return None;
+    }
+    let th = ip.l4.get(..20)?;
+    let (eth_src, eth_dst, addrs) = if loopback {
+        (ip.dst, ip.src, ip.addrs.swapped())
+    } else {
+        (ip.src, ip.dst, ip.addrs)
+    };
+    let seq = u32::from_be_bytes([th[4], th[5], th[6], th[7]]).wrapping_add(1);
+    let mut p = headers(eth_src, eth_dst, addrs, PROTO_TCP, 63, 20);
+    let at = p.len();
+    p.extend_from_slice(&th[2..4]);
+    p.extend_from_slice(&th[0..2]);
+    p.extend_from_slice(&[0; 4]);
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&[5 << 4, TCP_RST | TCP_ACK, 0, 0, 0, 0, 0, 0]);
+    let c = finish(sum(pseudo(addrs, PROTO_TCP, 20), &p[at..]));
+    p[at + 16..at + 18].copy_from_slice(&c.to_be_bytes());
+    Some(p)
+}
+
+/// `reject`: a TCP RST back for TCP, an ICMP port/host unreachable back for
+/// anything else; nothing for a RST or an ICMP unreachable (never answer an
+/// error with an error). SCTP gets the ICMP answer (no SCTP ABORT yet).
+pub fn reject(frame: &[u8]) -> Option<Vec<u8>> {
+    let ip = parse_ip(frame)?;
+    match ip.proto {
+        PROTO_TCP => {
+            let flags = *ip.l4.get(13)?;
+            if flags & TCP_RST != 0 {
+                return None;
+            }
+            tcp_reset(frame, true)
+        }
+        PROTO_ICMP | PROTO_ICMPV6 => {
+            let unreach = match ip.addrs {
+                Addrs::V4(..) => ICMP4_DST_UNREACH,
+                Addrs::V6(..) => ICMP6_DST_UNREACH,
+            };
+            if *ip.l4.first()? == unreach {
+                return None;
+            }
+            icmp_unreachable(frame, true, true)
+        }
+        _ => icmp_unreachable(frame, true, true),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: [u8; 6] = [0x02, 0, 0, 0, 0, 0x0a];
+    const B: [u8; 6] = [0x02, 0, 0, 0, 0, 0x0b];
+
+    fn v4(proto: u8, l4: &[u8]) -> Vec<u8> {
+        let addrs = Addrs::V4(Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2));
+        let mut p = headers(A, B, addrs, proto, 64, l4.len());
+        p.extend_from_slice(l4);
+        p
+    }
+
+    fn tcp_syn() -> Vec<u8> {
+        // sport 40000, dport 80, seq 1000, SYN.
+        let mut th = vec![0x9c, 0x40, 0, 80, 0, 0, 0x03, 0xe8, 0, 0, 0, 0, 0x50, 0x02];
+        th.extend_from_slice(&[0xff, 0xff, 0, 0, 0, 0]);
+        v4(PROTO_TCP, &th)
+    }
+
+    /// Verifies the IPv4 header checksum and the transport checksum.
+    fn checksums_ok(p: &[u8]) -> bool {
+        let ip = parse_ip(p).unwrap();
+        let hdr_ok = match ip.addrs {
+            Addrs::V4(..) => finish(sum(0, &p[14..34])) == 0,
+            Addrs::V6(..) => true,
+        };
+        let l4 = match (ip.addrs, ip.proto) {
+            (Addrs::V4(..), PROTO_ICMP) => finish(sum(0, ip.l4)),
+            (a, proto) => finish(sum(pseudo(a, proto, ip.l4.len()), ip.l4)),
+        };
+        hdr_ok && l4 == 0
+    }
+
+    #[test]
+    fn reject_tcp_answers_with_rst_ack_to_the_sender() {
+        let rst = reject(&tcp_syn()).unwrap();
+        let ip = parse_ip(&rst).unwrap();
+        assert_eq!((ip.src, ip.dst), (B, A));
+        assert!(
+            matches!(ip.addrs, Addrs::V4(s, d) if s == Ipv4Addr::new(10, 0, 0, 2) && d == Ipv4Addr::new(10, 0, 0, 1))
+        );
+        assert_eq!(&ip.l4[0..4], &[0, 80, 0x9c, 0x40], "ports swapped");
+        assert_eq!(&ip.l4[8..12], &1001u32.to_be_bytes(), "acks seq + 1");
+        assert_eq!(ip.l4[13], TCP_RST | TCP_ACK);
+        assert_eq!(rst[14 + 8], 63, "TTL");
+        assert!(checksums_ok(&rst));
+        // Never a RST for a RST.
+        assert_eq!(reject(&rst), None);
+    }
+
+    #[test]
+    fn reject_udp_is_port_unreachable_quoting_the_packet() {
+        let udp = v4(
+            PROTO_UDP,
+            &[0x13, 0x88, 0, 53, 0, 12, 0, 0, b'a', b'b', b'c', b'd'],
+        );
+        let icmp = reject(&udp).unwrap();
+        let ip = parse_ip(&icmp).unwrap();
+        assert_eq!(ip.proto, PROTO_ICMP);
+        assert_eq!(&ip.l4[0..2], &[3, 3]);
+        assert_eq!(&ip.l4[8..], &udp[14..], "the whole original IP packet is quoted");
+        assert!(checksums_ok(&icmp));
+        // Never an unreachable for an unreachable.
+        assert_eq!(reject(&icmp), None);
+        // icmp4_error leaves the code at "host unreachable" and the addresses as they were.
+        let err = icmp_unreachable(&udp, false, false).unwrap();
+        let ip = parse_ip(&err).unwrap();
+        assert_eq!((ip.src, ip.l4[1]), (A, 1));
+    }
+
+    #[test]
+    fn ipv6_and_vlan() {
+        let addrs = Addrs::V6("fd00::1".parse().unwrap(), "fd00::2".parse().unwrap());
+        let mut p = headers(A, B, addrs, PROTO_UDP, 64, 8);
+        p.extend_from_slice(&[0x13, 0x88, 0, 53, 0, 8, 0, 0]);
+        push_vlan(&mut p, 100);
+        let icmp = reject(&p).unwrap();
+        let ip = parse_ip(&icmp).unwrap();
+        assert_eq!(ip.vlan_tci, Some(100));
+        assert_eq!((ip.proto, ip.l4[0], ip.l4[1]), (PROTO_ICMPV6, 1, 4));
+        assert!(checksums_ok(&icmp));
+    }
+
+    #[test]
+    fn malformed_frames_give_nothing() {
+        let syn = tcp_syn();
+        for cut in [0, 13, 20, 33, 40] {
+            assert_eq!(reject(&syn[..cut]), None, "cut at {cut}");
+        }
+        let mut arp = syn.clone();
+        arp[12..14].copy_from_slice(&[0x08, 0x06]);
+        assert_eq!(reject(&arp), None);
+        let mut bad_ihl = syn;
+        bad_ihl[14] = 0x41;
+        assert_eq!(reject(&bad_ihl), None);
+    }
+}
