@@ -445,7 +445,9 @@ mod tests {
         let mut md = Match::new()
             .with(Field::InPort, 1)
             .with(Field::Metadata, 2)
-            .with(Field::Xreg(0), (0x0a00_0263u128 << 32) | 0x0a00_0201);
+            .with(Field::Xreg(0), (0x0a00_0263u128 << 32) | 0x0a00_0201)
+            .with(Field::CtState, 0x21)
+            .with(Field::TunId, 5);
         md.set(Field::Reg(15), 2);
         let pin = PacketIn2 {
             packet: udp4(
@@ -462,7 +464,14 @@ mod tests {
             panic!("expected packet-out");
         };
         assert_eq!(po.actions, nested);
-        assert_eq!(po.match_, md);
+        // The logical state comes back; the old packet's port, conntrack and
+        // tunnel fields do not.
+        let mut want = Match::new()
+            .with(Field::InPort, u128::from(port::CONTROLLER))
+            .with(Field::Metadata, 2)
+            .with(Field::Xreg(0), (0x0a00_0263u128 << 32) | 0x0a00_0201);
+        want.set(Field::Reg(15), 2);
+        assert_eq!(po.match_, want);
         let eth = parse_eth(&po.data).unwrap();
         assert_eq!((eth.dst, eth.eth_type), ([0xff; 6], ETH_TYPE_ARP));
         let arp = parse_arp(&po.data, eth.payload).unwrap();
