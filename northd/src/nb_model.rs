@@ -116,6 +116,23 @@ pub fn apply(model: &mut Northbound, changes: &Changes) -> NbChanges {
     table!(nb::Acl::TABLE, acls, |o: &mut NbChanges, k| {
         o.acls.insert(k);
     });
+    table!(
+        nb::GatewayChassis::TABLE,
+        gateway_chassis,
+        |o: &mut NbChanges, _k| {
+            o.gateway_chassis = true;
+        }
+    );
+    table!(
+        nb::HaChassisGroup::TABLE,
+        ha_chassis_groups,
+        |o: &mut NbChanges, _k| {
+            o.gateway_chassis = true;
+        }
+    );
+    table!(nb::HaChassis::TABLE, ha_chassis, |o: &mut NbChanges, _k| {
+        o.gateway_chassis = true;
+    });
     out
 }
 

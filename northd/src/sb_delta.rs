@@ -20,7 +20,7 @@ use ovsdb::{Operation, Row, Uuid};
 
 use crate::sb_sync::{
     Builder, FlowContent, LB_ID, Placement, Plan, Ref, SyncStats, Tables, datapath_nb_key, group_row,
-    port_binding_row, set_ref, set_refs,
+    ha_groups_by_name, port_binding_row, set_ref, set_refs, sync_ha_group,
 };
 use crate::snapshot;
 
@@ -231,6 +231,7 @@ const PB_OWNED: &[&str] = &[
     sb::PortBinding::COL_TAG,
     sb::PortBinding::COL_REQUESTED_CHASSIS,
     sb::PortBinding::COL_NAT_ADDRESSES,
+    sb::PortBinding::COL_HA_CHASSIS_GROUP,
 ];
 
 /// What a batch of SB changes means for northd.
@@ -463,18 +464,40 @@ pub fn plan(d: &SbDiff, want: &Southbound, flows: &FlowSets, idx: &SbIndex, cur:
 
     // Port bindings.
     let pbs = &d.port_bindings;
-    let chassis: HashMap<String, Uuid> = if pbs.insert.is_empty() && pbs.update.is_empty() {
-        HashMap::new()
-    } else {
-        b.table::<sb::Chassis>()
-            .iter()
-            .map(|(u, r)| (col!(r, sb::Chassis, COL_NAME => name), *u))
-            .collect()
-    };
+    let hags = &d.ha_chassis_groups;
+    let chassis: HashMap<String, Uuid> =
+        if pbs.insert.is_empty() && pbs.update.is_empty() && hags.insert.is_empty() && hags.update.is_empty()
+        {
+            HashMap::new()
+        } else {
+            b.table::<sb::Chassis>()
+                .iter()
+                .map(|(u, r)| (col!(r, sb::Chassis, COL_NAME => name), *u))
+                .collect()
+        };
+    // HA chassis groups (by name: the table is small) before the ports naming them.
+    let mut groups = ha_groups_by_name(&b);
+    let mut group_refs: HashMap<String, Ref> = HashMap::new();
+    for (name, g) in hags.insert.iter().chain(&hags.update) {
+        let r = sync_ha_group(&mut b, groups.remove(name), g, &chassis);
+        group_refs.insert(name.clone(), r);
+    }
+    for name in &hags.delete {
+        if let Some((u, _)) = groups.remove(name) {
+            b.delete::<sb::HaChassisGroup>(u);
+        }
+    }
     let mut pb_refs: HashMap<&String, Ref> = HashMap::new();
     for (name, pb) in pbs.insert.iter().chain(&pbs.update) {
         let dp = dp_ref(&pb.datapath)?;
-        let mut desired = port_binding_row(pb, &dp, &chassis);
+        let group = match &pb.ha_chassis_group {
+            Some(g) => Some(match group_refs.get(g) {
+                Some(r) => r.clone(),
+                None => Ref::Row(groups.get(g)?.0),
+            }),
+            None => None,
+        };
+        let mut desired = port_binding_row(pb, &dp, &chassis, group.as_ref());
         match one(&idx.pb, name)? {
             Some(u) => {
                 let r = row_of(Pb::TABLE, &u)?;

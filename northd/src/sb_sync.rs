@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use northd_core::{LogicalFlow, Map, PortBinding, Southbound};
+use northd_core::{LogicalFlow, Map, PortBinding, SbHaChassisGroup, Southbound};
 use ovn_db::{nb, sb};
 use ovsdb::typed::Table;
 use ovsdb::{Atom, Condition, Datum, Operation, Row, Uuid};
@@ -148,7 +148,8 @@ pub fn plan(want: &Southbound, cur: &Tables) -> Plan {
         .iter()
         .map(|(u, r)| (col!(r, sb::Chassis, COL_NAME => name), *u))
         .collect();
-    let pbs = sync_port_bindings(&mut b, want, &dps, &chassis);
+    let groups = sync_ha_chassis_groups(&mut b, want, &chassis);
+    let pbs = sync_port_bindings(&mut b, want, &dps, &chassis, &groups);
     sync_multicast_groups(&mut b, want, &dps, &pbs);
     sync_logical_flows(&mut b, &want.logical_flows, &dps);
     sync_load_balancers(&mut b, want, &dps);
@@ -244,7 +245,108 @@ fn sync_datapaths(b: &mut Builder, want: &Southbound) -> HashMap<String, Ref> {
     refs
 }
 
-pub(crate) fn port_binding_row(pb: &PortBinding, dp: &Ref, chassis: &HashMap<String, Uuid>) -> Row {
+/// `HA_Chassis_Group` rows by name (the first of duplicates).
+pub(crate) fn ha_groups_by_name<'t>(b: &Builder<'t>) -> HashMap<String, (Uuid, &'t Row)> {
+    let mut m = HashMap::new();
+    for (u, r) in b.table::<sb::HaChassisGroup>() {
+        m.entry(col!(r, sb::HaChassisGroup, COL_NAME => name))
+            .or_insert((*u, r));
+    }
+    m
+}
+
+/// Makes the SB group `existing` (or a new one) hold `g`'s chassis, as ovn-northd writes
+/// them: one `HA_Chassis` per chassis with its priority, `external_ids:chassis-name`
+/// and a reference to the `Chassis` row when there is one. Its `HA_Chassis` rows are
+/// replaced only when they differ. Returns the group's reference.
+pub(crate) fn sync_ha_group(
+    b: &mut Builder,
+    existing: Option<(Uuid, &Row)>,
+    g: &SbHaChassisGroup,
+    chassis: &HashMap<String, Uuid>,
+) -> Ref {
+    type Hg = sb::HaChassisGroup;
+    type Hc = sb::HaChassis;
+    let want: BTreeSet<(String, i64, Option<Uuid>)> = g
+        .chassis
+        .iter()
+        .map(|(n, p)| (n.clone(), *p, chassis.get(n).copied()))
+        .collect();
+    let current = existing.map(|(_, r)| {
+        col!(r, Hg, COL_HA_CHASSIS => ha_chassis)
+            .iter()
+            .filter_map(|u| b.table::<Hc>().get(u))
+            .map(|h| {
+                (
+                    col!(h, Hc, COL_EXTERNAL_IDS => external_ids)
+                        .remove("chassis-name")
+                        .unwrap_or_default(),
+                    col!(h, Hc, COL_PRIORITY => priority),
+                    col!(h, Hc, COL_CHASSIS => chassis),
+                )
+            })
+            .collect::<BTreeSet<_>>()
+    });
+    let mut desired = Row::new();
+    Hg::set_name(&mut desired, &g.name);
+    if current.as_ref() != Some(&want) {
+        let mut refs = Vec::new();
+        for (name, prio, ch) in &want {
+            let mut h = Row::new();
+            Hc::set_chassis(&mut h, ch);
+            Hc::set_priority(&mut h, prio);
+            let mut ids = Map::new();
+            ids.insert("chassis-name".into(), name.clone());
+            Hc::set_external_ids(&mut h, &ids);
+            let n = b.fresh("hac");
+            b.insert::<Hc>(h, Some(n.clone()));
+            refs.push(Ref::New(n));
+        }
+        set_refs(&mut desired, Hg::COL_HA_CHASSIS, &refs);
+    }
+    match existing {
+        Some((u, r)) => {
+            b.update::<Hg>(u, r, desired);
+            Ref::Row(u)
+        }
+        None => {
+            let n = b.fresh("hag");
+            b.insert::<Hg>(desired, Some(n.clone()));
+            Ref::New(n)
+        }
+    }
+}
+
+/// Returns group name → SB reference; deletes the groups no port needs.
+fn sync_ha_chassis_groups(
+    b: &mut Builder,
+    want: &Southbound,
+    chassis: &HashMap<String, Uuid>,
+) -> HashMap<String, Ref> {
+    let mut by_name = ha_groups_by_name(b);
+    let mut refs = HashMap::new();
+    for (name, g) in &want.ha_chassis_groups {
+        let r = sync_ha_group(b, by_name.remove(name), g, chassis);
+        refs.insert(name.clone(), r);
+    }
+    let stale: Vec<Uuid> = b
+        .table::<sb::HaChassisGroup>()
+        .keys()
+        .filter(|u| !refs.values().any(|r| *r == Ref::Row(**u)))
+        .copied()
+        .collect();
+    for u in stale {
+        b.delete::<sb::HaChassisGroup>(u);
+    }
+    refs
+}
+
+pub(crate) fn port_binding_row(
+    pb: &PortBinding,
+    dp: &Ref,
+    chassis: &HashMap<String, Uuid>,
+    ha_group: Option<&Ref>,
+) -> Row {
     type Pb = sb::PortBinding;
     let requested = pb
         .requested_chassis
@@ -264,6 +366,7 @@ pub(crate) fn port_binding_row(pb: &PortBinding, dp: &Ref, chassis: &HashMap<Str
     Pb::set_tag(&mut r, &pb.tag);
     Pb::set_requested_chassis(&mut r, &requested);
     Pb::set_nat_addresses(&mut r, &pb.nat_addresses);
+    set_refs(&mut r, Pb::COL_HA_CHASSIS_GROUP, ha_group);
     r
 }
 
@@ -273,6 +376,7 @@ fn sync_port_bindings(
     want: &Southbound,
     dps: &HashMap<String, Ref>,
     chassis: &HashMap<String, Uuid>,
+    groups: &HashMap<String, Ref>,
 ) -> HashMap<String, Ref> {
     type Pb = sb::PortBinding;
     let mut by_name: HashMap<String, (Uuid, &Row)> = HashMap::new();
@@ -288,7 +392,8 @@ fn sync_port_bindings(
     let mut refs = HashMap::new();
     for (name, pb) in &want.port_bindings {
         let Some(dp) = dps.get(&pb.datapath) else { continue };
-        let desired = port_binding_row(pb, dp, chassis);
+        let group = pb.ha_chassis_group.as_ref().and_then(|g| groups.get(g));
+        let desired = port_binding_row(pb, dp, chassis, group);
         match by_name.get(name) {
             Some((u, r)) => {
                 b.update::<Pb>(*u, r, desired);

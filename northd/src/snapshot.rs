@@ -6,8 +6,9 @@
 use std::collections::BTreeMap;
 
 use northd_core::{
-    Acl, AddressSet, Chassis, DhcpOptions, LoadBalancer, LogicalRouter, LogicalRouterPort, LogicalSwitch,
-    LogicalSwitchPort, Nat, NbGlobal, Northbound, PortGroup, SbContext, StaticRoute,
+    Acl, AddressSet, Chassis, DhcpOptions, GatewayChassis, HaChassis, HaChassisGroup, LoadBalancer,
+    LogicalRouter, LogicalRouterPort, LogicalSwitch, LogicalSwitchPort, Nat, NbGlobal, Northbound, PortGroup,
+    SbContext, StaticRoute,
 };
 use ovn_db::{nb, sb};
 use ovsdb::typed::Table;
@@ -29,6 +30,9 @@ pub const NB_TABLES: &[&str] = &[
     nb::Acl::TABLE,
     nb::Nat::TABLE,
     nb::DhcpOptions::TABLE,
+    nb::GatewayChassis::TABLE,
+    nb::HaChassisGroup::TABLE,
+    nb::HaChassis::TABLE,
 ];
 
 /// SB tables northd reads or owns.
@@ -49,6 +53,8 @@ pub const SB_TABLES: &[&str] = &[
     sb::Fdb::TABLE,
     sb::DhcpOptions::TABLE,
     sb::Dhcpv6Options::TABLE,
+    sb::HaChassisGroup::TABLE,
+    sb::HaChassis::TABLE,
 ];
 
 /// UUIDs as `northd-core` keys them.
@@ -140,6 +146,9 @@ pub fn northbound(t: &Tables) -> Northbound {
                 options: col!(r, Lrp, COL_OPTIONS => options),
                 enabled: col!(r, Lrp, COL_ENABLED => enabled),
                 external_ids: col!(r, Lrp, COL_EXTERNAL_IDS => external_ids),
+                gateway_chassis: uuid_strings(col!(r, Lrp, COL_GATEWAY_CHASSIS => gateway_chassis)),
+                ha_chassis_group: col!(r, Lrp, COL_HA_CHASSIS_GROUP => ha_chassis_group)
+                    .map(|u| u.to_string()),
             };
             (u, p)
         })
@@ -216,6 +225,41 @@ pub fn northbound(t: &Tables) -> Northbound {
                     logical_port: col!(r, N, COL_LOGICAL_PORT => logical_port),
                     external_port_range: col!(r, N, COL_EXTERNAL_PORT_RANGE => external_port_range),
                     options: col!(r, N, COL_OPTIONS => options),
+                },
+            )
+        })
+        .collect();
+    out.gateway_chassis = rows::<nb::GatewayChassis>(t)
+        .map(|(u, r)| {
+            (
+                u,
+                GatewayChassis {
+                    name: col!(r, nb::GatewayChassis, COL_NAME => name),
+                    chassis_name: col!(r, nb::GatewayChassis, COL_CHASSIS_NAME => chassis_name),
+                    priority: col!(r, nb::GatewayChassis, COL_PRIORITY => priority),
+                },
+            )
+        })
+        .collect();
+    out.ha_chassis_groups = rows::<nb::HaChassisGroup>(t)
+        .map(|(u, r)| {
+            (
+                u,
+                HaChassisGroup {
+                    name: col!(r, nb::HaChassisGroup, COL_NAME => name),
+                    ha_chassis: uuid_strings(col!(r, nb::HaChassisGroup, COL_HA_CHASSIS => ha_chassis)),
+                    external_ids: col!(r, nb::HaChassisGroup, COL_EXTERNAL_IDS => external_ids),
+                },
+            )
+        })
+        .collect();
+    out.ha_chassis = rows::<nb::HaChassis>(t)
+        .map(|(u, r)| {
+            (
+                u,
+                HaChassis {
+                    chassis_name: col!(r, nb::HaChassis, COL_CHASSIS_NAME => chassis_name),
+                    priority: col!(r, nb::HaChassis, COL_PRIORITY => priority),
                 },
             )
         })

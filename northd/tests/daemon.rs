@@ -20,6 +20,17 @@ fn northd(dbs: &OvnDbs, dir: &std::path::Path, name: &str) -> Daemon {
     )
 }
 
+/// Private NB/SB servers with one rovn-northd between them; `None` without OVN's tools.
+fn one_northd() -> Option<(OvnDbs, tempfile::TempDir, Daemon)> {
+    if !require(&["ovsdb-server", "ovn-nbctl", "ovn-sbctl"]) {
+        return None;
+    }
+    let dbs = OvnDbs::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let northd = northd(&dbs, tmp.path(), "northd");
+    Some((dbs, tmp, northd))
+}
+
 struct Ctl<'a>(&'a OvnDbs);
 
 impl Ctl<'_> {
@@ -76,12 +87,9 @@ fn seed(c: &Ctl) {
 
 #[test]
 fn wait_sb_and_hv_return_and_sb_holds_the_network() {
-    if !require(&["ovsdb-server", "ovn-nbctl", "ovn-sbctl"]) {
+    let Some((dbs, _tmp, _northd)) = one_northd() else {
         return;
-    }
-    let dbs = OvnDbs::start();
-    let tmp = tempfile::tempdir().unwrap();
-    let _northd = northd(&dbs, tmp.path(), "northd");
+    };
     let c = Ctl(&dbs);
     seed(&c);
     c.nb(&["--wait=sb", "sync"]);
@@ -172,5 +180,87 @@ fn restart_keeps_every_row_and_standby_takes_over() {
     assert!(
         c.sb(&["--bare", "--columns=logical_port", "list", "Port_Binding"])
             .contains("ls1-vm3")
+    );
+}
+
+#[test]
+fn gateway_chassis_become_an_sb_ha_chassis_group_that_follows_them() {
+    let Some((dbs, _tmp, _northd)) = one_northd() else {
+        return;
+    };
+    let c = Ctl(&dbs);
+    c.sb(&["chassis-add", "hv1", "geneve", "127.0.0.1"]);
+    c.nb(&[
+        "lr-add",
+        "lr",
+        "--",
+        "lrp-add",
+        "lr",
+        "lr-ext",
+        "02:00:00:00:00:01",
+        "10.5.0.1/24",
+    ]);
+    c.nb(&["lrp-set-gateway-chassis", "lr-ext", "hv1", "20"]);
+    c.nb(&["--wait=sb", "lrp-set-gateway-chassis", "lr-ext", "hv2", "10"]);
+    let get = |col: &str| {
+        c.sb(&[
+            "--bare",
+            &format!("--columns={col}"),
+            "find",
+            "Port_Binding",
+            "logical_port=cr-lr-ext",
+        ])
+    };
+    assert_eq!(get("type").trim(), "chassisredirect");
+    assert!(
+        get("options").contains("distributed-port=lr-ext"),
+        "{}",
+        get("options")
+    );
+    let group = get("ha_chassis_group");
+    assert_eq!(
+        c.sb(&["get", "HA_Chassis_Group", group.trim(), "name"]).trim(),
+        "lr-ext"
+    );
+    // One HA_Chassis per gateway chassis; hv2 has no Chassis row, so no reference.
+    let ha = |name: &str, col: &str| {
+        c.sb(&[
+            "--bare",
+            &format!("--columns={col}"),
+            "find",
+            "HA_Chassis",
+            &format!("external_ids:chassis-name={name}"),
+        ])
+        .trim()
+        .to_string()
+    };
+    assert_eq!(ha("hv1", "priority"), "20");
+    assert_eq!(ha("hv2", "priority"), "10");
+    let hv1 = c.sb(&["--bare", "--columns=_uuid", "find", "Chassis", "name=hv1"]);
+    assert_eq!(ha("hv1", "chassis"), hv1.trim());
+    assert_eq!(ha("hv2", "chassis"), "");
+    // Moving the priority rewrites the group's chassis; the group and binding stay.
+    c.nb(&["--wait=sb", "lrp-set-gateway-chassis", "lr-ext", "hv2", "30"]);
+    assert_eq!(ha("hv2", "priority"), "30");
+    assert_eq!(get("ha_chassis_group"), group);
+    assert_eq!(
+        c.sb(&["--bare", "--columns=_uuid", "list", "HA_Chassis"])
+            .split_whitespace()
+            .count(),
+        2
+    );
+    // Without gateway chassis the port is an ordinary router port again.
+    c.nb(&[
+        "--wait=sb",
+        "clear",
+        "Logical_Router_Port",
+        "lr-ext",
+        "gateway_chassis",
+    ]);
+    assert_eq!(get("type").trim(), "");
+    assert_eq!(
+        c.sb(&["--bare", "--columns=_uuid", "list", "HA_Chassis_Group"])
+            .trim(),
+        ""
     );
 }

@@ -50,6 +50,7 @@ struct Net {
     /// (switch, port)
     ports: Vec<(String, String)>,
     routers: Vec<String>,
+    lrps: Vec<String>,
     lbs: Vec<String>,
     pgs: Vec<String>,
     n: usize,
@@ -66,7 +67,7 @@ impl Net {
 fn change(rng: &mut Rng, net: &mut Net) -> Vec<String> {
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     loop {
-        match rng.below(21) {
+        match rng.below(24) {
             // Only nb_cfg moves (ovn-nbctl --wait=sb sync).
             14 => return s(&["sync"]),
             0 | 1 => {
@@ -131,6 +132,7 @@ fn change(rng: &mut Rng, net: &mut Net) -> Vec<String> {
                 let lrp = net.fresh(&format!("{r}-"));
                 let lsp = format!("{lrp}-peer");
                 let k = net.n;
+                net.lrps.push(lrp.clone());
                 net.ports.push((sw.clone(), lsp.clone()));
                 let mac = format!("02:00:00:02:{:02x}:{:02x}", k / 256 % 256, k % 256);
                 let ip = format!("172.{}.{}.1/24", 16 + k % 16, k % 250);
@@ -161,6 +163,7 @@ fn change(rng: &mut Rng, net: &mut Net) -> Vec<String> {
             10 if net.routers.len() > 1 => {
                 let i = rng.below(net.routers.len());
                 let r = net.routers.remove(i);
+                net.lrps.retain(|p| !p.starts_with(&format!("{r}-")));
                 return s(&["lr-del", &r]);
             }
             11 => {
@@ -258,6 +261,28 @@ fn change(rng: &mut Rng, net: &mut Net) -> Vec<String> {
                 let inner = format!("10.{}.{}.{}", k % 7, k / 250 % 250, k % 250 + 2);
                 return s(&["lr-nat-add", &r, "dnat_and_snat", &ext, &inner]);
             }
+            // Distributed gateway ports: gateway chassis set, moved and taken away,
+            // floating IPs applied on their port's chassis.
+            21 if !net.lrps.is_empty() => {
+                let lrp = rng.pick(&net.lrps).cloned().unwrap();
+                let ch = ["hv1", "hv2"][rng.below(2)];
+                let prio = (1 + rng.below(30)).to_string();
+                return s(&["lrp-set-gateway-chassis", &lrp, ch, &prio]);
+            }
+            22 if !net.lrps.is_empty() => {
+                let lrp = rng.pick(&net.lrps).cloned().unwrap();
+                return s(&["clear", "logical_router_port", &lrp, "gateway_chassis"]);
+            }
+            23 if !net.routers.is_empty() && !net.ports.is_empty() => {
+                let r = rng.pick(&net.routers).cloned().unwrap();
+                let (_, p) = net.ports[rng.below(net.ports.len())].clone();
+                net.n += 1;
+                let k = net.n;
+                let ext = format!("10.98.{}.{}", k / 250 % 250, k % 250 + 1);
+                let inner = format!("10.{}.{}.{}", 7 + k % 7, k / 250 % 250, k % 250 + 2);
+                let mac = format!("02:00:00:03:{:02x}:{:02x}", k / 256 % 256, k % 256);
+                return s(&["lr-nat-add", &r, "dnat_and_snat", &ext, &inner, &p, &mac]);
+            }
             _ => continue,
         }
     }
@@ -329,6 +354,9 @@ async fn random_nb_changes_leave_nothing_for_a_full_diff() {
         }
         for lb in &net.lbs {
             all.extend(["--".into(), "lb-del".into(), lb.clone()]);
+        }
+        for pg in &net.pgs {
+            all.extend(["--".into(), "pg-del".into(), pg.clone()]);
         }
         if !all.is_empty() {
             nbctl(&all[1..]);

@@ -123,6 +123,16 @@ fn resolve_chassis(ctx: &SbContext, spec: Option<&String>) -> Option<String> {
         .map(|c| c.name.clone())
 }
 
+/// `Port_Binding.mac` of a router port: "MAC NETWORK...".
+fn lrp_mac(lrp: &crate::model::nb::LogicalRouterPort) -> String {
+    let mut mac = lrp.mac.clone();
+    for n in &lrp.networks {
+        mac.push(' ');
+        mac.push_str(n);
+    }
+    mac
+}
+
 fn port_bindings(ctx: &SbContext, t: &Topology, sb: &mut Southbound) {
     for (name, p) in &t.ports {
         let Some(&key) = t.port_keys.get(name) else {
@@ -141,7 +151,7 @@ fn port_bindings(ctx: &SbContext, t: &Topology, sb: &mut Southbound) {
             PortOwner::Switch {
                 lsp,
                 gateway_chassis,
-                garp,
+                nat_addresses,
                 vlan_passthru,
             } => {
                 if lsp.port_type == "router" {
@@ -156,14 +166,7 @@ fn port_bindings(ctx: &SbContext, t: &Topology, sb: &mut Southbound) {
                     if let Some(ch) = gateway_chassis {
                         pb.options.insert("l3gateway-chassis".into(), ch.clone());
                     }
-                    if let Some(n) = garp {
-                        let mut s = n.mac.to_string();
-                        for c in &n.ipv4 {
-                            s.push(' ');
-                            s.push_str(&c.addr.to_string());
-                        }
-                        pb.nat_addresses.push(s);
-                    }
+                    pb.nat_addresses = nat_addresses.clone();
                 } else {
                     pb.port_type = lsp.port_type.clone();
                     pb.options = lsp.options.clone();
@@ -186,6 +189,7 @@ fn port_bindings(ctx: &SbContext, t: &Topology, sb: &mut Southbound) {
                 networks: _,
                 peer,
                 gateway_chassis,
+                cr_port,
             } => {
                 pb.port_type = if gateway_chassis.is_some() {
                     "l3gateway".into()
@@ -194,17 +198,34 @@ fn port_bindings(ctx: &SbContext, t: &Topology, sb: &mut Southbound) {
                 };
                 if let Some(peer) = peer {
                     pb.options.insert("peer".into(), peer.clone());
+                    if let Some(cr) = cr_port {
+                        pb.options.insert("chassis-redirect-port".into(), cr.clone());
+                    }
                 }
                 if let Some(ch) = gateway_chassis {
                     pb.options.insert("l3gateway-chassis".into(), ch.clone());
                 }
-                let mut mac = lrp.mac.clone();
-                for n in &lrp.networks {
-                    mac.push(' ');
-                    mac.push_str(n);
-                }
-                pb.mac = vec![mac];
+                pb.mac = vec![lrp_mac(lrp)];
                 pb.external_ids = lrp.external_ids.clone();
+            }
+            PortOwner::ChassisRedirect {
+                lrp,
+                always_redirect,
+                ha_group,
+            } => {
+                pb.port_type = "chassisredirect".into();
+                pb.options.insert("distributed-port".into(), lrp.name.clone());
+                if let Some(rt) = lrp.options.get("redirect-type") {
+                    pb.options.insert("redirect-type".into(), rt.clone());
+                }
+                if *always_redirect {
+                    pb.options.insert("always-redirect".into(), "true".into());
+                }
+                pb.mac = vec![lrp_mac(lrp)];
+                pb.external_ids = lrp.external_ids.clone();
+                pb.ha_chassis_group = Some(ha_group.name.clone());
+                sb.ha_chassis_groups
+                    .insert(ha_group.name.clone(), ha_group.clone());
             }
         }
         pb.mac.sort();

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::model::Map;
 use crate::model::nb::Uuid;
 use crate::model::sb::{
-    DatapathBinding, LogicalFlow, MulticastGroup, PortBinding, SbLoadBalancer, Southbound,
+    DatapathBinding, LogicalFlow, MulticastGroup, PortBinding, SbHaChassisGroup, SbLoadBalancer, Southbound,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +71,7 @@ pub struct SbDiff {
     pub load_balancers: TableDiff<Uuid, SbLoadBalancer>,
     pub address_sets: TableDiff<String, Vec<String>>,
     pub port_groups: TableDiff<String, Vec<String>>,
+    pub ha_chassis_groups: TableDiff<String, SbHaChassisGroup>,
 }
 
 impl SbDiff {
@@ -83,6 +84,7 @@ impl SbDiff {
             && self.load_balancers.is_empty()
             && self.address_sets.is_empty()
             && self.port_groups.is_empty()
+            && self.ha_chassis_groups.is_empty()
     }
 }
 
@@ -121,5 +123,6 @@ pub fn diff(old: &Southbound, new: &Southbound) -> SbDiff {
         load_balancers: table(&old.load_balancers, &new.load_balancers),
         address_sets: table(&old.address_sets, &new.address_sets),
         port_groups: table(&old.port_groups, &new.port_groups),
+        ha_chassis_groups: table(&old.ha_chassis_groups, &new.ha_chassis_groups),
     }
 }

@@ -34,6 +34,9 @@ pub struct NbChanges {
     pub acls: BTreeSet<Uuid>,
     /// The SB context changed beyond tunnel keys (chassis, SB_Global options).
     pub context: bool,
+    /// Some `Gateway_Chassis`, `HA_Chassis_Group` or `HA_Chassis` row changed: the routers
+    /// with distributed gateway ports are re-resolved.
+    pub gateway_chassis: bool,
 }
 
 impl NbChanges {
@@ -90,7 +93,9 @@ pub(crate) struct Owners {
 pub(crate) type RouterLink = (String, bool, Option<String>);
 
 fn is_router_link(lsp: &crate::model::nb::LogicalSwitchPort) -> bool {
-    lsp.port_type == "router" || lsp.options.contains_key("router-port")
+    // Whether a switch has a localnet port changes what a distributed gateway port on it
+    // answers, so localnet ports count as links too.
+    lsp.port_type == "router" || lsp.port_type == "localnet" || lsp.options.contains_key("router-port")
 }
 
 /// The ports of switch `ls` that routers' output depends on (a router port's peer is
@@ -316,6 +321,15 @@ pub(crate) fn affected(
             d.insert(o.clone());
         }
     }
+    if ch.gateway_chassis {
+        for (u, lrp) in &nb.router_ports {
+            if (!lrp.gateway_chassis.is_empty() || lrp.ha_chassis_group.is_some())
+                && let Some(o) = owners.child.get(u)
+            {
+                d.insert(o.clone());
+            }
+        }
+    }
     for lb in &ch.load_balancers {
         if let Some(us) = owners.lb_users.get(lb) {
             d.extend(us.iter().cloned());
@@ -488,6 +502,21 @@ pub(crate) fn sub_northbound(nb: &Northbound, ctx: &BTreeSet<Uuid>) -> Northboun
         } else if let Some(lr) = nb.routers.get(u) {
             for p in &lr.ports {
                 if let Some(r) = nb.router_ports.get(p) {
+                    for g in &r.gateway_chassis {
+                        if let Some(row) = nb.gateway_chassis.get(g) {
+                            s.gateway_chassis.insert(g.clone(), row.clone());
+                        }
+                    }
+                    if let Some(g) = &r.ha_chassis_group
+                        && let Some(grp) = nb.ha_chassis_groups.get(g)
+                    {
+                        for h in &grp.ha_chassis {
+                            if let Some(row) = nb.ha_chassis.get(h) {
+                                s.ha_chassis.insert(h.clone(), row.clone());
+                            }
+                        }
+                        s.ha_chassis_groups.insert(g.clone(), grp.clone());
+                    }
                     s.router_ports.insert(p.clone(), r.clone());
                 }
             }
@@ -649,9 +678,28 @@ pub(crate) fn rebind(
             names.extend(dp.ports.iter().cloned());
         }
     }
+    // HA chassis groups named by those ports before or after (one NB group may serve
+    // ports of datapaths outside d: it stays while any port names it).
+    let ha_group =
+        |out: &Southbound, n: &String| out.port_bindings.get(n).and_then(|p| p.ha_chassis_group.clone());
+    let mut groups: BTreeSet<String> = names.iter().filter_map(|n| ha_group(out, n)).collect();
     for n in &names {
         let new = fresh.port_bindings.remove(n).filter(|p| d.contains(&p.datapath));
         patch(&mut out.port_bindings, n.clone(), new, &mut diff.port_bindings);
+    }
+    groups.extend(names.iter().filter_map(|n| ha_group(out, n)));
+    for g in groups {
+        let named = || {
+            out.port_bindings
+                .values()
+                .any(|p| p.ha_chassis_group.as_ref() == Some(&g))
+        };
+        let new = match fresh.ha_chassis_groups.remove(&g) {
+            Some(v) => Some(v),
+            None if named() => out.ha_chassis_groups.get(&g).cloned(),
+            None => None,
+        };
+        patch(&mut out.ha_chassis_groups, g, new, &mut diff.ha_chassis_groups);
     }
     // Multicast groups.
     for u in d {

@@ -11,6 +11,7 @@
 mod acl;
 pub mod addresses;
 mod bindings;
+mod dgp;
 mod dhcp;
 pub mod diff;
 pub mod engine;
@@ -33,11 +34,13 @@ pub use flows::{Pipeline, Stage};
 pub use incremental::{Delta, NbChanges};
 pub use model::Map;
 pub use model::nb::{
-    Acl, AddressSet, Chassis, DhcpOptions, LoadBalancer, LogicalRouter, LogicalRouterPort, LogicalSwitch,
-    LogicalSwitchPort, Nat, NbGlobal, Northbound, PortGroup, SbContext, StaticRoute, Uuid,
+    Acl, AddressSet, Chassis, DhcpOptions, GatewayChassis, HaChassis, HaChassisGroup, LoadBalancer,
+    LogicalRouter, LogicalRouterPort, LogicalSwitch, LogicalSwitchPort, Nat, NbGlobal, Northbound, PortGroup,
+    SbContext, StaticRoute, Uuid,
 };
 pub use model::sb::{
-    DatapathBinding, DatapathKind, LogicalFlow, MulticastGroup, PortBinding, SbLoadBalancer, Southbound,
+    DatapathBinding, DatapathKind, LogicalFlow, MulticastGroup, PortBinding, SbHaChassisGroup,
+    SbLoadBalancer, Southbound,
 };
 pub use translate::{FlowSource, Translation, remember_keys, translate};
 pub use warning::{RowRef, Warning};

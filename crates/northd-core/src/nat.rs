@@ -2,13 +2,14 @@
 //! (`dnat_and_snat`) on gateway routers, the ARP answers and L2 forwarding for NAT
 //! addresses on every router, and which router addresses double as SNAT addresses.
 //!
-//! Distributed NAT (a router with a distributed gateway port) is not modelled: on a
-//! router without `options:chassis` the rules only get their ARP flows, as in
-//! ovn-northd when the router has no gateway port.
+//! On a distributed router the rules apply on its distributed gateway port (see `dgp`):
+//! centralized ones only where the port's `cr-` instance is resident, floating IPs with
+//! `logical_port` + `external_mac` on the chassis of that logical port. A distributed
+//! router without such a port gets only the ARP flows, as in ovn-northd.
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use crate::addresses::Cidr;
+use crate::addresses::{Cidr, Mac};
 use crate::flows::{FlowBuilder, Stage};
 use crate::model::nb::Nat;
 use crate::warning::{RowRef, Warning};
@@ -31,14 +32,19 @@ pub(crate) struct ParsedNat {
     /// `options:stateless=true` on a `dnat_and_snat` rule: rewrite without conntrack.
     pub stateless: bool,
     pub port_range: String,
+    /// `dnat_and_snat` with `logical_port` and `external_mac`: on a router with a
+    /// distributed gateway port it is applied on the chassis of that logical port.
+    pub distributed: Option<(String, Mac)>,
+    /// `external_mac` of a `dnat`/`dnat_and_snat` rule (flooded ARP source MACs).
+    pub external_mac: Option<Mac>,
 }
 
 impl ParsedNat {
-    fn snats(&self) -> bool {
+    pub(crate) fn snats(&self) -> bool {
         self.kind != NatKind::Dnat
     }
 
-    fn dnats(&self) -> bool {
+    pub(crate) fn dnats(&self) -> bool {
         self.kind != NatKind::Snat
     }
 }
@@ -81,8 +87,21 @@ pub(crate) fn parse(router: &str, nat: &Nat, w: &mut Vec<Warning>) -> Option<Par
             nat.logical_ip, nat.nat_type
         ));
     }
+    let external_mac = match nat.external_mac.as_deref().filter(|_| kind != NatKind::Snat) {
+        None => None,
+        Some(m) => match m.trim().parse::<Mac>() {
+            Ok(mac) => Some(mac),
+            Err(_) => return bad(format!("external_mac \"{m}\" is not a MAC address")),
+        },
+    };
+    let distributed = match (&nat.logical_port, external_mac) {
+        (Some(lp), Some(mac)) if kind == NatKind::DnatAndSnat => Some((lp.clone(), mac)),
+        _ => None,
+    };
     Some(ParsedNat {
         kind,
+        distributed,
+        external_mac,
         external,
         logical: nat.logical_ip.clone(),
         logical_plen: logical.plen,
@@ -122,6 +141,7 @@ pub(crate) fn forwarded_ips(nats: &[ParsedNat], lb_ips: &[IpAddr]) -> Vec<IpAddr
 pub(crate) fn router_nat_flows(
     nats: &[ParsedNat],
     is_gateway: bool,
+    dgp: Option<&crate::dgp::RouterDgp>,
     ct_flag: &str,
     arp_reply: &str,
     f: &mut FlowBuilder,
@@ -146,6 +166,9 @@ pub(crate) fn router_nat_flows(
         );
     }
     if !is_gateway {
+        if let Some(d) = dgp {
+            crate::dgp::router_flows(d, nats, f);
+        }
         return;
     }
     for n in nats {

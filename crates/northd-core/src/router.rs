@@ -150,7 +150,7 @@ pub(crate) fn router_flows(v: &RouterView) -> Vec<LogicalFlow> {
         );
         f.add(Stage::LrInDnat, 50, est, "next;");
     }
-    crate::nat::router_nat_flows(&v.nats, v.is_gateway, ct_flag, ARP_REPLY, &mut f);
+    crate::nat::router_nat_flows(&v.nats, v.is_gateway, v.dgp.as_ref(), ct_flag, ARP_REPLY, &mut f);
     if v.is_gateway && (v.has_lb_vip || !v.nats.is_empty()) {
         f.add(Stage::LrOutUndnat, 100, "nd || nd_rs || nd_ra", "next;");
         f.add(Stage::LrOutUndnat, 50, "ip", "flags.loopback = 1; ct_dnat;");
@@ -276,6 +276,12 @@ pub(crate) fn router_port_flows(v: &RouterPortView) -> Vec<LogicalFlow> {
     let key = quoted(&v.name);
     let n = &v.networks;
     let mac = n.mac;
+    // On the distributed gateway port, what answers or admits in the port's name is
+    // confined to the chassis its `cr-` twin is resident on.
+    let resident = match &v.dgp {
+        Some((d, _)) => format!(" && is_chassis_resident({})", d.cr()),
+        None => String::new(),
+    };
 
     // A disabled port only loses admission and delivery; like northd, its addresses
     // stay routable and answerable so peers see no flapping.
@@ -290,7 +296,7 @@ pub(crate) fn router_port_flows(v: &RouterPortView) -> Vec<LogicalFlow> {
         f.add(
             Stage::LrInAdmission,
             50,
-            format!("eth.dst == {mac} && inport == {key}"),
+            format!("eth.dst == {mac} && inport == {key}{resident}"),
             adm,
         );
         f.add(Stage::LrOutDelivery, 100, format!("outport == {key}"), "output;");
@@ -302,15 +308,18 @@ pub(crate) fn router_port_flows(v: &RouterPortView) -> Vec<LogicalFlow> {
             Stage::LrInLookupNeighbor,
             100,
             format!(
-                "inport == {key} && arp.spa == {} && arp.op == 1",
+                "inport == {key} && arp.spa == {} && arp.op == 1{resident}",
                 c.network_string()
             ),
             "reg9[2] = lookup_arp(inport, arp.spa, arp.sha); next;",
         );
     }
 
-    ipv4_input(v, &key, &mut f);
-    ipv6_input(v, &key, &mut f);
+    ipv4_input(v, &key, &resident, &mut f);
+    ipv6_input(v, &key, &resident, &mut f);
+    if let Some((d, nats)) = &v.dgp {
+        crate::dgp::port_nat_arp_flows(d, nats, &mut f);
+    }
 
     // Connected routes.
     for c in n.ipv4.iter().chain(&n.ipv6) {
@@ -355,7 +364,7 @@ pub(crate) fn router_port_flows(v: &RouterPortView) -> Vec<LogicalFlow> {
     f.finish()
 }
 
-fn ipv4_input(v: &RouterPortView, key: &str, f: &mut FlowBuilder) {
+fn ipv4_input(v: &RouterPortView, key: &str, resident: &str, f: &mut FlowBuilder) {
     let n = &v.networks;
     if n.ipv4.is_empty() {
         return;
@@ -385,25 +394,33 @@ fn ipv4_input(v: &RouterPortView, key: &str, f: &mut FlowBuilder) {
         "ip4.dst <-> ip4.src; ip.ttl = 255; icmp4.type = 0; flags.loopback = 1; next; ",
     );
     for c in &n.ipv4 {
+        // The gateway port answers from whatever address was hit (it may be a NAT one).
+        let addrs = if v.dgp.is_some() {
+            "ip4.dst <-> ip4.src".to_string()
+        } else {
+            format!("ip4.dst = ip4.src; ip4.src = {}", c.addr)
+        };
         f.add(
             Stage::LrInIpInput,
             31,
             format!("inport == {key} && ip4 && ip.ttl == {{0, 1}} && !ip.later_frag"),
             format!(
                 "icmp4 {{eth.dst <-> eth.src; icmp4.type = 11; /* Time exceeded */ \
-                 icmp4.code = 0; /* TTL exceeded in transit */ ip4.dst = ip4.src; \
-                 ip4.src = {} ; ip.ttl = 254; outport = {key}; flags.loopback = 1; output; }};",
-                c.addr
+                 icmp4.code = 0; /* TTL exceeded in transit */ {addrs} ; ip.ttl = 254; \
+                 outport = {key}; flags.loopback = 1; output; }};"
             ),
         );
     }
+    // ARP replies for the gateway port's own addresses come only from its gateway
+    // chassis when the peer switch reaches the outside through a localnet port.
+    let arp_resident = if v.peer_has_localnet { resident } else { "" };
     let arp_reply = ARP_REPLY;
     for c in &n.ipv4 {
         f.add(
             Stage::LrInIpInput,
             90,
             format!(
-                "inport == {key} && arp.op == 1 && arp.tpa == {} && arp.spa == {}",
+                "inport == {key} && arp.op == 1 && arp.tpa == {} && arp.spa == {}{arp_resident}",
                 c.addr,
                 c.network_string()
             ),
@@ -415,13 +432,13 @@ fn ipv4_input(v: &RouterPortView, key: &str, f: &mut FlowBuilder) {
             Stage::LrInIpInput,
             90,
             format!(
-                "inport == {key} && arp.op == 1 && arp.tpa == $_rtr_lb_{}_ip4",
+                "inport == {key} && arp.op == 1 && arp.tpa == $_rtr_lb_{}_ip4{resident}",
                 v.router_key
             ),
             arp_reply,
         );
     }
-    if !v.router_is_gateway {
+    if !v.router_is_gateway && !v.router_has_dgp {
         for c in &n.ipv4 {
             let ip = c.addr;
             let pre = format!("ip4 && ip4.dst == {ip} && !ip.later_frag");
@@ -476,7 +493,7 @@ fn ipv4_input(v: &RouterPortView, key: &str, f: &mut FlowBuilder) {
     }
 }
 
-fn ipv6_input(v: &RouterPortView, key: &str, f: &mut FlowBuilder) {
+fn ipv6_input(v: &RouterPortView, key: &str, resident: &str, f: &mut FlowBuilder) {
     let n = &v.networks;
     if n.ipv6.is_empty() {
         return;
@@ -507,7 +524,7 @@ fn ipv6_input(v: &RouterPortView, key: &str, f: &mut FlowBuilder) {
             Stage::LrInIpInput,
             90,
             format!(
-                "inport == {key} && ip6.dst == {{{a}, {}}} && nd_ns && nd.target == {a}",
+                "inport == {key} && ip6.dst == {{{a}, {}}} && nd_ns && nd.target == {a}{resident}",
                 solicited_node(&a)
             ),
             format!("nd_na_router {{ {na}"),
@@ -518,13 +535,13 @@ fn ipv6_input(v: &RouterPortView, key: &str, f: &mut FlowBuilder) {
             Stage::LrInIpInput,
             90,
             format!(
-                "inport == {key} && nd_ns && nd.target == $_rtr_lb_{}_ip6",
+                "inport == {key} && nd_ns && nd.target == $_rtr_lb_{}_ip6{resident}",
                 v.router_key
             ),
             format!("nd_na {{ {na}"),
         );
     }
-    if !v.router_is_gateway {
+    if !v.router_is_gateway && !v.router_has_dgp {
         for c in &n.ipv6 {
             let ip = c.addr;
             let pre = format!("ip6 && ip6.dst == {ip} && !ip.later_frag");

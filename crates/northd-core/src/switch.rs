@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 
-use crate::addresses::{set_or_single, solicited_node};
+use crate::addresses::{Mac, set_or_single, solicited_node};
 use crate::flows::{FlowBuilder, Stage, quoted};
 use crate::model::sb::LogicalFlow;
 use crate::topology::{SwitchPortView, SwitchView};
@@ -350,15 +350,48 @@ fn l2_lookup(v: &SwitchPortView, key: &str, f: &mut FlowBuilder) {
             flood(ns(&c.addr), f);
         }
         if !v.switch_only_router_ports {
+            let mut macs = vec![peer.networks.mac.to_string()];
+            macs.extend(peer.nat_macs.iter().map(Mac::to_string));
             f.add(
                 Stage::LsInL2Lkup,
                 75,
                 format!(
                     "eth.src == {{{}}} && (arp.op == 1 || rarp.op == 3 || nd_ns)",
-                    peer.networks.mac
+                    crate::dgp::sset_order(&macs).join(", ")
                 ),
                 "outport = \"_MC_flood_l2\"; output;",
             );
+        }
+        if let Some(cr) = &peer.dgp_cr {
+            // Frames to the gateway port's MAC are taken in only where its cr- twin is
+            // (on a switch with a localnet port), those to a floating IP's MAC where its
+            // logical port is.
+            let resident = if v.switch_has_localnet {
+                format!(" && is_chassis_resident({})", quoted(cr))
+            } else {
+                String::new()
+            };
+            let action = if v.enabled {
+                format!("outport = {key}; output;")
+            } else {
+                "drop;".to_string()
+            };
+            f.add(
+                Stage::LsInL2Lkup,
+                50,
+                format!("eth.dst == {}{resident}", peer.networks.mac),
+                action,
+            );
+            if v.enabled {
+                for (mac, lp) in &peer.distributed_nats {
+                    f.add(
+                        Stage::LsInL2Lkup,
+                        50,
+                        format!("eth.dst == {mac} && is_chassis_resident({})", quoted(lp)),
+                        format!("outport = {key}; output;"),
+                    );
+                }
+            }
         }
     }
     let action = if v.enabled {
@@ -366,7 +399,12 @@ fn l2_lookup(v: &SwitchPortView, key: &str, f: &mut FlowBuilder) {
     } else {
         "drop;".to_string()
     };
-    for mac in &v.macs {
+    let dgp_mac = v
+        .peer
+        .as_ref()
+        .filter(|p| p.dgp_cr.is_some())
+        .map(|p| p.networks.mac);
+    for mac in v.macs.iter().filter(|m| Some(**m) != dgp_mac) {
         f.add(Stage::LsInL2Lkup, 50, format!("eth.dst == {mac}"), action.clone());
     }
 }

@@ -11,11 +11,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use crate::addresses::{Cidr, LportAddresses, LrpNetworks, Mac, parse_lport_addresses};
+use crate::dgp::{RouterDgp, cr_name};
 use crate::keys::{self, KeyRequest};
 use crate::lb::{LbView, NeighborMode, ParsedLb, parse_lb};
 use crate::model::nb::{
     Acl, LogicalRouterPort, LogicalSwitch, LogicalSwitchPort, Northbound, SbContext, Uuid,
 };
+use crate::model::sb::SbHaChassisGroup;
 use crate::nat::{self, ParsedNat};
 use crate::warning::{RowRef, Warning};
 
@@ -63,6 +65,13 @@ pub(crate) struct AttachedRouterPort {
     pub dynamic_neigh_routers: bool,
     /// LSP on the switch that connects to it.
     pub switch_port: String,
+    /// This LRP is a distributed gateway port: its `cr-` port's name.
+    pub dgp_cr: Option<String>,
+    /// Floating IPs of its router applied on their logical port's chassis (external MAC,
+    /// logical port), when the router has a distributed gateway port.
+    pub distributed_nats: Vec<(Mac, String)>,
+    /// `external_mac`s of its router's DNAT rules (self-originated ARP sources).
+    pub nat_macs: Vec<Mac>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +92,8 @@ pub(crate) struct SwitchPortView {
     pub switch_has_stateful_acl: bool,
     /// The switch passes VLAN tags through (no ARP/ND responder then).
     pub switch_vlan_passthru: bool,
+    /// The switch has a `localnet` port.
+    pub switch_has_localnet: bool,
     /// Every port of the switch is a router port (no L2 flooding to VMs needed).
     pub switch_only_router_ports: bool,
     /// Native DHCPv4 options (`dhcpv4_options`).
@@ -114,6 +125,8 @@ pub(crate) struct RouterView {
     pub has_lb_vip: bool,
     pub routes: Vec<Route>,
     pub nats: Vec<ParsedNat>,
+    /// Its distributed gateway port (routers without `options:chassis` only).
+    pub dgp: Option<RouterDgp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,6 +145,13 @@ pub(crate) struct RouterPortView {
     pub router_nat_lb_ips: Vec<IpAddr>,
     /// Directly connected LRP (router-to-router link).
     pub lrp_peer: Option<(String, LrpNetworks)>,
+    /// The router has a distributed gateway port.
+    pub router_has_dgp: bool,
+    /// This port is the router's distributed gateway port: the port and the router's NAT
+    /// rules (for their ARP flows on it).
+    pub dgp: Option<(RouterDgp, Vec<ParsedNat>)>,
+    /// The peer switch has a `localnet` port.
+    pub peer_has_localnet: bool,
 }
 
 /// Per-port facts the SB Port_Binding is built from.
@@ -141,9 +161,8 @@ pub(crate) enum PortOwner {
         lsp: LogicalSwitchPort,
         /// For router-type ports: the peer LRP's router chassis (l3gateway).
         gateway_chassis: Option<String>,
-        /// Peer LRP networks when the peer router is a gateway and the switch has a
-        /// localnet port (GARP `nat_addresses`).
-        garp: Option<LrpNetworks>,
+        /// GARP `nat_addresses` (router-type ports).
+        nat_addresses: Vec<String>,
         /// The switch has `other_config:vlan-passthru=true`.
         vlan_passthru: bool,
     },
@@ -152,6 +171,14 @@ pub(crate) enum PortOwner {
         networks: LrpNetworks,
         peer: Option<String>,
         gateway_chassis: Option<String>,
+        /// For a distributed gateway port: its `cr-` port.
+        cr_port: Option<String>,
+    },
+    /// The `cr-` twin of a distributed gateway port.
+    ChassisRedirect {
+        lrp: LogicalRouterPort,
+        always_redirect: bool,
+        ha_group: crate::model::sb::SbHaChassisGroup,
     },
 }
 
@@ -409,6 +436,32 @@ impl Topology {
             lrps.insert(lr_uuid, ports);
         }
 
+        // Distributed gateway ports: one per router (ovn-northd allows several, with NAT
+        // rules choosing theirs by `gateway_port`, which is not modelled).
+        let mut router_dgp: BTreeMap<&str, (&LogicalRouterPort, LrpNetworks)> = BTreeMap::new();
+        for (lr_uuid, ports) in &lrps {
+            let lr = &nb.routers[*lr_uuid];
+            for (lrp, nets) in ports {
+                if lrp.gateway_chassis.is_empty() && lrp.ha_chassis_group.is_none() {
+                    continue;
+                }
+                let row = RowRef::new("Logical_Router_Port", lrp.name.clone());
+                if lr.options.get("chassis").is_some_and(|c| !c.is_empty()) {
+                    w.push(Warning::Unsupported {
+                        row,
+                        what: "a distributed gateway port on a gateway router".into(),
+                    });
+                } else if router_dgp.contains_key(lr_uuid) {
+                    w.push(Warning::Unsupported {
+                        row,
+                        what: "a second distributed gateway port on one router".into(),
+                    });
+                } else {
+                    router_dgp.insert(lr_uuid, (lrp, nets.clone()));
+                }
+            }
+        }
+
         // Tunnel keys.
         let mut dp_reqs = Vec::new();
         for (u, ls) in &nb.switches {
@@ -453,7 +506,7 @@ impl Topology {
             t.port_keys.extend(keys::allocate(&reqs, max_port, w));
         }
         for (lr_uuid, ports) in &lrps {
-            let reqs: Vec<_> = ports
+            let mut reqs: Vec<_> = ports
                 .iter()
                 .map(|(p, _)| KeyRequest {
                     id: p.name.clone(),
@@ -462,6 +515,15 @@ impl Topology {
                     existing: existing_port_key(&p.name, lr_uuid),
                 })
                 .collect();
+            if let Some((p, _)) = router_dgp.get(lr_uuid) {
+                let cr = cr_name(&p.name);
+                reqs.push(KeyRequest {
+                    existing: existing_port_key(&cr, lr_uuid),
+                    id: cr,
+                    row: RowRef::new("Logical_Router_Port", p.name.clone()),
+                    requested: None,
+                });
+            }
             t.port_keys.extend(keys::allocate(&reqs, max_port, w));
         }
 
@@ -548,6 +610,11 @@ impl Topology {
         }
         let dp_keys = t.dp_keys.clone();
         let router_nat_ips = t.router_nat_ips.clone();
+        let router_dgp_names: BTreeMap<&str, &str> = router_dgp
+            .iter()
+            .map(|(u, (p, _))| (*u, p.name.as_str()))
+            .collect();
+        let router_nats_ref = &router_nats;
         let attached = |lsp: &LogicalSwitchPort, lr_ips: &BTreeMap<Uuid, Vec<IpAddr>>| {
             let rp = lsp.options.get("router-port")?;
             let (lr_uuid, lrp, nets) = lrp_by_name.get(rp.as_str())?;
@@ -563,10 +630,27 @@ impl Topology {
                 router_nat_ips: router_nat_ips.get(*lr_uuid).cloned().unwrap_or_default(),
                 dynamic_neigh_routers: opt_true(&nb.routers[*lr_uuid].options, "dynamic_neigh_routers"),
                 switch_port: lsp.name.clone(),
+                dgp_cr: (router_dgp_names.get(*lr_uuid) == Some(&lrp.name.as_str()))
+                    .then(|| cr_name(&lrp.name)),
+                distributed_nats: if router_dgp_names.contains_key(*lr_uuid) {
+                    router_nats_ref[*lr_uuid]
+                        .iter()
+                        .filter_map(|n| n.distributed.as_ref().map(|(lp, m)| (*m, lp.clone())))
+                        .collect()
+                } else {
+                    Vec::new()
+                },
+                nat_macs: router_nats_ref[*lr_uuid]
+                    .iter()
+                    .filter_map(|n| n.external_mac)
+                    .collect(),
             })
         };
 
         let pg_acls = port_group_acls(nb, &lsp_owner, w);
+
+        // LRPs whose peer switch has a localnet port.
+        let mut lrp_peer_localnet: BTreeSet<String> = BTreeSet::new();
 
         // Switches and their ports.
         for (ls_uuid, ls) in &nb.switches {
@@ -664,9 +748,12 @@ impl Topology {
                 let gateway_chassis = peer
                     .as_ref()
                     .and_then(|a| router_gw.get(a.router.as_str()).cloned().flatten());
-                let garp = match (&peer, &gateway_chassis) {
-                    (Some(a), Some(_)) if has_localnet => Some(a.networks.clone()),
-                    _ => None,
+                if has_localnet && let Some(a) = &peer {
+                    lrp_peer_localnet.insert(a.name.clone());
+                }
+                let nat_addresses = match &peer {
+                    Some(a) => garp_addresses(lsp, a, gateway_chassis.is_some(), has_localnet, &router_nats),
+                    None => Vec::new(),
                 };
                 t.switch_ports.insert(
                     lsp.name.clone(),
@@ -696,6 +783,7 @@ impl Topology {
                         }),
                         hostname: lsp.options.get("hostname").cloned(),
                         switch_vlan_passthru: opt_true(&ls.other_config, "vlan-passthru"),
+                        switch_has_localnet: has_localnet,
                         switch_only_router_ports: n_router == ports.len(),
                         peer,
                         switch_routers: switch_routers.clone(),
@@ -708,7 +796,7 @@ impl Topology {
                         owner: PortOwner::Switch {
                             lsp: (*lsp).clone(),
                             gateway_chassis,
-                            garp,
+                            nat_addresses,
                             vlan_passthru: opt_true(&ls.other_config, "vlan-passthru"),
                         },
                     },
@@ -735,6 +823,7 @@ impl Topology {
             );
         }
 
+        let peer_localnet = |name: &str| lrp_peer_localnet.contains(name);
         // Routers and their ports.
         for (lr_uuid, lr) in &nb.routers {
             // No key left (e.g. VXLAN's 4095 limit): the datapath is not written at all.
@@ -747,12 +836,16 @@ impl Topology {
             let lbs = &router_lbs[lr_uuid.as_str()];
             let has_lb_vip = lbs.iter().any(|l| !l.vips.is_empty());
             let lb_ips = &t.router_lb_ips[lr_uuid];
-            let nats = router_nats.remove(lr_uuid.as_str()).unwrap_or_default();
+            let nats = router_nats.get(lr_uuid.as_str()).cloned().unwrap_or_default();
             let mut nat_lb_ips = nat::snat_ips(&nats);
             nat_lb_ips.extend(lbs.iter().flat_map(|l| l.vips.iter().map(|v| v.ip)));
             nat_lb_ips.sort();
             nat_lb_ips.dedup();
             let routes = resolve_routes(nb, lr_uuid, ports, w);
+            let dgp = router_dgp.get(lr_uuid.as_str()).map(|(p, n)| RouterDgp {
+                port: p.name.clone(),
+                mac: n.mac,
+            });
             t.routers.insert(
                 lr_uuid.clone(),
                 RouterView {
@@ -761,7 +854,8 @@ impl Topology {
                     is_gateway: gw.is_some(),
                     has_lb_vip,
                     routes,
-                    nats,
+                    nats: nats.clone(),
+                    dgp: dgp.clone(),
                 },
             );
             for lb in lbs {
@@ -809,8 +903,33 @@ impl Topology {
                         router_is_gateway: gw.is_some(),
                         router_nat_lb_ips: nat_lb_ips.clone(),
                         lrp_peer,
+                        router_has_dgp: dgp.is_some(),
+                        dgp: dgp
+                            .as_ref()
+                            .filter(|d| d.port == lrp.name)
+                            .map(|d| (d.clone(), nats.clone())),
+                        peer_has_localnet: peer_localnet(&lrp.name),
                     },
                 );
+                if dgp.as_ref().is_some_and(|d| d.port == lrp.name) {
+                    let cr = cr_name(&lrp.name);
+                    names.push(cr.clone());
+                    t.ports.insert(
+                        cr,
+                        ResolvedPort {
+                            datapath: lr_uuid.clone(),
+                            owner: PortOwner::ChassisRedirect {
+                                lrp: (*lrp).clone(),
+                                always_redirect: !nats.iter().any(|n| n.distributed.is_some())
+                                    && lrp
+                                        .options
+                                        .get("redirect-type")
+                                        .is_none_or(|r| !r.eq_ignore_ascii_case("bridged")),
+                                ha_group: ha_group(nb, lrp, w),
+                            },
+                        },
+                    );
+                }
                 t.ports.insert(
                     lrp.name.clone(),
                     ResolvedPort {
@@ -818,6 +937,10 @@ impl Topology {
                         owner: PortOwner::Router {
                             lrp: (*lrp).clone(),
                             networks: nets.clone(),
+                            cr_port: dgp
+                                .as_ref()
+                                .filter(|d| d.port == lrp.name)
+                                .map(|_| cr_name(&lrp.name)),
                             peer: peer_name,
                             gateway_chassis: gw.clone(),
                         },
@@ -854,6 +977,118 @@ impl Topology {
         }
         t
     }
+}
+
+/// SB `HA_Chassis_Group` of a distributed gateway port: its NB `ha_chassis_group`, or
+/// one named after the port made of its `Gateway_Chassis` rows (the group wins when
+/// both are set, as in ovn-northd).
+fn ha_group(nb: &Northbound, lrp: &LogicalRouterPort, w: &mut Vec<Warning>) -> SbHaChassisGroup {
+    let row = || RowRef::new("Logical_Router_Port", lrp.name.clone());
+    let mut g = SbHaChassisGroup::default();
+    if let Some(u) = &lrp.ha_chassis_group {
+        match nb.ha_chassis_groups.get(u) {
+            Some(grp) => {
+                g.name = grp.name.clone();
+                for hu in &grp.ha_chassis {
+                    match nb.ha_chassis.get(hu) {
+                        Some(h) => g.chassis.push((h.chassis_name.clone(), h.priority)),
+                        None => w.push(Warning::Dangling {
+                            row: RowRef::new("HA_Chassis_Group", grp.name.clone()),
+                            column: "ha_chassis",
+                            target: hu.clone(),
+                        }),
+                    }
+                }
+            }
+            None => {
+                w.push(Warning::Dangling {
+                    row: row(),
+                    column: "ha_chassis_group",
+                    target: u.clone(),
+                });
+                g.name = lrp.name.clone();
+            }
+        }
+    } else {
+        g.name = lrp.name.clone();
+        for gu in &lrp.gateway_chassis {
+            match nb.gateway_chassis.get(gu) {
+                Some(gc) if !gc.chassis_name.is_empty() => {
+                    g.chassis.push((gc.chassis_name.clone(), gc.priority))
+                }
+                Some(_) => {}
+                None => w.push(Warning::Dangling {
+                    row: row(),
+                    column: "gateway_chassis",
+                    target: gu.clone(),
+                }),
+            }
+        }
+    }
+    g.chassis.sort();
+    g
+}
+
+/// `Port_Binding.nat_addresses` of a router-type LSP (the addresses its peer router's
+/// gateway chassis announces by GARP), as ovn-northd 23.03 fills it. `nat-addresses=router`
+/// on a gateway router and LB VIPs in the list are not modelled.
+fn garp_addresses(
+    lsp: &LogicalSwitchPort,
+    peer: &AttachedRouterPort,
+    peer_is_gateway_router: bool,
+    switch_has_localnet: bool,
+    router_nats: &BTreeMap<&str, Vec<ParsedNat>>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let port_garp = |out: &mut Vec<String>, suffix: &str| {
+        let mut s = peer.networks.mac.to_string();
+        for c in &peer.networks.ipv4 {
+            s.push_str(&format!(" {}", c.addr));
+        }
+        s.push_str(suffix);
+        out.push(s);
+    };
+    match &peer.dgp_cr {
+        Some(cr) => {
+            let resident = format!(" is_chassis_resident({})", crate::flows::quoted(cr));
+            let nats = router_nats
+                .get(peer.router.as_str())
+                .map_or(&[][..], Vec::as_slice);
+            match lsp.options.get("nat-addresses").map(String::as_str) {
+                Some("router") if !nats.is_empty() => {
+                    let mut central = peer.networks.mac.to_string();
+                    let mut any_central = false;
+                    for n in nats {
+                        if let Some((lp, mac)) = &n.distributed {
+                            out.push(format!(
+                                "{mac} {} is_chassis_resident({})",
+                                n.external,
+                                crate::flows::quoted(lp)
+                            ));
+                        } else if !peer
+                            .networks
+                            .ipv4
+                            .iter()
+                            .any(|c| c.addr == IpAddr::V4(n.external))
+                        {
+                            central.push_str(&format!(" {}", n.external));
+                            any_central = true;
+                        }
+                    }
+                    if any_central {
+                        out.push(central + &resident);
+                    }
+                }
+                Some("router") | None => {}
+                Some(list) => out.push(format!("{list}{resident}")),
+            }
+            port_garp(&mut out, &resident);
+        }
+        None if peer_is_gateway_router && switch_has_localnet => port_garp(&mut out, ""),
+        None => {}
+    }
+    out.sort();
+    out
 }
 
 fn v4(a: IpAddr) -> Option<std::net::Ipv4Addr> {

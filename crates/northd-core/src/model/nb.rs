@@ -26,6 +26,33 @@ pub struct Northbound {
     pub acls: BTreeMap<Uuid, Acl>,
     pub nats: BTreeMap<Uuid, Nat>,
     pub dhcp_options: BTreeMap<Uuid, DhcpOptions>,
+    pub gateway_chassis: BTreeMap<Uuid, GatewayChassis>,
+    pub ha_chassis_groups: BTreeMap<Uuid, HaChassisGroup>,
+    pub ha_chassis: BTreeMap<Uuid, HaChassis>,
+}
+
+/// One NB `Gateway_Chassis` row (a chassis a distributed gateway port may be active on).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GatewayChassis {
+    pub name: String,
+    pub chassis_name: String,
+    pub priority: i64,
+}
+
+/// One NB `HA_Chassis_Group` row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HaChassisGroup {
+    pub name: String,
+    /// `HA_Chassis` UUIDs.
+    pub ha_chassis: Vec<Uuid>,
+    pub external_ids: Map,
+}
+
+/// One NB `HA_Chassis` row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HaChassis {
+    pub chassis_name: String,
+    pub priority: i64,
 }
 
 /// One NB `DHCP_Options` row.
@@ -105,6 +132,10 @@ pub struct LogicalRouterPort {
     pub options: Map,
     pub enabled: Option<bool>,
     pub external_ids: Map,
+    /// `Gateway_Chassis` UUIDs: non-empty makes this a distributed gateway port.
+    pub gateway_chassis: Vec<Uuid>,
+    /// `HA_Chassis_Group` UUID; ignored when `gateway_chassis` is set (as in 23.03).
+    pub ha_chassis_group: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

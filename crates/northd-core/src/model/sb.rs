@@ -29,6 +29,19 @@ pub struct Southbound {
     pub address_sets: BTreeMap<String, Vec<String>>,
     /// By SB port group name (`<dp key>_<pg>`); values are sorted port names.
     pub port_groups: BTreeMap<String, Vec<String>>,
+    /// By group name: the NB `HA_Chassis_Group`'s, or the distributed gateway port's name
+    /// for one made from its `Gateway_Chassis` rows (as ovn-northd 23.03 converts them).
+    pub ha_chassis_groups: BTreeMap<String, SbHaChassisGroup>,
+}
+
+/// One SB `HA_Chassis_Group` with its `HA_Chassis` rows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SbHaChassisGroup {
+    pub name: String,
+    /// (chassis name, priority), sorted; the daemon resolves the names to `Chassis` rows
+    /// (a missing chassis leaves the reference empty) and writes the name into
+    /// `external_ids:chassis-name`.
+    pub chassis: Vec<(String, i64)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -62,6 +75,8 @@ pub struct PortBinding {
     /// Name of the chassis resolved from `options:requested-chassis`.
     pub requested_chassis: Option<String>,
     pub nat_addresses: Vec<String>,
+    /// Name of the SB `HA_Chassis_Group` (chassisredirect ports).
+    pub ha_chassis_group: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

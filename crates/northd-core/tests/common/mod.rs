@@ -143,6 +143,37 @@ pub fn load_nb(db: &Value) -> Northbound {
                 options: map(r, "options"),
                 enabled: opt_bool(r, "enabled"),
                 external_ids: map(r, "external_ids"),
+                gateway_chassis: strings(r, "gateway_chassis"),
+                ha_chassis_group: opt_string(r, "ha_chassis_group"),
+            },
+        );
+    }
+    for r in rows(db, "Gateway_Chassis") {
+        nb.gateway_chassis.insert(
+            uuid(r),
+            GatewayChassis {
+                name: string(r, "name"),
+                chassis_name: string(r, "chassis_name"),
+                priority: r["priority"].as_i64().unwrap_or(0),
+            },
+        );
+    }
+    for r in rows(db, "HA_Chassis_Group") {
+        nb.ha_chassis_groups.insert(
+            uuid(r),
+            HaChassisGroup {
+                name: string(r, "name"),
+                ha_chassis: strings(r, "ha_chassis"),
+                external_ids: map(r, "external_ids"),
+            },
+        );
+    }
+    for r in rows(db, "HA_Chassis") {
+        nb.ha_chassis.insert(
+            uuid(r),
+            HaChassis {
+                chassis_name: string(r, "chassis_name"),
+                priority: r["priority"].as_i64().unwrap_or(0),
             },
         );
     }
@@ -289,6 +320,8 @@ pub struct RealPort {
     pub external_ids: Map,
     /// Chassis name.
     pub requested_chassis: Option<String>,
+    /// `HA_Chassis_Group` name.
+    pub ha_chassis_group: Option<String>,
 }
 
 /// Real northd's SB output, with SB row UUIDs resolved to names.
@@ -305,6 +338,9 @@ pub struct RealSb {
     pub address_sets: BTreeMap<String, Vec<String>>,
     /// name -> (vips, protocol, options, external_ids, datapath names)
     pub lbs: BTreeMap<String, LbKey>,
+    /// `HA_Chassis_Group`s: name -> sorted (chassis-name, priority), checked against the
+    /// `chassis` reference.
+    pub ha_groups: BTreeMap<String, Vec<(String, i64)>>,
 }
 
 /// (vips, protocol, options, external_ids, sorted datapath names).
@@ -336,6 +372,27 @@ impl RealSb {
             .iter()
             .map(|r| (uuid(r), string(r, "name")))
             .collect();
+        let ha_chassis: BTreeMap<String, (String, i64)> = rows(sb, "HA_Chassis")
+            .iter()
+            .map(|r| {
+                let name = map(r, "external_ids")["chassis-name"].clone();
+                if let Some(c) = opt_string(r, "chassis") {
+                    assert_eq!(chassis[&c], name, "HA_Chassis chassis vs chassis-name");
+                }
+                (uuid(r), (name, r["priority"].as_i64().unwrap()))
+            })
+            .collect();
+        let mut ha_groups = BTreeMap::new();
+        let mut ha_group_names = BTreeMap::new();
+        for r in rows(sb, "HA_Chassis_Group") {
+            let mut list: Vec<(String, i64)> = strings(r, "ha_chassis")
+                .iter()
+                .map(|u| ha_chassis[u].clone())
+                .collect();
+            list.sort();
+            ha_group_names.insert(uuid(r), string(r, "name"));
+            ha_groups.insert(string(r, "name"), list);
+        }
         let mut ports = BTreeMap::new();
         let mut port_by_uuid = BTreeMap::new();
         for r in rows(sb, "Port_Binding") {
@@ -354,6 +411,7 @@ impl RealSb {
                 nat_addresses: strings(r, "nat_addresses"),
                 external_ids: map(r, "external_ids"),
                 requested_chassis: opt_string(r, "requested_chassis").map(|u| chassis[&u].clone()),
+                ha_chassis_group: opt_string(r, "ha_chassis_group").map(|u| ha_group_names[&u].clone()),
             };
             port_by_uuid.insert(uuid(r), p.logical_port.clone());
             ports.insert(p.logical_port.clone(), p);
@@ -431,6 +489,7 @@ impl RealSb {
             flows,
             address_sets,
             lbs,
+            ha_groups,
         }
     }
 }
