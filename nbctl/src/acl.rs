@@ -81,7 +81,7 @@ fn parse_direction(arg: &str) -> Result<&'static str> {
     }
 }
 
-fn parse_priority(arg: &str) -> Result<i64> {
+pub(crate) fn parse_priority(arg: &str) -> Result<i64> {
     arg.parse::<i64>()
         .ok()
         .filter(|p| (0..=32767).contains(p))

@@ -42,6 +42,30 @@ pub fn commands() -> Vec<CommandSpec> {
         ),
         cmd("lrp-get-options", 1, 1, "PORT", "", lrp_get_options),
         cmd(
+            "lrp-set-gateway-chassis",
+            2,
+            3,
+            "PORT CHASSIS [PRIORITY]",
+            "",
+            lrp_set_gateway_chassis,
+        ),
+        cmd(
+            "lrp-del-gateway-chassis",
+            2,
+            2,
+            "PORT CHASSIS",
+            "",
+            lrp_del_gateway_chassis,
+        ),
+        cmd(
+            "lrp-get-gateway-chassis",
+            1,
+            1,
+            "PORT",
+            "",
+            lrp_get_gateway_chassis,
+        ),
+        cmd(
             "lr-route-add",
             3,
             4,
@@ -228,6 +252,81 @@ fn lrp_get_options(ctx: &mut Ctx, c: &Command) -> Result<()> {
     let lrp = lrp_must(ctx, c.arg(0))?;
     let o = ctx.txn.get(LRP, &lrp, "options");
     print_options(ctx, &o);
+    Ok(())
+}
+
+const GC: &str = "Gateway_Chassis";
+
+/// Makes PORT a distributed gateway port on CHASSIS: the `Gateway_Chassis` row is named
+/// "PORT-CHASSIS" after PORT as given (a UUID too, as ovn-nbctl does) and reused when it
+/// exists, with the priority (default 0) set again.
+fn lrp_set_gateway_chassis(ctx: &mut Ctx, c: &Command) -> Result<()> {
+    let lrp = lrp_must(ctx, c.arg(0))?;
+    let chassis = c.arg(1);
+    let priority = match c.args.get(2) {
+        Some(p) => crate::acl::parse_priority(p)?,
+        None => 0,
+    };
+    let name = format!("{}-{chassis}", c.arg(0));
+    let gc = match by_name_or_uuid(ctx, GC, &name, false, "gateway chassis", "")? {
+        Some(gc) => gc,
+        None => {
+            let mut row = Row::new();
+            row.insert("name".into(), Datum::string(&name));
+            row.insert("chassis_name".into(), Datum::string(chassis));
+            ctx.txn.insert(GC, row)?
+        }
+    };
+    ctx.txn.set(GC, &gc, "priority", Datum::integer(priority))?;
+    ctx.txn.insert_into(LRP, &lrp, "gateway_chassis", Datum::atom(gc))
+}
+
+/// The port's `Gateway_Chassis` rows.
+fn gateway_chassis_of(ctx: &mut Ctx, lrp: &RowKey) -> Result<Vec<RowKey>> {
+    let gcs = ctx.txn.get(LRP, lrp, "gateway_chassis").as_set().to_vec();
+    ctx.txn.fetch(GC, &gcs)?;
+    Ok(gcs)
+}
+
+/// The port's gateway chassis as (name, chassis name, priority), in ovn-nbctl's order:
+/// highest priority first, then by name, descending.
+pub(crate) fn ordered_gateway_chassis(ctx: &mut Ctx, lrp: &RowKey) -> Result<Vec<(String, String, i64)>> {
+    let mut v: Vec<(i64, String, String)> = gateway_chassis_of(ctx, lrp)?
+        .iter()
+        .map(|gc| {
+            (
+                ctx.txn.get(GC, gc, "priority").as_integer().unwrap_or(0),
+                ctx.txn.get_str(GC, gc, "name"),
+                ctx.txn.get_str(GC, gc, "chassis_name"),
+            )
+        })
+        .collect();
+    v.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| b.1.cmp(&a.1)));
+    Ok(v.into_iter().map(|(p, n, c)| (n, c, p)).collect())
+}
+
+fn lrp_del_gateway_chassis(ctx: &mut Ctx, c: &Command) -> Result<()> {
+    let lrp = lrp_must(ctx, c.arg(0))?;
+    let chassis = c.arg(1);
+    for gc in gateway_chassis_of(ctx, &lrp)? {
+        // ovn-nbctl matches a row whose chassis name is a prefix of the argument.
+        if chassis.starts_with(&ctx.txn.get_str(GC, &gc, "chassis_name")) {
+            // Unreferenced, the row is garbage-collected.
+            return ctx.txn.delete_from(LRP, &lrp, "gateway_chassis", Datum::atom(gc));
+        }
+    }
+    Err(CtlError::msg(format!(
+        "chassis {chassis} is not added to logical port {}",
+        c.arg(0)
+    )))
+}
+
+/// "NAME PRIORITY" per gateway chassis.
+fn lrp_get_gateway_chassis(ctx: &mut Ctx, c: &Command) -> Result<()> {
+    let lrp = lrp_must(ctx, c.arg(0))?;
+    for (name, _, prio) in ordered_gateway_chassis(ctx, &lrp)? {
+        ctx.print(format!("{name} {prio:5}\n"));
+    }
     Ok(())
 }
 

@@ -92,24 +92,9 @@ fn print_lr(ctx: &mut Ctx, lr: &RowKey) -> Result<String> {
         {
             s += &format!("        route-table: {rt}\n");
         }
-        let gcs = ctx.txn.get(LRP, p, "gateway_chassis").as_set().to_vec();
+        let gcs = crate::router::ordered_gateway_chassis(ctx, p)?;
         if !gcs.is_empty() {
-            ctx.txn.fetch("Gateway_Chassis", &gcs)?;
-            let mut v: Vec<(i64, String, String)> = gcs
-                .iter()
-                .map(|g| {
-                    (
-                        ctx.txn
-                            .get("Gateway_Chassis", g, "priority")
-                            .as_integer()
-                            .unwrap_or(0),
-                        ctx.txn.get_str("Gateway_Chassis", g, "name"),
-                        ctx.txn.get_str("Gateway_Chassis", g, "chassis_name"),
-                    )
-                })
-                .collect();
-            v.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| b.1.cmp(&a.1)));
-            let names: Vec<String> = v.into_iter().map(|x| x.2).collect();
+            let names: Vec<String> = gcs.into_iter().map(|(_, chassis, _)| chassis).collect();
             s += &format!("        gateway chassis: [{}]\n", names.join(" "));
         }
     }

@@ -1349,3 +1349,90 @@ fn dhcp_options_commands_match_ovn_nbctl() {
     ok(ROVN, &db, &["dhcp-options-del", v6]);
     assert_eq!(ok("ovn-nbctl", &db, &["dhcp-options-list"]).lines().count(), 2);
 }
+
+/// Distributed gateway ports as Neutron's driver pins them: gateway chassis set, moved,
+/// listed and deleted with the same outputs, errors and rows as ovn-nbctl.
+#[test]
+fn gateway_chassis_commands_match_ovn_nbctl() {
+    if !have_ovn() {
+        return;
+    }
+    let steps: &[&[&str]] = &[
+        &["lrp-set-gateway-chassis", "lrp1", "hv1", "20"],
+        &["lrp-set-gateway-chassis", "lrp1", "hv2", "10"],
+        &["lrp-set-gateway-chassis", "lrp1", "hv3"],
+        &["lrp-get-gateway-chassis", "lrp1"],
+        &["lrp-set-gateway-chassis", "lrp1", "hv2", "30"],
+        &["lrp-get-gateway-chassis", "lrp1"],
+        &["lrp-del-gateway-chassis", "lrp1", "hv3"],
+        &["lrp-get-gateway-chassis", "lrp1"],
+        &["lrp-get-gateway-chassis", "lrp2"],
+        &[
+            "--bare",
+            "--columns=name,chassis_name,priority",
+            "list",
+            "Gateway_Chassis",
+        ],
+        &["lrp-del-gateway-chassis", "lrp1", "hv1"],
+        &["lrp-del-gateway-chassis", "lrp1", "hv2"],
+        &[
+            "--bare",
+            "--columns=gateway_chassis",
+            "list",
+            "Logical_Router_Port",
+        ],
+        &["--bare", "--columns=name", "list", "Gateway_Chassis"],
+    ];
+    let errors: &[&[&str]] = &[
+        &["lrp-set-gateway-chassis", "lrp1", "hv1", "40000"],
+        &["lrp-set-gateway-chassis", "lrp1", "hv1", "-1"],
+        &["lrp-set-gateway-chassis", "nonesuch", "hv1", "1"],
+        &["lrp-del-gateway-chassis", "lrp1", "hv9"],
+        &["lrp-del-gateway-chassis", "nonesuch", "hv1"],
+        &["lrp-get-gateway-chassis", "nonesuch"],
+    ];
+    let (ours, theirs) = (start(), start());
+    let run_all = |tool: &str, db: &OvsdbServer| -> (Vec<String>, Vec<String>) {
+        ok(
+            tool,
+            db,
+            &[
+                "lr-add",
+                "lr1",
+                "--",
+                "lrp-add",
+                "lr1",
+                "lrp1",
+                "02:00:00:00:00:01",
+                "10.0.0.1/24",
+                "--",
+                "lrp-add",
+                "lr1",
+                "lrp2",
+                "02:00:00:00:00:02",
+                "10.0.1.1/24",
+            ],
+        );
+        let mut outs = Vec::new();
+        let mut errs = Vec::new();
+        for (i, s) in steps.iter().enumerate() {
+            if i == 2 {
+                // Errors while the port has gateway chassis: nothing may change.
+                errs = errors.iter().map(|e| failure_message(tool, db, e)).collect();
+            }
+            let out = ok(tool, db, s);
+            outs.push(if s[0] == "--bare" {
+                lines(&out).into_iter().collect::<Vec<_>>().join("\n")
+            } else {
+                out
+            });
+        }
+        (outs, errs)
+    };
+    let (o_out, o_err) = run_all(ROVN, &ours);
+    let (t_out, t_err) = run_all("ovn-nbctl", &theirs);
+    assert_eq!(o_err, t_err, "errors differ");
+    assert_eq!(o_out, t_out, "outputs differ");
+    assert_eq!(o_out[3], "lrp1-hv1    20\nlrp1-hv2    10\nlrp1-hv3     0\n");
+    assert!(o_out[13].is_empty(), "gateway chassis left behind: {}", o_out[13]);
+}
