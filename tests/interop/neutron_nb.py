@@ -6,10 +6,12 @@ until northd has processed it. Ports are named by UUID and carry the
 
 Steps: `build` (network, ports, router, load balancer), `security` (Neutron's
 default-drop port group and a security group with its rules, as port groups and
-ACLs), `dhcp` (the subnet's DHCP_Options on both ports), `teardown` (all of it
-deleted the way Neutron deletes it).
+ACLs), `dhcp` (the subnet's DHCP_Options on both ports), `gateway` (an external
+flat network with a localnet port, the router's gateway port on it pinned to
+chassis hv1, SNAT for the subnet and a distributed floating IP), `teardown`
+(all of it deleted the way Neutron deletes it).
 
-usage: neutron_nb.py NB_REMOTE build|security|dhcp|teardown
+usage: neutron_nb.py NB_REMOTE build|security|dhcp|gateway|teardown
 Prints one line per object created, then "nb_cfg N" once northd caught up.
 """
 import sys
@@ -23,6 +25,8 @@ NET_ID = "8a3c62a8-6b3f-4a57-9d0e-5d1e3e1f0001"
 ROUTER_ID = "8a3c62a8-6b3f-4a57-9d0e-5d1e3e1f0002"
 SG_ID = "8a3c62a8-6b3f-4a57-9d0e-5d1e3e1f0003"
 SUBNET_ID = "8a3c62a8-6b3f-4a57-9d0e-5d1e3e1f0004"
+EXT_NET_ID = "8a3c62a8-6b3f-4a57-9d0e-5d1e3e1f0005"
+GW_LRP = "lrp-" + str(uuid.UUID(int=200))
 PORTS = [str(uuid.UUID(int=i)) for i in (1, 2)]
 # Neutron's port group names: "pg_" + the security group id with "_" for "-".
 SG_PG = "pg_" + SG_ID.replace("-", "_")
@@ -111,6 +115,30 @@ def dhcp(nb):
     print("nb_cfg", wait_sb(nb))
 
 
+def gateway(nb):
+    """Neutron's router gateway: the external network is a switch with a localnet
+    port, the router's gateway port is a distributed gateway port on it (Gateway_Chassis
+    hv1), with a default route, SNAT of the tenant subnet and a floating IP that
+    stays on the VM's chassis (logical_port + external_mac)."""
+    ext = "neutron-" + EXT_NET_ID
+    rtr = "neutron-" + ROUTER_ID
+    with nb.transaction(check_error=True) as txn:
+        txn.add(nb.ls_add(ext, external_ids={"neutron:network_name": "public"}))
+        txn.add(nb.lsp_add(ext, "provnet-" + EXT_NET_ID, type="localnet", addresses=["unknown"],
+                           options={"network_name": "physnet1"}))
+        txn.add(nb.lrp_add(rtr, GW_LRP, "fa:16:3e:00:02:00", ["172.24.4.10/24"]))
+        txn.add(nb.lsp_add(ext, str(uuid.UUID(int=200)), type="router", addresses=["router"],
+                           options={"router-port": GW_LRP}))
+    with nb.transaction(check_error=True) as txn:
+        txn.add(nb.lrp_set_gateway_chassis(GW_LRP, "hv1", 1))
+        txn.add(nb.lr_route_add(rtr, "0.0.0.0/0", "172.24.4.1"))
+        txn.add(nb.lr_nat_add(rtr, "snat", "172.24.4.10", "10.0.0.0/24"))
+        txn.add(nb.lr_nat_add(rtr, "dnat_and_snat", "172.24.4.20", "10.0.0.11",
+                              logical_port=PORTS[0], external_mac="fa:16:3e:00:03:00"))
+    print("gateway", GW_LRP)
+    print("nb_cfg", wait_sb(nb))
+
+
 def teardown(nb):
     with nb.transaction(check_error=True) as txn:
         for pg in (SG_PG, DROP_PG):
@@ -118,6 +146,7 @@ def teardown(nb):
         for row in nb.dhcp_options_list().execute():
             txn.add(nb.dhcp_options_del(row.uuid))
         txn.add(nb.ls_del("neutron-" + NET_ID))
+        txn.add(nb.ls_del("neutron-" + EXT_NET_ID, if_exists=True))
         txn.add(nb.lr_del("neutron-" + ROUTER_ID))
         txn.add(nb.lb_del("lb-web"))
     print("nb_cfg", wait_sb(nb))
@@ -125,4 +154,4 @@ def teardown(nb):
 
 if __name__ == "__main__":
     nb = api(sys.argv[1])
-    {"build": build, "security": security, "dhcp": dhcp, "teardown": teardown}[sys.argv[2]](nb)
+    {"build": build, "security": security, "dhcp": dhcp, "gateway": gateway, "teardown": teardown}[sys.argv[2]](nb)

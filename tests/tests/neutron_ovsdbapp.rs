@@ -1,7 +1,8 @@
 //! Neutron's OVN driver writes Northbound through `ovsdbapp`; the same library
 //! drives rovn: it builds a Neutron-shaped network (UUID-named ports with
 //! `neutron:*` external_ids, a router, a load balancer), puts the ports in a
-//! security group (port groups and ACLs) and gives them DHCP options, waits
+//! security group (port groups and ACLs), gives them DHCP options and the
+//! router a gateway on an external network with SNAT and a floating IP, waits
 //! for rovn-northd through `nb_cfg`/`sb_cfg` after each step, and tears it all
 //! down again.
 
@@ -132,11 +133,44 @@ fn ovsdbapp_builds_a_neutron_network_that_rovn_northd_translates() {
         );
     }
 
-    neutron("teardown");
-    assert_eq!(
-        sbctl(&["--bare", "--columns=_uuid", "list", "Port_Group"]).trim(),
-        ""
+    // The router's gateway: a distributed gateway port pinned to hv1.
+    sbctl(&["chassis-add", "hv1", "geneve", "127.0.0.1"]);
+    neutron("gateway");
+    let gw = "lrp-00000000-0000-0000-0000-0000000000c8";
+    let cr = format!("cr-{gw}");
+    let cr_type = sbctl(&[
+        "--bare",
+        "--columns=type",
+        "find",
+        "Port_Binding",
+        &format!("logical_port={cr}"),
+    ]);
+    assert_eq!(cr_type.trim(), "chassisredirect", "no {cr} binding");
+    let groups = sbctl(&["--bare", "--columns=name", "list", "HA_Chassis_Group"]);
+    assert!(
+        groups.lines().any(|l| l == gw),
+        "no SB HA_Chassis_Group for {gw}:\n{groups}"
     );
+    let flows = sbctl(&["lflow-list", "neutron-8a3c62a8-6b3f-4a57-9d0e-5d1e3e1f0002"]);
+    for needle in [
+        format!("is_chassis_resident(\"{cr}\")"),
+        // A gateway port's NAT uses the router's common conntrack zone.
+        "ct_snat_in_czone(172.24.4.10)".to_string(),
+        "ct_dnat_in_czone(10.0.0.11)".to_string(),
+        // The distributed floating IP answers ARP on the VM's own chassis.
+        "arp.tpa == 172.24.4.20 && is_chassis_resident(\"00000000-0000-0000-0000-000000000001\")".to_string(),
+    ] {
+        assert!(flows.contains(&needle), "router flows lack {needle}:\n{flows}");
+    }
+
+    neutron("teardown");
+    for table in ["Port_Group", "HA_Chassis_Group"] {
+        assert_eq!(
+            sbctl(&["--bare", "--columns=_uuid", "list", table]).trim(),
+            "",
+            "{table} rows left after teardown"
+        );
+    }
     // Only northd's own `svc_monitor_mac` set stays.
     assert_eq!(
         sbctl(&["--bare", "--columns=name", "list", "Address_Set"]).trim(),
