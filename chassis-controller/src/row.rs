@@ -50,7 +50,7 @@ pub fn smap_get<'a>(row: &'a Row, col: &str, key: &str) -> Option<&'a str> {
     let Some(Datum::Map(m)) = row.get(col) else {
         return None;
     };
-    m.get(&Atom::string(key)).and_then(Atom::as_str)
+    m.get_str(key).and_then(Atom::as_str)
 }
 
 /// Builds a row from `(column, datum)` pairs.

@@ -508,7 +508,9 @@ fn cmd_add(ctx: &mut Ctx, cmd: &Command) -> Result<()> {
         cur = match (cur, add) {
             (Datum::Map(mut m), Datum::Map(a)) => {
                 for (k, v) in a {
-                    m.entry(k).or_insert(v);
+                    if !m.contains_key(&k) {
+                        m.insert(k, v);
+                    }
                 }
                 Datum::Map(m)
             }

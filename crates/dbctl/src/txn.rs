@@ -216,7 +216,7 @@ impl Txn {
     ) -> Result<RowKey, CtlError> {
         let ts = self.table_schema(table)?.clone();
         for (name, col) in &ts.columns {
-            row.entry(name.clone()).or_insert_with(|| col.ty.default_datum());
+            row.get_or_insert_with(name, || col.ty.default_datum());
         }
         let name = name.unwrap_or_else(|| self.new_name());
         let key = Atom::NamedUuid(name);
@@ -262,7 +262,7 @@ impl Txn {
         add: Datum,
     ) -> Result<(), CtlError> {
         let row = self.cached_mut(table, key)?;
-        let cur = row.entry(column.to_string()).or_default();
+        let cur = row.get_or_insert_with(column, Datum::default);
         *cur = union(cur, &add);
         if let Atom::Uuid(u) = key {
             self.ops.push(Operation::Mutate {
@@ -283,7 +283,7 @@ impl Txn {
         rm: Datum,
     ) -> Result<(), CtlError> {
         let row = self.cached_mut(table, key)?;
-        let cur = row.entry(column.to_string()).or_default();
+        let cur = row.get_or_insert_with(column, Datum::default);
         *cur = difference(cur, &rm);
         if let Atom::Uuid(u) = key {
             self.ops.push(Operation::Mutate {
@@ -452,7 +452,9 @@ fn union(a: &Datum, b: &Datum) -> Datum {
         (Datum::Map(x), Datum::Map(y)) => {
             let mut m = x.clone();
             for (k, v) in y {
-                m.entry(k.clone()).or_insert_with(|| v.clone());
+                if !m.contains_key(k) {
+                    m.insert(k.clone(), v.clone());
+                }
             }
             Datum::Map(m)
         }

@@ -197,7 +197,11 @@ pub fn parse_datum(s: &str, ty: &ColumnType, symbols: &Symbols) -> Result<Datum,
         }
         None => {}
     }
-    let datum = if is_map { Datum::Map(map) } else { Datum::set(keys) };
+    let datum = if is_map {
+        Datum::Map(map.into_iter().collect())
+    } else {
+        Datum::set(keys)
+    };
     let n = datum.len() as u64;
     let what = if is_map { "pairs" } else { "values" };
     if n < ty.min {

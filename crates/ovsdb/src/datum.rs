@@ -10,7 +10,9 @@ use std::fmt;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+pub use crate::collections::{AtomMap, AtomSet};
 use crate::error::Error;
+pub use crate::row::{Columns, Row};
 use crate::schema::{AtomicType, BaseType, ColumnType};
 
 #[derive(Debug, Clone)]
@@ -57,12 +59,16 @@ impl Atom {
         }
     }
 
-    fn rank(&self) -> u8 {
+    /// [`Atom::rank`] of strings.
+    pub(crate) const STRING_RANK: u8 = 3;
+
+    /// Orders atoms of different types (only ever compared within one column type).
+    pub(crate) fn rank(&self) -> u8 {
         match self {
             Atom::Integer(_) => 0,
             Atom::Real(_) => 1,
             Atom::Boolean(_) => 2,
-            Atom::String(_) => 3,
+            Atom::String(_) => Self::STRING_RANK,
             Atom::Uuid(_) => 4,
             Atom::NamedUuid(_) => 5,
         }
@@ -213,27 +219,27 @@ pub fn needs_quotes(s: &str) -> bool {
 /// A column value: a set (possibly empty or of one element) or a map.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Datum {
-    Set(Vec<Atom>),
-    Map(BTreeMap<Atom, Atom>),
+    Set(AtomSet),
+    Map(AtomMap),
 }
 
 impl Default for Datum {
     fn default() -> Self {
-        Datum::Set(Vec::new())
+        Datum::Set(AtomSet::new())
     }
 }
 
 impl Datum {
     pub fn empty_set() -> Self {
-        Datum::Set(Vec::new())
+        Datum::Set(AtomSet::new())
     }
 
     pub fn empty_map() -> Self {
-        Datum::Map(BTreeMap::new())
+        Datum::Map(AtomMap::new())
     }
 
     pub fn atom(a: Atom) -> Self {
-        Datum::Set(vec![a])
+        Datum::Set(vec![a].into())
     }
 
     pub fn string(s: impl Into<String>) -> Self {
@@ -257,7 +263,7 @@ impl Datum {
         let mut v: Vec<Atom> = atoms.into_iter().collect();
         v.sort();
         v.dedup();
-        Datum::Set(v)
+        Datum::Set(v.into())
     }
 
     pub fn map(pairs: impl IntoIterator<Item = (Atom, Atom)>) -> Self {
@@ -298,7 +304,7 @@ impl Datum {
         }
     }
 
-    pub fn as_map(&self) -> Option<&BTreeMap<Atom, Atom>> {
+    pub fn as_map(&self) -> Option<&AtomMap> {
         match self {
             Datum::Map(m) => Some(m),
             Datum::Set(s) if s.is_empty() => None,
@@ -355,7 +361,7 @@ impl Datum {
 
     pub fn map_get(&self, key: &str) -> Option<&Atom> {
         match self {
-            Datum::Map(m) => m.get(&Atom::String(key.to_string())),
+            Datum::Map(m) => m.get_str(key),
             Datum::Set(_) => None,
         }
     }
@@ -384,16 +390,14 @@ impl Datum {
                     ));
                 }
                 (Some("map"), Some(Value::Array(pairs)), 2) => {
-                    let mut m = BTreeMap::new();
+                    let mut m = Vec::with_capacity(pairs.len());
                     for p in pairs {
                         match p.as_array().map(Vec::as_slice) {
-                            Some([k, v]) => {
-                                m.insert(Atom::from_json(k)?, Atom::from_json(v)?);
-                            }
+                            Some([k, v]) => m.push((Atom::from_json(k)?, Atom::from_json(v)?)),
                             _ => return Err(Error::Datum(format!("bad map pair: {p}"))),
                         }
                     }
-                    return Ok(Datum::Map(m));
+                    return Ok(Datum::Map(m.into_iter().collect()));
                 }
                 _ => {}
             }
@@ -405,13 +409,11 @@ impl Datum {
     pub fn from_json_typed(v: &Value, ty: &ColumnType) -> Result<Self, Error> {
         let raw = Datum::from_json(v)?;
         match (&ty.value, raw) {
-            (Some(vt), Datum::Map(m)) => {
-                let mut out = BTreeMap::new();
-                for (k, v) in m {
-                    out.insert(coerce(k, ty.key.atomic)?, coerce(v, vt.atomic)?);
-                }
-                Ok(Datum::Map(out))
-            }
+            (Some(vt), Datum::Map(m)) => Ok(Datum::Map(
+                m.into_iter()
+                    .map(|(k, v)| Ok((coerce(k, ty.key.atomic)?, coerce(v, vt.atomic)?)))
+                    .collect::<Result<_, Error>>()?,
+            )),
             (Some(_), Datum::Set(s)) if s.is_empty() => Ok(Datum::empty_map()),
             (None, Datum::Set(s)) => Ok(Datum::set(
                 s.into_iter()
@@ -455,9 +457,6 @@ impl fmt::Display for Datum {
         }
     }
 }
-
-/// A row as sent on the wire: column name → datum. `_uuid` and `_version` included when selected.
-pub type Row = BTreeMap<String, Datum>;
 
 /// Parses a `<row>` JSON object.
 pub fn row_from_json(v: &Value) -> Result<Row, Error> {

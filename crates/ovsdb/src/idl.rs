@@ -11,11 +11,13 @@
 //! after a resync that replaced the whole replica, only rows that really differ show up.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::datum::{Atom, Datum, Row};
+use crate::collections::AtomMap;
+use crate::datum::{Atom, AtomSet, Columns, Datum, Row};
 use crate::error::Error;
 use crate::monitor::{
     self, Clause, MonitorMethod, RowUpdate, TableMonitor, TableUpdates, UpdateFormat, UpdateNotification,
@@ -55,7 +57,7 @@ impl RowChange {
                 .iter()
                 .filter(|(k, v)| old.get(k.as_str()) != Some(v))
                 .map(|(k, _)| k.as_str())
-                .chain(old.keys().filter(|k| !new.contains_key(*k)).map(String::as_str))
+                .chain(old.keys().filter(|k| !new.contains_key(k)).map(String::as_str))
                 .collect(),
             RowChange::Inserted { new: r } | RowChange::Deleted { old: r } => {
                 r.keys().map(String::as_str).collect()
@@ -114,6 +116,16 @@ pub struct Idl {
     sent_txn_id: bool,
     /// Replicate every table of whatever schema is set.
     all_tables: bool,
+    /// Per table, the columns its rows have, shared by all of them.
+    layouts: BTreeMap<String, Layout>,
+}
+
+/// The shape of a replica table's rows: the monitored columns and `_uuid`.
+#[derive(Clone)]
+struct Layout {
+    cols: Arc<Columns>,
+    /// Each column's default, in `cols` order (`_uuid`'s is never used).
+    defaults: Vec<Datum>,
 }
 
 impl Idl {
@@ -137,6 +149,7 @@ impl Idl {
             conditions_dirty: false,
             sent_txn_id: false,
             all_tables: false,
+            layouts: BTreeMap::new(),
         }
     }
 
@@ -162,7 +175,7 @@ impl Idl {
     /// Like [`Idl::new`] with a known schema, e.g. for tests or an offline replica.
     pub fn with_schema(schema: DatabaseSchema, requests: BTreeMap<String, TableMonitor>) -> Self {
         let mut idl = Idl::new(schema.name.clone(), requests);
-        idl.schema = Some(schema);
+        idl.set_schema(schema);
         idl
     }
 
@@ -192,6 +205,18 @@ impl Idl {
             }
         }
         self.schema = Some(schema);
+        // The same columns keep the same `Columns`, so rows from before (a reconnect
+        // sets the schema again) and after still share them.
+        let old = std::mem::take(&mut self.layouts);
+        for t in self.requests.keys() {
+            let mut l = self.new_layout(t);
+            if let Some(o) = old.get(t)
+                && o.cols == l.cols
+            {
+                l.cols = o.cols.clone();
+            }
+            self.layouts.insert(t.clone(), l);
+        }
     }
 
     pub fn requests(&self) -> &BTreeMap<String, TableMonitor> {
@@ -344,13 +369,17 @@ impl Idl {
         let mut changed = false;
         for (tname, rows) in updates {
             let ts = schema.table(&tname);
-            let cols = self.monitored_columns(&tname);
+            let layout = self
+                .layouts
+                .get(&tname)
+                .cloned()
+                .unwrap_or_else(|| self.new_layout(&tname));
             let table = self.tables.entry(tname.clone()).or_default();
             let pending = self.pending.entry(tname.clone()).or_default();
             for (uuid, up) in rows {
-                let old = table.get(&uuid).cloned();
-                let new = match (up, &old) {
-                    (RowUpdate::Insert(r) | RowUpdate::Replace(r), _) => Some(complete_row(r, uuid, &cols)),
+                let cur = table.get(&uuid);
+                let new = match (up, cur) {
+                    (RowUpdate::Insert(r) | RowUpdate::Replace(r), _) => Some(complete_row(r, uuid, &layout)),
                     (RowUpdate::Modify(diff), Some(o)) => Some(apply_diff(o.clone(), diff, ts)),
                     (RowUpdate::Modify(_), None) => {
                         tracing::warn!("{tname}: modify of unknown row {uuid}; ignored");
@@ -362,14 +391,14 @@ impl Idl {
                         continue;
                     }
                 };
-                if new == old {
+                if new.as_ref() == cur {
                     continue;
                 }
-                pending.entry(uuid).or_insert(old);
-                match new {
+                let old = match new {
                     Some(r) => table.insert(uuid, r),
                     None => table.remove(&uuid),
                 };
+                pending.entry(uuid).or_insert(old);
                 changed = true;
             }
         }
@@ -387,12 +416,16 @@ impl Idl {
             fresh.insert(t.clone(), BTreeMap::new());
         }
         for (tname, rows) in updates {
-            let cols = self.monitored_columns(&tname);
+            let layout = self
+                .layouts
+                .get(&tname)
+                .cloned()
+                .unwrap_or_else(|| self.new_layout(&tname));
             let t = fresh.entry(tname).or_default();
             for (uuid, up) in rows {
                 match up {
                     RowUpdate::Insert(r) | RowUpdate::Replace(r) => {
-                        t.insert(uuid, complete_row(r, uuid, &cols));
+                        t.insert(uuid, complete_row(r, uuid, &layout));
                     }
                     RowUpdate::Modify(_) | RowUpdate::Delete => {
                         return Err(Error::Protocol("modify/delete in an initial dump".into()));
@@ -440,6 +473,19 @@ impl Idl {
             .into_iter()
             .filter_map(|c| ts.column(&c).map(|cs| (c, cs.ty.clone())))
             .collect()
+    }
+
+    fn new_layout(&self, table: &str) -> Layout {
+        let mut cols: BTreeMap<String, Datum> = self
+            .monitored_columns(table)
+            .into_iter()
+            .map(|(c, ty)| (c, ty.default_datum()))
+            .collect();
+        cols.insert("_uuid".into(), Datum::default());
+        Layout {
+            cols: Arc::new(Columns::new(cols.keys().cloned())),
+            defaults: cols.into_values().collect(),
+        }
     }
 
     /// Whether changes are waiting for [`Idl::take_changes`].
@@ -545,15 +591,31 @@ fn no_schema() -> Error {
 }
 
 /// A full row: the monitored columns the server omitted get their default, and
-/// `_uuid` is added.
-fn complete_row(mut r: Row, uuid: Uuid, cols: &[(String, ColumnType)]) -> Row {
-    for (c, ty) in cols {
-        if !r.contains_key(c) {
-            r.insert(c.clone(), ty.default_datum());
+/// `_uuid` is added. The row takes the table's shared columns; a column outside them
+/// (one the schema does not know) gives this row columns of its own.
+fn complete_row(r: Row, uuid: Uuid, layout: &Layout) -> Row {
+    let (given_cols, given_vals) = r.into_parts();
+    let mut given = given_cols.names().iter().zip(given_vals).peekable();
+    let mut vals = Vec::with_capacity(layout.cols.len());
+    let mut extra = Vec::new();
+    for (name, default) in layout.cols.names().iter().zip(&layout.defaults) {
+        while let Some((n, _)) = given.peek()
+            && n.as_str() < name.as_str()
+        {
+            extra.extend(given.next());
         }
+        let v = match given.next_if(|(n, _)| *n == name) {
+            Some((_, v)) => v,
+            None => default.clone(),
+        };
+        vals.push(if name == "_uuid" { Datum::uuid(uuid) } else { v });
     }
-    r.insert("_uuid".into(), Datum::uuid(uuid));
-    r
+    extra.extend(given);
+    let mut row = Row::from_parts(layout.cols.clone(), vals).unwrap_or_default();
+    for (n, v) in extra {
+        row.insert(n.clone(), v);
+    }
+    row
 }
 
 /// Applies an update2 `modify` to a row. Per ovsdb-server(7) and OVS's
@@ -562,16 +624,21 @@ fn complete_row(mut r: Row, uuid: Uuid, cols: &[(String, ColumnType)]) -> Row {
 /// key that is absent, removes a key present with the same value, and replaces the
 /// value of a key present with another value.
 pub fn apply_diff(mut row: Row, diff: Row, ts: Option<&TableSchema>) -> Row {
-    for (col, d) in diff {
+    let (names, vals) = diff.into_parts();
+    for (col, d) in names.names().iter().zip(vals) {
         let composite = ts
-            .and_then(|t| t.column(&col))
+            .and_then(|t| t.column(col))
             .is_some_and(|cs| cs.ty.max.is_none_or(|m| m > 1));
-        if !composite {
-            row.insert(col, d);
-            continue;
+        match row.get_mut(col) {
+            Some(cur) if composite => *cur = apply_datum_diff(std::mem::take(cur), d),
+            Some(cur) => *cur = d,
+            None if composite => {
+                row.insert(col.clone(), apply_datum_diff(Datum::default(), d));
+            }
+            None => {
+                row.insert(col.clone(), d);
+            }
         }
-        let old = row.remove(&col).unwrap_or_default();
-        row.insert(col, apply_datum_diff(old, d));
     }
     row
 }
@@ -579,33 +646,51 @@ pub fn apply_diff(mut row: Row, diff: Row, ts: Option<&TableSchema>) -> Row {
 /// Applies one composite column's diff (see [`apply_diff`]).
 pub fn apply_datum_diff(old: Datum, diff: Datum) -> Datum {
     match (old, diff) {
-        (Datum::Map(mut m), Datum::Map(d)) => {
+        (Datum::Map(m), Datum::Map(d)) => {
+            let mut out = Vec::with_capacity(m.len() + d.len());
+            let mut cur = m.into_iter().peekable();
             for (k, v) in d {
-                match m.get(&k) {
-                    Some(cur) if *cur == v => {
-                        m.remove(&k);
-                    }
-                    _ => {
-                        m.insert(k, v);
-                    }
+                while let Some(p) = cur.next_if(|(ck, _)| *ck < k) {
+                    out.push(p);
+                }
+                match cur.next_if(|(ck, _)| *ck == k) {
+                    Some((_, cv)) if cv == v => {}
+                    _ => out.push((k, v)),
                 }
             }
-            Datum::Map(m)
+            out.extend(cur);
+            Datum::Map(AtomMap::from_sorted(out))
         }
         // An empty old map parses as an empty set when untyped.
         (Datum::Set(s), Datum::Map(d)) if s.is_empty() => Datum::Map(d),
         (m @ Datum::Map(_), Datum::Set(s)) if s.is_empty() => m,
         (Datum::Set(s), Datum::Set(d)) => {
-            let mut set: std::collections::BTreeSet<Atom> = s.into_iter().collect();
+            let (s, d) = (sorted(s), sorted(d));
+            let mut out = Vec::with_capacity(s.len() + d.len());
+            let mut cur = s.into_iter().peekable();
             for a in d {
-                if !set.remove(&a) {
-                    set.insert(a);
+                while let Some(c) = cur.next_if(|c| *c < a) {
+                    out.push(c);
+                }
+                if cur.next_if(|c| *c == a).is_none() {
+                    out.push(a);
                 }
             }
-            Datum::Set(set.into_iter().collect())
+            out.extend(cur);
+            Datum::Set(out.into())
         }
         (_, d) => d,
     }
+}
+
+/// A set's atoms sorted and unique, as the wire's are (a set built by hand may not be).
+fn sorted(s: AtomSet) -> Vec<Atom> {
+    let mut v = s.into_vec();
+    if !v.windows(2).all(|w| w[0] < w[1]) {
+        v.sort();
+        v.dedup();
+    }
+    v
 }
 
 #[cfg(test)]

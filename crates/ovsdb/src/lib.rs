@@ -2,7 +2,8 @@
 //!
 //! Layers, bottom-up; only [`client`], [`remote`], [`tls`] and [`session`] touch
 //! sockets, everything else is a pure state machine fed with JSON:
-//! - [`datum`]: atoms, sets and maps and their JSON wire form;
+//! - [`datum`]: atoms, sets and maps and their JSON wire form ([`collections`]: their
+//!   compact containers; [`row`]: rows with column names shared between rows);
 //! - [`schema`]: database schemas (`.ovsschema` / `get_schema`);
 //! - [`typed`]: Rust values ⇄ data, for the generated table structs (crate `ovn-db`);
 //! - [`jsonrpc`]: message framing on a byte stream (pure, fuzzable);
@@ -18,6 +19,7 @@
 
 pub mod client;
 pub mod cluster;
+pub mod collections;
 pub mod datum;
 pub mod error;
 #[doc(hidden)]
@@ -29,17 +31,19 @@ pub mod monitor;
 pub mod ops;
 pub mod reconnect;
 pub mod remote;
+pub mod row;
 pub mod schema;
 pub mod session;
 pub mod tls;
 pub mod typed;
 
 pub use client::Client;
-pub use datum::{Atom, Datum, Row};
+pub use datum::{Atom, AtomMap, AtomSet, Datum};
 pub use error::{Error, TxnError};
 pub use idl::{Changes, Idl, RowChange};
 pub use monitor::{Clause, TableMonitor};
 pub use ops::{Condition, Mutation, Operation};
+pub use row::{Columns, Row};
 pub use schema::{DatabaseSchema, TableSchema};
 pub use session::{Event, Session, SessionConfig};
 pub use tls::TlsConfig;

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::datum::{Datum, Row};
 use crate::error::Error;
 use crate::ops::Condition;
+use crate::row::ColumnsCache;
 use crate::schema::{DatabaseSchema, TableSchema};
 
 /// The three generations of the monitor protocol, newest first.
@@ -258,6 +259,7 @@ pub fn parse_table_updates_owned(
         };
         let list = out.entry(tname).or_default();
         list.reserve(rows.len());
+        let mut cols = ColumnsCache::default();
         for (uuid, ru) in rows {
             let uuid = Uuid::parse_str(&uuid).map_err(|_| bad("row key is not a uuid"))?;
             let Value::Object(mut ru) = ru else {
@@ -265,16 +267,16 @@ pub fn parse_table_updates_owned(
             };
             let update = match format {
                 UpdateFormat::V1 => match (ru.remove("new"), ru.contains_key("old")) {
-                    (Some(new), true) => RowUpdate::Replace(parse_row(&new, ts)?),
-                    (Some(new), false) => RowUpdate::Insert(parse_row(&new, ts)?),
+                    (Some(new), true) => RowUpdate::Replace(parse_columns(&new, ts, &mut cols)?),
+                    (Some(new), false) => RowUpdate::Insert(parse_columns(&new, ts, &mut cols)?),
                     (None, true) => RowUpdate::Delete,
                     (None, false) => return Err(bad("row update with neither old nor new")),
                 },
                 UpdateFormat::V2 => {
                     if let Some(r) = ru.remove("initial").or_else(|| ru.remove("insert")) {
-                        RowUpdate::Insert(parse_row(&r, ts)?)
+                        RowUpdate::Insert(parse_columns(&r, ts, &mut cols)?)
                     } else if let Some(r) = ru.remove("modify") {
-                        RowUpdate::Modify(parse_diff(&r, ts)?)
+                        RowUpdate::Modify(parse_columns(&r, ts, &mut cols)?)
                     } else if ru.contains_key("delete") {
                         RowUpdate::Delete
                     } else {
@@ -288,19 +290,12 @@ pub fn parse_table_updates_owned(
     Ok(out)
 }
 
-fn parse_row(v: &Value, ts: Option<&TableSchema>) -> Result<Row, Error> {
-    parse_columns(v, ts, false)
-}
-
-fn parse_diff(v: &Value, ts: Option<&TableSchema>) -> Result<Row, Error> {
-    parse_columns(v, ts, true)
-}
-
-fn parse_columns(v: &Value, ts: Option<&TableSchema>, _diff: bool) -> Result<Row, Error> {
+/// Parses a row or a row's diff; rows with the same columns share their names.
+fn parse_columns(v: &Value, ts: Option<&TableSchema>, cols: &mut ColumnsCache) -> Result<Row, Error> {
     let o = v
         .as_object()
         .ok_or_else(|| Error::Protocol(format!("row is not an object: {v}")))?;
-    let mut row = Row::new();
+    let mut pairs = Vec::with_capacity(o.len());
     for (col, val) in o {
         let d = match ts.and_then(|t| t.column(col)) {
             // Diffs of sets may exceed the column's size bounds, so only atom types
@@ -310,9 +305,9 @@ fn parse_columns(v: &Value, ts: Option<&TableSchema>, _diff: bool) -> Result<Row
             }
             None => Datum::from_json(val)?,
         };
-        row.insert(col.clone(), d);
+        pairs.push((col.as_str(), d));
     }
-    Ok(row)
+    Ok(cols.row(pairs))
 }
 
 /// A parsed `monitor_cond_since` reply.
