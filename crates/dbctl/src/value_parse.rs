@@ -82,9 +82,9 @@ pub fn parse_atom(s: &str, base: &BaseType, symbols: &Symbols) -> Result<Atom, C
                 }
                 let v: serde_json::Value = serde_json::from_str(s)
                     .map_err(|_| CtlError::msg(format!("{s}: error parsing string")))?;
-                Atom::String(v.as_str().unwrap_or_default().to_string())
+                Atom::string(v.as_str().unwrap_or_default())
             } else {
-                Atom::String(s.to_string())
+                Atom::string(s)
             }
         }
         AtomicType::Uuid => {
@@ -266,7 +266,7 @@ pub fn datum_to_string(d: &Datum, ty: &ColumnType) -> String {
 /// `ovsdb_atom_to_bare`: strings unquoted.
 pub fn atom_to_bare(a: &Atom) -> String {
     match a {
-        Atom::String(s) => s.clone(),
+        Atom::String(s) => s.to_string(),
         a => a.to_string(),
     }
 }

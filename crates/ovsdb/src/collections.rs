@@ -1,13 +1,154 @@
 //! The containers inside a [`crate::Datum`]: compact because a replica holds one per column
 //! of every row (hundreds of thousands in a large Southbound). A set of one atom, the most
 //! common column value, lives inline; larger sets and maps are boxed slices, a map's pairs
-//! sorted by key (the order `BTreeMap` gave, which output and comparisons rely on).
+//! sorted by key (the order `BTreeMap` gave, which output and comparisons rely on). A string
+//! atom of up to [`Str::INLINE`] bytes (names, stage names, map keys) needs no allocation.
 
+use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 
 use crate::datum::Atom;
+
+/// An immutable string: short ones inline, longer ones in one exact-size allocation.
+/// Reads like a `&str` (`Deref<Target = str>`); compares, orders and hashes as one.
+#[derive(Clone)]
+pub struct Str(StrRepr);
+
+#[derive(Clone)]
+enum StrRepr {
+    Inline { len: u8, buf: [u8; Str::INLINE] },
+    Heap(Box<str>),
+}
+
+impl Str {
+    /// The longest string kept inline (the size of a `String`, less the length and tag).
+    pub const INLINE: usize = 22;
+
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            // Only ever filled from a `&str` cut at its end, so always UTF-8.
+            StrRepr::Inline { len, buf } => {
+                std::str::from_utf8(&buf[..usize::from(*len)]).unwrap_or_default()
+            }
+            StrRepr::Heap(s) => s,
+        }
+    }
+
+    #[cfg(test)]
+    fn is_inline(&self) -> bool {
+        matches!(self.0, StrRepr::Inline { .. })
+    }
+}
+
+impl Default for Str {
+    fn default() -> Self {
+        Str::from("")
+    }
+}
+
+impl From<&str> for Str {
+    fn from(s: &str) -> Self {
+        match u8::try_from(s.len()) {
+            Ok(len) if s.len() <= Str::INLINE => {
+                let mut buf = [0; Str::INLINE];
+                buf[..s.len()].copy_from_slice(s.as_bytes());
+                Str(StrRepr::Inline { len, buf })
+            }
+            _ => Str(StrRepr::Heap(s.into())),
+        }
+    }
+}
+
+impl From<String> for Str {
+    fn from(s: String) -> Self {
+        if s.len() <= Str::INLINE {
+            Str::from(s.as_str())
+        } else {
+            Str(StrRepr::Heap(s.into_boxed_str()))
+        }
+    }
+}
+
+impl From<&String> for Str {
+    fn from(s: &String) -> Self {
+        Str::from(s.as_str())
+    }
+}
+
+impl From<Str> for String {
+    fn from(s: Str) -> Self {
+        match s.0 {
+            StrRepr::Heap(b) => b.into_string(),
+            StrRepr::Inline { .. } => s.as_str().to_string(),
+        }
+    }
+}
+
+impl Deref for Str {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Str {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl Borrow<str> for Str {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for Str {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+impl Eq for Str {}
+impl PartialEq<str> for Str {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+impl PartialEq<&str> for Str {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+impl PartialOrd for Str {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Str {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+impl Hash for Str {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
+
+impl fmt::Debug for Str {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Str {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// The atoms of a set datum: at most one inline, more in one exact-size allocation.
 /// Reads like a slice (`Deref<Target = [Atom]>`).
@@ -272,6 +413,22 @@ mod tests {
 
     fn s(x: &str) -> Atom {
         Atom::string(x)
+    }
+
+    #[test]
+    fn short_strings_are_inline_and_all_read_back() {
+        let long = "x".repeat(Str::INLINE + 1);
+        let edge = "é".repeat(Str::INLINE / 2);
+        for t in ["", "ingress", "ls_in_port_sec_l2", edge.as_str(), long.as_str()] {
+            let a = Str::from(t);
+            assert_eq!(a.as_str(), t);
+            assert_eq!(a.is_inline(), t.len() <= Str::INLINE, "{t}");
+            assert_eq!(String::from(a.clone()), t);
+            assert_eq!(Str::from(t.to_string()), a);
+        }
+        let (a, y, long) = (Str::from("a"), Str::from("y"), Str::from(long));
+        assert!(a < long && y > long && a.cmp(&long) == "a".cmp(&long));
+        assert_eq!(std::mem::size_of::<Str>(), std::mem::size_of::<String>());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::fmt;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-pub use crate::collections::{AtomMap, AtomSet};
+pub use crate::collections::{AtomMap, AtomSet, Str};
 use crate::error::Error;
 pub use crate::row::{Columns, Row};
 use crate::schema::{AtomicType, BaseType, ColumnType};
@@ -20,7 +20,7 @@ pub enum Atom {
     Integer(i64),
     Real(f64),
     Boolean(bool),
-    String(String),
+    String(Str),
     Uuid(Uuid),
     /// A row inserted earlier in the same transaction, by its `uuid-name`.
     NamedUuid(String),
@@ -28,12 +28,12 @@ pub enum Atom {
 
 impl Atom {
     pub fn string(s: impl Into<String>) -> Self {
-        Atom::String(s.into())
+        Atom::String(Str::from(s.into()))
     }
 
     pub fn as_str(&self) -> Option<&str> {
         match self {
-            Atom::String(s) => Some(s),
+            Atom::String(s) => Some(s.as_str()),
             _ => None,
         }
     }
@@ -79,7 +79,7 @@ impl Atom {
             Atom::Integer(i) => json!(i),
             Atom::Real(r) => json!(r),
             Atom::Boolean(b) => json!(b),
-            Atom::String(s) => json!(s),
+            Atom::String(s) => json!(s.as_str()),
             Atom::Uuid(u) => json!(["uuid", u.to_string()]),
             Atom::NamedUuid(n) => json!(["named-uuid", n]),
         }
@@ -89,7 +89,7 @@ impl Atom {
     pub fn from_json(v: &Value) -> Result<Self, Error> {
         match v {
             Value::Bool(b) => Ok(Atom::Boolean(*b)),
-            Value::String(s) => Ok(Atom::String(s.clone())),
+            Value::String(s) => Ok(Atom::String(s.as_str().into())),
             Value::Number(n) => {
                 if let Some(i) = n.as_i64() {
                     Ok(Atom::Integer(i))
@@ -243,7 +243,7 @@ impl Datum {
     }
 
     pub fn string(s: impl Into<String>) -> Self {
-        Datum::atom(Atom::String(s.into()))
+        Datum::atom(Atom::string(s))
     }
 
     pub fn integer(i: i64) -> Self {
@@ -271,11 +271,7 @@ impl Datum {
     }
 
     pub fn string_map<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
-        Datum::map(
-            pairs
-                .into_iter()
-                .map(|(k, v)| (Atom::String(k.into()), Atom::String(v.into()))),
-        )
+        Datum::map(pairs.into_iter().map(|(k, v)| (Atom::string(k), Atom::string(v))))
     }
 
     pub fn is_empty(&self) -> bool {

@@ -81,7 +81,7 @@ impl AtomValue for String {
         a.as_str().map(str::to_string)
     }
     fn to_atom(&self) -> Atom {
-        Atom::String(self.clone())
+        Atom::string(self.as_str())
     }
 }
 
