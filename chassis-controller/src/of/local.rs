@@ -81,7 +81,7 @@ impl<'a> Topology<'a> {
     fn compute_local_datapaths(&self) -> BTreeSet<u32> {
         let mut queue: VecDeque<u32> = VecDeque::new();
         for pb in &self.state.port_bindings {
-            if self.is_local_vif(pb) || self.is_resident_l3gateway(pb) {
+            if self.is_local_vif(pb) || self.is_resident_l3gateway(pb) || self.is_local_chassisredirect(pb) {
                 queue.push_back(pb.datapath);
             }
         }
@@ -154,6 +154,26 @@ impl<'a> Topology<'a> {
     /// An `l3gateway` port whose gateway chassis is this one.
     pub fn is_resident_l3gateway(&self, pb: &PortBinding) -> bool {
         pb.port_type == "l3gateway" && pb.l3gateway_chassis() == Some(self.state.chassis_name.as_str())
+    }
+
+    /// A `chassisredirect` port bound to this chassis (the active gateway of its
+    /// distributed gateway port).
+    pub fn is_local_chassisredirect(&self, pb: &PortBinding) -> bool {
+        pb.port_type == "chassisredirect" && pb.chassis.as_deref() == Some(self.state.chassis_name.as_str())
+    }
+
+    /// For a `chassisredirect` port bound here: its distributed port
+    /// (`options:distributed-port`, on the same datapath), which output to it
+    /// becomes; `Some(None)` when that port is missing (output is dropped).
+    pub fn redirect_target(&self, pb: &PortBinding) -> Option<Option<&'a Arc<PortBinding>>> {
+        if !self.is_local_chassisredirect(pb) {
+            return None;
+        }
+        let d = pb
+            .options
+            .get("distributed-port")
+            .and_then(|n| self.ports.get(n.as_str()));
+        Some(d.filter(|d| d.datapath == pb.datapath).copied())
     }
 
     /// A patch port (or resident l3gateway port) on a local datapath whose

@@ -146,6 +146,8 @@ pub struct PortInputs {
     pub localnet_ofport: Option<u32>,
     /// The localnet port output to this (remote) port is switched to.
     pub localnet_redirect: Option<u32>,
+    /// A local chassisredirect port's distributed port: its key and zones.
+    pub redirect: Option<Option<(u32, Zones)>>,
 }
 
 impl PortInputs {
@@ -164,6 +166,9 @@ impl PortInputs {
             remote,
             localnet_ofport: topo.localnet_ofport(pb),
             localnet_redirect: topo.localnet_redirect(pb),
+            redirect: topo
+                .redirect_target(pb)
+                .map(|d| d.map(|d| (d.tunnel_key, topo.zones(d)))),
         }
     }
 }
@@ -345,6 +350,18 @@ fn port_flows(topo: &Topology<'_>, pb: &PortBinding, tunmd: Field, t: &mut Vec<F
             )
             .cookie(cookie),
         );
+        return;
+    } else if let Some(target) = topo.redirect_target(pb) {
+        // Table 40: this chassis is the gateway of a distributed gateway port, so
+        // output to its chassisredirect port becomes output to the port itself
+        // (dropped if that port is unknown), as ovn-controller does.
+        let mut acts = Vec::new();
+        if let Some(d) = target {
+            acts.push(set(LOG_OUTPORT, u128::from(d.tunnel_key)));
+            put_zones(&mut acts, topo.zones(d));
+            acts.push(Action::resubmit(CHECK_LOOPBACK));
+        }
+        t.push(Flow::new(LOCAL_OUTPUT, 100, port_match(dp, LOG_OUTPORT, key), acts).cookie(cookie));
         return;
     } else if let Some(peer) = peer {
         // Table 65: hop into the peer datapath's ingress pipeline.
@@ -921,6 +938,60 @@ mod tests {
         assert!(lines.iter().any(
             |l| l.starts_with("table=41,priority=0 ") && l.contains("set_field:0x0->reg9,resubmit(,42)")
         ));
+    }
+
+    /// lr9 (key 9) with distributed gateway port lr9-ext (key 1) and its
+    /// chassisredirect twin cr-lr9-ext (key 2) bound to `chassis`; no VIF here.
+    fn with_gateway_port(chassis: &str) -> crate::of::state::LocalState {
+        let mut s = sample();
+        s.datapaths.push(crate::of::local::tests::dp(
+            "d9900000-0000-0000-0000-000000000099",
+            99,
+            false,
+        ));
+        let ext = crate::of::local::tests::port("lr9-ext", 99, 1, "patch");
+        let mut cr = crate::of::local::tests::port("cr-lr9-ext", 99, 2, "chassisredirect");
+        cr.options.insert("distributed-port".into(), "lr9-ext".into());
+        cr.chassis = Some(chassis.into());
+        s.port_bindings.extend([ext, cr].map(Arc::new));
+        s.ct_zones
+            .insert("d9900000-0000-0000-0000-000000000099_dnat".into(), 7);
+        s.ct_zones
+            .insert("d9900000-0000-0000-0000-000000000099_snat".into(), 8);
+        s
+    }
+
+    #[test]
+    fn gateway_chassis_outputs_its_chassisredirect_port_as_the_distributed_port() {
+        let s = with_gateway_port("hv1");
+        let topo = Topology::new(&s);
+        assert!(
+            topo.local_datapaths.contains(&99),
+            "a bound cr- port makes its router local"
+        );
+        let lines = dump(&physical_flows(&topo, 0));
+        assert_eq!(
+            find(
+                &lines,
+                "table=40,priority=100,metadata=0x63,reg15=0x2 actions=set_field:0x1->reg15,\
+                 set_field:0x7->reg11,set_field:0x8->reg12,resubmit(,41)"
+            )
+            .len(),
+            1,
+            "{lines:#?}"
+        );
+        // Elsewhere the cr- port is a remote port, tunnelled to its chassis.
+        let mut s = with_gateway_port("hv2");
+        // A VIF of lr9's makes the router local on hv1.
+        let mut vm = crate::of::local::tests::port("vm99", 99, 3, "");
+        vm.chassis = Some("hv1".into());
+        s.port_bindings.push(Arc::new(vm));
+        s.vif_ofports.insert("vm99".into(), 9);
+        let lines = dump(&physical_flows(&Topology::new(&s), 0));
+        assert!(find(&lines, "table=40,priority=100,metadata=0x63,reg15=0x2 ").is_empty());
+        let t39 = find(&lines, "table=39,priority=100,metadata=0x63,reg15=0x2 ");
+        assert_eq!(t39.len(), 1, "{lines:#?}");
+        assert!(t39[0].ends_with("output:5,resubmit(,40)"), "{}", t39[0]);
     }
 
     /// ls1 with localnet port ln1 (key 9) plugged on patch ofport 7, with
