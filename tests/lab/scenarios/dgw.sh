@@ -4,25 +4,34 @@
 # physnet1, where pnhost lives and knows no route to the tenant subnet). lr-d's port on
 # ls-pub is a distributed gateway port pinned to hv1 (Gateway_Chassis priority 20, hv2
 # 10): the tenant VMs reach pnhost through SNAT on hv1, a floating IP makes t2
-# reachable from pnhost, and raising hv2's priority moves the cr- binding and the
-# traffic to hv2.
+# reachable from pnhost, a distributed one (logical_port + external_mac) reaches t1 on
+# its own chassis, and raising hv2's priority moves the cr- binding and the traffic to
+# hv2.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 scenario_begin dgw
 
 PUB_NET=172.16.100 T_NET=172.16.110
-HOST=$PUB_NET.100 GW=$PUB_NET.1 FIP=$PUB_NET.50 T1=$T_NET.11 T2=$T_NET.12
+HOST=$PUB_NET.100 GW=$PUB_NET.1 FIP=$PUB_NET.50 DFIP=$PUB_NET.51 T1=$T_NET.11 T2=$T_NET.12
+
+# carried <a> <b> <cmd>...: runs <cmd>; DA and DB are the packets <a>'s and <b>'s
+# provider NICs carried meanwhile.
+carried() {
+  local a=$1 b=$2 ba bb
+  shift 2
+  ba=$(nic_packets "$a" eth2) bb=$(nic_packets "$b" eth2)
+  "$@"
+  DA=$(( $(nic_packets "$a" eth2) - ba )) DB=$(( $(nic_packets "$b" eth2) - bb ))
+}
 
 # via_gateway <gw> <other> <vm> <n>: <vm> pings pnhost <n> times; the requests and
 # replies cross <gw>'s provider NIC, (almost) nothing crosses <other>'s.
 via_gateway() {
-  local gw=$1 other=$2 vm=$3 n=$4 b1 b2 d1 d2
-  b1=$(nic_packets "$gw" eth2) b2=$(nic_packets "$other" eth2)
-  ping_ok "$vm" $HOST "$n"
-  d1=$(( $(nic_packets "$gw" eth2) - b1 )) d2=$(( $(nic_packets "$other" eth2) - b2 ))
-  info "for $n pings from $vm $gw's provider NIC carried $d1 packets, $other's $d2"
-  (( d1 >= 2 * n )) || fail "$gw eth2 saw only $d1 packets: the gateway is not on $gw"
-  (( d2 < n / 2 )) || fail "$other eth2 carried $d2 packets while $gw is the gateway"
+  local gw=$1 other=$2 vm=$3 n=$4
+  carried "$gw" "$other" ping_ok "$vm" $HOST "$n"
+  info "for $n pings from $vm $gw's provider NIC carried $DA packets, $other's $DB"
+  (( DA >= 2 * n )) || fail "$gw eth2 saw only $DA packets: the gateway is not on $gw"
+  (( DB < n / 2 )) || fail "$other eth2 carried $DB packets while $gw is the gateway"
 }
 
 step "provider network physnet1 with pnhost $HOST; lr-d between ls-pub and ls-t (t1@hv2, t2@hv3)"
@@ -70,6 +79,16 @@ step "floating IP $FIP for t2 (dnat_and_snat): pnhost reaches t2"
 nbctl --wait=hv lr-nat-add lr-d dnat_and_snat $FIP $T2
 wait_for 10 "pnhost reaches t2's floating IP" ping_ok pnhost $FIP 1 || fail "pnhost cannot reach $FIP"
 ping_ok pnhost $FIP 5
+
+step "distributed floating IP $DFIP for t1 (logical_port + external_mac): served on t1's chassis hv2, not the gateway hv1"
+nbctl --wait=hv lr-nat-add lr-d dnat_and_snat $DFIP $T1 ls-t-t1 02:ac:10:ff:0a:51
+wait_for 10 "pnhost reaches t1's floating IP" ping_ok pnhost $DFIP 1 || fail "pnhost cannot reach $DFIP"
+carried hv2 hv1 ping_ok pnhost $DFIP 10
+info "for 10 pings to $DFIP hv2's provider NIC carried $DA packets, the gateway hv1's $DB"
+(( DA >= 20 )) || fail "hv2 eth2 saw only $DA packets: $DFIP is not served on t1's chassis"
+(( DB < 5 )) || fail "the gateway hv1 carried $DB packets of a distributed floating IP"
+nsx pnhost ip neigh show $DFIP | grep -q 02:ac:10:ff:0a:51 || fail "pnhost does not see $DFIP at its external MAC"
+nbctl --wait=hv lr-nat-del lr-d dnat_and_snat $DFIP
 
 step "gateway chassis hv2 at priority 30: cr-lr-d-pub moves to hv2, traffic follows"
 t0=$(now_ms)
