@@ -109,7 +109,8 @@ impl Mutator {
         let nats: Vec<String> = nb.nats.keys().cloned().collect();
         let dhcps: Vec<String> = nb.dhcp_options.keys().cloned().collect();
         let gcs: Vec<String> = nb.gateway_chassis.keys().cloned().collect();
-        match self.rng.below(27) {
+        let has: Vec<String> = nb.ha_chassis.keys().cloned().collect();
+        match self.rng.below(28) {
             0 => {
                 let u = self.uuid();
                 nb.switches.insert(
@@ -494,6 +495,12 @@ impl Mutator {
                     nb.routers.get_mut(&r).unwrap().nat.push(u);
                 }
             }
+            26 => {
+                // An HA chassis' priority in a group (only the HA_Chassis row changes).
+                if let Some(h) = self.rng.pick(&has).cloned() {
+                    nb.ha_chassis.get_mut(&h).unwrap().priority = self.rng.below(30) as i64;
+                }
+            }
             _ => {
                 // Flip a chassis feature flag: changes flows on every datapath.
                 if let Some(ch) = ctx.chassis.first_mut() {
@@ -651,7 +658,9 @@ fn apply(sb: &mut Southbound, d: &SbDiff) {
 
 #[test]
 fn change_driven_updates_match_full_after_random_changes() {
-    for seed in ["seed4", "seed7", "seed8", "seed9", "seed10", "seed11", "seed12"] {
+    for seed in [
+        "seed4", "seed7", "seed8", "seed9", "seed10", "seed11", "seed12", "seed13",
+    ] {
         let local = change_driven_run(seed);
         eprintln!("{seed}: {local} local updates of 400");
         assert!(local > 0, "{seed}: no local updates");
