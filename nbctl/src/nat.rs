@@ -7,11 +7,12 @@ use ovsdb::{Datum, Row};
 
 use crate::addr::{normalize_prefix, parse_cidr, parse_ipv4, parse_ipv6, parse_mac};
 use crate::cmd;
-use crate::router::lr_must;
+use crate::router::{lr_must, lrp_by_name_or_uuid};
 use crate::switch::lsp_by_name_or_uuid;
 
 const NAT: &str = "NAT";
 const LR: &str = "Logical_Router";
+const LRP: &str = "Logical_Router_Port";
 const TYPES: &[&str] = &["dnat", "snat", "dnat_and_snat"];
 
 pub fn commands() -> Vec<CommandSpec> {
@@ -85,11 +86,6 @@ fn lr_nat_add(ctx: &mut Ctx, c: &Command) -> Result<()> {
     let lr = lr_must(ctx, c.arg(0))?;
     let (kind, ext, logical) = (c.arg(1), c.arg(2), c.arg(3));
     check_type(kind)?;
-    if c.opt("--gateway-port").is_some() {
-        return Err(CtlError::msg(
-            "--gateway-port: distributed gateway ports are not supported by rovn-nbctl",
-        ));
-    }
     let (new_ext, v6) = match (host(ext, false), host(ext, true)) {
         (Some(e), _) => (e, false),
         (None, Some(e)) => (e, true),
@@ -152,6 +148,7 @@ fn lr_nat_add(ctx: &mut Ctx, c: &Command) -> Result<()> {
     if is_snat && c.has("--add-route") {
         return Err(CtlError::msg("routes cannot be added for snat types."));
     }
+    let (dgw, n_dgw) = nat_gateway_port(ctx, &lr, c, &new_ext)?;
     for nat in nats_of(ctx, &lr)? {
         let (Some(old_ext), Some(old_logical)) = (
             normalize_prefix(&ctx.txn.get_str(NAT, &nat, "external_ip")),
@@ -160,13 +157,21 @@ fn lr_nat_add(ctx: &mut Ctx, c: &Command) -> Result<()> {
             continue;
         };
         let old_type = ctx.txn.get_str(NAT, &nat, "type");
+        // With several gateway ports a rule is only the same on the same port.
+        let old_gw = ctx.txn.get(NAT, &nat, "gateway_port").as_set().first().cloned();
+        let same_port = n_dgw <= 1
+            || match (&old_gw, &dgw) {
+                (Some(o), Some(d)) => o == d,
+                (None, Some(d)) => lrp_has_ip(ctx, d, &old_ext),
+                _ => false,
+            };
         // snat rules are identified by their logical side, the others by the external.
         let (new_id, old_id, new_other, old_other) = if is_snat {
             (&new_logical, &old_logical, &new_ext, &old_ext)
         } else {
             (&new_ext, &old_ext, &new_logical, &old_logical)
         };
-        if old_type == kind && new_id == old_id {
+        if old_type == kind && same_port && new_id == old_id {
             if new_other != old_other {
                 return Err(CtlError::msg(format!(
                     "a NAT with this type ({kind}), {} ({new_id}) already exists",
@@ -216,6 +221,11 @@ fn lr_nat_add(ctx: &mut Ctx, c: &Command) -> Result<()> {
         opts.push(("add_route", "true"));
     }
     row.insert("options".into(), Datum::string_map(opts));
+    if c.opt("--gateway-port").is_some()
+        && let Some(d) = dgw
+    {
+        row.insert("gateway_port".into(), Datum::atom(d));
+    }
     let nat = ctx.txn.insert(NAT, row)?;
     ctx.txn.insert_into(LR, &lr, "nat", Datum::atom(nat))
 }
@@ -236,31 +246,98 @@ fn lr_nat_del(ctx: &mut Ctx, c: &Command) -> Result<()> {
         }
         return Ok(());
     }
+    let gateway_port =
+        |ctx: &Ctx, nat: &RowKey| ctx.txn.get(NAT, nat, "gateway_port").as_set().first().cloned();
     let Some(ip) = normalize_prefix(c.arg(2)) else {
-        return Err(CtlError::msg(if c.args.len() == 3 {
-            format!("{}: gateway ports are not supported by rovn-nbctl", c.arg(2))
-        } else {
-            format!("{}: Invalid IP address or CIDR", c.arg(2))
-        }));
+        if c.args.len() == 4 {
+            return Err(CtlError::msg(format!("{}: Invalid IP address or CIDR", c.arg(2))));
+        }
+        // Not an address: the rules of this type on gateway port GATEWAY_PORT.
+        let dgw = lrp_by_name_or_uuid(ctx, c.arg(2), true)?;
+        for nat in nats {
+            if ctx.txn.get_str(NAT, &nat, "type") == kind && gateway_port(ctx, &nat) == dgw {
+                ctx.txn.delete_from(LR, &lr, "nat", Datum::atom(nat))?;
+            }
+        }
+        return Ok(());
     };
-    if c.args.len() == 4 {
-        return Err(CtlError::msg(
-            "GATEWAY_PORT: distributed gateway ports are not supported by rovn-nbctl",
-        ));
-    }
     let col = if kind == "snat" {
         "logical_ip"
     } else {
         "external_ip"
     };
+    let matches = |ctx: &Ctx, nat: &RowKey| {
+        ctx.txn.get_str(NAT, nat, "type") == kind
+            && normalize_prefix(&ctx.txn.get_str(NAT, nat, col)).as_deref() == Some(ip.as_str())
+    };
+    if c.args.len() == 3 {
+        for nat in nats {
+            if matches(ctx, &nat) {
+                ctx.txn.delete_from(LR, &lr, "nat", Datum::atom(nat))?;
+            }
+        }
+        return Ok(());
+    }
+    let dgw = lrp_by_name_or_uuid(ctx, c.arg(3), true)?;
     for nat in nats {
-        if ctx.txn.get_str(NAT, &nat, "type") == kind
-            && normalize_prefix(&ctx.txn.get_str(NAT, &nat, col)).as_deref() == Some(ip.as_str())
-        {
-            ctx.txn.delete_from(LR, &lr, "nat", Datum::atom(nat))?;
+        if matches(ctx, &nat) && gateway_port(ctx, &nat) == dgw {
+            return ctx.txn.delete_from(LR, &lr, "nat", Datum::atom(nat));
         }
     }
-    Ok(())
+    if c.has("--if-exists") {
+        return Ok(());
+    }
+    Err(CtlError::msg(format!(
+        "no matching NAT with the type ({kind}), {col} ({ip}) and gateway_port ({})",
+        c.arg(3)
+    )))
+}
+
+/// Whether `ip` is one of the router port's own addresses (ovn-nbctl's
+/// `ip_in_lrp_networks`: an exact match, not subnet membership).
+fn lrp_has_ip(ctx: &Ctx, lrp: &RowKey, ip: &str) -> bool {
+    ctx.txn
+        .get(LRP, lrp, "networks")
+        .strings()
+        .iter()
+        .any(|n| n.split('/').next().and_then(normalize_prefix).as_deref() == Some(ip))
+}
+
+/// The gateway port a new rule of router `lr` applies on: `--gateway-port` (which
+/// must be one of the router's distributed gateway ports), else the one owning the
+/// external address; and how many distributed gateway ports the router has.
+fn nat_gateway_port(ctx: &mut Ctx, lr: &RowKey, c: &Command, ext: &str) -> Result<(Option<RowKey>, usize)> {
+    let ports = ctx.txn.get(LR, lr, "ports").as_set().to_vec();
+    ctx.txn.fetch(LRP, &ports)?;
+    let is_dgw = |ctx: &Ctx, p: &RowKey| {
+        !ctx.txn.get(LRP, p, "gateway_chassis").as_set().is_empty()
+            || !ctx.txn.get(LRP, p, "ha_chassis_group").as_set().is_empty()
+    };
+    let dgws: Vec<RowKey> = ports.iter().filter(|p| is_dgw(ctx, p)).cloned().collect();
+    if let Some(name) = c.opt("--gateway-port") {
+        let d = lrp_by_name_or_uuid(ctx, name, true)?.expect("must_exist");
+        if !ports.contains(&d) {
+            return Err(CtlError::msg(format!(
+                "{name} is not a router port of logical router: {}.",
+                c.arg(0)
+            )));
+        }
+        if !dgws.contains(&d) {
+            return Err(CtlError::msg(format!(
+                "{name} is not a distributed gateway router port."
+            )));
+        }
+        return Ok((Some(d), dgws.len()));
+    }
+    let found = dgws.iter().rev().find(|d| lrp_has_ip(ctx, d, ext)).cloned();
+    if dgws.len() > 1 && found.is_none() {
+        return Err(CtlError::msg(format!(
+            "logical router: {} has multiple distributed gateway ports and gateway_port can not be \
+             determined from external IP of NAT rule.",
+            c.arg(0)
+        )));
+    }
+    Ok((found, dgws.len()))
 }
 
 /// `%-W.Ps`: at most `p` characters, left-aligned in `w` columns.
@@ -272,14 +349,23 @@ fn col(s: &str, p: usize, w: usize) -> String {
 fn lr_nat_list(ctx: &mut Ctx, c: &Command) -> Result<()> {
     let lr = lr_must(ctx, c.arg(0))?;
     let mut rows: Vec<(String, String)> = Vec::new();
-    for nat in nats_of(ctx, &lr)? {
+    let nats = nats_of(ctx, &lr)?;
+    let gws: Vec<RowKey> = nats
+        .iter()
+        .filter_map(|n| ctx.txn.get(NAT, n, "gateway_port").as_set().first().cloned())
+        .collect();
+    ctx.txn.fetch(LRP, &gws)?;
+    for nat in nats {
         let get = |c: &str| ctx.txn.get_str(NAT, &nat, c);
         let opt = |c: &str| ctx.txn.get(NAT, &nat, c).as_str().map(str::to_string);
-        // rovn-nbctl writes no gateway_port, so that column stays empty.
+        let gw = match ctx.txn.get(NAT, &nat, "gateway_port").as_set().first() {
+            Some(p) => ctx.txn.get_str(LRP, p, "name"),
+            None => String::new(),
+        };
         let key = format!(
             "{}{}{}",
             col(&get("type"), 13, 17),
-            col("", 18, 22),
+            col(&gw, 18, 22),
             get("external_ip")
         );
         let range = col(&get("external_port_range"), 13, 17);

@@ -1391,48 +1391,149 @@ fn gateway_chassis_commands_match_ovn_nbctl() {
         &["lrp-del-gateway-chassis", "nonesuch", "hv1"],
         &["lrp-get-gateway-chassis", "nonesuch"],
     ];
+    let setup: &[&[&str]] = &[&[
+        "lr-add",
+        "lr1",
+        "--",
+        "lrp-add",
+        "lr1",
+        "lrp1",
+        "02:00:00:00:00:01",
+        "10.0.0.1/24",
+        "--",
+        "lrp-add",
+        "lr1",
+        "lrp2",
+        "02:00:00:00:00:02",
+        "10.0.1.1/24",
+    ]];
     let (ours, theirs) = (start(), start());
-    let run_all = |tool: &str, db: &OvsdbServer| -> (Vec<String>, Vec<String>) {
-        ok(
-            tool,
-            db,
-            &[
-                "lr-add",
-                "lr1",
-                "--",
-                "lrp-add",
-                "lr1",
-                "lrp1",
-                "02:00:00:00:00:01",
-                "10.0.0.1/24",
-                "--",
-                "lrp-add",
-                "lr1",
-                "lrp2",
-                "02:00:00:00:00:02",
-                "10.0.1.1/24",
-            ],
-        );
-        let mut outs = Vec::new();
-        let mut errs = Vec::new();
-        for (i, s) in steps.iter().enumerate() {
-            if i == 2 {
-                // Errors while the port has gateway chassis: nothing may change.
-                errs = errors.iter().map(|e| failure_message(tool, db, e)).collect();
-            }
-            let out = ok(tool, db, s);
-            outs.push(if s[0] == "--bare" {
-                lines(&out).into_iter().collect::<Vec<_>>().join("\n")
-            } else {
-                out
-            });
-        }
-        (outs, errs)
-    };
+    // Errors while the port has gateway chassis: nothing may change.
+    let run_all = |tool: &str, db: &OvsdbServer| interop_run(tool, db, setup, steps, errors, 2);
     let (o_out, o_err) = run_all(ROVN, &ours);
     let (t_out, t_err) = run_all("ovn-nbctl", &theirs);
     assert_eq!(o_err, t_err, "errors differ");
     assert_eq!(o_out, t_out, "outputs differ");
     assert_eq!(o_out[3], "lrp1-hv1    20\nlrp1-hv2    10\nlrp1-hv3     0\n");
     assert!(o_out[13].is_empty(), "gateway chassis left behind: {}", o_out[13]);
+}
+
+/// NAT rules on routers with several distributed gateway ports: the port a rule applies
+/// on (`--gateway-port` or the one owning the external IP), listed and deleted by it,
+/// with the same outputs, errors and rows as ovn-nbctl.
+#[test]
+fn nat_on_gateway_ports_matches_ovn_nbctl() {
+    if !have_ovn() {
+        return;
+    }
+    let setup: &[&[&str]] = &[
+        &["lr-add", "lr1", "--", "lr-add", "lr2"],
+        &["lrp-add", "lr1", "lrp1", "02:00:00:00:00:01", "10.0.0.1/24"],
+        &["lrp-add", "lr1", "lrp2", "02:00:00:00:00:02", "10.0.1.1/24"],
+        &["lrp-add", "lr1", "lrp3", "02:00:00:00:00:03", "10.0.2.1/24"],
+        &["lrp-add", "lr2", "lrpx", "02:00:00:00:00:04", "10.0.3.1/24"],
+        &["lrp-set-gateway-chassis", "lrp1", "hv1", "1"],
+        &["lrp-set-gateway-chassis", "lrp2", "hv1", "1"],
+        &["lrp-set-gateway-chassis", "lrpx", "hv1", "1"],
+    ];
+    let steps: &[&[&str]] = &[
+        &["lr-nat-add", "lr1", "snat", "10.0.0.1", "172.16.1.0/24"],
+        &[
+            "--gateway-port=lrp2",
+            "lr-nat-add",
+            "lr1",
+            "snat",
+            "10.0.1.1",
+            "172.16.1.0/24",
+        ],
+        &[
+            "--gateway-port=lrp1",
+            "lr-nat-add",
+            "lr1",
+            "dnat_and_snat",
+            "10.0.0.50",
+            "172.16.1.5",
+        ],
+        &["lr-nat-list", "lr1"],
+        &["lr-nat-del", "lr1", "dnat_and_snat", "10.0.0.50", "lrp1"],
+        &["lr-nat-del", "lr1", "snat", "lrp2"],
+        &["lr-nat-list", "lr1"],
+        &[
+            "--if-exists",
+            "lr-nat-del",
+            "lr1",
+            "snat",
+            "172.16.1.0/24",
+            "lrp2",
+        ],
+        &["--bare", "--columns=type,external_ip,logical_ip", "list", "nat"],
+    ];
+    let errors: &[&[&str]] = &[
+        &["lr-nat-add", "lr1", "snat", "10.0.5.1", "172.16.5.0/24"],
+        &[
+            "--gateway-port=lrp3",
+            "lr-nat-add",
+            "lr1",
+            "snat",
+            "10.0.2.1",
+            "172.16.2.0/24",
+        ],
+        &[
+            "--gateway-port=nonesuch",
+            "lr-nat-add",
+            "lr1",
+            "snat",
+            "10.0.2.1",
+            "172.16.2.0/24",
+        ],
+        &[
+            "--gateway-port=lrpx",
+            "lr-nat-add",
+            "lr1",
+            "snat",
+            "10.0.3.1",
+            "172.16.2.0/24",
+        ],
+        &["lr-nat-del", "lr1", "snat", "172.16.1.0/24", "nonesuch"],
+        &["lr-nat-del", "lr1", "snat", "172.16.9.0/24", "lrp1"],
+        &["lr-nat-del", "lr1", "snat", "bogusport"],
+        &["lr-nat-del", "lr1", "snat", "bogus/24", "lrp1"],
+    ];
+    let (ours, theirs) = (start(), start());
+    let run_all = |tool: &str, db: &OvsdbServer| interop_run(tool, db, setup, steps, errors, 3);
+    let (o_out, o_err) = run_all(ROVN, &ours);
+    let (t_out, t_err) = run_all("ovn-nbctl", &theirs);
+    assert_eq!(o_err, t_err, "errors differ");
+    assert_eq!(o_out, t_out, "outputs differ");
+    assert!(o_out[3].contains("lrp2"), "{}", o_out[3]);
+}
+
+/// Runs `setup`, then `steps` with `tool`, the `errors` (each must fail and change
+/// nothing) before step `errors_at`; returns the steps' outputs (`--bare` listings as
+/// sorted lines) and the error messages.
+fn interop_run(
+    tool: &str,
+    db: &OvsdbServer,
+    setup: &[&[&str]],
+    steps: &[&[&str]],
+    errors: &[&[&str]],
+    errors_at: usize,
+) -> (Vec<String>, Vec<String>) {
+    for s in setup {
+        ok(tool, db, s);
+    }
+    let mut outs = Vec::new();
+    let mut errs = Vec::new();
+    for (i, s) in steps.iter().enumerate() {
+        if i == errors_at {
+            errs = errors.iter().map(|e| failure_message(tool, db, e)).collect();
+        }
+        let out = ok(tool, db, s);
+        outs.push(if s[0] == "--bare" {
+            lines(&out).into_iter().collect::<Vec<_>>().join("\n")
+        } else {
+            out
+        });
+    }
+    (outs, errs)
 }
