@@ -37,6 +37,11 @@ SB_SOCK=$LAB/central/ovnsb_db.sock
 VM_MTU=1400 # Geneve adds 58 bytes on the 1500-byte underlay
 
 # ------------------------------------------------------------------ output
+# has <grep args>: grep's verdict without its output. Not `grep -q`: that exits at
+# the first match, and under `set -o pipefail` the writer it leaves behind (a
+# line-buffered printf or CLI) dies of SIGPIPE and fails the pipeline at random.
+has() { grep "$@" >/dev/null; }
+
 log()  { printf '=== [%s] %s\n' "$(date +%T)" "$*"; }
 info() { printf '    %s\n' "$*"; }
 warn() { printf 'WARNING: %s\n' "$*" >&2; }
@@ -128,7 +133,7 @@ netns_add() {
 
 netns_del() {
   local ns=$1 pids
-  ip netns list | awk '{print $1}' | grep -qx "$ns" || return 0
+  ip netns list | awk '{print $1}' | has -x "$ns" || return 0
   # A process left inside would keep the namespace alive unseen: these are all
   # processes this lab started, found by pid through the namespace we own.
   pids=$(ip netns pids "$ns" 2>/dev/null || true)
@@ -157,7 +162,7 @@ kill_pidfile() {
   [ -f "$f" ] || return 0
   pid=$(cat "$f" 2>/dev/null || true)
   if [[ $pid =~ ^[0-9]+$ ]] && pid_alive "$pid" \
-     && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF "$LAB"; then
+     && tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | has -F "$LAB"; then
     kill -TERM "$pid" 2>/dev/null || true
     for i in $(seq 1 30); do pid_alive "$pid" || break; sleep 0.05; done
     if pid_alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi

@@ -87,7 +87,7 @@ carried hv2 hv1 ping_ok pnhost $DFIP 10
 info "for 10 pings to $DFIP hv2's provider NIC carried $DA packets, the gateway hv1's $DB"
 (( DA >= 20 )) || fail "hv2 eth2 saw only $DA packets: $DFIP is not served on t1's chassis"
 (( DB < 5 )) || fail "the gateway hv1 carried $DB packets of a distributed floating IP"
-nsx pnhost ip neigh show $DFIP | grep -q 02:ac:10:ff:0a:51 || fail "pnhost does not see $DFIP at its external MAC"
+nsx pnhost ip neigh show $DFIP | has 02:ac:10:ff:0a:51 || fail "pnhost does not see $DFIP at its external MAC"
 nbctl --wait=hv lr-nat-del lr-d dnat_and_snat $DFIP
 
 step "gateway chassis hv2 at priority 30: cr-lr-d-pub moves to hv2, traffic follows"

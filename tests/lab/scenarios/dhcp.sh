@@ -35,7 +35,7 @@ nbctl --wait=hv lsp-set-dhcpv4-options ls-dhcp-d1 "$uuid"
 lease=$(client d1 5) || fail "no DHCP lease for d1: $lease"
 timing "dhcp: options set -> lease" "$t0"
 printf '%s\n' "$lease" | sed 's/^/    [d1] /'
-want() { printf '%s\n' "$lease" | grep -qx "$1" || fail "lease lacks $1"; }
+want() { printf '%s\n' "$lease" | has -x "$1" || fail "lease lacks $1"; }
 want "ip=$D1"; want "netmask=255.255.255.0"; want "router=$NET.1"; want "dns=8.8.8.8,1.1.1.1"
 want "mtu=1400"; want "lease=3600"; want "server=$NET.1"
 

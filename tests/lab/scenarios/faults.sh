@@ -73,7 +73,7 @@ record() {
 pid_of_lab() {
   local pid
   pid=$(cat "$1" 2>/dev/null || true)
-  [[ $pid =~ ^[0-9]+$ ]] && pid_alive "$pid" && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -qF "$LAB" \
+  [[ $pid =~ ^[0-9]+$ ]] && pid_alive "$pid" && tr '\0' ' ' < "/proc/$pid/cmdline" | has -F "$LAB" \
     || fail "no live lab process in $1"
   echo "$pid"
 }

@@ -35,7 +35,7 @@ get() { nsx gw-client curl -s --max-time 2 "http://$1:8000/"; }
 pb_col() { sbctl --bare --columns="$2" find Port_Binding logical_port="$1"; }
 is_l3gw_on() {
   [ "$(pb_col "$1" type)" = l3gateway ] && is_bound_to "$1" "$2" \
-    && pb_col "$1" options | grep -qw "l3gateway-chassis=$2"
+    && pb_col "$1" options | has -w "l3gateway-chassis=$2"
 }
 
 step "gw1 (chassis=$GW_HV) between ls-ext (gw-client@hv2) and ls-web (gw-web1@hv2, gw-web2@hv3)"
@@ -81,14 +81,14 @@ info "load_balancer $LB_UUID"
 nbctl set logical_router gw1 load_balancer="$LB_UUID"
 nbctl --wait=hv sync
 out=$(nbctl lr-lb-list gw1); printf '%s\n' "$out" | sed 's/^/    /'
-printf '%s\n' "$out" | grep "^$LB_UUID" | grep -F "$VIP" | grep -qF "$W1,$W2" \
+printf '%s\n' "$out" | grep "^$LB_UUID" | grep -F "$VIP" | has -F "$W1,$W2" \
   || fail "lr-lb-list gw1 does not list $LB_UUID with $VIP -> $W1,$W2"
 out=$(nbctl lb-list); printf '%s\n' "$out" | sed 's/^/    /'
-printf '%s\n' "$out" | grep "^$LB_UUID" | grep -F "$VIP" | grep -qF "$W1,$W2" \
+printf '%s\n' "$out" | grep "^$LB_UUID" | grep -F "$VIP" | has -F "$W1,$W2" \
   || fail "lb-list does not list $LB_UUID with $VIP -> $W1,$W2"
 out=$(sbctl lflow-list gw1 | grep -F "$VIP" | grep -E 'lr_in_(defrag|dnat)' || true)
 printf '%s\n' "$out" | sed 's/^/    /'
-printf '%s\n' "$out" | grep -q lr_in_dnat || fail "no lr_in_dnat flow for $VIP in gw1's logical flows"
+printf '%s\n' "$out" | has lr_in_dnat || fail "no lr_in_dnat flow for $VIP in gw1's logical flows"
 wait_for 10 "VIP answers" get $VIP || fail "no HTTP answer from VIP $VIP:8000"
 timing "lb_gateway: lb attached -> VIP answers" "$t0"
 
@@ -116,9 +116,9 @@ info "VIP no longer answers; the backends still do directly: $(get $W1), $(get $
 
 step "destroy load_balancer removes it"
 nbctl destroy load_balancer "$LB_UUID"
-if nbctl --bare --columns=_uuid list load_balancer | grep -qx "$LB_UUID"; then
+if nbctl --bare --columns=_uuid list load_balancer | has -x "$LB_UUID"; then
   fail "Load_Balancer $LB_UUID is left after destroy"
 fi
-if nbctl lb-list | grep -qF "$VIP"; then fail "lb-list still shows $VIP after destroy"; fi
+if nbctl lb-list | has -F "$VIP"; then fail "lb-list still shows $VIP after destroy"; fi
 LB_UUID=""
 info "Load_Balancer row gone"

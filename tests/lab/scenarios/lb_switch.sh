@@ -47,7 +47,7 @@ nbctl lb-add lb1 $VIP:8000 "$W1:8000,$W2:8000" tcp
 nbctl ls-lb-add ls2 lb1
 nbctl --wait=hv sync
 nbctl lb-list
-nbctl ls-lb-list ls2 | grep -q lb1 || fail "ls-lb-list ls2 does not list lb1"
+nbctl ls-lb-list ls2 | has lb1 || fail "ls-lb-list ls2 does not list lb1"
 wait_for 10 "VIP answers" get $VIP || fail "no HTTP answer from VIP $VIP:8000"
 timing "lb_switch: lb attached -> VIP answers" "$t0"
 

@@ -38,9 +38,9 @@ step "tunnels both ways between the implementations"
 for h in hv1 $OVN_HV; do
   info "$h geneve ports: $(vsctl $h --bare --columns=name,options find Interface type=geneve | xargs)"
 done
-vsctl $OVN_HV --bare --columns=options find Interface type=geneve | grep -q "remote_ip=$(hv_ip hv1)" \
+vsctl $OVN_HV --bare --columns=options find Interface type=geneve | has "remote_ip=$(hv_ip hv1)" \
   || fail "$OVN_HV has no Geneve port to hv1"
-vsctl hv1 --bare --columns=options find Interface type=geneve | grep -q "remote_ip=$(hv_ip $OVN_HV)" \
+vsctl hv1 --bare --columns=options find Interface type=geneve | has "remote_ip=$(hv_ip $OVN_HV)" \
   || fail "hv1 has no Geneve port to $OVN_HV"
 
 step "traffic between the chassis"

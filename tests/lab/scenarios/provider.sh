@@ -23,7 +23,7 @@ add_vm pn1 hv1 02:ac:10:ff:00:91 $P1/24 ls-pn-pn1
 add_vm pn2 hv2 02:ac:10:ff:00:92 $P2/24 ls-pn-pn2
 wait_bound ls-pn-pn1 hv1; wait_bound ls-pn-pn2 hv2
 nbctl --wait=hv sync
-has_patch() { vsctl "$1" list-ports br-int | grep -qx patch-br-int-to-ln-pn; }
+has_patch() { vsctl "$1" list-ports br-int | has -x patch-br-int-to-ln-pn; }
 for h in hv1 hv2; do
   wait_for 10 "$h patch port to br-ex" has_patch $h || fail "$h: no patch port for ln-pn on br-int"
   info "$h: br-int $(vsctl $h list-ports br-int | grep patch- | tr '\n' ' ')"

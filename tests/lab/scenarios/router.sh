@@ -47,7 +47,7 @@ info "vm1 -> vm3 (switched): ttl=$ttl"
 step "TTL 1 expires in lr1: the router answers ICMP time exceeded (icmp4_error in the controller)"
 out=$(nsx vm1 ping -n -c 1 -t 1 -W 2 $LS2_NET.22 2>&1 || true)
 printf '%s\n' "$out" | grep -E "^From" | sed "s/^/    [vm1] /"
-printf '%s\n' "$out" | grep -q "From $LS1_NET.1 .*Time to live exceeded" \
+printf '%s\n' "$out" | has "From $LS1_NET.1 .*Time to live exceeded" \
   || fail "vm1 -> vm2 with TTL 1: no time exceeded from lr1 ($LS1_NET.1):"$'\n'"$out"
 
 step "no route without the router: lr-del lr1 cuts ls1 from ls2"
