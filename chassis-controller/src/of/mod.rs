@@ -20,6 +20,7 @@ pub mod flow_table;
 pub mod hairpin;
 pub mod lflows;
 pub mod local;
+pub mod nd;
 pub mod ofctrl;
 pub mod packet;
 pub mod physical;

@@ -11,6 +11,10 @@
 //! - `put_fdb` (25): reports (datapath, port, MAC) for SB FDB;
 //! - `put_dhcp_opts` (2): answers a DHCPv4 request (see [`super::dhcp`]) and
 //!   resumes the paused pipeline;
+//! - `nd_na`/`nd_na_router` (3/12), `nd_ns` (9): packet-out a Neighbor
+//!   Advertisement answering the solicitation, or a Neighbor Solicitation
+//!   for the packet's destination (see [`super::nd`]), running the nested
+//!   actions;
 //! - `icmp4`/`icmp6` (10), `icmp4_error`/`icmp6_error` (14/20), `tcp_reset`
 //!   (11) and `reject` (22): packet-out an ICMP unreachable or TCP RST built
 //!   from the packet (see [`super::reject`]), running the nested actions.
@@ -140,6 +144,15 @@ pub fn process(pin: &PacketIn2) -> Result<Outcome, PinctrlError> {
         opcode::ICMP | opcode::ICMP4_ERROR | opcode::ICMP6_ERROR => {
             let data = super::reject::icmp_unreachable(&pin.packet, op == opcode::ICMP, false)
                 .ok_or(PinctrlError::BadPacket("IP"))?;
+            pipeline_packet_out(pin, &ud[8..], data)
+        }
+        opcode::ND_NA | opcode::ND_NA_ROUTER => {
+            let data = super::nd::neighbor_advert(&pin.packet, op == opcode::ND_NA_ROUTER)
+                .ok_or(PinctrlError::BadPacket("a neighbor solicitation"))?;
+            pipeline_packet_out(pin, &ud[8..], data)
+        }
+        opcode::ND_NS => {
+            let data = super::nd::neighbor_solicit(&pin.packet).ok_or(PinctrlError::BadPacket("IPv6"))?;
             pipeline_packet_out(pin, &ud[8..], data)
         }
         opcode::TCP_RESET => {

@@ -8,154 +8,16 @@
 //!
 //! Pure and bounds-checked: a malformed frame gives `None`.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use super::packet::{
+    Addrs, ETH_TYPE_VLAN, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, finish, headers, parse_ip, pseudo,
+    sum,
+};
 
-use super::packet::{ETH_TYPE_IPV4, ETH_TYPE_VLAN, parse_eth};
-
-pub const ETH_TYPE_IPV6: u16 = 0x86dd;
-const PROTO_ICMP: u8 = 1;
-const PROTO_TCP: u8 = 6;
-const PROTO_UDP: u8 = 17;
-const PROTO_ICMPV6: u8 = 58;
 const TCP_RST: u8 = 0x04;
 const TCP_ACK: u8 = 0x10;
 /// ICMP destination unreachable, for both families' type numbers.
 const ICMP4_DST_UNREACH: u8 = 3;
 const ICMP6_DST_UNREACH: u8 = 1;
-
-/// The parts of a punted IP packet the replies are built from.
-struct Ip<'a> {
-    src: [u8; 6],
-    dst: [u8; 6],
-    vlan_tci: Option<u16>,
-    addrs: Addrs,
-    proto: u8,
-    /// The whole IP packet (header included), as far as its length says.
-    packet: &'a [u8],
-    /// The L4 header and payload.
-    l4: &'a [u8],
-}
-
-#[derive(Clone, Copy)]
-enum Addrs {
-    V4(Ipv4Addr, Ipv4Addr),
-    V6(Ipv6Addr, Ipv6Addr),
-}
-
-impl Addrs {
-    fn swapped(self) -> Addrs {
-        match self {
-            Addrs::V4(s, d) => Addrs::V4(d, s),
-            Addrs::V6(s, d) => Addrs::V6(d, s),
-        }
-    }
-}
-
-fn parse_ip(frame: &[u8]) -> Option<Ip<'_>> {
-    let eth = parse_eth(frame)?;
-    let l3 = frame.get(eth.payload..)?;
-    let (addrs, proto, len, hlen) = match eth.eth_type {
-        ETH_TYPE_IPV4 => {
-            let h = l3.get(..20)?;
-            let ihl = usize::from(h[0] & 0x0f) * 4;
-            if h[0] >> 4 != 4 || ihl < 20 {
-                return None;
-            }
-            let src = Ipv4Addr::new(h[12], h[13], h[14], h[15]);
-            let dst = Ipv4Addr::new(h[16], h[17], h[18], h[19]);
-            let len = usize::from(u16::from_be_bytes([h[2], h[3]]));
-            (Addrs::V4(src, dst), h[9], len, ihl)
-        }
-        ETH_TYPE_IPV6 => {
-            let h = l3.get(..40)?;
-            if h[0] >> 4 != 6 {
-                return None;
-            }
-            let src: [u8; 16] = h[8..24].try_into().ok()?;
-            let dst: [u8; 16] = h[24..40].try_into().ok()?;
-            let len = 40 + usize::from(u16::from_be_bytes([h[4], h[5]]));
-            (Addrs::V6(src.into(), dst.into()), h[6], len, 40)
-        }
-        _ => return None,
-    };
-    if len < hlen {
-        return None;
-    }
-    // A frame may carry padding after the IP packet, or be cut short.
-    let packet = l3.get(..len.min(l3.len()))?;
-    Some(Ip {
-        src: eth.src,
-        dst: eth.dst,
-        vlan_tci: eth.vlan_tci,
-        addrs,
-        proto,
-        l4: packet.get(hlen..)?,
-        packet,
-    })
-}
-
-/// Ones' complement sum of `data`, folded into `acc`.
-fn sum(mut acc: u32, data: &[u8]) -> u32 {
-    let mut chunks = data.chunks_exact(2);
-    for c in &mut chunks {
-        acc += u32::from(u16::from_be_bytes([c[0], c[1]]));
-    }
-    if let [last] = chunks.remainder() {
-        acc += u32::from(*last) << 8;
-    }
-    acc
-}
-
-fn finish(mut acc: u32) -> u16 {
-    while acc > 0xffff {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    !(acc as u16)
-}
-
-/// Pseudo-header sum for a transport checksum (RFC 793 / RFC 8200 8.1).
-fn pseudo(addrs: Addrs, proto: u8, len: usize) -> u32 {
-    match addrs {
-        Addrs::V4(s, d) => {
-            let acc = sum(sum(0, &s.octets()), &d.octets());
-            acc + u32::from(proto) + len as u32
-        }
-        Addrs::V6(s, d) => {
-            let acc = sum(sum(0, &s.octets()), &d.octets());
-            acc + (len as u32 >> 16) + (len as u32 & 0xffff) + u32::from(proto)
-        }
-    }
-}
-
-/// Ethernet + IP header (TTL `ttl`, DF, ID 0, TOS 0) for an L4 payload of
-/// `l4_len` bytes.
-fn headers(eth_src: [u8; 6], eth_dst: [u8; 6], addrs: Addrs, proto: u8, ttl: u8, l4_len: usize) -> Vec<u8> {
-    let mut p = Vec::with_capacity(14 + 40 + l4_len);
-    p.extend_from_slice(&eth_dst);
-    p.extend_from_slice(&eth_src);
-    match addrs {
-        Addrs::V4(s, d) => {
-            p.extend_from_slice(&ETH_TYPE_IPV4.to_be_bytes());
-            let start = p.len();
-            p.extend_from_slice(&[0x45, 0]);
-            p.extend_from_slice(&((20 + l4_len) as u16).to_be_bytes());
-            p.extend_from_slice(&[0, 0, 0x40, 0, ttl, proto, 0, 0]);
-            p.extend_from_slice(&s.octets());
-            p.extend_from_slice(&d.octets());
-            let c = finish(sum(0, &p[start..]));
-            p[start + 10..start + 12].copy_from_slice(&c.to_be_bytes());
-        }
-        Addrs::V6(s, d) => {
-            p.extend_from_slice(&ETH_TYPE_IPV6.to_be_bytes());
-            p.extend_from_slice(&[0x60, 0, 0, 0]);
-            p.extend_from_slice(&(l4_len as u16).to_be_bytes());
-            p.extend_from_slice(&[proto, ttl]);
-            p.extend_from_slice(&s.octets());
-            p.extend_from_slice(&d.octets());
-        }
-    }
-    p
-}
 
 fn push_vlan(frame: &mut Vec<u8>, tci: u16) {
     let mut tag = ETH_TYPE_VLAN.to_be_bytes().to_vec();
@@ -260,6 +122,8 @@ pub fn reject(frame: &[u8]) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv4Addr;
+
     use super::*;
 
     const A: [u8; 6] = [0x02, 0, 0, 0, 0, 0x0a];
