@@ -1,8 +1,10 @@
 //! Which datapaths and ports are "local" to this chassis.
 //!
 //! Local datapaths (ovn-controller's `local_datapaths`): every datapath with
-//! a local VIF, every datapath with an `l3gateway` port resident here, and
-//! everything reachable from those through `patch` ports (`options:peer`).
+//! a local VIF, every datapath with an `l3gateway` port resident here or a
+//! `chassisredirect` port bound here (this chassis is the gateway of a distributed
+//! gateway port), and everything reachable from those through `patch` ports
+//! (`options:peer`).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
