@@ -259,6 +259,8 @@ pub(crate) fn is_global_warning(w: &Warning) -> bool {
     matches!(
         w,
         Warning::DuplicateName { .. }
+            // Port names are global: which router's port is refused depends on all of them.
+            | Warning::ChassisRedirectNameTaken { .. }
             | Warning::SharedPort { .. }
             | Warning::Dangling { .. }
             | Warning::KeyConflict { .. }

@@ -451,6 +451,12 @@ impl Topology {
                         row,
                         what: "a distributed gateway port on a gateway router".into(),
                     });
+                } else if port_names.contains(&cr_name(&lrp.name)) {
+                    // Its chassisredirect twin would take that port's binding.
+                    w.push(Warning::ChassisRedirectNameTaken {
+                        row,
+                        name: cr_name(&lrp.name),
+                    });
                 } else if router_dgp.contains_key(lr_uuid) {
                     w.push(Warning::Unsupported {
                         row,

@@ -73,6 +73,10 @@ pub enum Warning {
     BadRoute { row: RowRef, reason: String },
     #[error("{row}: requested tunnel key {key} is invalid or already taken; allocating another")]
     KeyConflict { row: RowRef, key: String },
+    #[error(
+        "{row}: port \"{name}\" exists, so it cannot be this distributed gateway port's chassisredirect port; gateway configuration ignored"
+    )]
+    ChassisRedirectNameTaken { row: RowRef, name: String },
     #[error("{row}: {what} is not supported; gateway configuration ignored")]
     Unsupported { row: RowRef, what: String },
     #[error("{row}: no free tunnel key left; row not written to the SB")]

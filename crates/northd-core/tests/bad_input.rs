@@ -327,3 +327,81 @@ fn datapaths_beyond_the_vxlan_key_space_are_skipped() {
     );
     assert_eq!(sb.options["max_tunid"], "4095");
 }
+
+#[test]
+fn refused_gateway_port_configurations_are_reported() {
+    let mut nb = Northbound::default();
+    let lrp = |name: &str, mac: &str, net: &str, gc: &[&str]| LogicalRouterPort {
+        name: name.into(),
+        mac: mac.into(),
+        networks: vec![net.into()],
+        gateway_chassis: gc.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    };
+    nb.gateway_chassis.insert(
+        "u-gc".into(),
+        GatewayChassis {
+            name: "gc".into(),
+            chassis_name: "hv1".into(),
+            priority: 1,
+        },
+    );
+    // Two gateway ports on one router (the first wins), one on a gateway router, one
+    // whose cr- name is taken by a switch port, and a dangling gateway chassis.
+    let ports = [
+        ("u-a", lrp("a", "02:00:00:00:00:01", "10.0.1.1/24", &["u-gc"])),
+        ("u-b", lrp("b", "02:00:00:00:00:02", "10.0.2.1/24", &["u-gc"])),
+        ("u-g", lrp("g", "02:00:00:00:00:03", "10.0.3.1/24", &["u-gc"])),
+        ("u-c", lrp("c", "02:00:00:00:00:04", "10.0.4.1/24", &["u-gc"])),
+        (
+            "u-d",
+            lrp("d", "02:00:00:00:00:05", "10.0.5.1/24", &["u-nothing"]),
+        ),
+    ];
+    for (u, p) in ports {
+        nb.router_ports.insert(u.into(), p);
+    }
+    let router = |name: &str, ports: &[&str]| LogicalRouter {
+        name: name.into(),
+        ports: ports.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    };
+    nb.routers.insert("u-r1".into(), router("r1", &["u-a", "u-b"]));
+    let mut gw = router("gw", &["u-g"]);
+    gw.options.insert("chassis".into(), "hv1".into());
+    nb.routers.insert("u-gw".into(), gw);
+    nb.routers.insert("u-r3".into(), router("r3", &["u-c"]));
+    nb.routers.insert("u-r4".into(), router("r4", &["u-d"]));
+    nb.switch_ports.insert("u-taken".into(), lsp("cr-c", &[]));
+    nb.switches.insert(
+        "u-ls".into(),
+        LogicalSwitch {
+            name: "ls".into(),
+            ports: vec!["u-taken".into()],
+            ..Default::default()
+        },
+    );
+    let out = translate(&nb, &SbContext::default());
+    let w: Vec<String> = out.warnings.iter().map(|w| w.to_string()).collect();
+    assert!(
+        w.iter().any(|w| w.contains("\"b\"") && w.contains("second")),
+        "{w:#?}"
+    );
+    assert!(
+        w.iter()
+            .any(|w| w.contains("\"g\"") && w.contains("gateway router")),
+        "{w:#?}"
+    );
+    assert!(
+        w.iter().any(|w| w.contains("\"c\"") && w.contains("cr-c")),
+        "{w:#?}"
+    );
+    assert!(w.iter().any(|w| w.contains("u-nothing")), "{w:#?}");
+    let pbs = &out.southbound.port_bindings;
+    assert_eq!(pbs["cr-a"].port_type, "chassisredirect");
+    assert!(!pbs.contains_key("cr-b") && !pbs.contains_key("cr-g"));
+    assert_eq!(pbs["cr-c"].port_type, "", "the switch port keeps its binding");
+    // A gateway port whose only gateway chassis is missing still redirects (to no chassis).
+    assert_eq!(out.southbound.ha_chassis_groups["d"].chassis, vec![]);
+    assert_eq!(pbs["g"].port_type, "l3gateway");
+}
