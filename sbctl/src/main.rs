@@ -1,6 +1,8 @@
 //! `rovn-sbctl`: inspect and edit the OVN Southbound database with `ovn-sbctl`'s
 //! command line. Every invocation is one transaction.
 
+mod trace;
+
 use dbctl::{Command, CtlError, Ctx, Program, Result, RowId, RowKey};
 use ovsdb::{Atom, Condition, Datum, Row};
 
@@ -317,6 +319,35 @@ fn dp_label(ctx: &Ctx, dp: &RowKey) -> String {
 
 /// `lflow-list [DATAPATH] [LFLOW...]`, grouped by datapath and pipeline and sorted
 /// by table, priority (highest first), match and actions, as `ovn-sbctl` prints them.
+/// The datapaths a Logical_Flow row applies to: its `logical_datapath`, or
+/// the members of its `logical_dp_group` (both tables already fetched).
+pub(crate) fn lflow_datapaths(ctx: &Ctx, lf: &RowKey) -> Vec<RowKey> {
+    let mut dps: Vec<RowKey> = ctx
+        .txn
+        .get("Logical_Flow", lf, "logical_datapath")
+        .as_set()
+        .to_vec();
+    for g in ctx.txn.get("Logical_Flow", lf, "logical_dp_group").as_set() {
+        dps.extend(
+            ctx.txn
+                .get("Logical_DP_Group", g, "datapaths")
+                .as_set()
+                .iter()
+                .cloned(),
+        );
+    }
+    dps
+}
+
+/// A Logical_Flow row's `external_ids:stage-name`.
+pub(crate) fn lflow_stage(ctx: &Ctx, lf: &RowKey) -> String {
+    let ids = ctx.txn.get("Logical_Flow", lf, "external_ids");
+    ids.map_get("stage-name")
+        .and_then(Atom::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
 fn lflow_list(ctx: &mut Ctx, c: &Command) -> Result<()> {
     let mut args: &[String] = &c.args;
     let mut only_dp = None;
@@ -339,20 +370,7 @@ fn lflow_list(ctx: &mut Ctx, c: &Command) -> Result<()> {
     ctx.txn.all("Logical_DP_Group")?;
     let mut flows = Vec::new();
     for lf in &lflows {
-        let mut dps: Vec<RowKey> = ctx
-            .txn
-            .get("Logical_Flow", lf, "logical_datapath")
-            .as_set()
-            .to_vec();
-        for g in ctx.txn.get("Logical_Flow", lf, "logical_dp_group").as_set() {
-            dps.extend(
-                ctx.txn
-                    .get("Logical_DP_Group", g, "datapaths")
-                    .as_set()
-                    .iter()
-                    .cloned(),
-            );
-        }
+        let mut dps = lflow_datapaths(ctx, lf);
         if let Some(d) = &only_dp {
             if !dps.contains(d) {
                 continue;
@@ -382,13 +400,7 @@ fn lflow_list(ctx: &mut Ctx, c: &Command) -> Result<()> {
                     .unwrap_or(0),
                 matches: ctx.txn.get_str("Logical_Flow", lf, "match"),
                 actions: ctx.txn.get_str("Logical_Flow", lf, "actions"),
-                stage: ctx
-                    .txn
-                    .get("Logical_Flow", lf, "external_ids")
-                    .map_get("stage-name")
-                    .and_then(Atom::as_str)
-                    .unwrap_or("")
-                    .to_string(),
+                stage: lflow_stage(ctx, lf),
                 uuid: lf.clone(),
             });
         }
@@ -474,6 +486,7 @@ fn program() -> Program {
             "--uuid,--ovs?,--stats,--vflows",
             lflow_list,
         ),
+        cmd("trace", 2, 2, "DATAPATH MICROFLOW", "", trace::trace),
     ];
     commands.extend(dbctl::generic::commands());
     Program {

@@ -19,6 +19,7 @@ pub mod options;
 pub mod parser;
 pub mod symbols;
 pub mod to_openflow;
+pub mod trace;
 
 pub use actions::Pipeline;
 pub use cache::{CacheStats, Compiler};
