@@ -475,6 +475,9 @@ impl Engine {
                 entries = old_entries;
             }
         }
+        // Kept until the row changes: no growth slack (one entry per local
+        // datapath of every logical flow).
+        entries.shrink_to_fit();
         let st = LflowState { lf, entries };
         self.index(uuid, &st, which.is_none());
         self.lflows.insert(uuid.to_string(), st);
@@ -507,6 +510,9 @@ impl Engine {
         conj: &ConjIds,
     ) -> LflowEntry {
         let unit = compile_unit(&mut self.compiler.0, names, lf, dp, &mut self.groups, conj);
+        // Kept as long as the pair: no growth slack.
+        let mut deps = unit.deps;
+        deps.shrink_to_fit();
         let flows = unit
             .output
             .map(|(flows, groups)| Contribution::new(Source::Lflow(lf.uuid.clone(), dp), flows, groups));
@@ -514,7 +520,7 @@ impl Engine {
             dp,
             lf: lf.clone(),
             is_switch: names.is_switch(dp),
-            deps: unit.deps,
+            deps,
             groups: unit.groups,
             attempt: unit.attempt,
             conj_ids_used: unit.conj_ids_used,

@@ -294,6 +294,9 @@ impl FlowSet {
         self.slots.entry(key).or_insert_with_key(|k| {
             dirty.push(k.clone());
             Slot {
+                // Most keys have one contributor: room for exactly one (a
+                // first push would reserve four).
+                entries: Vec::with_capacity(1),
                 dirty: true,
                 ..Default::default()
             }
