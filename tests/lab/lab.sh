@@ -101,7 +101,7 @@ prepare_demo() {
   local repo
   repo=$(cd "$HERE/../.." && pwd)
   "$repo/scripts/install-deps"
-  if [ "${LAB_IMPL:-rovn}" = rovn ] || env | grep -q '^LAB_[A-Z_0-9a-z]*=rovn$'; then
+  if [ "${LAB_IMPL:-rovn}" = rovn ] || env | grep '^LAB_[A-Z_0-9a-z]*=rovn$' >/dev/null; then
     echo "building rovn (cargo build --release) ..."
     (cd "$repo" && cargo build --release --quiet -p rovn-northd -p rovn-controller -p rovn-nbctl -p rovn-sbctl)
   fi
