@@ -413,7 +413,16 @@ fn ipv4_input(v: &RouterPortView, key: &str, resident: &str, f: &mut FlowBuilder
     }
     // ARP replies for the gateway port's own addresses come only from its gateway
     // chassis when the peer switch reaches the outside through a localnet port.
-    let arp_resident = if v.peer_has_localnet { resident } else { "" };
+    let reside = v
+        .reside_cr
+        .as_ref()
+        .map(|cr| format!(" && is_chassis_resident({})", quoted(cr)))
+        .unwrap_or_default();
+    let arp_resident = match (v.peer_has_localnet, v.dgp.is_some()) {
+        (false, _) => "",
+        (true, true) => resident,
+        (true, false) => reside.as_str(),
+    };
     let arp_reply = ARP_REPLY;
     for c in &n.ipv4 {
         f.add(

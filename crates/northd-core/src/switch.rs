@@ -362,15 +362,12 @@ fn l2_lookup(v: &SwitchPortView, key: &str, f: &mut FlowBuilder) {
                 "outport = \"_MC_flood_l2\"; output;",
             );
         }
-        if let Some(cr) = &peer.dgp_cr {
-            // Frames to the gateway port's MAC are taken in only where its cr- twin is
-            // (on a switch with a localnet port), those to a floating IP's MAC where its
-            // logical port is.
-            let resident = if v.switch_has_localnet {
-                format!(" && is_chassis_resident({})", quoted(cr))
-            } else {
-                String::new()
-            };
+        // Frames to the gateway port's MAC (or to a port whose router pipeline resides on
+        // the gateway chassis) are taken in only where the cr- port is, on a switch with a
+        // localnet port; those to a floating IP's MAC where its logical port is.
+        if let Some(cr) = peer.dgp_cr.as_ref().or(peer.reside_cr.as_ref())
+            && v.switch_has_localnet
+        {
             let action = if v.enabled {
                 format!("outport = {key}; output;")
             } else {
@@ -379,18 +376,22 @@ fn l2_lookup(v: &SwitchPortView, key: &str, f: &mut FlowBuilder) {
             f.add(
                 Stage::LsInL2Lkup,
                 50,
-                format!("eth.dst == {}{resident}", peer.networks.mac),
+                format!(
+                    "eth.dst == {} && is_chassis_resident({})",
+                    peer.networks.mac,
+                    quoted(cr)
+                ),
                 action,
             );
-            if v.enabled {
-                for (mac, lp) in &peer.distributed_nats {
-                    f.add(
-                        Stage::LsInL2Lkup,
-                        50,
-                        format!("eth.dst == {mac} && is_chassis_resident({})", quoted(lp)),
-                        format!("outport = {key}; output;"),
-                    );
-                }
+        }
+        if peer.dgp_cr.is_some() && v.enabled {
+            for (mac, lp) in &peer.distributed_nats {
+                f.add(
+                    Stage::LsInL2Lkup,
+                    50,
+                    format!("eth.dst == {mac} && is_chassis_resident({})", quoted(lp)),
+                    format!("outport = {key}; output;"),
+                );
             }
         }
     }
@@ -402,7 +403,7 @@ fn l2_lookup(v: &SwitchPortView, key: &str, f: &mut FlowBuilder) {
     let dgp_mac = v
         .peer
         .as_ref()
-        .filter(|p| p.dgp_cr.is_some())
+        .filter(|p| v.switch_has_localnet && (p.dgp_cr.is_some() || p.reside_cr.is_some()))
         .map(|p| p.networks.mac);
     for mac in v.macs.iter().filter(|m| Some(**m) != dgp_mac) {
         f.add(Stage::LsInL2Lkup, 50, format!("eth.dst == {mac}"), action.clone());

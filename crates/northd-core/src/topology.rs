@@ -67,6 +67,9 @@ pub(crate) struct AttachedRouterPort {
     pub switch_port: String,
     /// This LRP is a distributed gateway port: its `cr-` port's name.
     pub dgp_cr: Option<String>,
+    /// This LRP has `options:reside-on-redirect-chassis=true` on a router with a
+    /// distributed gateway port: that port's `cr-` name.
+    pub reside_cr: Option<String>,
     /// Floating IPs of its router applied on their logical port's chassis (external MAC,
     /// logical port), when the router has a distributed gateway port.
     pub distributed_nats: Vec<(Mac, String)>,
@@ -152,6 +155,9 @@ pub(crate) struct RouterPortView {
     pub dgp: Option<(RouterDgp, Vec<ParsedNat>)>,
     /// The peer switch has a `localnet` port.
     pub peer_has_localnet: bool,
+    /// `options:reside-on-redirect-chassis=true` on a router with a distributed gateway
+    /// port (not this one): that port's `cr-` name.
+    pub reside_cr: Option<String>,
 }
 
 /// Per-port facts the SB Port_Binding is built from.
@@ -636,6 +642,7 @@ impl Topology {
                 router_nat_ips: router_nat_ips.get(*lr_uuid).cloned().unwrap_or_default(),
                 dynamic_neigh_routers: opt_true(&nb.routers[*lr_uuid].options, "dynamic_neigh_routers"),
                 switch_port: lsp.name.clone(),
+                reside_cr: reside_cr(lrp, router_dgp_names.get(*lr_uuid).copied()),
                 dgp_cr: (router_dgp_names.get(*lr_uuid) == Some(&lrp.name.as_str()))
                     .then(|| cr_name(&lrp.name)),
                 distributed_nats: if router_dgp_names.contains_key(*lr_uuid) {
@@ -915,6 +922,7 @@ impl Topology {
                             .filter(|d| d.port == lrp.name)
                             .map(|d| (d.clone(), nats.clone())),
                         peer_has_localnet: peer_localnet(&lrp.name),
+                        reside_cr: reside_cr(lrp, dgp.as_ref().map(|d| d.port.as_str())),
                     },
                 );
                 if dgp.as_ref().is_some_and(|d| d.port == lrp.name) {
@@ -983,6 +991,17 @@ impl Topology {
         }
         t
     }
+}
+
+/// For a router port with `options:reside-on-redirect-chassis=true` on a router whose
+/// distributed gateway port is `dgp` (another port): that port's `cr-` name, whose
+/// chassis runs the router pipeline for this port's switch.
+fn reside_cr(lrp: &LogicalRouterPort, dgp: Option<&str>) -> Option<String> {
+    let on = lrp
+        .options
+        .get("reside-on-redirect-chassis")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    dgp.filter(|d| on && *d != lrp.name).map(cr_name)
 }
 
 /// SB `HA_Chassis_Group` of a distributed gateway port: its NB `ha_chassis_group`, or
@@ -1089,6 +1108,13 @@ fn garp_addresses(
                 Some(list) => out.push(format!("{list}{resident}")),
             }
             port_garp(&mut out, &resident);
+        }
+        None if peer.reside_cr.is_some() => {
+            let cr = peer.reside_cr.as_deref().unwrap_or_default();
+            port_garp(
+                &mut out,
+                &format!(" is_chassis_resident({})", crate::flows::quoted(cr)),
+            );
         }
         None if peer_is_gateway_router && switch_has_localnet => port_garp(&mut out, ""),
         None => {}

@@ -3,9 +3,10 @@
 //! are compared as sets of (datapath name, pipeline, table, priority, match, actions)
 //! after expanding Logical_DP_Groups. Every difference must be listed in `KNOWN`.
 //!
-//! Current state: all thirteen seeds match real northd exactly, so `KNOWN` is empty (seed
+//! Current state: all fourteen seeds match real northd exactly, so `KNOWN` is empty (seed
 //! 8 covers ACLs and port groups, seed 9 NAT on a gateway router, seed 12 a distributed
-//! gateway port with centralized and distributed NAT, seed 13 one on an HA_Chassis_Group).
+//! gateway port with centralized and distributed NAT, seed 13 one on an HA_Chassis_Group,
+//! seed 14 `reside-on-redirect-chassis`).
 //! NB features outside the input model (DNS options, IPv6 RA, multicast snooping, QoS,
 //! several gateway ports on one router, virtual/external/vtep ports, LB health
 //! checks/affinity/selection fields, lb_force_snat_ip, route tables and ECMP, router
@@ -253,4 +254,9 @@ fn seed12_distributed_gateway_port() {
 #[test]
 fn seed13_gateway_port_on_an_ha_chassis_group() {
     check_seed(13);
+}
+
+#[test]
+fn seed14_reside_on_redirect_chassis() {
+    check_seed(14);
 }
