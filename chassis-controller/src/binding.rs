@@ -9,9 +9,10 @@
 //! acknowledges the flows (see [`up_ops`], [`installed_ops`]).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ovn_db::sb::PortBinding;
+use ovn_db::sb::{self, PortBinding};
 use ovsdb::{Atom, Condition, Datum, Mutation, Operation, Row, Uuid};
 
 use crate::db::Replica;
@@ -158,8 +159,20 @@ pub fn plan(
     last_claim: &HashMap<String, Instant>,
     now: Instant,
 ) -> Plan {
+    plan_ports(sb, me, ifaces, last_claim, now, sb.sb.port_binding.iter())
+}
+
+/// [`plan`] for the Port_Binding rows `rows` only.
+fn plan_ports<'a>(
+    sb: &Replica,
+    me: &Me,
+    ifaces: &BTreeMap<String, LocalIface>,
+    last_claim: &HashMap<String, Instant>,
+    now: Instant,
+    rows: impl Iterator<Item = (&'a Uuid, &'a PortBinding)>,
+) -> Plan {
     let mut plan = Plan::default();
-    for (uuid, pb) in &sb.sb.port_binding {
+    for (uuid, pb) in rows {
         let port = pb.logical_port.as_str();
         if port.is_empty() {
             continue;
@@ -214,6 +227,86 @@ pub fn plan(
         }
     }
     plan
+}
+
+/// Plans like [`plan`], looking only at the ports whose inputs changed since
+/// the last plan: the Port_Binding rows changed since (from the table's
+/// change log) and the rows named by interfaces that appeared, changed or
+/// went. Everything is looked at again when this chassis, a table the
+/// decisions also read (chassis, HA groups, gateway chassis, encaps) changed,
+/// the log does not reach back, or after [`Planner::rescan`].
+#[derive(Debug, Default)]
+pub struct Planner {
+    rescan: bool,
+    pb_stamp: u64,
+    others: Vec<u64>,
+    me: Option<Me>,
+    ifaces: Arc<BTreeMap<String, LocalIface>>,
+}
+
+/// Tables besides Port_Binding that binding decisions read.
+const PLAN_INPUTS: &[&str] = &[
+    sb::Chassis::TABLE,
+    sb::HaChassisGroup::TABLE,
+    sb::HaChassis::TABLE,
+    sb::GatewayChassis::TABLE,
+    sb::Encap::TABLE,
+];
+
+impl Planner {
+    /// The next plan looks at every port (a postponed claim or a failed
+    /// transaction is due again: nothing in the database says so).
+    pub fn rescan(&mut self) {
+        self.rescan = true;
+    }
+
+    pub fn plan(
+        &mut self,
+        sb: &Replica,
+        me: &Me,
+        ifaces: &Arc<BTreeMap<String, LocalIface>>,
+        last_claim: &HashMap<String, Instant>,
+        now: Instant,
+    ) -> Plan {
+        let t = &sb.sb;
+        let others: Vec<u64> = PLAN_INPUTS.iter().map(|n| t.stamp(n)).collect();
+        let rescan = std::mem::take(&mut self.rescan);
+        let changed = if rescan || self.me.as_ref() != Some(me) || others != self.others {
+            None
+        } else {
+            t.changed_since(PortBinding::TABLE, self.pb_stamp)
+        };
+        let plan = match changed {
+            None => plan(sb, me, ifaces, last_claim, now),
+            Some(mut uuids) => {
+                if !Arc::ptr_eq(&self.ifaces, ifaces) {
+                    for name in changed_names(&self.ifaces, ifaces) {
+                        uuids.extend(t.ports.named(name));
+                    }
+                }
+                let rows = uuids.iter().filter_map(|u| t.port_binding.get_key_value(u));
+                plan_ports(sb, me, ifaces, last_claim, now, rows)
+            }
+        };
+        self.pb_stamp = t.stamp(PortBinding::TABLE);
+        self.others = others;
+        self.me = Some(me.clone());
+        self.ifaces = ifaces.clone();
+        plan
+    }
+}
+
+/// Names whose interface appeared, went or changed between `a` and `b`.
+fn changed_names<'a>(
+    a: &'a BTreeMap<String, LocalIface>,
+    b: &'a BTreeMap<String, LocalIface>,
+) -> impl Iterator<Item = &'a str> {
+    let gone_or_changed = a
+        .iter()
+        .filter(|(n, i)| b.get(*n) != Some(i))
+        .map(|(n, _)| n.as_str());
+    let added = b.keys().filter(|n| !a.contains_key(*n)).map(String::as_str);
+    gone_or_changed.chain(added)
 }
 
 /// The chassis that should hold a `chassisredirect` port: the highest-priority
@@ -470,6 +563,97 @@ mod tests {
         let ifaces: BTreeMap<String, LocalIface> = [("vm1".to_string(), iface(-1))].into();
         let p = plan(&sb, &me, &ifaces, &HashMap::new(), now);
         assert!(!p.actions.iter().any(|a| matches!(a, Action::Claim { .. })));
+    }
+
+    /// Random interface and binding changes, including other chassis taking
+    /// ports: the incremental planner decides exactly what a full plan
+    /// decides, and its decisions are applied as the server would echo them.
+    #[test]
+    fn incremental_plan_equals_full_plan() {
+        let mut rng = crate::local::tests::Rng(0x2545_f491);
+        let me = me();
+        let other = Uuid::new_v4();
+        let mut sb = Replica::default();
+        for (uuid, name) in [(me.uuid, "hv1"), (other, "hv2")] {
+            sb.sb.insert(sb::Chassis {
+                uuid,
+                name: name.into(),
+                ..Default::default()
+            });
+        }
+        let names = ["vm0", "vm1", "vm2", "vm3", "vm4", "vm5"];
+        let pbs: Vec<Uuid> = (0..8).map(|_| Uuid::new_v4()).collect();
+        let mut ifaces: BTreeMap<String, LocalIface> = BTreeMap::new();
+        let mut planner = Planner::default();
+        let now = Instant::now();
+        let mut claims = 0;
+        for step in 0..3000 {
+            match rng.below(6) {
+                0 | 1 => {
+                    let name = rng.pick(&names).to_string();
+                    if rng.chance(30) {
+                        ifaces.remove(&name);
+                    } else {
+                        let mut i = iface(rng.pick(&[-1, 1, 2]));
+                        if rng.chance(30) {
+                            i.external_ids
+                                .insert("iface-id-ver".into(), rng.pick(&["1", "2"]).into());
+                        }
+                        ifaces.insert(name, i);
+                    }
+                }
+                2 => {
+                    sb.sb.apply(PortBinding::TABLE, rng.pick(&pbs), None);
+                }
+                3 | 4 => {
+                    let opts: &[(&str, &str)] = match rng.below(4) {
+                        0 => &[("requested-chassis", "hv1")],
+                        1 => &[("requested-chassis", "hv2,hv1")],
+                        2 => &[("iface-id-ver", "1")],
+                        _ => &[],
+                    };
+                    sb.sb.insert(PortBinding {
+                        uuid: rng.pick(&pbs),
+                        logical_port: rng.pick(&names).into(),
+                        chassis: rng.pick(&[None, Some(me.uuid), Some(other)]),
+                        additional_chassis: if rng.chance(20) { vec![me.uuid] } else { Vec::new() },
+                        options: smap(opts),
+                        ..Default::default()
+                    });
+                }
+                _ => {
+                    // Another chassis takes a port.
+                    if let Some(mut pb) = sb.sb.port_binding.get(&rng.pick(&pbs)).cloned() {
+                        pb.chassis = Some(other);
+                        sb.sb.insert(pb);
+                    }
+                }
+            }
+            if rng.chance(40) {
+                continue;
+            }
+            let shared = Arc::new(ifaces.clone());
+            let got = planner.plan(&sb, &me, &shared, &HashMap::new(), now);
+            assert_eq!(got, plan(&sb, &me, &ifaces, &HashMap::new(), now), "step {step}");
+            for a in &got.actions {
+                let (Action::Claim { pb, .. }
+                | Action::Release { pb, .. }
+                | Action::ClaimAdditional { pb, .. }
+                | Action::ReleaseAdditional { pb, .. }) = a;
+                let mut row = sb.sb.port_binding[pb].clone();
+                match a {
+                    Action::Claim { .. } => {
+                        claims += 1;
+                        row.chassis = Some(me.uuid);
+                    }
+                    Action::Release { .. } => row.chassis = None,
+                    Action::ClaimAdditional { .. } => row.additional_chassis.push(me.uuid),
+                    Action::ReleaseAdditional { .. } => row.additional_chassis.retain(|c| *c != me.uuid),
+                }
+                sb.sb.insert(row);
+            }
+        }
+        assert!(claims > 100, "the sequence exercises claims ({claims})");
     }
 
     #[test]

@@ -42,6 +42,68 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// Where one pass spent its time, logged at debug level (the figures behind
+/// the "one new port" benchmark): wall-clock milliseconds per step, and the
+/// CPU time of the thread the step ran on (a step that awaited a
+/// transaction may have moved between threads; its CPU figure is then only
+/// indicative).
+struct Laps {
+    start: Instant,
+    last: (Instant, Duration),
+    laps: Vec<(&'static str, Duration, Duration)>,
+}
+
+/// CPU time of the calling thread.
+fn thread_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec for the call to fill in.
+    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+impl Laps {
+    fn new() -> Laps {
+        let now = Instant::now();
+        Laps {
+            start: now,
+            last: (now, thread_cpu()),
+            laps: Vec::new(),
+        }
+    }
+
+    fn lap(&mut self, what: &'static str) {
+        if !tracing::enabled!(tracing::Level::DEBUG) {
+            return;
+        }
+        let now = (Instant::now(), thread_cpu());
+        self.laps
+            .push((what, now.0 - self.last.0, now.1.saturating_sub(self.last.1)));
+        self.last = now;
+    }
+
+    fn log(&self, kind: &str) {
+        if !tracing::enabled!(tracing::Level::DEBUG) {
+            return;
+        }
+        let ms = |d: &Duration| d.as_secs_f64() * 1e3;
+        let laps: Vec<String> = self
+            .laps
+            .iter()
+            .map(|(w, wall, cpu)| format!("{w} {:.2}/{:.2}", ms(wall), ms(cpu)))
+            .collect();
+        tracing::debug!(
+            "{kind} pass: {:.2} ms (wall/cpu ms: {})",
+            ms(&self.start.elapsed()),
+            laps.join(", ")
+        );
+    }
+}
+
 fn ovs_tables() -> Vec<(&'static str, Vec<&'static str>)> {
     vec![
         (
@@ -209,13 +271,75 @@ fn sb_tables() -> Vec<(&'static str, Vec<&'static str>)> {
     ]
 }
 
+/// What the main loop reads from br-int's ports (local VIFs, tunnel and
+/// localnet patch ports), read again only when the Bridge, Port or Interface
+/// table changed: a pass for a Southbound change does not walk every port.
+#[derive(Default)]
+struct BrIntPorts {
+    key: Option<(String, Vec<u64>)>,
+    ifaces: Arc<BTreeMap<String, LocalIface>>,
+    tunnels: BTreeMap<String, tunnels::Existing>,
+    localnet_ofports: BTreeMap<String, u32>,
+}
+
+impl BrIntPorts {
+    fn refresh(&mut self, ovs: &crate::db::Replica, bridge_name: &str) {
+        let stamps = ovs.stamps(&[Bridge::TABLE, Port::TABLE, Interface::TABLE]);
+        if self
+            .key
+            .as_ref()
+            .is_some_and(|(b, s)| b == bridge_name && *s == stamps)
+        {
+            return;
+        }
+        let (ifaces, tunnels, localnet) = match bridge::find(ovs, bridge_name) {
+            Some((_, br)) => (
+                binding::local_ifaces(ovs, br),
+                tunnels::existing(ovs, br),
+                patch::localnet_ofports(ovs, br),
+            ),
+            None => Default::default(),
+        };
+        self.ifaces = Arc::new(ifaces);
+        self.tunnels = tunnels;
+        self.localnet_ofports = localnet;
+        self.key = Some((bridge_name.to_string(), stamps));
+    }
+}
+
+/// What the conntrack zones were last planned from, and the result: zones
+/// are planned again only when the names needing one or br-int's row changed.
+#[derive(Default)]
+struct ZoneCache {
+    key: Option<ZoneKey>,
+    zones: Arc<BTreeMap<String, u16>>,
+}
+
+/// The inputs of a zone plan.
+struct ZoneKey {
+    /// Only which names have an ofport matters.
+    ifaces: Arc<BTreeMap<String, LocalIface>>,
+    local_dps: BTreeSet<ovsdb::Uuid>,
+    /// Datapath_Binding's stamp (`snat-ct-zone` requests).
+    dp_stamp: u64,
+    /// The ports (not VIFs) needing a zone.
+    ports: BTreeSet<String>,
+    /// br-int's stamp (the zones persisted in it).
+    br_stamp: u64,
+}
+
+/// The names of `ifaces` with an ofport, in order.
+fn vif_names(ifaces: &BTreeMap<String, LocalIface>) -> impl Iterator<Item = &String> {
+    ifaces.iter().filter(|(_, i)| i.has_ofport()).map(|(n, _)| n)
+}
+
 /// The inputs of `after_install` a full pass computed, and the database
 /// versions it computed them from.
 struct LastPass {
     key: (u64, u64, bool),
     cfg: ChassisConfig,
     me: Me,
-    ifaces: BTreeMap<String, LocalIface>,
+    ifaces: Arc<BTreeMap<String, LocalIface>>,
     tunnels_ready: bool,
 }
 
@@ -229,6 +353,8 @@ pub struct Controller {
     feedback: Feedback,
     /// Last state handed to the OpenFlow side, and its sequence number.
     last_state: Option<Arc<LocalState>>,
+    /// The zones the last assembled state was given.
+    last_zones: Option<Arc<BTreeMap<String, u16>>>,
     /// Builds states sharing unchanged rows with the last one.
     builder: local::StateBuilder,
     /// Replica versions the last state was built from.
@@ -241,6 +367,9 @@ pub struct Controller {
     /// Per bound port: the sequence number whose ack means its flows are in.
     install_seq: HashMap<String, u64>,
     last_claim: HashMap<String, Instant>,
+    planner: binding::Planner,
+    br_int: BrIntPorts,
+    zone_cache: ZoneCache,
     learned: Vec<Learned>,
     wake_at: Option<Instant>,
     force: bool,
@@ -269,6 +398,7 @@ impl Controller {
             flows,
             feedback,
             last_state: None,
+            last_zones: None,
             builder: local::StateBuilder::default(),
             last_inputs: None,
             seqno: 0,
@@ -276,6 +406,9 @@ impl Controller {
             nb_cfg_pending: None,
             install_seq: HashMap::new(),
             last_claim: HashMap::new(),
+            planner: binding::Planner::default(),
+            br_int: BrIntPorts::default(),
+            zone_cache: ZoneCache::default(),
             learned: Vec::new(),
             wake_at: None,
             force: true,
@@ -305,6 +438,7 @@ impl Controller {
                 Some(a) = self.feedback.acks.recv() => {
                     // Not `max`: a lost switch connection resets it to 0.
                     if a != self.acked {
+                        tracing::debug!("flow state #{a} acknowledged");
                         self.acked = a;
                         self.force = true;
                     }
@@ -440,6 +574,7 @@ impl Controller {
     /// One pass: brings everything this controller owns up to date.
     async fn reconcile(&mut self) {
         self.force = false;
+        let mut laps = Laps::new();
         // Connection states first, then the snapshots: a session that is
         // connected (and so synced) now has its contents in the refresh.
         let ovs_up = self.ovs.is_connected();
@@ -448,6 +583,7 @@ impl Controller {
         self.sb.refresh();
         self.ovs.changed = false;
         self.sb.changed = false;
+        laps.lap("refresh");
         if !ovs_up {
             return;
         }
@@ -458,6 +594,9 @@ impl Controller {
             self.sb_ready,
         );
         let full = std::mem::take(&mut self.full);
+        if full {
+            self.planner.rescan();
+        }
         if !full
             && self.sb_ready
             && let Some(p) = self.last_pass.take_if(|p| p.key == key)
@@ -466,6 +605,8 @@ impl Controller {
                 .await;
             self.record_learned().await;
             self.last_pass = Some(p);
+            laps.lap("after_install");
+            laps.log("post-install");
             return;
         }
         self.last_pass = None;
@@ -512,6 +653,7 @@ impl Controller {
             );
             self.startup_recorded = self.ovs_txn("ovn-startup-ts", vec![op]).await;
         }
+        laps.lap("bridge");
         let facts = LocalFacts {
             datapath_type,
             iface_types,
@@ -534,18 +676,32 @@ impl Controller {
             hostname: cfg.hostname.clone(),
             uuid: me_uuid,
         };
+        laps.lap("chassis");
 
         // Tunnels.
         let want_tunnels = tunnels::desired(&self.sb.replica, &cfg);
+        self.br_int.refresh(&self.ovs.replica, &cfg.bridge);
         if let Some((_, br)) = bridge::find(&self.ovs.replica, &cfg.bridge) {
-            let ops = tunnels::sync_ops(&self.ovs.replica, br_uuid, br, &want_tunnels);
+            let ops = tunnels::sync_ops(
+                &self.ovs.replica,
+                br_uuid,
+                br,
+                &self.br_int.tunnels,
+                &want_tunnels,
+            );
             self.ovs_txn("tunnels", ops).await;
         }
+        laps.lap("tunnels");
 
         // Bindings.
-        let ifaces = self.ifaces(&cfg);
+        self.br_int.refresh(&self.ovs.replica, &cfg.bridge);
+        let ifaces = self.br_int.ifaces.clone();
         let now = Instant::now();
-        let plan = binding::plan(&self.sb.replica, &me, &ifaces, &self.last_claim, now);
+        laps.lap("ifaces");
+        let plan = self
+            .planner
+            .plan(&self.sb.replica, &me, &ifaces, &self.last_claim, now);
+        laps.lap("binding plan");
         if let Some(w) = plan.wake_at {
             self.wake_at = Some(self.wake_at.map_or(w, |x| x.min(w)));
         }
@@ -560,16 +716,12 @@ impl Controller {
                 }
             }
         }
+        laps.lap("claims");
         // `ifaces` still holds: only the Southbound changed since.
 
         // Conntrack zones.
         let local_dps = local::local_datapaths(&self.sb.replica, me.uuid, &me.name);
-        let vifs: BTreeSet<String> = ifaces
-            .iter()
-            .filter(|(_, i)| i.has_ofport())
-            .map(|(n, _)| n.clone())
-            .collect();
-        let (needed, requested) = local::zone_names(&self.sb.replica, &local_dps, &vifs, &me.name);
+        laps.lap("local dps");
 
         // Patch ports to the provider bridges, for localnet ports.
         let want = patch::desired(
@@ -581,37 +733,31 @@ impl Controller {
         );
         let ops = patch::sync_ops(&self.ovs.replica, &want);
         self.ovs_txn("patch ports", ops).await;
+        laps.lap("patch");
 
-        let persisted = bridge::find(&self.ovs.replica, &cfg.bridge)
-            .map(|(_, br)| bridge::persisted_zones(br))
-            .unwrap_or_default();
-        let plan = bridge::plan_zones(&persisted, &needed, &requested);
-        let zones = if self
-            .ovs_txn("conntrack zones", bridge::zone_ops(br_uuid, &plan))
-            .await
-        {
-            plan.zones
-        } else {
-            persisted
-        };
+        let zones = self.zones(&cfg, &me, &ifaces, local_dps, br_uuid).await;
+        laps.lap("zones");
 
         // Flows: rebuilt only when a replica changed since the last build.
         let inputs = (self.ovs.version(), self.sb.version());
         if self.last_inputs != Some(inputs) || self.last_state.is_none() {
             self.last_inputs = Some(inputs);
-            self.submit_state(&cfg, &me, &ifaces, zones);
+            self.submit_state(&cfg, &me, &ifaces, &zones);
         }
+        laps.lap("state");
 
         // Flows computed from this SB contents include the tunnels to every
         // chassis: nb_cfg is acknowledged only once they all have an ofport.
-        let tunnels_ready = bridge::find(&self.ovs.replica, &cfg.bridge).is_some_and(|(_, br)| {
-            let have = tunnels::existing(&self.ovs.replica, br);
-            want_tunnels
+        self.br_int.refresh(&self.ovs.replica, &cfg.bridge);
+        let have = &self.br_int.tunnels;
+        let tunnels_ready = bridge::find(&self.ovs.replica, &cfg.bridge).is_some()
+            && want_tunnels
                 .keys()
-                .all(|id| have.get(id).and_then(|e| e.ofport).is_some_and(|p| p > 0))
-        });
+                .all(|id| have.get(id).and_then(|e| e.ofport).is_some_and(|p| p > 0));
+        laps.lap("tunnels ready");
         self.after_install(&cfg, &me, &ifaces, tunnels_ready).await;
         self.record_learned().await;
+        laps.lap("after_install");
         self.last_pass = Some(LastPass {
             key,
             cfg,
@@ -619,29 +765,43 @@ impl Controller {
             ifaces,
             tunnels_ready,
         });
+        laps.log("full");
     }
 
-    /// Builds the OpenFlow side's input and hands it over if it changed.
+    /// Builds the OpenFlow side's input and hands it over if it changed. The
+    /// state is assembled (every row list copied) only when a Southbound part
+    /// or a local part changed.
     fn submit_state(
         &mut self,
         cfg: &ChassisConfig,
         me: &Me,
         ifaces: &BTreeMap<String, LocalIface>,
-        zones: BTreeMap<String, u16>,
+        zones: &Arc<BTreeMap<String, u16>>,
     ) {
-        let tunnel_ofports = bridge::find(&self.ovs.replica, &cfg.bridge)
-            .map(|(_, br)| tunnels::ofports(&self.ovs.replica, br))
-            .unwrap_or_default();
-        let vif_ofports = ifaces
-            .iter()
-            .filter_map(|(n, i)| Some((n.clone(), u32::try_from(i.ofport?).ok().filter(|p| *p > 0)?)))
-            .collect();
+        let sb_changed = self.builder.update(&self.sb.replica);
+        let vifs = || {
+            ifaces
+                .iter()
+                .filter_map(|(n, i)| Some((n, u32::try_from(i.ofport?).ok().filter(|p| *p > 0)?)))
+        };
+        self.br_int.refresh(&self.ovs.replica, &cfg.bridge);
+        let tunnel_ofports = tunnels::ofports(&self.br_int.tunnels);
+        if !sb_changed
+            && let Some(last) = &self.last_state
+            && last.chassis_name == me.name
+            && last.tunnel_ofports == tunnel_ofports
+            && last.localnet_ofports == self.br_int.localnet_ofports
+            && self.last_zones.as_ref().is_some_and(|z| Arc::ptr_eq(z, zones))
+            && last.vif_ofports.iter().map(|(n, p)| (n, *p)).eq(vifs())
+        {
+            return;
+        }
+        let vif_ofports = vifs().map(|(n, p)| (n.clone(), p)).collect();
         let mut state = self
             .builder
-            .build(&self.sb.replica, &me.name, vif_ofports, tunnel_ofports, zones);
-        state.localnet_ofports = bridge::find(&self.ovs.replica, &cfg.bridge)
-            .map(|(_, br)| patch::localnet_ofports(&self.ovs.replica, br))
-            .unwrap_or_default();
+            .assemble(&me.name, vif_ofports, tunnel_ofports, (**zones).clone());
+        state.localnet_ofports = self.br_int.localnet_ofports.clone();
+        self.last_zones = Some(zones.clone());
         if self.last_state.as_deref() != Some(&state) {
             self.seqno += 1;
             let state = Arc::new(state);
@@ -657,10 +817,54 @@ impl Controller {
         }
     }
 
-    fn ifaces(&self, cfg: &ChassisConfig) -> BTreeMap<String, LocalIface> {
-        bridge::find(&self.ovs.replica, &cfg.bridge)
-            .map(|(_, br)| binding::local_ifaces(&self.ovs.replica, br))
-            .unwrap_or_default()
+    /// Conntrack zones for everything local, allocated and persisted in
+    /// br-int; planned again only when their inputs changed.
+    async fn zones(
+        &mut self,
+        cfg: &ChassisConfig,
+        me: &Me,
+        ifaces: &Arc<BTreeMap<String, LocalIface>>,
+        local_dps: BTreeSet<ovsdb::Uuid>,
+        br_uuid: ovsdb::Uuid,
+    ) -> Arc<BTreeMap<String, u16>> {
+        let ports = local::zone_ports(&self.sb.replica, &local_dps, &me.name);
+        let dp_stamp = self.sb.replica.stamp(ovn_db::sb::DatapathBinding::TABLE);
+        let br_stamp = self.ovs.replica.stamp(Bridge::TABLE);
+        if let Some(k) = &self.zone_cache.key
+            && (Arc::ptr_eq(&k.ifaces, ifaces) || vif_names(&k.ifaces).eq(vif_names(ifaces)))
+            && k.local_dps == local_dps
+            && k.dp_stamp == dp_stamp
+            && k.ports == ports
+            && k.br_stamp == br_stamp
+        {
+            return self.zone_cache.zones.clone();
+        }
+        let vifs: BTreeSet<String> = vif_names(ifaces).cloned().collect();
+        let (needed, requested) = local::zone_names(&self.sb.replica, &local_dps, &vifs, &me.name);
+        let persisted = bridge::find(&self.ovs.replica, &cfg.bridge)
+            .map(|(_, br)| bridge::persisted_zones(br))
+            .unwrap_or_default();
+        let plan = bridge::plan_zones(&persisted, &needed, &requested);
+        if !self
+            .ovs_txn("conntrack zones", bridge::zone_ops(br_uuid, &plan))
+            .await
+        {
+            // Planned again next time.
+            self.zone_cache.key = None;
+            return Arc::new(persisted);
+        }
+        // A write changes br-int's row, so the next pass plans once more
+        // from what was persisted (nothing to write then, unless someone else
+        // wrote meanwhile).
+        self.zone_cache.key = Some(ZoneKey {
+            ifaces: ifaces.clone(),
+            local_dps,
+            dp_stamp,
+            ports,
+            br_stamp,
+        });
+        self.zone_cache.zones = Arc::new(plan.zones);
+        self.zone_cache.zones.clone()
     }
 
     /// Writes what depends on installed flows: `Port_Binding.up`,
@@ -675,24 +879,29 @@ impl Controller {
         let mut sb_ops = Vec::new();
         let mut ovs_ops = Vec::new();
         let ts = now_ms();
-        // By name: looked up once per local interface.
-        let bound_here: HashMap<&str, (ovsdb::Uuid, &ovn_db::sb::PortBinding)> = self
-            .sb
-            .replica
-            .sb
-            .port_binding
-            .iter()
-            .filter(|(_, pb)| pb.chassis == Some(me.uuid))
-            .map(|(u, pb)| (pb.logical_port.as_str(), (*u, pb)))
-            .collect();
+        let t = &self.sb.replica.sb;
+        // The row bound here under a name (the last one, should there be several).
+        let bound_here = |port: &str| {
+            t.ports
+                .named(port)
+                .filter_map(|u| Some((u, t.port_binding.get(&u)?)))
+                .filter(|(_, pb)| pb.chassis == Some(me.uuid))
+                .last()
+        };
         self.install_seq
-            .retain(|p, _| bound_here.contains_key(p.as_str()) && ifaces.contains_key(p));
+            .retain(|p, _| ifaces.contains_key(p) && bound_here(p).is_some());
         for (port, iface) in ifaces {
-            let bound = bound_here.get(port.as_str()).filter(|_| iface.has_ofport());
+            let bound = bound_here(port).filter(|_| iface.has_ofport());
             if let Some((uuid, pb)) = bound {
-                let seq = *self.install_seq.entry(port.clone()).or_insert(self.seqno);
+                let seq = match self.install_seq.get(port) {
+                    Some(s) => *s,
+                    None => {
+                        self.install_seq.insert(port.clone(), self.seqno);
+                        self.seqno
+                    }
+                };
                 if self.acked >= seq {
-                    if let Some(op) = binding::up_ops(*uuid, pb) {
+                    if let Some(op) = binding::up_ops(uuid, pb) {
                         tracing::info!("Setting lport {port} up in Southbound");
                         sb_ops.push(op);
                     }
@@ -738,8 +947,30 @@ impl Controller {
                 ));
             }
         }
-        self.sb_txn("port up / nb_cfg", sb_ops).await;
-        self.ovs_txn("ovn-installed / ovn-nb-cfg", ovs_ops).await;
+        // Both at once: they go to different servers, and this is the last
+        // step before `--wait=hv` sees the port.
+        let (sb, ovs) = tokio::join!(
+            async {
+                if sb_ops.is_empty() {
+                    return Ok(Vec::new());
+                }
+                self.sb.transact(sb_ops).await
+            },
+            async {
+                if ovs_ops.is_empty() {
+                    return Ok(Vec::new());
+                }
+                self.ovs.transact(ovs_ops).await
+            },
+        );
+        if let Err(e) = sb {
+            tracing::warn!("port up / nb_cfg: Southbound transaction failed: {e}");
+            self.retry_later();
+        }
+        if let Err(e) = ovs {
+            tracing::warn!("ovn-installed / ovn-nb-cfg: local database transaction failed: {e}");
+            self.retry_later();
+        }
     }
 
     async fn record_learned(&mut self) {

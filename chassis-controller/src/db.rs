@@ -24,6 +24,9 @@ const TXN_ECHO_TIMEOUT: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone, Default)]
 pub struct Replica {
     tables: BTreeMap<String, BTreeMap<Uuid, Row>>,
+    /// Per untyped table, a stamp that changes whenever a row of it changes
+    /// (as `SbTables::stamp` for the Southbound ones).
+    stamps: BTreeMap<String, u64>,
     /// The Southbound tables (empty for the Open_vSwitch database).
     pub sb: SbTables,
 }
@@ -33,6 +36,12 @@ impl Replica {
     fn apply(&mut self, table: &str, uuid: Uuid, r: Option<&Row>) {
         if self.sb.apply(table, uuid, r) {
             return;
+        }
+        match self.stamps.get_mut(table) {
+            Some(s) => *s = crate::sb::next_stamp(),
+            None => {
+                self.stamps.insert(table.to_string(), crate::sb::next_stamp());
+            }
         }
         match r {
             Some(r) => {
@@ -47,6 +56,21 @@ impl Replica {
                 }
             }
         }
+    }
+
+    /// Changes whenever a row of `table` changes (0: never changed), so that
+    /// what is derived from a few tables is derived again only when one of
+    /// them changed.
+    pub fn stamp(&self, table: &str) -> u64 {
+        match self.stamps.get(table) {
+            Some(s) => *s,
+            None => self.sb.stamp(table),
+        }
+    }
+
+    /// [`Replica::stamp`] of each of `tables`.
+    pub fn stamps(&self, tables: &[&str]) -> Vec<u64> {
+        tables.iter().map(|t| self.stamp(t)).collect()
     }
 
     pub fn table(&self, name: &str) -> impl Iterator<Item = (&Uuid, &Row)> {

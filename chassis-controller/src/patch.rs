@@ -52,8 +52,9 @@ pub fn desired(
     local_dps: &BTreeSet<Uuid>,
 ) -> BTreeSet<PatchSpec> {
     let mut out = BTreeSet::new();
-    for pb in sb.sb.port_binding.values() {
-        if pb.r#type != "localnet" || !opt(pb.datapath).is_some_and(|d| local_dps.contains(&d)) {
+    let t = &sb.sb;
+    for pb in t.ports.of_type("localnet").filter_map(|u| t.port_binding.get(&u)) {
+        if !opt(pb.datapath).is_some_and(|d| local_dps.contains(&d)) {
             continue;
         }
         let lport = pb.logical_port.as_str();
@@ -184,7 +185,6 @@ pub fn sync_ops(ovs: &Replica, want: &BTreeSet<PatchSpec>) -> Vec<Operation> {
 
 /// Localnet logical port → OpenFlow port of its patch port on br-int: the
 /// physical flows for localnet ports need it.
-#[cfg_attr(not(test), allow(dead_code))]
 pub fn localnet_ofports(ovs: &Replica, br_int: &Row) -> BTreeMap<String, u32> {
     let mut out = BTreeMap::new();
     for pu in row::uuids(br_int, Bridge::COL_PORTS) {

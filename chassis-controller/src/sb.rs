@@ -8,7 +8,7 @@
 //! broken server) reads as its type's default (`""`, empty, `None`, 0, nil)
 //! and is logged; the rest of the row is kept.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use ovn_db::sb;
@@ -66,6 +66,8 @@ macro_rules! sb_tables {
             /// A stamp taken when these tables were created empty: the log
             /// knows nothing from before.
             created: u64,
+            /// Port_Binding rows by name, chassis and type.
+            pub ports: PortIndex,
         }
 
         impl Default for SbTables {
@@ -75,7 +77,8 @@ macro_rules! sb_tables {
                     stamps: BTreeMap::new(),
                     log: BTreeMap::new(),
                     floor: BTreeMap::new(),
-                    created: NEXT_STAMP.fetch_add(1, Ordering::Relaxed),
+                    created: next_stamp(),
+                    ports: PortIndex::default(),
                 }
             }
         }
@@ -134,9 +137,74 @@ sb_tables! {
     port_group: PortGroup,
 }
 
+/// Port_Binding rows by the columns the main loop looks ports up by, kept up
+/// to date with the table, so that a pass never scans every port to find the
+/// few it needs.
+#[derive(Debug, Clone, Default)]
+pub struct PortIndex {
+    by_name: HashMap<String, BTreeSet<Uuid>>,
+    /// By `chassis` and by every `additional_chassis`.
+    by_chassis: HashMap<Uuid, BTreeSet<Uuid>>,
+    /// By `type`, VIFs (`""`) left out: they are most rows.
+    by_type: HashMap<String, BTreeSet<Uuid>>,
+}
+
+/// Adds or removes `uuid` under `key`, dropping empty sets.
+fn index_set<K: std::hash::Hash + Eq>(m: &mut HashMap<K, BTreeSet<Uuid>>, key: K, uuid: Uuid, add: bool) {
+    if add {
+        m.entry(key).or_default().insert(uuid);
+    } else if let Some(set) = m.get_mut(&key) {
+        set.remove(&uuid);
+        if set.is_empty() {
+            m.remove(&key);
+        }
+    }
+}
+
+impl PortIndex {
+    fn update(&mut self, uuid: Uuid, pb: &sb::PortBinding, add: bool) {
+        index_set(&mut self.by_name, pb.logical_port.clone(), uuid, add);
+        for c in pb.chassis.iter().chain(&pb.additional_chassis) {
+            index_set(&mut self.by_chassis, *c, uuid, add);
+        }
+        if !pb.r#type.is_empty() {
+            index_set(&mut self.by_type, pb.r#type.clone(), uuid, add);
+        }
+    }
+
+    fn add(&mut self, uuid: Uuid, pb: &sb::PortBinding) {
+        self.update(uuid, pb, true);
+    }
+
+    fn remove(&mut self, uuid: Uuid, pb: &sb::PortBinding) {
+        self.update(uuid, pb, false);
+    }
+
+    /// Rows with `logical_port` `name`, in UUID order.
+    pub fn named(&self, name: &str) -> impl Iterator<Item = Uuid> + '_ {
+        self.by_name.get(name).into_iter().flatten().copied()
+    }
+
+    /// Rows whose `chassis` or `additional_chassis` is `chassis`.
+    pub fn on_chassis(&self, chassis: Uuid) -> impl Iterator<Item = Uuid> + '_ {
+        self.by_chassis.get(&chassis).into_iter().flatten().copied()
+    }
+
+    /// Rows of `type` `ty` (not `""`).
+    pub fn of_type(&self, ty: &str) -> impl Iterator<Item = Uuid> + '_ {
+        self.by_type.get(ty).into_iter().flatten().copied()
+    }
+}
+
 /// Stamps are unique across replicas, so a stamp from a replica that was
 /// replaced (a new session) never matches one of its successor.
 static NEXT_STAMP: AtomicU64 = AtomicU64::new(1);
+
+/// A new stamp, larger than every one handed out before (also used for the
+/// untyped tables of `db::Replica`).
+pub fn next_stamp() -> u64 {
+    NEXT_STAMP.fetch_add(1, Ordering::Relaxed)
+}
 
 /// Changes kept per table (a large initial sync is never needed row by row).
 const MAX_LOG: usize = 1 << 15;
@@ -174,7 +242,7 @@ impl SbTables {
 
     /// Records a change of a row of `table`.
     fn touch(&mut self, table: &'static str, uuid: Uuid) {
-        let stamp = NEXT_STAMP.fetch_add(1, Ordering::Relaxed);
+        let stamp = next_stamp();
         self.stamps.insert(table, stamp);
         let log = self.log.entry(table).or_default();
         log.push_back((stamp, uuid));
@@ -188,16 +256,32 @@ impl SbTables {
     }
 
     fn put<T: SbRow>(&mut self, uuid: Uuid, row: Option<&Row>) {
+        let row = row.map(|r| {
+            let mut t: T = lenient(r);
+            t.set_uuid(uuid);
+            t
+        });
+        self.store(uuid, row);
+    }
+
+    /// Replaces (`None`: deletes) a row, keeping the stamps, the log and the
+    /// indexes up to date.
+    fn store<T: SbRow>(&mut self, uuid: Uuid, row: Option<T>) {
         self.touch(T::TABLE, uuid);
+        let is_port = T::TABLE == sb::PortBinding::TABLE;
+        if is_port && let Some(old) = self.port_binding.get(&uuid) {
+            self.ports.remove(uuid, old);
+        }
         match row {
-            Some(r) => {
-                let mut t: T = lenient(r);
-                t.set_uuid(uuid);
+            Some(t) => {
                 T::rows(self).insert(uuid, t);
             }
             None => {
                 T::rows(self).remove(&uuid);
             }
+        }
+        if is_port && let Some(new) = self.port_binding.get(&uuid) {
+            self.ports.add(uuid, new);
         }
     }
 
@@ -209,8 +293,7 @@ impl SbTables {
             t.set_uuid(Uuid::new_v4());
         }
         let u = t.uuid();
-        T::rows(self).insert(u, t);
-        self.touch(T::TABLE, u);
+        self.store(u, Some(t));
         u
     }
 }

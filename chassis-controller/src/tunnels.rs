@@ -130,24 +130,32 @@ pub fn port_name(chassis: &str, taken: &BTreeSet<String>) -> String {
         .unwrap_or_default()
 }
 
-/// Operations adding missing tunnels and removing stale or changed ones.
+/// Operations adding missing tunnels and removing stale or changed ones;
+/// `have` is [`existing`] on `bridge`.
 pub fn sync_ops(
     ovs: &Replica,
     bridge_uuid: Uuid,
     bridge: &Row,
+    have: &BTreeMap<String, Existing>,
     want: &BTreeMap<String, TunnelSpec>,
 ) -> Vec<Operation> {
-    let have = existing(ovs, bridge);
+    let same = |w: &TunnelSpec, e: &Existing| w.encap_type == e.iface_type && w.options == e.options;
+    if have.len() == want.len()
+        && want
+            .iter()
+            .all(|(id, w)| have.get(id).is_some_and(|e| same(w, e)))
+    {
+        return Vec::new();
+    }
+    // Every port's name, only when something changes.
     let mut taken: BTreeSet<String> = row::uuids(bridge, Bridge::COL_PORTS)
         .iter()
         .filter_map(|u| ovs.row(Port::TABLE, u))
         .map(|p| row::str(p, Port::COL_NAME).to_string())
         .collect();
     let mut remove = Vec::new();
-    for (id, e) in &have {
-        let keep = want
-            .get(id)
-            .is_some_and(|w| w.encap_type == e.iface_type && w.options == e.options);
+    for (id, e) in have {
+        let keep = want.get(id).is_some_and(|w| same(w, e));
         if !keep {
             tracing::info!("removing tunnel port {} ({id})", e.name);
             remove.push(Atom::Uuid(e.port));
@@ -157,10 +165,7 @@ pub fn sync_ops(
     let mut ops = Vec::new();
     let mut add = Vec::new();
     for (id, w) in want {
-        if have
-            .get(id)
-            .is_some_and(|e| w.encap_type == e.iface_type && w.options == e.options)
-        {
+        if have.get(id).is_some_and(|e| same(w, e)) {
             continue;
         }
         let name = port_name(&w.chassis, &taken);
@@ -211,10 +216,11 @@ pub fn sync_ops(
 }
 
 /// Remote chassis name → OpenFlow port of its tunnel (the lowest one when a
-/// chassis has several encap IPs). Ports without a valid ofport are skipped.
-pub fn ofports(ovs: &Replica, bridge: &Row) -> BTreeMap<String, u32> {
+/// chassis has several encap IPs), from [`existing`]. Ports without a valid
+/// ofport are skipped.
+pub fn ofports(have: &BTreeMap<String, Existing>) -> BTreeMap<String, u32> {
     let mut out: BTreeMap<String, u32> = BTreeMap::new();
-    for (id, e) in existing(ovs, bridge) {
+    for (id, e) in have {
         let Some(ofport) = e
             .ofport
             .and_then(|p| u32::try_from(p).ok())
@@ -319,8 +325,10 @@ mod tests {
             (Bridge::COL_PORTS, Datum::uuid(stale)),
         ]);
         ovs.insert(Bridge::TABLE, br, bridge.clone());
-        assert_eq!(ofports(&ovs, &bridge), [("hv3".to_string(), 7)].into());
-        let ops = sync_ops(&ovs, br, &bridge, &want);
+        let have = existing(&ovs, &bridge);
+        assert_eq!(ofports(&have), [("hv3".to_string(), 7)].into());
+        assert!(sync_ops(&ovs, br, &bridge, &have, &desired(&Replica::default(), &cfg())).len() == 1);
+        let ops = sync_ops(&ovs, br, &bridge, &have, &want);
         assert_eq!(ops.len(), 3);
         let Operation::Mutate { mutations, .. } = &ops[2] else {
             panic!()
