@@ -454,6 +454,21 @@ mod tests {
         }
     }
 
+    /// This chassis (hv1) and another (hv2), both registered in SB.
+    fn two_chassis() -> (Me, Uuid, Replica) {
+        let me = me();
+        let other = Uuid::new_v4();
+        let mut sb = Replica::default();
+        for (uuid, name) in [(me.uuid, "hv1"), (other, "hv2")] {
+            sb.sb.insert(sb::Chassis {
+                uuid,
+                name: name.into(),
+                ..Default::default()
+            });
+        }
+        (me, other, sb)
+    }
+
     fn pb(sb: &mut Replica, name: &str, chassis: Option<Uuid>, opts: &[(&str, &str)]) -> Uuid {
         sb.sb.insert(PortBinding {
             logical_port: name.into(),
@@ -571,16 +586,7 @@ mod tests {
     #[test]
     fn incremental_plan_equals_full_plan() {
         let mut rng = crate::local::tests::Rng(0x2545_f491);
-        let me = me();
-        let other = Uuid::new_v4();
-        let mut sb = Replica::default();
-        for (uuid, name) in [(me.uuid, "hv1"), (other, "hv2")] {
-            sb.sb.insert(sb::Chassis {
-                uuid,
-                name: name.into(),
-                ..Default::default()
-            });
-        }
+        let (me, other, mut sb) = two_chassis();
         let names = ["vm0", "vm1", "vm2", "vm3", "vm4", "vm5"];
         let pbs: Vec<Uuid> = (0..8).map(|_| Uuid::new_v4()).collect();
         let mut ifaces: BTreeMap<String, LocalIface> = BTreeMap::new();
@@ -683,16 +689,7 @@ mod tests {
 
     #[test]
     fn chassisredirect_follows_ha_priority() {
-        let me = me();
-        let other = Uuid::new_v4();
-        let mut sb = Replica::default();
-        for (uuid, name) in [(me.uuid, "hv1"), (other, "hv2")] {
-            sb.sb.insert(sb::Chassis {
-                uuid,
-                name: name.into(),
-                ..Default::default()
-            });
-        }
+        let (me, other, mut sb) = two_chassis();
         let (h1, h2, g) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
         let set_prio = |sb: &mut Replica, mine: i64, theirs: i64| {
             for (uuid, chassis, priority) in [(h1, me.uuid, mine), (h2, other, theirs)] {
