@@ -829,7 +829,6 @@ fn wait_sb_with_real_ovn_northd() {
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null()),
     );
-    let t = Instant::now();
     ok(
         ROVN,
         &dbs.nb,
@@ -844,7 +843,6 @@ fn wait_sb_with_real_ovn_northd() {
             "p1",
         ],
     );
-    let first = t.elapsed();
     let nb_cfg = ok(ROVN, &dbs.nb, &["get", "nb_global", ".", "nb_cfg"]);
     let sb_cfg = ok(ROVN, &dbs.nb, &["get", "nb_global", ".", "sb_cfg"]);
     assert_eq!(nb_cfg, sb_cfg);
@@ -865,7 +863,6 @@ fn wait_sb_with_real_ovn_northd() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&pb.stdout).trim(), "p1");
-    assert!(first < Duration::from_secs(20));
     northd.kill();
 }
 
