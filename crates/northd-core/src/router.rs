@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use crate::addresses::{Cidr, Mac, set_or_single, solicited_node};
 use crate::flows::{FlowBuilder, Stage, quoted};
 use crate::model::sb::LogicalFlow;
-use crate::topology::{RouterPortView, RouterView};
+use crate::topology::{EcmpGroup, Route, RouterPortView, RouterView};
 
 /// Answers an ARP request for one of the router's addresses with the MAC of the port it
 /// came in on (admission stored it in xreg0).
@@ -166,8 +166,11 @@ pub(crate) fn router_flows(v: &RouterView) -> Vec<LogicalFlow> {
     f.add(Stage::LrInIpRoutingPre, 0, "1", "reg7 = 0; next;");
     f.add(Stage::LrInIpRouting, 10550, "nd_rs || nd_ra", "drop;");
     f.add(Stage::LrInIpRouting, 0, "1", "drop;");
-    for r in &v.routes {
+    for r in &v.routes.single {
         static_route(r, &mut f);
+    }
+    for g in &v.routes.ecmp {
+        ecmp_route(g, &mut f);
     }
     f.add(Stage::LrInIpRoutingEcmp, 150, "reg8[0..15] == 0", "next;");
     f.add(Stage::LrInIpRoutingEcmp, 0, "1", "drop;");
@@ -192,20 +195,58 @@ pub(crate) fn router_flows(v: &RouterView) -> Vec<LogicalFlow> {
         "eth.dst == 00:00:00:00:00:00 && ip6",
         "nd_ns { nd.target = xxreg0; output; };",
     );
+    for (spelled, a) in &v.routes.ipv6_nexthops {
+        let sn = solicited_node(a);
+        let o = sn.octets();
+        f.add(
+            Stage::LrInArpRequest,
+            200,
+            format!("eth.dst == 00:00:00:00:00:00 && ip6 && xxreg0 == {spelled}"),
+            format!(
+                "nd_ns {{ eth.dst = 33:33:{:02x}:{:02x}:{:02x}:{:02x}; ip6.dst = {sn}; nd.target = {spelled}; \
+                 output; }};",
+                o[12], o[13], o[14], o[15]
+            ),
+        );
+    }
     f.add(Stage::LrInArpRequest, 0, "1", "output;");
     f.add(Stage::LrOutDelivery, 0, "1", "drop;");
     f.finish()
 }
 
 /// `add_route`: priority is prefix length × 3 plus 2 for connected, 1 for static and 0
-/// for source-IP routes.
-/// Where a route sends packets: next hop (`None` = the destination itself), source IP
-/// for ARP/ND, and output port.
+/// for source-IP routes. Where a route sends packets: next hop (`None` = the destination
+/// itself), source IP for ARP/ND, and output port.
 struct RouteOut<'a> {
     nexthop: Option<IpAddr>,
     src_ip: IpAddr,
     mac: Mac,
     port: &'a str,
+}
+
+/// A route's match and priority in `lr_in_ip_routing`.
+fn route_match(prefix: &Cidr, src_policy: bool, offset: u16, inport: Option<&str>) -> (String, u16) {
+    let fam = if prefix.is_ipv4() { "4" } else { "6" };
+    let dir = if src_policy { "src" } else { "dst" };
+    let offset = if src_policy { 0 } else { offset };
+    let mut m = String::new();
+    if let Some(p) = inport {
+        m.push_str(&format!("inport == {} && ", quoted(p)));
+    }
+    if offset == 1 {
+        m.push_str("reg7 == 0 && ");
+    }
+    m.push_str(&format!("ip{fam}.{dir} == {}", prefix.network_string()));
+    (m, u16::from(prefix.plen) * 3 + offset)
+}
+
+/// The registers a route's next hop and source address go to.
+fn route_regs(v4: bool) -> (&'static str, &'static str) {
+    if v4 {
+        ("reg0", "reg1")
+    } else {
+        ("xxreg0", "xxreg1")
+    }
 }
 
 fn route_flow(
@@ -223,26 +264,12 @@ fn route_flow(
         port: out_port,
     } = out;
     let v4 = prefix.is_ipv4();
-    let (fam, nh_reg, src_reg) = if v4 {
-        ("4", "reg0", "reg1")
-    } else {
-        ("6", "xxreg0", "xxreg1")
-    };
-    let dir = if src_policy { "src" } else { "dst" };
-    let offset = if src_policy { 0 } else { offset };
-    let mut m = String::new();
-    if let Some(p) = inport {
-        m.push_str(&format!("inport == {} && ", quoted(p)));
-    }
-    if offset == 1 {
-        m.push_str("reg7 == 0 && ");
-    }
-    m.push_str(&format!("ip{fam}.{dir} == {}", prefix.network_string()));
+    let (nh_reg, src_reg) = route_regs(v4);
+    let (m, prio) = route_match(prefix, src_policy, offset, inport);
     let nh = match nexthop {
         Some(ip) => ip.to_string(),
-        None => format!("ip{fam}.dst"),
+        None => format!("ip{}.dst", if v4 { "4" } else { "6" }),
     };
-    let prio = u16::from(prefix.plen) * 3 + offset;
     f.add(
         Stage::LrInIpRouting,
         prio,
@@ -255,7 +282,12 @@ fn route_flow(
     );
 }
 
-fn static_route(r: &crate::topology::Route, f: &mut FlowBuilder) {
+fn static_route(r: &Route, f: &mut FlowBuilder) {
+    let Some(via) = &r.via else {
+        let (m, prio) = route_match(&r.prefix, r.src_policy, 1, None);
+        f.add(Stage::LrInIpRouting, prio, m, "drop;");
+        return;
+    };
     route_flow(
         f,
         &r.prefix,
@@ -263,12 +295,47 @@ fn static_route(r: &crate::topology::Route, f: &mut FlowBuilder) {
         1,
         None,
         RouteOut {
-            nexthop: Some(r.nexthop),
-            src_ip: r.src_ip,
-            mac: r.out_mac,
-            port: &r.out_port,
+            nexthop: Some(via.nexthop),
+            src_ip: via.src_ip,
+            mac: via.out_mac,
+            port: &via.out_port,
         },
     );
+}
+
+/// `build_ecmp_route_flow`: the routing flow picks a member with `select()` into
+/// reg8[16..31] (the group in reg8[0..15]); `lr_in_ip_routing_ecmp` then sets each
+/// member's next hop and port. A discard member is selectable but has no flow.
+fn ecmp_route(g: &EcmpGroup, f: &mut FlowBuilder) {
+    let Some(first) = g.members.first() else { return };
+    let (m, prio) = route_match(&first.prefix, first.src_policy, 1, None);
+    let ids: Vec<String> = (1..=g.members.len()).map(|i| i.to_string()).collect();
+    f.add(
+        Stage::LrInIpRouting,
+        prio,
+        m,
+        format!(
+            "ip.ttl--; flags.loopback = 1; reg8[0..15] = {}; reg8[16..31] = select({});",
+            g.id,
+            ids.join(", ")
+        ),
+    );
+    let (nh_reg, src_reg) = route_regs(first.prefix.is_ipv4());
+    for (i, r) in g.members.iter().enumerate() {
+        let Some(via) = &r.via else { continue };
+        f.add(
+            Stage::LrInIpRoutingEcmp,
+            100,
+            format!("reg8[0..15] == {} && reg8[16..31] == {}", g.id, i + 1),
+            format!(
+                "{nh_reg} = {}; {src_reg} = {}; eth.src = {}; outport = {}; next;",
+                via.nexthop,
+                via.src_ip,
+                via.out_mac,
+                quoted(&via.out_port)
+            ),
+        );
+    }
 }
 
 pub(crate) fn router_port_flows(v: &RouterPortView) -> Vec<LogicalFlow> {

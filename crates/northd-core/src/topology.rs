@@ -112,12 +112,37 @@ pub(crate) struct SwitchPortView {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Route {
     pub prefix: Cidr,
-    pub nexthop: IpAddr,
     pub src_policy: bool,
-    /// Output LRP name and its chosen source address.
+    /// Where matching packets go; `None` for a `discard` route, which drops them.
+    pub via: Option<RouteVia>,
+}
+
+/// A route's next hop, output LRP and the source address chosen on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RouteVia {
+    pub nexthop: IpAddr,
     pub out_port: String,
     pub out_mac: Mac,
     pub src_ip: IpAddr,
+}
+
+/// Static routes of one router: those alone on their prefix, and ECMP groups of
+/// routes sharing one (numbered from 1 in the order northd numbers them).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Routes {
+    pub single: Vec<Route>,
+    pub ecmp: Vec<EcmpGroup>,
+    /// IPv6 next hops as the routes spell them, valid routes or not: northd solicits
+    /// each one (`lr_in_arp_request`).
+    pub ipv6_nexthops: Vec<(String, std::net::Ipv6Addr)>,
+}
+
+/// Routes with the same prefix and policy: packets are spread over the members
+/// (`select()`); member `i` (from 1) is `members[i - 1]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct EcmpGroup {
+    pub id: u16,
+    pub members: Vec<Route>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,7 +151,7 @@ pub(crate) struct RouterView {
     pub globals: Globals,
     pub is_gateway: bool,
     pub has_lb_vip: bool,
-    pub routes: Vec<Route>,
+    pub routes: Routes,
     pub nats: Vec<ParsedNat>,
     /// Its distributed gateway port (routers without `options:chassis` only).
     pub dgp: Option<RouterDgp>,
@@ -1145,9 +1170,11 @@ fn resolve_routes(
     lr_uuid: &str,
     ports: &[(&LogicalRouterPort, LrpNetworks)],
     w: &mut Vec<Warning>,
-) -> Vec<Route> {
+) -> Routes {
     let lr = &nb.routers[lr_uuid];
+    let gateway_router = lr.options.contains_key("chassis");
     let mut out = Vec::new();
+    let mut ipv6_nexthops = Vec::new();
     // Sorted so that the winner among conflicting routes does not depend on set order.
     let mut route_ids = lr.static_routes.clone();
     route_ids.sort();
@@ -1168,6 +1195,13 @@ fn resolve_routes(
             row: row.clone(),
             reason: reason.to_string(),
         };
+        if let Ok(Cidr {
+            addr: IpAddr::V6(a),
+            plen: 128,
+        }) = r.nexthop.parse::<Cidr>()
+        {
+            ipv6_nexthops.push((r.nexthop.clone(), a));
+        }
         let prefix: Cidr = match r.ip_prefix.parse() {
             Ok(c) => c,
             Err(_) => {
@@ -1175,8 +1209,16 @@ fn resolve_routes(
                 continue;
             }
         };
-        if r.nexthop == "discard" || r.options.contains_key("ecmp_symmetric_reply") {
-            w.push(bad("discard/ECMP-symmetric routes are not supported"));
+        if gateway_router && r.options.get("ecmp_symmetric_reply").is_some_and(|v| v == "true") {
+            w.push(bad("ECMP symmetric reply is not supported"));
+            continue;
+        }
+        if r.nexthop == "discard" {
+            out.push(Route {
+                prefix,
+                src_policy: r.policy.as_deref() == Some("src-ip"),
+                via: None,
+            });
             continue;
         }
         let nexthop: IpAddr = match r.nexthop.parse::<Cidr>() {
@@ -1224,27 +1266,62 @@ fn resolve_routes(
             w.push(bad("no router port can reach the nexthop"));
             continue;
         };
-        let src_policy = r.policy.as_deref() == Some("src-ip");
-        let same_match = |o: &Route| {
-            o.src_policy == src_policy
-                && o.prefix.plen == prefix.plen
-                && o.prefix.network() == prefix.network()
-        };
-        if out.iter().any(same_match) {
-            // northd would build an ECMP group; one route must win deterministically.
-            w.push(bad("ECMP (several routes for one prefix) is not supported"));
-            continue;
-        }
         out.push(Route {
             prefix,
-            nexthop,
-            src_policy,
-            out_port,
-            out_mac,
-            src_ip,
+            src_policy: r.policy.as_deref() == Some("src-ip"),
+            via: Some(RouteVia {
+                nexthop,
+                out_port,
+                out_mac,
+                src_ip,
+            }),
         });
     }
-    out
+    let mut routes = group_ecmp(out);
+    ipv6_nexthops.sort();
+    ipv6_nexthops.dedup();
+    routes.ipv6_nexthops = ipv6_nexthops;
+    routes
+}
+
+/// Groups routes that share a prefix and policy, as northd does: routes in row UUID
+/// order, a group is numbered when its second route is met, members in order.
+fn group_ecmp(routes: Vec<Route>) -> Routes {
+    #[derive(Clone, Copy)]
+    enum Slot {
+        Single(usize),
+        Group(usize),
+    }
+    let mut single: Vec<Option<Route>> = Vec::new();
+    let mut ecmp: Vec<EcmpGroup> = Vec::new();
+    let mut by_match: BTreeMap<(IpAddr, u8, bool), Slot> = BTreeMap::new();
+    for r in routes {
+        let key = (r.prefix.network(), r.prefix.plen, r.src_policy);
+        match by_match.get(&key).copied() {
+            Some(Slot::Group(g)) => ecmp[g].members.push(r),
+            Some(Slot::Single(i)) => {
+                let Some(first) = single[i].take() else { continue };
+                let Ok(id) = u16::try_from(ecmp.len() + 1) else {
+                    single[i] = Some(first);
+                    continue;
+                };
+                by_match.insert(key, Slot::Group(ecmp.len()));
+                ecmp.push(EcmpGroup {
+                    id,
+                    members: vec![first, r],
+                });
+            }
+            None => {
+                by_match.insert(key, Slot::Single(single.len()));
+                single.push(Some(r));
+            }
+        }
+    }
+    Routes {
+        single: single.into_iter().flatten().collect(),
+        ecmp,
+        ipv6_nexthops: Vec::new(),
+    }
 }
 
 /// ACL UUIDs of the port groups spanning each switch (a port group spans the switches its

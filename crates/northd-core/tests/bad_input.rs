@@ -236,7 +236,7 @@ fn diff_reports_inserts_updates_deletes() {
 }
 
 #[test]
-fn unsupported_routes_are_reported() {
+fn bad_routes_are_reported_and_shared_prefixes_form_ecmp_groups() {
     let mut nb = Northbound::default();
     nb.router_ports.insert(
         "u-lrp".into(),
@@ -268,18 +268,42 @@ fn unsupported_routes_are_reported() {
     );
     let out = translate(&nb, &SbContext::default());
     let w: Vec<String> = out.warnings.iter().map(|w| w.to_string()).collect();
-    assert_eq!(w.len(), 3, "{w:#?}");
-    assert!(w.iter().any(|w| w.contains("ECMP") && w.contains("10.0.0.253")));
+    assert_eq!(w.len(), 2, "{w:#?}");
     assert!(w.iter().any(|w| w.contains("route tables")));
     assert!(w.iter().any(|w| w.contains("192.168.9.9") && w.contains("reach")));
-    let routes: Vec<&LogicalFlow> = out
-        .southbound
-        .logical_flows
-        .iter()
-        .filter(|f| f.stage == Stage::LrInIpRouting && f.priority == 1)
+    // r1 and r2 share a prefix: one ECMP group, members in row UUID order.
+    let flows = |stage: Stage| -> Vec<&LogicalFlow> {
+        out.southbound
+            .logical_flows
+            .iter()
+            .filter(|f| f.stage == stage && f.priority != 0)
+            .collect()
+    };
+    let routing: Vec<_> = flows(Stage::LrInIpRouting)
+        .into_iter()
+        .filter(|f| f.priority == 1)
         .collect();
-    assert_eq!(routes.len(), 1);
-    assert!(routes[0].actions.contains("reg0 = 10.0.0.254;"));
+    assert_eq!(routing.len(), 1);
+    assert!(
+        routing[0]
+            .actions
+            .ends_with("reg8[0..15] = 1; reg8[16..31] = select(1, 2);")
+    );
+    let members: Vec<_> = flows(Stage::LrInIpRoutingEcmp)
+        .into_iter()
+        .filter(|f| f.priority == 100)
+        .collect();
+    assert_eq!(members.len(), 2);
+    for (id, nexthop) in [(1, "10.0.0.254"), (2, "10.0.0.253")] {
+        assert!(
+            members.iter().any(
+                |f| f.match_ == format!("reg8[0..15] == 1 && reg8[16..31] == {id}")
+                    && f.actions
+                        .starts_with(&format!("reg0 = {nexthop}; reg1 = 10.0.0.1;"))
+            ),
+            "member {id} via {nexthop}: {members:#?}"
+        );
+    }
 }
 
 #[test]
