@@ -6,6 +6,7 @@ mod addr;
 mod dhcp;
 mod lb;
 mod nat;
+mod policy;
 mod router;
 mod show;
 mod switch;
@@ -224,6 +225,7 @@ fn program() -> Program {
     ];
     commands.extend(switch::commands());
     commands.extend(router::commands());
+    commands.extend(policy::commands());
     commands.extend(lb::commands());
     commands.extend(acl::commands());
     commands.extend(nat::commands());

@@ -1415,6 +1415,114 @@ fn gateway_chassis_commands_match_ovn_nbctl() {
     assert!(o_out[13].is_empty(), "gateway chassis left behind: {}", o_out[13]);
 }
 
+/// Router policies: added with one and several next hops and options, listed highest
+/// priority first, deleted by priority, by priority and match, by UUID and all at once,
+/// with the same outputs, errors and rows as ovn-nbctl.
+#[test]
+fn router_policy_commands_match_ovn_nbctl() {
+    if !have_ovn() {
+        return;
+    }
+    let steps: &[&[&str]] = &[
+        &[
+            "lr-policy-add",
+            "lr1",
+            "100",
+            "ip4.src == 10.0.0.0/24",
+            "reroute",
+            "10.0.1.5",
+        ],
+        &[
+            "lr-policy-add",
+            "lr1",
+            "2000",
+            "ip4.dst == 192.168.0.0/16",
+            "drop",
+        ],
+        &["lr-policy-list", "lr1"],
+        &[
+            "lr-policy-add",
+            "lr1",
+            "100",
+            "ip4.src == 10.0.0.128/25",
+            "reroute",
+            "10.0.1.6,10.0.1.7",
+            "pkt_mark=5",
+        ],
+        &["lr-policy-add", "lr1", "50", "ip6", "allow", "pkt_mark=7"],
+        &["--may-exist", "lr-policy-add", "lr1", "50", "ip6", "drop"],
+        &[
+            "lr-policy-add",
+            "lr1",
+            "30",
+            "ip6.src == fd00::/64",
+            "reroute",
+            "fd00:1::0:5",
+        ],
+        &["lr-policy-list", "lr1"],
+        &["lr-policy-list", "lr2"],
+        &["lr-policy-del", "lr1", "100", "ip4.src == 10.0.0.0/24"],
+        &["lr-policy-list", "lr1"],
+        &["lr-policy-del", "lr1", "100"],
+        &["lr-policy-list", "lr1"],
+        &[
+            "--bare",
+            "--columns=priority,match,action,nexthops,options",
+            "list",
+            "Logical_Router_Policy",
+        ],
+        &["lr-policy-del", "lr1"],
+        &["lr-policy-list", "lr1"],
+        &["--bare", "--columns=match", "list", "Logical_Router_Policy"],
+    ];
+    let errors: &[&[&str]] = &[
+        &["lr-policy-add", "lr1", "40000", "ip4", "drop"],
+        &["lr-policy-add", "lr1", "-1", "ip4", "drop"],
+        &["lr-policy-add", "lr1", "10", "ip4", "forward"],
+        &["lr-policy-add", "lr1", "10", "ip4", "reroute"],
+        &["lr-policy-add", "lr1", "10", "ip4", "reroute", "10.0.1.300"],
+        &["lr-policy-add", "lr1", "10", "ip4", "reroute", "10.0.1.5,fd00::1"],
+        &["lr-policy-add", "lr1", "10", "ip4", "drop", "pkt_mark"],
+        &[
+            "lr-policy-add",
+            "lr1",
+            "2000",
+            "ip4.dst == 192.168.0.0/16",
+            "allow",
+        ],
+        &["lr-policy-add", "nonesuch", "10", "ip4", "drop"],
+        &["lr-policy-del", "lr1", "00000000-0000-0000-0000-000000000000"],
+        &["lr-policy-del", "lr1", "abc"],
+        &["lr-policy-list", "nonesuch"],
+    ];
+    let setup: &[&[&str]] = &[&[
+        "lr-add",
+        "lr1",
+        "--",
+        "lr-add",
+        "lr2",
+        "--",
+        "lrp-add",
+        "lr1",
+        "lrp1",
+        "02:00:00:00:00:01",
+        "10.0.1.1/24",
+        "fd00:1::1/64",
+    ]];
+    let (ours, theirs) = (start(), start());
+    let run_all = |tool: &str, db: &OvsdbServer| interop_run(tool, db, setup, steps, errors, 7);
+    let (o_out, o_err) = run_all(ROVN, &ours);
+    let (t_out, t_err) = run_all("ovn-nbctl", &theirs);
+    assert_eq!(o_err, t_err, "errors differ");
+    assert_eq!(o_out, t_out, "outputs differ");
+    assert!(
+        o_out[7].starts_with("Routing Policies\n      2000"),
+        "{}",
+        o_out[7]
+    );
+    assert!(o_out[16].is_empty(), "policies left behind: {}", o_out[16]);
+}
+
 /// NAT rules on routers with several distributed gateway ports: the port a rule applies
 /// on (`--gateway-port` or the one owning the external IP), listed and deleted by it,
 /// with the same outputs, errors and rows as ovn-nbctl.

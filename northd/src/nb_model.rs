@@ -97,6 +97,13 @@ pub fn apply(model: &mut Northbound, changes: &Changes) -> NbChanges {
             o.static_routes.insert(k);
         }
     );
+    table!(
+        nb::LogicalRouterPolicy::TABLE,
+        router_policies,
+        |o: &mut NbChanges, k| {
+            o.router_policies.insert(k);
+        }
+    );
     table!(nb::LoadBalancer::TABLE, load_balancers, |o: &mut NbChanges, k| {
         o.load_balancers.insert(k);
     });

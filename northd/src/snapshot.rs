@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use northd_core::{
     Acl, AddressSet, Chassis, DhcpOptions, GatewayChassis, HaChassis, HaChassisGroup, LoadBalancer,
     LogicalRouter, LogicalRouterPort, LogicalSwitch, LogicalSwitchPort, Nat, NbGlobal, Northbound, PortGroup,
-    SbContext, StaticRoute,
+    RouterPolicy, SbContext, StaticRoute,
 };
 use ovn_db::{nb, sb};
 use ovsdb::typed::Table;
@@ -24,6 +24,7 @@ pub const NB_TABLES: &[&str] = &[
     nb::LogicalRouter::TABLE,
     nb::LogicalRouterPort::TABLE,
     nb::LogicalRouterStaticRoute::TABLE,
+    nb::LogicalRouterPolicy::TABLE,
     nb::LoadBalancer::TABLE,
     nb::AddressSet::TABLE,
     nb::PortGroup::TABLE,
@@ -77,6 +78,7 @@ pub fn northbound(t: &Tables) -> Northbound {
     type Lr = nb::LogicalRouter;
     type Lrp = nb::LogicalRouterPort;
     type Sr = nb::LogicalRouterStaticRoute;
+    type Pol = nb::LogicalRouterPolicy;
     type Lb = nb::LoadBalancer;
     type As = nb::AddressSet;
     type Pg = nb::PortGroup;
@@ -127,6 +129,7 @@ pub fn northbound(t: &Tables) -> Northbound {
                 name: col!(r, Lr, COL_NAME => name),
                 ports: uuid_strings(col!(r, Lr, COL_PORTS => ports)),
                 static_routes: uuid_strings(col!(r, Lr, COL_STATIC_ROUTES => static_routes)),
+                policies: uuid_strings(col!(r, Lr, COL_POLICIES => policies)),
                 nat: uuid_strings(col!(r, Lr, COL_NAT => nat)),
                 load_balancers: uuid_strings(col!(r, Lr, COL_LOAD_BALANCER => load_balancer)),
                 options: col!(r, Lr, COL_OPTIONS => options),
@@ -165,6 +168,20 @@ pub fn northbound(t: &Tables) -> Northbound {
                 external_ids: col!(r, Sr, COL_EXTERNAL_IDS => external_ids),
             };
             (u, s)
+        })
+        .collect();
+    out.router_policies = rows::<Pol>(t)
+        .map(|(u, r)| {
+            let p = RouterPolicy {
+                priority: col!(r, Pol, COL_PRIORITY => priority),
+                match_: col!(r, Pol, COL_MATCH => r#match),
+                action: col!(r, Pol, COL_ACTION => action),
+                nexthop: col!(r, Pol, COL_NEXTHOP => nexthop),
+                nexthops: col!(r, Pol, COL_NEXTHOPS => nexthops),
+                options: col!(r, Pol, COL_OPTIONS => options),
+                external_ids: col!(r, Pol, COL_EXTERNAL_IDS => external_ids),
+            };
+            (u, p)
         })
         .collect();
     out.load_balancers = rows::<Lb>(t)

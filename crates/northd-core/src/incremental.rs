@@ -24,6 +24,7 @@ pub struct NbChanges {
     pub routers: BTreeSet<Uuid>,
     pub router_ports: BTreeSet<Uuid>,
     pub static_routes: BTreeSet<Uuid>,
+    pub router_policies: BTreeSet<Uuid>,
     pub nats: BTreeSet<Uuid>,
     pub dhcp_options: BTreeSet<Uuid>,
     pub load_balancers: BTreeSet<Uuid>,
@@ -220,6 +221,7 @@ impl Owners {
             self.name_peers(dp, peers);
             let mut c = lr.ports.clone();
             c.extend(lr.static_routes.iter().cloned());
+            c.extend(lr.policies.iter().cloned());
             c.extend(lr.nat.iter().cloned());
             (c, lr.load_balancers.clone())
         } else {
@@ -318,7 +320,13 @@ pub(crate) fn affected(
     for r in ch.routers.iter() {
         d.insert(r.clone());
     }
-    for c in ch.router_ports.iter().chain(&ch.static_routes).chain(&ch.nats) {
+    for c in ch
+        .router_ports
+        .iter()
+        .chain(&ch.static_routes)
+        .chain(&ch.router_policies)
+        .chain(&ch.nats)
+    {
         if let Some(o) = owners.child.get(c) {
             d.insert(o.clone());
         }
@@ -525,6 +533,11 @@ pub(crate) fn sub_northbound(nb: &Northbound, ctx: &BTreeSet<Uuid>) -> Northboun
             for p in &lr.static_routes {
                 if let Some(r) = nb.static_routes.get(p) {
                     s.static_routes.insert(p.clone(), r.clone());
+                }
+            }
+            for p in &lr.policies {
+                if let Some(r) = nb.router_policies.get(p) {
+                    s.router_policies.insert(p.clone(), r.clone());
                 }
             }
             for n in &lr.nat {

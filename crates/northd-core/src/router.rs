@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use crate::addresses::{Cidr, Mac, set_or_single, solicited_node};
 use crate::flows::{FlowBuilder, Stage, quoted};
 use crate::model::sb::LogicalFlow;
-use crate::topology::{EcmpGroup, Route, RouterPortView, RouterView};
+use crate::topology::{EcmpGroup, Policy, PolicyAction, PolicyHop, Route, RouterPortView, RouterView};
 
 /// Answers an ARP request for one of the router's addresses with the MAC of the port it
 /// came in on (admission stored it in xreg0).
@@ -177,6 +177,9 @@ pub(crate) fn router_flows(v: &RouterView) -> Vec<LogicalFlow> {
     f.add(Stage::LrInPolicy, 0, "1", "reg8[0..15] = 0; next;");
     f.add(Stage::LrInPolicyEcmp, 150, "reg8[0..15] == 0", "next;");
     f.add(Stage::LrInPolicyEcmp, 0, "1", "drop;");
+    for p in &v.policies {
+        policy_flows(p, &mut f);
+    }
 
     // Next-hop resolution and ARP/NS for unresolved next hops.
     f.add(Stage::LrInArpResolve, 500, "ip4.mcast || ip6.mcast", "next;");
@@ -336,6 +339,47 @@ fn ecmp_route(g: &EcmpGroup, f: &mut FlowBuilder) {
             ),
         );
     }
+}
+
+/// `build_routing_policy_flow` / `build_ecmp_routing_policy_flows`: a policy's flow in
+/// `lr_in_policy`, and for several next hops one `lr_in_policy_ecmp` flow per member.
+fn policy_flows(p: &Policy, f: &mut FlowBuilder) {
+    let mark = if p.pkt_mark != 0 {
+        format!("pkt.mark = {}; ", p.pkt_mark)
+    } else {
+        String::new()
+    };
+    let set_hop = |h: &PolicyHop| {
+        let (nh_reg, src_reg) = route_regs(h.v4);
+        format!(
+            "{mark}{nh_reg} = {}; {src_reg} = {}; eth.src = {}; outport = {}; flags.loopback = 1; ",
+            h.nexthop,
+            h.src_ip,
+            h.mac,
+            quoted(&h.port)
+        )
+    };
+    let actions = match &p.action {
+        PolicyAction::Allow => format!("{mark}reg8[0..15] = 0; next;"),
+        PolicyAction::Drop => "drop;".to_string(),
+        PolicyAction::Reroute(h) => format!("{}reg8[0..15] = 0; next;", set_hop(h)),
+        PolicyAction::Ecmp { group, hops } => {
+            for (i, h) in hops.iter().enumerate() {
+                f.add(
+                    Stage::LrInPolicyEcmp,
+                    100,
+                    format!("reg8[0..15] == {group} && reg8[16..31] == {}", i + 1),
+                    format!("{}next;", set_hop(h)),
+                );
+            }
+            let ids: Vec<String> = (1..=hops.len()).map(|i| i.to_string()).collect();
+            format!(
+                "reg8[0..15] = {group}; reg8[16..31] = select({});",
+                ids.join(", ")
+            )
+        }
+    };
+    f.add(Stage::LrInPolicy, p.priority, p.match_.clone(), actions);
 }
 
 pub(crate) fn router_port_flows(v: &RouterPortView) -> Vec<LogicalFlow> {

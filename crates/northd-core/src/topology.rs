@@ -137,6 +137,40 @@ pub(crate) struct Routes {
     pub ipv6_nexthops: Vec<(String, std::net::Ipv6Addr)>,
 }
 
+/// A router policy as `lr_in_policy` applies it: `match_` at `priority`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Policy {
+    pub priority: u16,
+    pub match_: String,
+    pub action: PolicyAction,
+    /// `options:pkt_mark` (0: none).
+    pub pkt_mark: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PolicyAction {
+    Allow,
+    Drop,
+    Reroute(PolicyHop),
+    /// Several next hops: one is picked per flow with `select()`; ECMP policy groups
+    /// are numbered from 1 in policy order.
+    Ecmp {
+        group: u16,
+        hops: Vec<PolicyHop>,
+    },
+}
+
+/// A reroute next hop as the policy spells it, with the router port whose network holds
+/// it and that port's address in the network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PolicyHop {
+    pub nexthop: String,
+    pub v4: bool,
+    pub src_ip: IpAddr,
+    pub mac: Mac,
+    pub port: String,
+}
+
 /// Routes with the same prefix and policy: packets are spread over the members
 /// (`select()`); member `i` (from 1) is `members[i - 1]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,6 +186,7 @@ pub(crate) struct RouterView {
     pub is_gateway: bool,
     pub has_lb_vip: bool,
     pub routes: Routes,
+    pub policies: Vec<Policy>,
     pub nats: Vec<ParsedNat>,
     /// Its distributed gateway port (routers without `options:chassis` only).
     pub dgp: Option<RouterDgp>,
@@ -880,6 +915,7 @@ impl Topology {
             nat_lb_ips.sort();
             nat_lb_ips.dedup();
             let routes = resolve_routes(nb, lr_uuid, ports, w);
+            let policies = resolve_policies(nb, lr_uuid, ports, w);
             let dgp = router_dgp.get(lr_uuid.as_str()).map(|(p, n)| RouterDgp {
                 port: p.name.clone(),
                 mac: n.mac,
@@ -892,6 +928,7 @@ impl Topology {
                     is_gateway: gw.is_some(),
                     has_lb_vip,
                     routes,
+                    policies,
                     nats: nats.clone(),
                     dgp: dgp.clone(),
                 },
@@ -1282,6 +1319,115 @@ fn resolve_routes(
     ipv6_nexthops.dedup();
     routes.ipv6_nexthops = ipv6_nexthops;
     routes
+}
+
+/// Resolves router policies like `build_ingress_policy_flows_for_lrouter`: in row UUID
+/// order, each reroute next hop to the first router port (in port order) whose network
+/// holds it. A policy with a next hop no port reaches is skipped as a whole (ovn-northd
+/// keeps the members it resolved before the failing one, which can never be selected).
+fn resolve_policies(
+    nb: &Northbound,
+    lr_uuid: &str,
+    ports: &[(&LogicalRouterPort, LrpNetworks)],
+    w: &mut Vec<Warning>,
+) -> Vec<Policy> {
+    let lr = &nb.routers[lr_uuid];
+    let mut ids = lr.policies.clone();
+    ids.sort();
+    let mut out = Vec::new();
+    let mut next_group: u16 = 1;
+    for id in &ids {
+        let Some(p) = nb.router_policies.get(id) else {
+            w.push(Warning::Dangling {
+                row: RowRef::new("Logical_Router", lr.name.clone()),
+                column: "policies",
+                target: id.clone(),
+            });
+            continue;
+        };
+        let row = RowRef::new(
+            "Logical_Router_Policy",
+            format!("{} priority {} {}", lr.name, p.priority, p.match_),
+        );
+        let bad = |reason: String| Warning::BadPolicy {
+            row: row.clone(),
+            reason,
+        };
+        let ecmp = p.action == "reroute" && p.nexthops.len() > 1;
+        let group = next_group;
+        if ecmp {
+            next_group = next_group.saturating_add(1);
+        }
+        let Ok(priority) = u16::try_from(p.priority) else {
+            w.push(bad(format!("priority {} out of range", p.priority)));
+            continue;
+        };
+        let pkt_mark = p
+            .options
+            .get("pkt_mark")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let hop = |nexthop: &str| -> Result<PolicyHop, String> {
+            let v4 = nexthop.contains('.');
+            let ip: IpAddr = nexthop.parse().map_err(|_| format!("bad next hop {nexthop}"))?;
+            ports
+                .iter()
+                .find_map(|(lrp, nets)| {
+                    let list = if v4 { &nets.ipv4 } else { &nets.ipv6 };
+                    let c = list.iter().find(|c| c.contains(&ip))?;
+                    Some(PolicyHop {
+                        nexthop: nexthop.to_string(),
+                        v4,
+                        src_ip: c.addr,
+                        mac: nets.mac,
+                        port: lrp.name.clone(),
+                    })
+                })
+                .ok_or_else(|| format!("no router port reaches next hop {nexthop}"))
+        };
+        let action = match p.action.as_str() {
+            "allow" => PolicyAction::Allow,
+            "drop" => PolicyAction::Drop,
+            "reroute" if ecmp => {
+                let v4 = p.nexthops[0].contains('.');
+                if p.nexthops.iter().any(|h| h.contains('.') != v4) {
+                    w.push(bad("next hops of different address families".into()));
+                    continue;
+                }
+                match p.nexthops.iter().map(|h| hop(h)).collect::<Result<Vec<_>, _>>() {
+                    Ok(hops) => PolicyAction::Ecmp { group, hops },
+                    Err(e) => {
+                        w.push(bad(e));
+                        continue;
+                    }
+                }
+            }
+            "reroute" => {
+                let Some(nh) = p.nexthops.first().or(p.nexthop.as_ref()) else {
+                    w.push(bad("reroute without a next hop".into()));
+                    continue;
+                };
+                match hop(nh) {
+                    Ok(h) => PolicyAction::Reroute(h),
+                    Err(e) => {
+                        w.push(bad(e));
+                        continue;
+                    }
+                }
+            }
+            other => {
+                w.push(bad(format!("unknown action {other:?}")));
+                continue;
+            }
+        };
+        out.push(Policy {
+            priority,
+            match_: p.match_.clone(),
+            action,
+            pkt_mark,
+        });
+    }
+    out
 }
 
 /// Groups routes that share a prefix and policy, as northd does: routes in row UUID

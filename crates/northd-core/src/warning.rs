@@ -71,6 +71,8 @@ pub enum Warning {
     BadNat { row: RowRef, reason: String },
     #[error("{row}: {reason}; route ignored")]
     BadRoute { row: RowRef, reason: String },
+    #[error("{row}: {reason}; router policy ignored")]
+    BadPolicy { row: RowRef, reason: String },
     #[error("{row}: requested tunnel key {key} is invalid or already taken; allocating another")]
     KeyConflict { row: RowRef, key: String },
     #[error(

@@ -235,8 +235,8 @@ fn diff_reports_inserts_updates_deletes() {
     assert!(diff(&b, &b).is_empty());
 }
 
-#[test]
-fn bad_routes_are_reported_and_shared_prefixes_form_ecmp_groups() {
+/// A Northbound holding router port "lrp" (10.0.0.1/24, row "u-lrp") for a router to use.
+fn nb_with_router_port() -> Northbound {
     let mut nb = Northbound::default();
     nb.router_ports.insert(
         "u-lrp".into(),
@@ -247,6 +247,12 @@ fn bad_routes_are_reported_and_shared_prefixes_form_ecmp_groups() {
             ..Default::default()
         },
     );
+    nb
+}
+
+#[test]
+fn bad_routes_are_reported_and_shared_prefixes_form_ecmp_groups() {
+    let mut nb = nb_with_router_port();
     let route = |nexthop: &str, table: &str| StaticRoute {
         ip_prefix: "0.0.0.0/0".into(),
         nexthop: nexthop.into(),
@@ -428,4 +434,63 @@ fn refused_gateway_port_configurations_are_reported() {
     // A gateway port whose only gateway chassis is missing still redirects (to no chassis).
     assert_eq!(out.southbound.ha_chassis_groups["d"].chassis, vec![]);
     assert_eq!(pbs["g"].port_type, "l3gateway");
+}
+
+#[test]
+fn router_policies_that_cannot_route_are_reported_and_skipped() {
+    let mut nb = nb_with_router_port();
+    let policy = |priority: i64, action: &str, nexthops: &[&str]| RouterPolicy {
+        priority,
+        match_: format!("ip4.dst == 10.{priority}.0.0/16"),
+        action: action.into(),
+        nexthops: nexthops.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    };
+    nb.router_policies
+        .insert("p1".into(), policy(1, "reroute", &["10.0.0.5"]));
+    nb.router_policies
+        .insert("p2".into(), policy(2, "reroute", &["192.168.9.9"]));
+    nb.router_policies
+        .insert("p3".into(), policy(3, "reroute", &["10.0.0.6", "fd00::6"]));
+    nb.router_policies
+        .insert("p4".into(), policy(4, "reroute", &["10.0.0.6", "10.9.9.9"]));
+    nb.router_policies.insert("p5".into(), policy(5, "reroute", &[]));
+    nb.router_policies.insert("p6".into(), policy(6, "drop", &[]));
+    nb.routers.insert(
+        "u-lr".into(),
+        LogicalRouter {
+            name: "lr".into(),
+            ports: vec!["u-lrp".into()],
+            policies: ["p1", "p2", "p3", "p4", "p5", "p6", "p7"]
+                .map(String::from)
+                .to_vec(),
+            ..Default::default()
+        },
+    );
+    let out = translate(&nb, &SbContext::default());
+    let w: Vec<String> = out.warnings.iter().map(|w| w.to_string()).collect();
+    assert_eq!(w.len(), 5, "{w:#?}");
+    assert!(
+        w.iter()
+            .any(|w| w.contains("192.168.9.9") && w.contains("router policy ignored"))
+    );
+    assert!(w.iter().any(|w| w.contains("different address families")));
+    assert!(w.iter().any(|w| w.contains("10.9.9.9")));
+    assert!(w.iter().any(|w| w.contains("without a next hop")));
+    assert!(w.iter().any(|w| w.contains("p7")));
+    let policies: Vec<&LogicalFlow> = out
+        .southbound
+        .logical_flows
+        .iter()
+        .filter(|f| f.stage == Stage::LrInPolicy && f.priority != 0)
+        .collect();
+    let prios: std::collections::BTreeSet<u16> = policies.iter().map(|f| f.priority).collect();
+    assert_eq!(prios, std::collections::BTreeSet::from([1, 6]), "{policies:#?}");
+    assert!(
+        out.southbound
+            .logical_flows
+            .iter()
+            .all(|f| f.stage != Stage::LrInPolicyEcmp || f.priority != 100),
+        "a skipped ECMP policy left member flows"
+    );
 }

@@ -110,7 +110,8 @@ impl Mutator {
         let dhcps: Vec<String> = nb.dhcp_options.keys().cloned().collect();
         let gcs: Vec<String> = nb.gateway_chassis.keys().cloned().collect();
         let has: Vec<String> = nb.ha_chassis.keys().cloned().collect();
-        match self.rng.below(28) {
+        let policies: Vec<String> = nb.router_policies.keys().cloned().collect();
+        match self.rng.below(30) {
             0 => {
                 let u = self.uuid();
                 nb.switches.insert(
@@ -501,6 +502,46 @@ impl Mutator {
                     nb.ha_chassis.get_mut(&h).unwrap().priority = self.rng.below(30) as i64;
                 }
             }
+            27 => {
+                // A router policy: allow, drop, or reroute to one or two next hops.
+                if let Some(r) = self.rng.pick(&routers).cloned() {
+                    let u = self.uuid();
+                    let (action, nexthops) = match self.rng.below(4) {
+                        0 => ("allow", vec![]),
+                        1 => ("drop", vec![]),
+                        2 => ("reroute", vec![self.ip()]),
+                        _ => ("reroute", vec![self.ip(), self.ip()]),
+                    };
+                    let mut p = RouterPolicy {
+                        priority: self.rng.below(3) as i64 * 100,
+                        match_: format!("ip4.dst == 10.{}.0.0/16", self.rng.below(4)),
+                        action: action.into(),
+                        nexthops,
+                        ..Default::default()
+                    };
+                    if self.rng.chance(30) {
+                        p.options.insert("pkt_mark".into(), "7".into());
+                    }
+                    nb.router_policies.insert(u.clone(), p);
+                    nb.routers.get_mut(&r).unwrap().policies.push(u);
+                }
+            }
+            28 => {
+                // A policy's next hops change, or it goes away.
+                if let Some(u) = self.rng.pick(&policies).cloned() {
+                    if self.rng.chance(50) {
+                        let ip = self.ip();
+                        let p = nb.router_policies.get_mut(&u).unwrap();
+                        p.action = "reroute".into();
+                        p.nexthops.push(ip);
+                    } else {
+                        nb.router_policies.remove(&u);
+                        for lr in nb.routers.values_mut() {
+                            lr.policies.retain(|x| x != &u);
+                        }
+                    }
+                }
+            }
             _ => {
                 // Flip a chassis feature flag: changes flows on every datapath.
                 if let Some(ch) = ctx.chassis.first_mut() {
@@ -607,6 +648,7 @@ fn nb_changes(old: &Northbound, new: &Northbound, old_ctx: &SbContext, ctx: &SbC
         routers: changed_keys(&old.routers, &new.routers),
         router_ports: changed_keys(&old.router_ports, &new.router_ports),
         static_routes: changed_keys(&old.static_routes, &new.static_routes),
+        router_policies: changed_keys(&old.router_policies, &new.router_policies),
         nats: changed_keys(&old.nats, &new.nats),
         dhcp_options: changed_keys(&old.dhcp_options, &new.dhcp_options),
         load_balancers: changed_keys(&old.load_balancers, &new.load_balancers),
@@ -659,7 +701,7 @@ fn apply(sb: &mut Southbound, d: &SbDiff) {
 #[test]
 fn change_driven_updates_match_full_after_random_changes() {
     for seed in [
-        "seed4", "seed7", "seed8", "seed9", "seed10", "seed11", "seed12", "seed13", "seed15",
+        "seed4", "seed7", "seed8", "seed9", "seed10", "seed11", "seed12", "seed13", "seed15", "seed16",
     ] {
         let local = change_driven_run(seed);
         eprintln!("{seed}: {local} local updates of 400");

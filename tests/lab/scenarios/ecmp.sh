@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# ECMP and discard static routes on a distributed router: lr1 joins ls1 (client@hv1)
+# ECMP and discard static routes, and router policies, on a distributed router: lr1 joins ls1 (client@hv1)
 # and ls2, where two next-hop "routers" nh1@hv2 and nh2@hv3 both own 10.61.0.1 (on
 # their loopback) behind the prefix 10.61.0.0/24. Two routes for that prefix make one
 # ECMP group: new connections from the client are spread over both next hops (each
-# serves its name over HTTP); deleting one route sends everything to the other. A
-# discard route drops its prefix at the router.
+# serves its name over HTTP); deleting one route sends everything to the other. Router
+# policies override the routes: a reroute to one next hop, an ECMP reroute to both, a
+# drop for TCP only. A discard route drops its prefix at the router.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 scenario_begin ecmp
@@ -74,6 +75,24 @@ step "deleting nh1's route sends everything to nh2"
 nbctl --wait=hv lr-route-del lr1 10.61.0.0/24 $NH1
 out=$(answers 6); info "6 connections: $(echo $out)"
 [ "$out" = "6 nh2" ] || fail "with nh1's route gone all connections must reach nh2: $out"
+
+step "router policies: reroute to nh1 against the route to nh2, then to both, then drop TCP"
+nbctl --wait=hv lr-policy-add lr1 1000 "ip4.dst == 10.61.0.0/24" reroute $NH1
+nbctl lr-policy-list lr1 | sed 's/^/    /'
+out=$(answers 6); info "6 connections: $(echo $out)"
+[ "$out" = "6 nh1" ] || fail "the reroute policy must send all connections to nh1: $out"
+nbctl lr-policy-del lr1 1000
+nbctl --wait=hv lr-policy-add lr1 1000 "ip4.dst == 10.61.0.0/24" reroute $NH1,$NH2
+out=$(answers 24); info "24 connections: $(echo $out)"
+has -x "[0-9]* nh1" <<<"$out" || fail "no connection reached nh1 over the ECMP policy: $out"
+has -x "[0-9]* nh2" <<<"$out" || fail "no connection reached nh2 over the ECMP policy: $out"
+nbctl --wait=hv lr-policy-add lr1 2000 "ip4.dst == 10.61.0.0/24 && tcp" drop
+out=$(answers 2); info "2 connections: $(echo $out)"
+[ "$out" = "2 no-answer" ] || fail "the drop policy must stop TCP to $DEST: $out"
+ping_ok client $DEST 2
+nbctl --wait=hv lr-policy-del lr1
+out=$(answers 4); info "without policies, 4 connections: $(echo $out)"
+[ "$out" = "4 nh2" ] || fail "with the policies gone the route to nh2 must apply again: $out"
 
 step "a discard route drops its prefix at the router"
 for vm in nh1 nh2; do nsx $vm ip addr add 10.62.0.1/32 dev lo; done

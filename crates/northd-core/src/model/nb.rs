@@ -20,6 +20,7 @@ pub struct Northbound {
     pub routers: BTreeMap<Uuid, LogicalRouter>,
     pub router_ports: BTreeMap<Uuid, LogicalRouterPort>,
     pub static_routes: BTreeMap<Uuid, StaticRoute>,
+    pub router_policies: BTreeMap<Uuid, RouterPolicy>,
     pub load_balancers: BTreeMap<Uuid, LoadBalancer>,
     pub address_sets: BTreeMap<Uuid, AddressSet>,
     pub port_groups: BTreeMap<Uuid, PortGroup>,
@@ -112,6 +113,8 @@ pub struct LogicalRouter {
     pub ports: Vec<Uuid>,
     /// `Logical_Router_Static_Route` UUIDs.
     pub static_routes: Vec<Uuid>,
+    /// `Logical_Router_Policy` UUIDs.
+    pub policies: Vec<Uuid>,
     /// `NAT` UUIDs.
     pub nat: Vec<Uuid>,
     /// `Load_Balancer` UUIDs.
@@ -146,6 +149,21 @@ pub struct StaticRoute {
     /// `None`/`dst-ip` or `src-ip`.
     pub policy: Option<String>,
     pub route_table: String,
+    pub options: Map,
+    pub external_ids: Map,
+}
+
+/// One NB `Logical_Router_Policy` row: packets matching `match_` (logical-flow syntax) at
+/// `priority` are allowed, dropped or rerouted to `nexthops` (or the older `nexthop`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RouterPolicy {
+    pub priority: i64,
+    pub match_: String,
+    /// `allow`, `drop` or `reroute`.
+    pub action: String,
+    pub nexthop: Option<String>,
+    pub nexthops: Vec<String>,
+    /// `pkt_mark`.
     pub options: Map,
     pub external_ids: Map,
 }

@@ -124,6 +124,7 @@ pub fn load_nb(db: &Value) -> Northbound {
                 name: string(r, "name"),
                 ports: strings(r, "ports"),
                 static_routes: strings(r, "static_routes"),
+                policies: strings(r, "policies"),
                 nat: strings(r, "nat"),
                 load_balancers: strings(r, "load_balancer"),
                 options: map(r, "options"),
@@ -186,6 +187,20 @@ pub fn load_nb(db: &Value) -> Northbound {
                 output_port: opt_string(r, "output_port"),
                 policy: opt_string(r, "policy"),
                 route_table: string(r, "route_table"),
+                options: map(r, "options"),
+                external_ids: map(r, "external_ids"),
+            },
+        );
+    }
+    for r in rows(db, "Logical_Router_Policy") {
+        nb.router_policies.insert(
+            uuid(r),
+            RouterPolicy {
+                priority: r["priority"].as_i64().unwrap_or(0),
+                match_: string(r, "match"),
+                action: string(r, "action"),
+                nexthop: opt_string(r, "nexthop"),
+                nexthops: strings(r, "nexthops"),
                 options: map(r, "options"),
                 external_ids: map(r, "external_ids"),
             },
