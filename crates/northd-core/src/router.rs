@@ -164,6 +164,14 @@ pub(crate) fn router_flows(v: &RouterView) -> Vec<LogicalFlow> {
 
     // Routing.
     f.add(Stage::LrInIpRoutingPre, 0, "1", "reg7 = 0; next;");
+    for (port, table) in &v.routes.port_tables {
+        f.add(
+            Stage::LrInIpRoutingPre,
+            100,
+            format!("inport == {}", quoted(port)),
+            format!("reg7 = {table}; next;"),
+        );
+    }
     f.add(Stage::LrInIpRouting, 10550, "nd_rs || nd_ra", "drop;");
     f.add(Stage::LrInIpRouting, 0, "1", "drop;");
     for r in &v.routes.single {
@@ -228,7 +236,13 @@ struct RouteOut<'a> {
 }
 
 /// A route's match and priority in `lr_in_ip_routing`.
-fn route_match(prefix: &Cidr, src_policy: bool, offset: u16, inport: Option<&str>) -> (String, u16) {
+fn route_match(
+    prefix: &Cidr,
+    src_policy: bool,
+    offset: u16,
+    table: u32,
+    inport: Option<&str>,
+) -> (String, u16) {
     let fam = if prefix.is_ipv4() { "4" } else { "6" };
     let dir = if src_policy { "src" } else { "dst" };
     let offset = if src_policy { 0 } else { offset };
@@ -236,8 +250,8 @@ fn route_match(prefix: &Cidr, src_policy: bool, offset: u16, inport: Option<&str
     if let Some(p) = inport {
         m.push_str(&format!("inport == {} && ", quoted(p)));
     }
-    if offset == 1 {
-        m.push_str("reg7 == 0 && ");
+    if table != 0 || offset == 1 {
+        m.push_str(&format!("reg7 == {table} && "));
     }
     m.push_str(&format!("ip{fam}.{dir} == {}", prefix.network_string()));
     (m, u16::from(prefix.plen) * 3 + offset)
@@ -257,6 +271,7 @@ fn route_flow(
     prefix: &Cidr,
     src_policy: bool,
     offset: u16,
+    table: u32,
     inport: Option<&str>,
     out: RouteOut<'_>,
 ) {
@@ -268,7 +283,7 @@ fn route_flow(
     } = out;
     let v4 = prefix.is_ipv4();
     let (nh_reg, src_reg) = route_regs(v4);
-    let (m, prio) = route_match(prefix, src_policy, offset, inport);
+    let (m, prio) = route_match(prefix, src_policy, offset, table, inport);
     let nh = match nexthop {
         Some(ip) => ip.to_string(),
         None => format!("ip{}.dst", if v4 { "4" } else { "6" }),
@@ -287,7 +302,7 @@ fn route_flow(
 
 fn static_route(r: &Route, f: &mut FlowBuilder) {
     let Some(via) = &r.via else {
-        let (m, prio) = route_match(&r.prefix, r.src_policy, 1, None);
+        let (m, prio) = route_match(&r.prefix, r.src_policy, 1, r.table, None);
         f.add(Stage::LrInIpRouting, prio, m, "drop;");
         return;
     };
@@ -296,6 +311,7 @@ fn static_route(r: &Route, f: &mut FlowBuilder) {
         &r.prefix,
         r.src_policy,
         1,
+        r.table,
         None,
         RouteOut {
             nexthop: Some(via.nexthop),
@@ -311,7 +327,7 @@ fn static_route(r: &Route, f: &mut FlowBuilder) {
 /// member's next hop and port. A discard member is selectable but has no flow.
 fn ecmp_route(g: &EcmpGroup, f: &mut FlowBuilder) {
     let Some(first) = g.members.first() else { return };
-    let (m, prio) = route_match(&first.prefix, first.src_policy, 1, None);
+    let (m, prio) = route_match(&first.prefix, first.src_policy, 1, first.table, None);
     let ids: Vec<String> = (1..=g.members.len()).map(|i| i.to_string()).collect();
     f.add(
         Stage::LrInIpRouting,
@@ -440,6 +456,7 @@ pub(crate) fn router_port_flows(v: &RouterPortView) -> Vec<LogicalFlow> {
             c,
             false,
             2,
+            0,
             lla.then_some(v.name.as_str()),
             RouteOut {
                 nexthop: None,

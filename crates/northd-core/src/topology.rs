@@ -113,6 +113,8 @@ pub(crate) struct SwitchPortView {
 pub(crate) struct Route {
     pub prefix: Cidr,
     pub src_policy: bool,
+    /// Route table id (0: the main table).
+    pub table: u32,
     /// Where matching packets go; `None` for a `discard` route, which drops them.
     pub via: Option<RouteVia>,
 }
@@ -135,6 +137,30 @@ pub(crate) struct Routes {
     /// IPv6 next hops as the routes spell them, valid routes or not: northd solicits
     /// each one (`lr_in_arp_request`).
     pub ipv6_nexthops: Vec<(String, std::net::Ipv6Addr)>,
+    /// Router ports with `options:route_table`, and the id of that table: packets entering
+    /// there are routed by that table's routes (and the main table's).
+    pub port_tables: Vec<(String, u32)>,
+}
+
+/// Route table ids of one router, numbered from 1 as northd numbers them: first the
+/// ports' tables in port order, then the tables only routes name, in route order.
+#[derive(Default)]
+struct RouteTables(Vec<String>);
+
+impl RouteTables {
+    fn id(&mut self, name: &str) -> u32 {
+        if name.is_empty() {
+            return 0;
+        }
+        let i = match self.0.iter().position(|t| t == name) {
+            Some(i) => i,
+            None => {
+                self.0.push(name.to_string());
+                self.0.len() - 1
+            }
+        };
+        u32::try_from(i + 1).unwrap_or(0)
+    }
 }
 
 /// A router policy as `lr_in_policy` applies it: `match_` at `priority`.
@@ -1212,6 +1238,14 @@ fn resolve_routes(
     let gateway_router = lr.options.contains_key("chassis");
     let mut out = Vec::new();
     let mut ipv6_nexthops = Vec::new();
+    let mut tables = RouteTables::default();
+    let port_tables: Vec<(String, u32)> = ports
+        .iter()
+        .filter_map(|(p, _)| {
+            let t = p.options.get("route_table").filter(|t| !t.is_empty())?;
+            Some((p.name.clone(), tables.id(t)))
+        })
+        .collect();
     // Sorted so that the winner among conflicting routes does not depend on set order.
     let mut route_ids = lr.static_routes.clone();
     route_ids.sort();
@@ -1254,6 +1288,7 @@ fn resolve_routes(
             out.push(Route {
                 prefix,
                 src_policy: r.policy.as_deref() == Some("src-ip"),
+                table: tables.id(&r.route_table),
                 via: None,
             });
             continue;
@@ -1265,10 +1300,6 @@ fn resolve_routes(
                 continue;
             }
         };
-        if !r.route_table.is_empty() {
-            w.push(bad("route tables are not supported"));
-            continue;
-        }
         if nexthop.is_ipv4() != prefix.is_ipv4() {
             w.push(bad("nexthop and prefix address families differ"));
             continue;
@@ -1306,6 +1337,7 @@ fn resolve_routes(
         out.push(Route {
             prefix,
             src_policy: r.policy.as_deref() == Some("src-ip"),
+            table: tables.id(&r.route_table),
             via: Some(RouteVia {
                 nexthop,
                 out_port,
@@ -1318,6 +1350,7 @@ fn resolve_routes(
     ipv6_nexthops.sort();
     ipv6_nexthops.dedup();
     routes.ipv6_nexthops = ipv6_nexthops;
+    routes.port_tables = port_tables;
     routes
 }
 
@@ -1440,9 +1473,9 @@ fn group_ecmp(routes: Vec<Route>) -> Routes {
     }
     let mut single: Vec<Option<Route>> = Vec::new();
     let mut ecmp: Vec<EcmpGroup> = Vec::new();
-    let mut by_match: BTreeMap<(IpAddr, u8, bool), Slot> = BTreeMap::new();
+    let mut by_match: BTreeMap<(IpAddr, u8, bool, u32), Slot> = BTreeMap::new();
     for r in routes {
-        let key = (r.prefix.network(), r.prefix.plen, r.src_policy);
+        let key = (r.prefix.network(), r.prefix.plen, r.src_policy, r.table);
         match by_match.get(&key).copied() {
             Some(Slot::Group(g)) => ecmp[g].members.push(r),
             Some(Slot::Single(i)) => {
@@ -1467,6 +1500,7 @@ fn group_ecmp(routes: Vec<Route>) -> Routes {
         single: single.into_iter().flatten().collect(),
         ecmp,
         ipv6_nexthops: Vec::new(),
+        port_tables: Vec::new(),
     }
 }
 

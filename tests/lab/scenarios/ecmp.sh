@@ -5,7 +5,8 @@
 # ECMP group: new connections from the client are spread over both next hops (each
 # serves its name over HTTP); deleting one route sends everything to the other. Router
 # policies override the routes: a reroute to one next hop, an ECMP reroute to both, a
-# drop for TCP only. A discard route drops its prefix at the router.
+# drop for TCP only. A route table on the client's router port overrides the main table.
+# A discard route drops its prefix at the router.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 scenario_begin ecmp
@@ -93,6 +94,16 @@ ping_ok client $DEST 2
 nbctl --wait=hv lr-policy-del lr1
 out=$(answers 4); info "without policies, 4 connections: $(echo $out)"
 [ "$out" = "4 nh2" ] || fail "with the policies gone the route to nh2 must apply again: $out"
+
+step "route table t1 on ls1's router port: its route to nh1 wins over the main table's to nh2"
+nbctl lrp-set-options lr1-ls1 route_table=t1
+nbctl --wait=hv --route-table=t1 lr-route-add lr1 10.61.0.0/24 $NH1
+out=$(answers 6); info "6 connections: $(echo $out)"
+[ "$out" = "6 nh1" ] || fail "packets from ls1 must follow route table t1 to nh1: $out"
+nbctl --wait=hv lrp-set-options lr1-ls1
+out=$(answers 4); info "port back on the main table, 4 connections: $(echo $out)"
+[ "$out" = "4 nh2" ] || fail "without its route table ls1's packets must follow the main table to nh2: $out"
+nbctl --route-table=t1 lr-route-del lr1 10.61.0.0/24
 
 step "a discard route drops its prefix at the router"
 for vm in nh1 nh2; do nsx $vm ip addr add 10.62.0.1/32 dev lo; done
