@@ -104,6 +104,13 @@ pub fn apply(model: &mut Northbound, changes: &Changes) -> NbChanges {
             o.router_policies.insert(k);
         }
     );
+    table!(
+        nb::LoadBalancerGroup::TABLE,
+        load_balancer_groups,
+        |o: &mut NbChanges, k| {
+            o.load_balancer_groups.insert(k);
+        }
+    );
     table!(nb::LoadBalancer::TABLE, load_balancers, |o: &mut NbChanges, k| {
         o.load_balancers.insert(k);
     });

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use northd_core::{
     Acl, AddressSet, Chassis, DhcpOptions, GatewayChassis, HaChassis, HaChassisGroup, LoadBalancer,
-    LogicalRouter, LogicalRouterPort, LogicalSwitch, LogicalSwitchPort, Nat, NbGlobal, Northbound, PortGroup,
-    RouterPolicy, SbContext, StaticRoute,
+    LoadBalancerGroup, LogicalRouter, LogicalRouterPort, LogicalSwitch, LogicalSwitchPort, Nat, NbGlobal,
+    Northbound, PortGroup, RouterPolicy, SbContext, StaticRoute,
 };
 use ovn_db::{nb, sb};
 use ovsdb::typed::Table;
@@ -26,6 +26,7 @@ pub const NB_TABLES: &[&str] = &[
     nb::LogicalRouterStaticRoute::TABLE,
     nb::LogicalRouterPolicy::TABLE,
     nb::LoadBalancer::TABLE,
+    nb::LoadBalancerGroup::TABLE,
     nb::AddressSet::TABLE,
     nb::PortGroup::TABLE,
     nb::Acl::TABLE,
@@ -99,6 +100,9 @@ pub fn northbound(t: &Tables) -> Northbound {
                 name: col!(r, Ls, COL_NAME => name),
                 ports: uuid_strings(col!(r, Ls, COL_PORTS => ports)),
                 load_balancers: uuid_strings(col!(r, Ls, COL_LOAD_BALANCER => load_balancer)),
+                load_balancer_groups: uuid_strings(
+                    col!(r, Ls, COL_LOAD_BALANCER_GROUP => load_balancer_group),
+                ),
                 acls: uuid_strings(col!(r, Ls, COL_ACLS => acls)),
                 other_config: col!(r, Ls, COL_OTHER_CONFIG => other_config),
                 external_ids: col!(r, Ls, COL_EXTERNAL_IDS => external_ids),
@@ -132,6 +136,9 @@ pub fn northbound(t: &Tables) -> Northbound {
                 policies: uuid_strings(col!(r, Lr, COL_POLICIES => policies)),
                 nat: uuid_strings(col!(r, Lr, COL_NAT => nat)),
                 load_balancers: uuid_strings(col!(r, Lr, COL_LOAD_BALANCER => load_balancer)),
+                load_balancer_groups: uuid_strings(
+                    col!(r, Lr, COL_LOAD_BALANCER_GROUP => load_balancer_group),
+                ),
                 options: col!(r, Lr, COL_OPTIONS => options),
                 enabled: col!(r, Lr, COL_ENABLED => enabled),
                 external_ids: col!(r, Lr, COL_EXTERNAL_IDS => external_ids),
@@ -182,6 +189,16 @@ pub fn northbound(t: &Tables) -> Northbound {
                 external_ids: col!(r, Pol, COL_EXTERNAL_IDS => external_ids),
             };
             (u, p)
+        })
+        .collect();
+    type Lbg = nb::LoadBalancerGroup;
+    out.load_balancer_groups = rows::<Lbg>(t)
+        .map(|(u, r)| {
+            let g = LoadBalancerGroup {
+                name: col!(r, Lbg, COL_NAME => name),
+                load_balancers: uuid_strings(col!(r, Lbg, COL_LOAD_BALANCER => load_balancer)),
+            };
+            (u, g)
         })
         .collect();
     out.load_balancers = rows::<Lb>(t)

@@ -280,15 +280,15 @@ fn multicast_groups(t: &Topology, sb: &mut Southbound) {
 }
 
 fn load_balancers(nb: &Northbound, t: &Topology, sb: &mut Southbound) {
-    let mut users: BTreeMap<&str, BTreeSet<Uuid>> = BTreeMap::new();
+    let mut users: BTreeMap<Uuid, BTreeSet<Uuid>> = BTreeMap::new();
     for (ls_uuid, ls) in &nb.switches {
-        for lb in &ls.load_balancers {
+        for lb in nb.lbs_with_groups(&ls.load_balancers, &ls.load_balancer_groups) {
             users.entry(lb).or_default().insert(ls_uuid.clone());
         }
     }
     for (lb_uuid, dps) in users {
-        if let Some(lb) = load_balancer(nb, t, sb, lb_uuid, &dps) {
-            sb.load_balancers.insert(lb_uuid.to_string(), lb);
+        if let Some(lb) = load_balancer(nb, t, sb, &lb_uuid, &dps) {
+            sb.load_balancers.insert(lb_uuid, lb);
         }
     }
 }

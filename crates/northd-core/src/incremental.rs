@@ -28,6 +28,7 @@ pub struct NbChanges {
     pub nats: BTreeSet<Uuid>,
     pub dhcp_options: BTreeSet<Uuid>,
     pub load_balancers: BTreeSet<Uuid>,
+    pub load_balancer_groups: BTreeSet<Uuid>,
     /// Some `Address_Set` or `Port_Group` row changed.
     pub named_sets: bool,
     /// `Port_Group` rows that changed (their ACLs apply to the switches they span).
@@ -66,8 +67,12 @@ pub(crate) struct Owners {
     pub children: HashMap<Uuid, Vec<Uuid>>,
     /// Load balancer → datapaths that reference it.
     pub lb_users: HashMap<Uuid, BTreeSet<Uuid>>,
-    /// Load balancers each datapath references.
+    /// Load balancers each datapath applies (its own and its groups').
     pub dp_lbs: HashMap<Uuid, Vec<Uuid>>,
+    /// Load balancer group → datapaths that list it.
+    pub group_users: HashMap<Uuid, BTreeSet<Uuid>>,
+    /// Load balancer groups each datapath lists.
+    pub dp_groups: HashMap<Uuid, Vec<Uuid>>,
     /// LRP name → router.
     pub lrp_router: HashMap<String, Uuid>,
     /// ACL → switches listing it in their `acls`.
@@ -164,6 +169,14 @@ impl Owners {
                 }
             }
         }
+        for g in self.dp_groups.remove(dp).unwrap_or_default() {
+            if let Some(s) = self.group_users.get_mut(&g) {
+                s.remove(dp);
+                if s.is_empty() {
+                    self.group_users.remove(&g);
+                }
+            }
+        }
         for a in self.dp_acls.remove(dp).unwrap_or_default() {
             if let Some(users) = self.acl_users.get_mut(&a) {
                 users.remove(dp);
@@ -189,7 +202,8 @@ impl Owners {
     }
 
     fn add(&mut self, nb: &Northbound, dp: &Uuid) {
-        let (children, lbs): (Vec<Uuid>, Vec<Uuid>) = if let Some(ls) = nb.switches.get(dp) {
+        type Parts = (Vec<Uuid>, Vec<Uuid>, Vec<Uuid>);
+        let (children, lbs, groups): Parts = if let Some(ls) = nb.switches.get(dp) {
             for a in &ls.acls {
                 self.acl_users.entry(a.clone()).or_default().insert(dp.clone());
             }
@@ -203,7 +217,11 @@ impl Owners {
                     self.link_ports.insert(p.clone());
                 }
             }
-            (ls.ports.clone(), ls.load_balancers.clone())
+            (
+                ls.ports.clone(),
+                nb.lbs_with_groups(&ls.load_balancers, &ls.load_balancer_groups),
+                ls.load_balancer_groups.clone(),
+            )
         } else if let Some(lr) = nb.routers.get(dp) {
             let mut names = Vec::new();
             for p in &lr.ports {
@@ -223,7 +241,11 @@ impl Owners {
             c.extend(lr.static_routes.iter().cloned());
             c.extend(lr.policies.iter().cloned());
             c.extend(lr.nat.iter().cloned());
-            (c, lr.load_balancers.clone())
+            (
+                c,
+                nb.lbs_with_groups(&lr.load_balancers, &lr.load_balancer_groups),
+                lr.load_balancer_groups.clone(),
+            )
         } else {
             return;
         };
@@ -234,8 +256,12 @@ impl Owners {
         for lb in &lbs {
             self.lb_users.entry(lb.clone()).or_default().insert(dp.clone());
         }
+        for g in &groups {
+            self.group_users.entry(g.clone()).or_default().insert(dp.clone());
+        }
         self.children.insert(dp.clone(), children);
         self.dp_lbs.insert(dp.clone(), lbs);
+        self.dp_groups.insert(dp.clone(), groups);
     }
 
     fn name_peers(&mut self, dp: &Uuid, names: Vec<String>) {
@@ -342,6 +368,11 @@ pub(crate) fn affected(
     }
     for lb in &ch.load_balancers {
         if let Some(us) = owners.lb_users.get(lb) {
+            d.extend(us.iter().cloned());
+        }
+    }
+    for g in &ch.load_balancer_groups {
+        if let Some(us) = owners.group_users.get(g) {
             d.extend(us.iter().cloned());
         }
     }
@@ -471,6 +502,20 @@ fn router_neighbours(nb: &Northbound, t: &Topology, owners: &Owners, r: &Uuid) -
     out
 }
 
+/// Copies the load balancers a datapath applies, and its groups, into a sub-input.
+fn copy_lbs(nb: &Northbound, s: &mut Northbound, own: &[Uuid], groups: &[Uuid]) {
+    for g in groups {
+        if let Some(r) = nb.load_balancer_groups.get(g) {
+            s.load_balancer_groups.insert(g.clone(), r.clone());
+        }
+    }
+    for lb in nb.lbs_with_groups(own, groups) {
+        if let Some(r) = nb.load_balancers.get(&lb) {
+            s.load_balancers.insert(lb, r.clone());
+        }
+    }
+}
+
 /// A copy of the NB restricted to `ctx` datapaths and the rows they reference.
 pub(crate) fn sub_northbound(nb: &Northbound, ctx: &BTreeSet<Uuid>) -> Northbound {
     let mut s = Northbound {
@@ -498,11 +543,7 @@ pub(crate) fn sub_northbound(nb: &Northbound, ctx: &BTreeSet<Uuid>) -> Northboun
                     s.switch_ports.insert(p.clone(), r.clone());
                 }
             }
-            for lb in &ls.load_balancers {
-                if let Some(r) = nb.load_balancers.get(lb) {
-                    s.load_balancers.insert(lb.clone(), r.clone());
-                }
-            }
+            copy_lbs(nb, &mut s, &ls.load_balancers, &ls.load_balancer_groups);
             for a in &ls.acls {
                 if let Some(r) = nb.acls.get(a) {
                     s.acls.insert(a.clone(), r.clone());
@@ -545,11 +586,7 @@ pub(crate) fn sub_northbound(nb: &Northbound, ctx: &BTreeSet<Uuid>) -> Northboun
                     s.nats.insert(n.clone(), r.clone());
                 }
             }
-            for lb in &lr.load_balancers {
-                if let Some(r) = nb.load_balancers.get(lb) {
-                    s.load_balancers.insert(lb.clone(), r.clone());
-                }
-            }
+            copy_lbs(nb, &mut s, &lr.load_balancers, &lr.load_balancer_groups);
             s.routers.insert(u.clone(), lr.clone());
         }
     }

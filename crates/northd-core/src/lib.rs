@@ -35,8 +35,8 @@ pub use incremental::{Delta, NbChanges};
 pub use model::Map;
 pub use model::nb::{
     Acl, AddressSet, Chassis, DhcpOptions, GatewayChassis, HaChassis, HaChassisGroup, LoadBalancer,
-    LogicalRouter, LogicalRouterPort, LogicalSwitch, LogicalSwitchPort, Nat, NbGlobal, Northbound, PortGroup,
-    RouterPolicy, SbContext, StaticRoute, Uuid,
+    LoadBalancerGroup, LogicalRouter, LogicalRouterPort, LogicalSwitch, LogicalSwitchPort, Nat, NbGlobal,
+    Northbound, PortGroup, RouterPolicy, SbContext, StaticRoute, Uuid,
 };
 pub use model::sb::{
     DatapathBinding, DatapathKind, LogicalFlow, MulticastGroup, PortBinding, SbHaChassisGroup,

@@ -649,7 +649,7 @@ impl Topology {
             let chassis = lr.options.get("chassis").filter(|c| !c.is_empty()).cloned();
             router_gw.insert(u, chassis);
             let mut list = Vec::new();
-            for lbu in &lr.load_balancers {
+            for lbu in &nb.lbs_with_groups(&lr.load_balancers, &lr.load_balancer_groups) {
                 match t.parsed_lbs.get(lbu) {
                     Some(p) => list.push(p),
                     None => w.push(Warning::Dangling {
@@ -770,7 +770,7 @@ impl Topology {
                 );
             }
             let mut lb_list = Vec::new();
-            for lbu in &ls.load_balancers {
+            for lbu in &nb.lbs_with_groups(&ls.load_balancers, &ls.load_balancer_groups) {
                 match t.parsed_lbs.get(lbu) {
                     Some(p) => lb_list.push(p.clone()),
                     None => w.push(Warning::Dangling {

@@ -111,7 +111,8 @@ impl Mutator {
         let gcs: Vec<String> = nb.gateway_chassis.keys().cloned().collect();
         let has: Vec<String> = nb.ha_chassis.keys().cloned().collect();
         let policies: Vec<String> = nb.router_policies.keys().cloned().collect();
-        match self.rng.below(30) {
+        let groups: Vec<String> = nb.load_balancer_groups.keys().cloned().collect();
+        match self.rng.below(32) {
             0 => {
                 let u = self.uuid();
                 nb.switches.insert(
@@ -315,6 +316,9 @@ impl Mutator {
                     }
                     for r in nb.routers.values_mut() {
                         r.load_balancers.retain(|x| x != &l);
+                    }
+                    for g in nb.load_balancer_groups.values_mut() {
+                        g.load_balancers.retain(|x| x != &l);
                     }
                 }
             }
@@ -542,6 +546,43 @@ impl Mutator {
                     }
                 }
             }
+            29 => {
+                // A load balancer group with one or two LBs, attached to a switch or router.
+                let u = self.uuid();
+                let mut g = LoadBalancerGroup {
+                    name: format!("lbg{}", self.counter),
+                    ..Default::default()
+                };
+                for _ in 0..2 {
+                    if let Some(lb) = self.rng.pick(&lbs).cloned()
+                        && !g.load_balancers.contains(&lb)
+                    {
+                        g.load_balancers.push(lb);
+                    }
+                }
+                nb.load_balancer_groups.insert(u.clone(), g);
+                if self.rng.chance(50) {
+                    if let Some(ls) = self.rng.pick(&switches).cloned() {
+                        nb.switches.get_mut(&ls).unwrap().load_balancer_groups.push(u);
+                    }
+                } else if let Some(lr) = self.rng.pick(&routers).cloned() {
+                    nb.routers.get_mut(&lr).unwrap().load_balancer_groups.push(u);
+                }
+            }
+            30 => {
+                // A group gains or loses a load balancer (only the group row changes).
+                if let Some(g) = self.rng.pick(&groups).cloned()
+                    && let Some(lb) = self.rng.pick(&lbs).cloned()
+                {
+                    let g = nb.load_balancer_groups.get_mut(&g).unwrap();
+                    match g.load_balancers.iter().position(|x| *x == lb) {
+                        Some(i) => {
+                            g.load_balancers.remove(i);
+                        }
+                        None => g.load_balancers.push(lb),
+                    }
+                }
+            }
             _ => {
                 // Flip a chassis feature flag: changes flows on every datapath.
                 if let Some(ch) = ctx.chassis.first_mut() {
@@ -652,6 +693,7 @@ fn nb_changes(old: &Northbound, new: &Northbound, old_ctx: &SbContext, ctx: &SbC
         nats: changed_keys(&old.nats, &new.nats),
         dhcp_options: changed_keys(&old.dhcp_options, &new.dhcp_options),
         load_balancers: changed_keys(&old.load_balancers, &new.load_balancers),
+        load_balancer_groups: changed_keys(&old.load_balancer_groups, &new.load_balancer_groups),
         named_sets: old.address_sets != new.address_sets || old.port_groups != new.port_groups,
         port_groups: changed_keys(&old.port_groups, &new.port_groups),
         acls: changed_keys(&old.acls, &new.acls),

@@ -70,3 +70,15 @@ step "without the LB the VIP is dead"
 nbctl --wait=hv ls-lb-del ls2 lb1
 if get $VIP >/dev/null; then fail "VIP still answers after ls-lb-del"; fi
 info "VIP no longer answers"
+
+step "lb1 through a load balancer group on ls2 (as ovn-kubernetes attaches services)"
+grp=$(nbctl create load_balancer_group name=lbg-web)
+on_cleanup nbctl --if-exists destroy load_balancer_group "$grp"
+nbctl add load_balancer_group "$grp" load_balancer "$(nbctl --bare --columns=_uuid find load_balancer name=lb1)"
+nbctl --wait=hv add logical_switch ls2 load_balancer_group "$grp"
+wait_for 10 "VIP answers through the group" get $VIP || fail "no HTTP answer from VIP $VIP:8000 through lbg-web"
+info "through the group: $(get $VIP)"
+nbctl --wait=hv clear load_balancer_group "$grp" load_balancer
+if get $VIP >/dev/null; then fail "VIP still answers after lb1 left the group"; fi
+info "lb1 out of the group: VIP no longer answers"
+nbctl remove logical_switch ls2 load_balancer_group "$grp"

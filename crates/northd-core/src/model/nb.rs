@@ -22,6 +22,7 @@ pub struct Northbound {
     pub static_routes: BTreeMap<Uuid, StaticRoute>,
     pub router_policies: BTreeMap<Uuid, RouterPolicy>,
     pub load_balancers: BTreeMap<Uuid, LoadBalancer>,
+    pub load_balancer_groups: BTreeMap<Uuid, LoadBalancerGroup>,
     pub address_sets: BTreeMap<Uuid, AddressSet>,
     pub port_groups: BTreeMap<Uuid, PortGroup>,
     pub acls: BTreeMap<Uuid, Acl>,
@@ -81,6 +82,8 @@ pub struct LogicalSwitch {
     pub ports: Vec<Uuid>,
     /// `Load_Balancer` UUIDs.
     pub load_balancers: Vec<Uuid>,
+    /// `Load_Balancer_Group` UUIDs: their load balancers apply as if listed here.
+    pub load_balancer_groups: Vec<Uuid>,
     /// `ACL` UUIDs.
     pub acls: Vec<Uuid>,
     /// Includes `requested-tnl-key`.
@@ -119,6 +122,8 @@ pub struct LogicalRouter {
     pub nat: Vec<Uuid>,
     /// `Load_Balancer` UUIDs.
     pub load_balancers: Vec<Uuid>,
+    /// `Load_Balancer_Group` UUIDs.
+    pub load_balancer_groups: Vec<Uuid>,
     /// Includes `chassis` (gateway router) and `requested-tnl-key`.
     pub options: Map,
     pub enabled: Option<bool>,
@@ -166,6 +171,31 @@ pub struct RouterPolicy {
     /// `pkt_mark`.
     pub options: Map,
     pub external_ids: Map,
+}
+
+/// One NB `Load_Balancer_Group` row: load balancers a switch or router takes as a set
+/// (ovn-kubernetes attaches its cluster-wide services this way).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadBalancerGroup {
+    pub name: String,
+    /// `Load_Balancer` UUIDs.
+    pub load_balancers: Vec<Uuid>,
+}
+
+impl Northbound {
+    /// The load balancers a switch or router applies: its own, then those of its groups
+    /// (in group order), each once. Groups that do not exist add nothing.
+    pub fn lbs_with_groups(&self, own: &[Uuid], groups: &[Uuid]) -> Vec<Uuid> {
+        let mut out = own.to_vec();
+        for g in groups.iter().filter_map(|g| self.load_balancer_groups.get(g)) {
+            for lb in &g.load_balancers {
+                if !out.contains(lb) {
+                    out.push(lb.clone());
+                }
+            }
+        }
+        out
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

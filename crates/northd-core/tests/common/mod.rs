@@ -94,6 +94,7 @@ pub fn load_nb(db: &Value) -> Northbound {
                 name: string(r, "name"),
                 ports: strings(r, "ports"),
                 load_balancers: strings(r, "load_balancer"),
+                load_balancer_groups: strings(r, "load_balancer_group"),
                 acls: strings(r, "acls"),
                 other_config: map(r, "other_config"),
                 external_ids: map(r, "external_ids"),
@@ -127,6 +128,7 @@ pub fn load_nb(db: &Value) -> Northbound {
                 policies: strings(r, "policies"),
                 nat: strings(r, "nat"),
                 load_balancers: strings(r, "load_balancer"),
+                load_balancer_groups: strings(r, "load_balancer_group"),
                 options: map(r, "options"),
                 enabled: opt_bool(r, "enabled"),
                 external_ids: map(r, "external_ids"),
@@ -203,6 +205,15 @@ pub fn load_nb(db: &Value) -> Northbound {
                 nexthops: strings(r, "nexthops"),
                 options: map(r, "options"),
                 external_ids: map(r, "external_ids"),
+            },
+        );
+    }
+    for r in rows(db, "Load_Balancer_Group") {
+        nb.load_balancer_groups.insert(
+            uuid(r),
+            LoadBalancerGroup {
+                name: string(r, "name"),
+                load_balancers: strings(r, "load_balancer"),
             },
         );
     }
