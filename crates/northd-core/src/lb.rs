@@ -140,6 +140,8 @@ pub(crate) struct LbView {
     pub lb: ParsedLb,
     pub datapath: Uuid,
     pub on_router: bool,
+    /// On a router whose `lb_force_snat_ip` SNATs load balanced traffic.
+    pub router_force_snat: bool,
     pub globals: Globals,
 }
 
@@ -219,15 +221,22 @@ fn router_lb_flows(v: &LbView, f: &mut FlowBuilder) {
         );
 
         let (act, is_lb) = vip_action(vip, lb, g, false);
-        let action = if lb.skip_snat {
+        let flag = if lb.skip_snat {
+            Some("skip_snat")
+        } else if v.router_force_snat {
+            Some("force_snat")
+        } else {
+            None
+        };
+        let action = if let Some(flag) = flag {
             let tail = if is_lb && g.ct_lb_related {
-                "; skip_snat);"
+                format!("; {flag});")
             } else if is_lb {
-                ");"
+                ");".to_string()
             } else {
-                ""
+                String::new()
             };
-            format!("flags.skip_snat_for_lb = 1; {act}{tail}")
+            format!("flags.{flag}_for_lb = 1; {act}{tail}")
         } else if is_lb {
             format!("{act});")
         } else {

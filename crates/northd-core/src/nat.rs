@@ -9,7 +9,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use crate::addresses::{Cidr, Mac};
+use crate::addresses::{Cidr, LrpNetworks, Mac};
 use crate::flows::{FlowBuilder, Stage};
 use crate::model::nb::Nat;
 use crate::warning::{RowRef, Warning};
@@ -138,9 +138,11 @@ pub(crate) fn forwarded_ips(nats: &[ParsedNat], lb_ips: &[IpAddr]) -> Vec<IpAddr
 }
 
 /// The router-wide NAT flows.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn router_nat_flows(
     nats: &[ParsedNat],
     is_gateway: bool,
+    force_snat_dnat: bool,
     dgp: Option<&crate::dgp::RouterDgp>,
     ct_flag: &str,
     arp_reply: &str,
@@ -183,10 +185,16 @@ pub(crate) fn router_nat_flows(
             format!(",{}", n.port_range)
         };
         if n.dnats() {
-            let action = if n.stateless {
-                format!("flags.loopback = 1; ip4.dst={}; next;", n.logical)
+            // A DNATed connection leaves with `dnat_force_snat_ip` as its source.
+            let force = if force_snat_dnat {
+                "flags.force_snat_for_dnat = 1; "
             } else {
-                format!("flags.loopback = 1; ct_dnat({}{range});", n.logical)
+                ""
+            };
+            let action = if n.stateless {
+                format!("{force}flags.loopback = 1; ip4.dst={}; next;", n.logical)
+            } else {
+                format!("{force}flags.loopback = 1; ct_dnat({}{range});", n.logical)
             };
             f.add(Stage::LrInDnat, 100, format!("ip && ip4.dst == {ext}"), action);
         }
@@ -205,5 +213,51 @@ pub(crate) fn router_nat_flows(
                 );
             }
         }
+    }
+}
+
+/// `build_lrouter_force_snat_flows`: a gateway router's `dnat_force_snat_ip` and
+/// `lb_force_snat_ip` addresses SNAT what was DNATed or load balanced, and replies to
+/// them are unSNATed.
+pub(crate) fn force_snat_flows(fs: &crate::topology::ForceSnat, f: &mut FlowBuilder) {
+    for (ips, context) in [(&fs.dnat, "dnat"), (&fs.lb, "lb")] {
+        for ip in ips {
+            let v = if ip.is_ipv4() { "4" } else { "6" };
+            f.add(
+                Stage::LrInUnsnat,
+                110,
+                format!("ip{v} && ip{v}.dst == {ip}"),
+                "ct_snat;",
+            );
+            f.add(
+                Stage::LrOutSnat,
+                100,
+                format!("flags.force_snat_for_{context} == 1 && ip{v}"),
+                format!("ct_snat({ip});"),
+            );
+        }
+    }
+}
+
+/// `build_lrouter_force_snat_flows_op`: with `lb_force_snat_ip=router_ip`, load balanced
+/// traffic leaving by a port takes the port's first IPv4 / IPv6 address.
+pub(crate) fn port_force_snat_flows(n: &LrpNetworks, key: &str, f: &mut FlowBuilder) {
+    // The IPv6 list always ends with the port's link-local address, which does not count.
+    let v6 = if n.ipv6.len() > 1 { n.ipv6.first() } else { None };
+    for (c, v) in [(n.ipv4.first(), "4"), (v6, "6")] {
+        let Some(c) = c else { continue };
+        let ip = c.addr;
+        f.add(
+            Stage::LrInUnsnat,
+            110,
+            format!("inport == {key} && ip{v}.dst == {ip}"),
+            "ct_snat;",
+        );
+        f.add(
+            Stage::LrOutSnat,
+            110,
+            format!("flags.force_snat_for_lb == 1 && ip{v} && outport == {key}"),
+            format!("ct_snat({ip});"),
+        );
     }
 }

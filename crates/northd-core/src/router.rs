@@ -150,7 +150,18 @@ pub(crate) fn router_flows(v: &RouterView) -> Vec<LogicalFlow> {
         );
         f.add(Stage::LrInDnat, 50, est, "next;");
     }
-    crate::nat::router_nat_flows(&v.nats, v.is_gateway, v.dgp.as_ref(), ct_flag, ARP_REPLY, &mut f);
+    crate::nat::router_nat_flows(
+        &v.nats,
+        v.is_gateway,
+        !v.force_snat.dnat.is_empty(),
+        v.dgp.as_ref(),
+        ct_flag,
+        ARP_REPLY,
+        &mut f,
+    );
+    if v.is_gateway {
+        crate::nat::force_snat_flows(&v.force_snat, &mut f);
+    }
     if v.is_gateway && (v.has_lb_vip || !v.nats.is_empty()) {
         f.add(Stage::LrOutUndnat, 100, "nd || nd_rs || nd_ra", "next;");
         f.add(Stage::LrOutUndnat, 50, "ip", "flags.loopback = 1; ct_dnat;");
@@ -444,6 +455,9 @@ pub(crate) fn router_port_flows(v: &RouterPortView) -> Vec<LogicalFlow> {
 
     ipv4_input(v, &key, &resident, &mut f);
     ipv6_input(v, &key, &resident, &mut f);
+    if v.router_lb_force_snat_router_ip && v.has_peer {
+        crate::nat::port_force_snat_flows(&v.networks, &key, &mut f);
+    }
     if let Some((d, nats)) = &v.dgp {
         crate::dgp::port_nat_arp_flows(d, nats, &mut f);
     }
@@ -612,7 +626,8 @@ fn ipv4_input(v: &RouterPortView, key: &str, resident: &str, f: &mut FlowBuilder
     let (late, early): (Vec<IpAddr>, Vec<IpAddr>) =
         ips.iter().partition(|ip| v.router_nat_lb_ips.contains(ip));
     let set = |ips: &[IpAddr]| ips.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
-    if !early.is_empty() {
+    // With `lb_force_snat_ip=router_ip` every port address is an SNAT address.
+    if !early.is_empty() && !v.router_lb_force_snat_router_ip {
         f.add(
             Stage::LrInIpInput,
             60,
@@ -728,6 +743,9 @@ fn ipv6_input(v: &RouterPortView, key: &str, resident: &str, f: &mut FlowBuilder
                  outport = {key}; flags.loopback = 1; output; }};"
             ),
         );
+    }
+    if v.router_lb_force_snat_router_ip {
+        return;
     }
     f.add(
         Stage::LrInIpInput,

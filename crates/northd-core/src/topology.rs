@@ -205,12 +205,70 @@ pub(crate) struct EcmpGroup {
     pub members: Vec<Route>,
 }
 
+/// A router's `dnat_force_snat_ip` / `lb_force_snat_ip` options: traffic it DNATed or
+/// load balanced leaves with these source addresses (the first IPv4 and IPv6 of each).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct ForceSnat {
+    pub dnat: Vec<IpAddr>,
+    pub lb: Vec<IpAddr>,
+    /// `lb_force_snat_ip=router_ip` on a gateway router: load balanced traffic leaves
+    /// with the address of the port it leaves by.
+    pub lb_router_ip: bool,
+}
+
+impl ForceSnat {
+    fn parse(lr: &crate::model::nb::LogicalRouter, w: &mut Vec<Warning>) -> ForceSnat {
+        let ips = |key: &str, w: &mut Vec<Warning>| -> Vec<IpAddr> {
+            let Some(s) = lr.options.get(key) else {
+                return Vec::new();
+            };
+            let parsed: Result<Vec<IpAddr>, _> = s.split_whitespace().map(str::parse::<IpAddr>).collect();
+            match parsed {
+                Ok(all) if !all.is_empty() => {
+                    let v4 = all.iter().find(|a| a.is_ipv4());
+                    let v6 = all.iter().find(|a| a.is_ipv6());
+                    v4.into_iter().chain(v6).copied().collect()
+                }
+                _ => {
+                    w.push(Warning::BadOption {
+                        row: RowRef::new("Logical_Router", lr.name.clone()),
+                        key: key.to_string(),
+                        value: s.clone(),
+                    });
+                    Vec::new()
+                }
+            }
+        };
+        let gateway = lr.options.contains_key("chassis");
+        let lb_router_ip = gateway
+            && lr
+                .options
+                .get("lb_force_snat_ip")
+                .is_some_and(|v| v == "router_ip");
+        ForceSnat {
+            dnat: ips("dnat_force_snat_ip", w),
+            lb: if lb_router_ip {
+                Vec::new()
+            } else {
+                ips("lb_force_snat_ip", w)
+            },
+            lb_router_ip,
+        }
+    }
+
+    /// Whether load balanced traffic is SNATed (with an address or the port's).
+    pub fn lb_forced(&self) -> bool {
+        self.lb_router_ip || !self.lb.is_empty()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RouterView {
     pub uuid: Uuid,
     pub globals: Globals,
     pub is_gateway: bool,
     pub has_lb_vip: bool,
+    pub force_snat: ForceSnat,
     pub routes: Routes,
     pub policies: Vec<Policy>,
     pub nats: Vec<ParsedNat>,
@@ -229,6 +287,11 @@ pub(crate) struct RouterPortView {
     pub router_has_lb_v4: bool,
     pub router_has_lb_v6: bool,
     pub router_is_gateway: bool,
+    /// `lb_force_snat_ip=router_ip` on this gateway router: load balanced traffic leaving
+    /// by a port with a peer takes the port's address.
+    pub router_lb_force_snat_router_ip: bool,
+    /// A switch port or router port names this port as its peer.
+    pub has_peer: bool,
     /// The router's SNAT addresses and LB VIPs: traffic to a port address among them is
     /// dropped only after unSNAT/DNAT had their chance.
     pub router_nat_lb_ips: Vec<IpAddr>,
@@ -813,6 +876,7 @@ impl Topology {
                         lb,
                         datapath: ls_uuid.clone(),
                         on_router: false,
+                        router_force_snat: false,
                         globals: g,
                     },
                 );
@@ -936,7 +1000,9 @@ impl Topology {
             let has_lb_vip = lbs.iter().any(|l| !l.vips.is_empty());
             let lb_ips = &t.router_lb_ips[lr_uuid];
             let nats = router_nats.get(lr_uuid.as_str()).cloned().unwrap_or_default();
+            let force_snat = ForceSnat::parse(&nb.routers[lr_uuid.as_str()], w);
             let mut nat_lb_ips = nat::snat_ips(&nats);
+            nat_lb_ips.extend(force_snat.dnat.iter().chain(&force_snat.lb));
             nat_lb_ips.extend(lbs.iter().flat_map(|l| l.vips.iter().map(|v| v.ip)));
             nat_lb_ips.sort();
             nat_lb_ips.dedup();
@@ -953,6 +1019,7 @@ impl Topology {
                     globals: g,
                     is_gateway: gw.is_some(),
                     has_lb_vip,
+                    force_snat: force_snat.clone(),
                     routes,
                     policies,
                     nats: nats.clone(),
@@ -966,6 +1033,7 @@ impl Topology {
                         lb: (*lb).clone(),
                         datapath: lr_uuid.clone(),
                         on_router: true,
+                        router_force_snat: force_snat.lb_forced(),
                         globals: g,
                     },
                 );
@@ -1002,6 +1070,8 @@ impl Topology {
                         router_has_lb_v4: lb_ips.iter().any(IpAddr::is_ipv4),
                         router_has_lb_v6: lb_ips.iter().any(IpAddr::is_ipv6),
                         router_is_gateway: gw.is_some(),
+                        router_lb_force_snat_router_ip: force_snat.lb_router_ip,
+                        has_peer: peer_name.is_some(),
                         router_nat_lb_ips: nat_lb_ips.clone(),
                         lrp_peer,
                         router_has_dgp: dgp.is_some(),

@@ -73,6 +73,8 @@ pub enum Warning {
     BadRoute { row: RowRef, reason: String },
     #[error("{row}: {reason}; router policy ignored")]
     BadPolicy { row: RowRef, reason: String },
+    #[error("{row}: options:{key}=\"{value}\" is not a list of IP addresses; option ignored")]
+    BadOption { row: RowRef, key: String, value: String },
     #[error("{row}: requested tunnel key {key} is invalid or already taken; allocating another")]
     KeyConflict { row: RowRef, key: String },
     #[error(

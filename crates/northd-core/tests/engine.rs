@@ -112,7 +112,7 @@ impl Mutator {
         let has: Vec<String> = nb.ha_chassis.keys().cloned().collect();
         let policies: Vec<String> = nb.router_policies.keys().cloned().collect();
         let groups: Vec<String> = nb.load_balancer_groups.keys().cloned().collect();
-        match self.rng.below(32) {
+        match self.rng.below(33) {
             0 => {
                 let u = self.uuid();
                 nb.switches.insert(
@@ -581,6 +581,24 @@ impl Mutator {
                         }
                         None => g.load_balancers.push(lb),
                     }
+                }
+            }
+            31 => {
+                // Force SNAT options on a router: router_ip, addresses, or none.
+                if let Some(r) = self.rng.pick(&routers).cloned() {
+                    let ip = self.ip();
+                    let lr = nb.routers.get_mut(&r).unwrap();
+                    match self.rng.below(4) {
+                        0 => lr.options.insert("lb_force_snat_ip".into(), "router_ip".into()),
+                        1 => lr
+                            .options
+                            .insert("lb_force_snat_ip".into(), format!("{ip} fd00::60")),
+                        2 => lr.options.insert("dnat_force_snat_ip".into(), ip),
+                        _ => {
+                            lr.options.remove("dnat_force_snat_ip");
+                            lr.options.remove("lb_force_snat_ip")
+                        }
+                    };
                 }
             }
             _ => {

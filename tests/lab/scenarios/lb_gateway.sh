@@ -108,6 +108,32 @@ done
 (( seen1 > 0 && seen2 > 0 )) || fail "after $n requests: gw-web1 answered $seen1, gw-web2 $seen2; both must"
 info "both backends answered within $n requests"
 
+step "lb_force_snat_ip=router_ip: load balanced connections reach the backends from gw1's address"
+# sources_since <n1> <n2>: client addresses of the backends' HTTP log lines after line n1
+# (gw-web1) and n2 (gw-web2), one per line.
+log_lines() { wc -l < "$(vm_dir "$1")/http.log"; }
+sources_since() {
+  { tail -n +$(( $1 + 1 )) "$(vm_dir gw-web1)/http.log"; tail -n +$(( $2 + 1 )) "$(vm_dir gw-web2)/http.log"; } \
+    | awk '/"GET / {print $1}'
+}
+vip_sources() {
+  local n1 n2 i
+  n1=$(log_lines gw-web1) n2=$(log_lines gw-web2)
+  for i in 1 2 3 4; do get $VIP >/dev/null || fail "VIP request $i failed"; done
+  sources_since "$n1" "$n2" | sort | uniq -c | sed 's/^ *//'
+}
+out=$(vip_sources); info "without force SNAT the backends see: $(echo $out)"
+[ "$out" = "4 $C" ] || fail "without force SNAT the backends must see the client $C: $out"
+nbctl --wait=hv set logical_router gw1 options:lb_force_snat_ip=router_ip
+out=$(vip_sources); info "with lb_force_snat_ip=router_ip: $(echo $out)"
+[ "$out" = "4 $WEB_NET.1" ] || fail "with lb_force_snat_ip=router_ip the backends must see gw1's $WEB_NET.1: $out"
+n1=$(log_lines gw-web1) n2=$(log_lines gw-web2)
+get $W1 >/dev/null || fail "direct request to gw-web1 failed with lb_force_snat_ip"
+[ "$(sources_since "$n1" "$n2")" = "$C" ] || fail "a direct (not load balanced) request must keep the client's address"
+nbctl --wait=hv remove logical_router gw1 options lb_force_snat_ip
+out=$(vip_sources)
+[ "$out" = "4 $C" ] || fail "with the option removed the backends must see the client $C again: $out"
+
 step "clear logical_router gw1 load_balancer: the VIP is dead"
 nbctl --wait=hv clear logical_router gw1 load_balancer
 [ -z "$(nbctl lr-lb-list gw1)" ] || fail "lr-lb-list gw1 still lists an LB after clear"
