@@ -253,6 +253,16 @@ fn sb_tables() -> Vec<(&'static str, Vec<&'static str>)> {
             ],
         ),
         (
+            StaticMacBinding::TABLE,
+            vec![
+                StaticMacBinding::COL_LOGICAL_PORT,
+                StaticMacBinding::COL_IP,
+                StaticMacBinding::COL_MAC,
+                StaticMacBinding::COL_OVERRIDE_DYNAMIC_MAC,
+                StaticMacBinding::COL_DATAPATH,
+            ],
+        ),
+        (
             LoadBalancer::TABLE,
             vec![
                 LoadBalancer::COL_NAME,

@@ -429,24 +429,44 @@ impl StateBuilder {
             v.sort_by_key(|d| d.tunnel_key);
             v
         });
-        changed |= self
-            .mac_bindings
-            .update(t, &[sb::MacBinding::TABLE, sb::DatapathBinding::TABLE], |_| {
-                let mut v: Vec<MacBinding> = t
-                    .mac_binding
-                    .values()
-                    .filter_map(|m| {
-                        Some(MacBinding {
-                            logical_port: m.logical_port.clone(),
-                            ip: m.ip.clone(),
-                            mac: m.mac.clone(),
-                            datapath: dp_key(t, m.datapath)?,
-                        })
+        changed |= self.mac_bindings.update(
+            t,
+            &[
+                sb::MacBinding::TABLE,
+                sb::StaticMacBinding::TABLE,
+                sb::DatapathBinding::TABLE,
+            ],
+            |_| {
+                let learned = t.mac_binding.values().filter_map(|m| {
+                    Some(MacBinding {
+                        logical_port: m.logical_port.clone(),
+                        ip: m.ip.clone(),
+                        mac: m.mac.clone(),
+                        datapath: dp_key(t, m.datapath)?,
+                        priority: MacBinding::LEARNED,
                     })
-                    .collect();
-                v.sort_by(|a, b| (&a.logical_port, &a.ip).cmp(&(&b.logical_port, &b.ip)));
+                });
+                // Static ones win over learned ones only with override_dynamic_mac.
+                let configured = t.static_mac_binding.values().filter_map(|m| {
+                    Some(MacBinding {
+                        logical_port: m.logical_port.clone(),
+                        ip: m.ip.clone(),
+                        mac: m.mac.clone(),
+                        datapath: dp_key(t, m.datapath)?,
+                        priority: if m.override_dynamic_mac {
+                            MacBinding::STATIC_OVERRIDE
+                        } else {
+                            MacBinding::STATIC
+                        },
+                    })
+                });
+                let mut v: Vec<MacBinding> = learned.chain(configured).collect();
+                v.sort_by(|a, b| {
+                    (&a.logical_port, &a.ip, a.priority).cmp(&(&b.logical_port, &b.ip, b.priority))
+                });
                 v
-            });
+            },
+        );
         let groups = &self.dp_groups.value;
         changed |= self.load_balancers.update(
             t,

@@ -132,6 +132,7 @@ sb_tables! {
     logical_flow: LogicalFlow,
     logical_dp_group: LogicalDpGroup,
     mac_binding: MacBinding,
+    static_mac_binding: StaticMacBinding,
     load_balancer: LoadBalancer,
     address_set: AddressSet,
     port_group: PortGroup,

@@ -9,6 +9,7 @@ mod nat;
 mod policy;
 mod router;
 mod show;
+mod static_mac;
 mod switch;
 
 use dbctl::{Command, Committed, CtlError, Ctx, Program, Result, RowId, RowKey, WaitType};
@@ -226,6 +227,7 @@ fn program() -> Program {
     commands.extend(switch::commands());
     commands.extend(router::commands());
     commands.extend(policy::commands());
+    commands.extend(static_mac::commands());
     commands.extend(lb::commands());
     commands.extend(acl::commands());
     commands.extend(nat::commands());

@@ -1404,13 +1404,8 @@ fn gateway_chassis_commands_match_ovn_nbctl() {
         "02:00:00:00:00:02",
         "10.0.1.1/24",
     ]];
-    let (ours, theirs) = (start(), start());
     // Errors while the port has gateway chassis: nothing may change.
-    let run_all = |tool: &str, db: &OvsdbServer| interop_run(tool, db, setup, steps, errors, 2);
-    let (o_out, o_err) = run_all(ROVN, &ours);
-    let (t_out, t_err) = run_all("ovn-nbctl", &theirs);
-    assert_eq!(o_err, t_err, "errors differ");
-    assert_eq!(o_out, t_out, "outputs differ");
+    let o_out = same_as_ovn_nbctl(setup, steps, errors, 2);
     assert_eq!(o_out[3], "lrp1-hv1    20\nlrp1-hv2    10\nlrp1-hv3     0\n");
     assert!(o_out[13].is_empty(), "gateway chassis left behind: {}", o_out[13]);
 }
@@ -1509,18 +1504,91 @@ fn router_policy_commands_match_ovn_nbctl() {
         "10.0.1.1/24",
         "fd00:1::1/64",
     ]];
-    let (ours, theirs) = (start(), start());
-    let run_all = |tool: &str, db: &OvsdbServer| interop_run(tool, db, setup, steps, errors, 7);
-    let (o_out, o_err) = run_all(ROVN, &ours);
-    let (t_out, t_err) = run_all("ovn-nbctl", &theirs);
-    assert_eq!(o_err, t_err, "errors differ");
-    assert_eq!(o_out, t_out, "outputs differ");
+    let o_out = same_as_ovn_nbctl(setup, steps, errors, 7);
     assert!(
         o_out[7].starts_with("Routing Policies\n      2000"),
         "{}",
         o_out[7]
     );
     assert!(o_out[16].is_empty(), "policies left behind: {}", o_out[16]);
+}
+
+/// Static MAC bindings: added (IPv4 and IPv6, `--may-exist` changing the MAC), listed
+/// sorted by port and address, deleted, with the same outputs, errors and rows as ovn-nbctl.
+#[test]
+fn static_mac_binding_commands_match_ovn_nbctl() {
+    if !have_ovn() {
+        return;
+    }
+    let steps: &[&[&str]] = &[
+        &["static-mac-binding-add", "lrp1", "10.0.0.5", "02:00:00:00:00:05"],
+        &["static-mac-binding-add", "lrp1", "fd00::0:6", "02:00:00:00:00:06"],
+        &["static-mac-binding-add", "lrp2", "10.0.1.7", "02:00:00:00:00:07"],
+        &["static-mac-binding-list"],
+        &[
+            "--may-exist",
+            "static-mac-binding-add",
+            "lrp1",
+            "10.0.0.5",
+            "02:00:00:00:00:55",
+        ],
+        &["static-mac-binding-list"],
+        &["static-mac-binding-del", "lrp1", "fd00::6"],
+        &["--if-exists", "static-mac-binding-del", "lrp1", "fd00::6"],
+        &["static-mac-binding-list"],
+        &[
+            "--bare",
+            "--columns=logical_port,ip,mac",
+            "list",
+            "Static_MAC_Binding",
+        ],
+        &["static-mac-binding-del", "lrp1", "10.0.0.5"],
+        &["static-mac-binding-del", "lrp2", "10.0.1.7"],
+        &["static-mac-binding-list"],
+    ];
+    let errors: &[&[&str]] = &[
+        &["static-mac-binding-add", "lrp1", "10.0.0.5", "02:00:00:00:00:09"],
+        &[
+            "static-mac-binding-add",
+            "lrp1",
+            "10.0.0.300",
+            "02:00:00:00:00:09",
+        ],
+        &["static-mac-binding-add", "lrp1", "10.0.0.9", "02:00:00:00:00"],
+        &[
+            "static-mac-binding-add",
+            "nonesuch",
+            "10.0.0.9",
+            "02:00:00:00:00:09",
+        ],
+        &["static-mac-binding-del", "lrp1", "10.0.0.99"],
+        &["static-mac-binding-del", "lrp1", "bogus"],
+        &["static-mac-binding-del", "nonesuch", "10.0.0.5"],
+    ];
+    let setup: &[&[&str]] = &[&[
+        "lr-add",
+        "lr1",
+        "--",
+        "lrp-add",
+        "lr1",
+        "lrp1",
+        "02:00:00:00:00:01",
+        "10.0.0.1/24",
+        "fd00::1/64",
+        "--",
+        "lrp-add",
+        "lr1",
+        "lrp2",
+        "02:00:00:00:00:02",
+        "10.0.1.1/24",
+    ]];
+    let o_out = same_as_ovn_nbctl(setup, steps, errors, 3);
+    assert!(
+        o_out[5].contains("10.0.0.5                 02:00:00:00:00:55"),
+        "{}",
+        o_out[5]
+    );
+    assert!(o_out[12].is_empty(), "bindings left behind: {}", o_out[12]);
 }
 
 /// NAT rules on routers with several distributed gateway ports: the port a rule applies
@@ -1604,13 +1672,25 @@ fn nat_on_gateway_ports_matches_ovn_nbctl() {
         &["lr-nat-del", "lr1", "snat", "bogusport"],
         &["lr-nat-del", "lr1", "snat", "bogus/24", "lrp1"],
     ];
+    let o_out = same_as_ovn_nbctl(setup, steps, errors, 3);
+    assert!(o_out[3].contains("lrp2"), "{}", o_out[3]);
+}
+
+/// Runs the same `setup`, `steps` and `errors` (see [`interop_run`]) with rovn-nbctl and
+/// ovn-nbctl on two fresh databases, asserts their outputs and error messages are equal,
+/// and returns rovn-nbctl's outputs.
+fn same_as_ovn_nbctl(
+    setup: &[&[&str]],
+    steps: &[&[&str]],
+    errors: &[&[&str]],
+    errors_at: usize,
+) -> Vec<String> {
     let (ours, theirs) = (start(), start());
-    let run_all = |tool: &str, db: &OvsdbServer| interop_run(tool, db, setup, steps, errors, 3);
-    let (o_out, o_err) = run_all(ROVN, &ours);
-    let (t_out, t_err) = run_all("ovn-nbctl", &theirs);
+    let (o_out, o_err) = interop_run(ROVN, &ours, setup, steps, errors, errors_at);
+    let (t_out, t_err) = interop_run("ovn-nbctl", &theirs, setup, steps, errors, errors_at);
     assert_eq!(o_err, t_err, "errors differ");
     assert_eq!(o_out, t_out, "outputs differ");
-    assert!(o_out[3].contains("lrp2"), "{}", o_out[3]);
+    o_out
 }
 
 /// Runs `setup`, then `steps` with `tool`, the `errors` (each must fail and change

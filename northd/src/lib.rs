@@ -8,3 +8,4 @@ pub mod sb_delta;
 pub mod sb_sync;
 pub mod snapshot;
 pub mod stale_macs;
+pub mod static_macs;

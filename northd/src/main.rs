@@ -17,6 +17,7 @@ use rovn_northd::sb_delta::{self, FlowSets, SbIndex};
 use rovn_northd::sb_sync::{self, Tables};
 use rovn_northd::snapshot::{self, NB_TABLES, SB_TABLES};
 use rovn_northd::stale_macs::PortMacs;
+use rovn_northd::static_macs;
 use rovn_northd::{col, col_opt};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::broadcast::error::RecvError;
@@ -523,6 +524,9 @@ impl Northd {
             }
         }
         lap.mark("stale macs");
+        let static_ops = nb.with_idl(|n| sb.with_idl(|s| static_macs::ops(model, n.tables(), s.tables())));
+        plan.stats.updated += static_ops.len();
+        plan.ops.extend(static_ops);
         let wrote = !plan.ops.is_empty();
         if wrote {
             let mut ops = vec![Operation::Assert { lock: LOCK.into() }];

@@ -35,6 +35,7 @@ pub const NB_TABLES: &[&str] = &[
     nb::GatewayChassis::TABLE,
     nb::HaChassisGroup::TABLE,
     nb::HaChassis::TABLE,
+    nb::StaticMacBinding::TABLE,
 ];
 
 /// SB tables northd reads or owns.
@@ -57,6 +58,7 @@ pub const SB_TABLES: &[&str] = &[
     sb::Dhcpv6Options::TABLE,
     sb::HaChassisGroup::TABLE,
     sb::HaChassis::TABLE,
+    sb::StaticMacBinding::TABLE,
 ];
 
 /// UUIDs as `northd-core` keys them.

@@ -765,6 +765,7 @@ mod tests {
             ip: "10.0.1.50".into(),
             mac: "50:54:00:00:00:50".into(),
             datapath: 2,
+            priority: MacBinding::LEARNED,
         });
         s.tunnel_ofports.insert("hv3".into(), 6);
         s.chassis.insert("hv3".into(), s.chassis["hv2"].clone());
@@ -893,6 +894,7 @@ mod tests {
                         ip: format!("10.0.2.{}", rng.below(200)),
                         mac: "50:54:00:00:00:51".into(),
                         datapath: 2,
+                        priority: MacBinding::LEARNED,
                     });
                 } else {
                     s.mac_bindings.clear();

@@ -804,7 +804,7 @@ fn mac_binding_flows(topo: &Topology<'_>, t: &mut Vec<Flow>) {
         };
         t.push(Flow::new(
             MAC_BINDING,
-            100,
+            mb.priority,
             port_match(mb.datapath, LOG_OUTPORT, pb.tunnel_key).with(ipf, ipv),
             vec![set(Field::EthDst, mac), set_masked(LOG_FLAGS, flag, flag)],
         ));
@@ -817,7 +817,7 @@ fn mac_binding_flows(topo: &Topology<'_>, t: &mut Vec<Flow>) {
         };
         t.push(Flow::new(
             MAC_LOOKUP,
-            100,
+            mb.priority,
             m,
             vec![set_masked(LOG_FLAGS, flag, flag)],
         ));
@@ -1135,12 +1135,14 @@ mod tests {
             ip: "10.0.2.50".into(),
             mac: "50:54:00:00:00:50".into(),
             datapath: 2,
+            priority: MacBinding::LEARNED,
         });
         s.mac_bindings.push(MacBinding {
             logical_port: "vm9".into(),
             ip: "10.9.0.1".into(),
             mac: "50:54:00:00:00:99".into(),
             datapath: 9,
+            priority: MacBinding::LEARNED,
         });
         let lines = dump(&physical_flows(&Topology::new(&s), 0));
         let t66: Vec<_> = lines.iter().filter(|l| l.starts_with("table=66,")).collect();
@@ -1153,6 +1155,38 @@ mod tests {
         let t67: Vec<_> = lines.iter().filter(|l| l.starts_with("table=67,")).collect();
         assert_eq!(t67.len(), 1);
         assert!(t67[0].contains("arp,metadata=0x2,reg0=0xa000232,reg14=0x2,dl_src=50:54:00:00:00:50"));
+    }
+
+    #[test]
+    fn static_mac_bindings_rank_below_or_above_learned_ones() {
+        let mut s = sample();
+        for (ip, mac, priority) in [
+            ("10.0.2.50", "50:54:00:00:00:50", MacBinding::LEARNED),
+            ("10.0.2.50", "50:54:00:00:00:51", MacBinding::STATIC),
+            ("10.0.2.60", "50:54:00:00:00:60", MacBinding::STATIC_OVERRIDE),
+        ] {
+            s.mac_bindings.push(MacBinding {
+                logical_port: "lr1-ls2".into(),
+                ip: ip.into(),
+                mac: mac.into(),
+                datapath: 2,
+                priority,
+            });
+        }
+        let lines = dump(&physical_flows(&Topology::new(&s), 0));
+        let t66: Vec<_> = lines.iter().filter(|l| l.starts_with("table=66,")).collect();
+        assert_eq!(t66.len(), 3, "{t66:#?}");
+        for (prio, mac) in [
+            (100, "50:54:00:00:00:50"),
+            (50, "50:54:00:00:00:51"),
+            (150, "50:54:00:00:00:60"),
+        ] {
+            assert!(
+                t66.iter()
+                    .any(|l| l.starts_with(&format!("table=66,priority={prio},")) && l.contains(mac)),
+                "no priority {prio} flow for {mac}: {t66:#?}"
+            );
+        }
     }
 
     #[test]

@@ -159,6 +159,15 @@ pub struct MacBinding {
     pub mac: String,
     /// Tunnel key of the row's datapath.
     pub datapath: u32,
+    /// Flow priority in the MAC binding tables: learned rows, static ones
+    /// (`Static_MAC_Binding`) below or above them.
+    pub priority: u16,
+}
+
+impl MacBinding {
+    pub const LEARNED: u16 = 100;
+    pub const STATIC: u16 = 50;
+    pub const STATIC_OVERRIDE: u16 = 150;
 }
 
 /// One SB FDB row.

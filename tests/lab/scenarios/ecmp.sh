@@ -6,6 +6,7 @@
 # serves its name over HTTP); deleting one route sends everything to the other. Router
 # policies override the routes: a reroute to one next hop, an ECMP reroute to both, a
 # drop for TCP only. A route table on the client's router port overrides the main table.
+# A static MAC binding resolves a next hop that answers no ARP.
 # A discard route drops its prefix at the router.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
@@ -104,6 +105,23 @@ nbctl --wait=hv lrp-set-options lr1-ls1
 out=$(answers 4); info "port back on the main table, 4 connections: $(echo $out)"
 [ "$out" = "4 nh2" ] || fail "without its route table ls1's packets must follow the main table to nh2: $out"
 nbctl --route-table=t1 lr-route-del lr1 10.61.0.0/24
+
+step "static MAC binding: a next hop nobody answers ARP for, bound to nh1's MAC"
+nbctl lr-route-del lr1 10.61.0.0/24
+nbctl --wait=hv lr-route-add lr1 10.61.0.0/24 $NET2.99
+out=$(answers 2); info "next hop $NET2.99 unresolved, 2 connections: $(echo $out)"
+[ "$out" = "2 no-answer" ] || fail "a next hop nobody answers ARP for must not route: $out"
+nbctl --wait=hv static-mac-binding-add lr1-ls2 $NET2.99 02:ac:10:3e:00:21
+nbctl static-mac-binding-list | sed 's/^/    /'
+[ "$(sbctl --bare --columns=mac find static_mac_binding logical_port=lr1-ls2)" = 02:ac:10:3e:00:21 ] \
+  || fail "SB has no Static_MAC_Binding for lr1-ls2 $NET2.99"
+out=$(answers 4); info "bound statically to nh1's MAC, 4 connections: $(echo $out)"
+[ "$out" = "4 nh1" ] || fail "with the static MAC binding connections must reach nh1: $out"
+nbctl --wait=hv static-mac-binding-del lr1-ls2 $NET2.99
+[ -z "$(sbctl --bare --columns=mac find static_mac_binding logical_port=lr1-ls2)" ] \
+  || fail "SB keeps the Static_MAC_Binding after static-mac-binding-del"
+nbctl lr-route-del lr1 10.61.0.0/24
+nbctl --wait=hv lr-route-add lr1 10.61.0.0/24 $NH2
 
 step "a discard route drops its prefix at the router"
 for vm in nh1 nh2; do nsx $vm ip addr add 10.62.0.1/32 dev lo; done
