@@ -70,7 +70,7 @@ fn acl_owner(ctx: &mut Ctx, c: &Command) -> Result<(&'static str, RowKey)> {
     }
 }
 
-fn parse_direction(arg: &str) -> Result<&'static str> {
+pub(crate) fn parse_direction(arg: &str) -> Result<&'static str> {
     // Only the first letter counts, as in ovn-nbctl.
     match arg.as_bytes().first() {
         Some(b't') => Ok("to-lport"),

@@ -7,6 +7,7 @@ mod dhcp;
 mod lb;
 mod nat;
 mod policy;
+mod qos;
 mod router;
 mod show;
 mod static_mac;
@@ -227,6 +228,7 @@ fn program() -> Program {
     commands.extend(switch::commands());
     commands.extend(router::commands());
     commands.extend(policy::commands());
+    commands.extend(qos::commands());
     commands.extend(static_mac::commands());
     commands.extend(lb::commands());
     commands.extend(acl::commands());

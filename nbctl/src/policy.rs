@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use dbctl::{Command, CommandSpec, CtlError, Ctx, Result, RowKey};
 use ovsdb::{Atom, Datum, Row, Uuid};
 
+use crate::acl::parse_priority;
 use crate::addr::normalize_prefix;
 use crate::cmd;
 use crate::router::lr_must;
@@ -33,14 +34,6 @@ pub fn commands() -> Vec<CommandSpec> {
         ),
         cmd("lr-policy-list", 1, 1, "ROUTER", "", lr_policy_list),
     ]
-}
-
-/// A policy priority: 0 to 32767, as ovn-nbctl accepts it.
-fn parse_priority(s: &str) -> Result<i64> {
-    s.parse::<i64>()
-        .ok()
-        .filter(|p| (0..=32767).contains(p))
-        .ok_or_else(|| CtlError::msg(format!("{s}: priority must in range 0...32767")))
 }
 
 fn policies(ctx: &mut Ctx, lr: &RowKey) -> Result<Vec<RowKey>> {

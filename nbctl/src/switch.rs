@@ -69,7 +69,7 @@ pub fn ls_by_name_or_uuid(ctx: &mut Ctx, id: &str, must_exist: bool) -> Result<O
     by_name_or_uuid(ctx, LS, id, must_exist, "switch", "logical switches")
 }
 
-fn ls_must(ctx: &mut Ctx, id: &str) -> Result<RowKey> {
+pub(crate) fn ls_must(ctx: &mut Ctx, id: &str) -> Result<RowKey> {
     Ok(ls_by_name_or_uuid(ctx, id, true)?.expect("must_exist"))
 }
 

@@ -1513,6 +1513,105 @@ fn router_policy_commands_match_ovn_nbctl() {
     assert!(o_out[16].is_empty(), "policies left behind: {}", o_out[16]);
 }
 
+/// QoS rules: DSCP marking and rate limits added, listed (from-lport first, highest
+/// priority first), deleted by direction, by priority and match, by UUID and all at once,
+/// with the same outputs, errors and rows as ovn-nbctl.
+#[test]
+fn qos_commands_match_ovn_nbctl() {
+    if !have_ovn() {
+        return;
+    }
+    let steps: &[&[&str]] = &[
+        &[
+            "qos-add",
+            "ls1",
+            "from-lport",
+            "100",
+            "inport == \"p1\"",
+            "dscp=10",
+        ],
+        &[
+            "qos-add",
+            "ls1",
+            "to-lport",
+            "200",
+            "ip4.dst == 10.0.0.5",
+            "rate=1000",
+            "burst=200",
+        ],
+        &[
+            "qos-add",
+            "ls1",
+            "from-lport",
+            "300",
+            "ip4",
+            "rate=500",
+            "dscp=20",
+        ],
+        &["qos-list", "ls1"],
+        &[
+            "--may-exist",
+            "qos-add",
+            "ls1",
+            "from-lport",
+            "300",
+            "ip4",
+            "dscp=30",
+        ],
+        &["qos-add", "ls1", "t", "50", "ip6", "dscp=0"],
+        &["qos-list", "ls1"],
+        &["qos-list", "ls2"],
+        &["qos-del", "ls1", "from-lport", "300", "ip4"],
+        &["qos-del", "ls1", "to-lport"],
+        &["qos-list", "ls1"],
+        &[
+            "--bare",
+            "--columns=priority,direction,match,action,bandwidth",
+            "list",
+            "QoS",
+        ],
+        &["qos-del", "ls1"],
+        &["qos-list", "ls1"],
+        &["--bare", "--columns=match", "list", "QoS"],
+    ];
+    let errors: &[&[&str]] = &[
+        &["qos-add", "ls1", "sideways", "10", "ip4", "dscp=1"],
+        &["qos-add", "ls1", "from-lport", "99999", "ip4", "dscp=1"],
+        &["qos-add", "ls1", "from-lport", "10", "ip4", "dscp=64"],
+        &["qos-add", "ls1", "from-lport", "10", "ip4", "rate=0"],
+        &["qos-add", "ls1", "from-lport", "10", "ip4", "burst=5"],
+        &["qos-add", "ls1", "from-lport", "10", "ip4", "color=red"],
+        &["qos-add", "ls1", "from-lport", "10", "ip4"],
+        &[
+            "qos-add",
+            "ls1",
+            "from-lport",
+            "100",
+            "inport == \"p1\"",
+            "dscp=11",
+        ],
+        &["qos-add", "nonesuch", "from-lport", "10", "ip4", "dscp=1"],
+        &["qos-del", "ls1", "00000000-0000-0000-0000-000000000000"],
+        &[
+            "qos-del",
+            "ls1",
+            "00000000-0000-0000-0000-000000000000",
+            "10",
+            "ip4",
+        ],
+        &["qos-del", "ls1", "from-lport", "10"],
+        &["qos-del", "ls1", "up"],
+    ];
+    let setup: &[&[&str]] = &[&["ls-add", "ls1", "--", "ls-add", "ls2"]];
+    let o_out = same_as_ovn_nbctl(setup, steps, errors, 3);
+    assert!(
+        o_out[6].contains("from-lport   300 (ip4) rate=500 dscp=20"),
+        "{}",
+        o_out[6]
+    );
+    assert!(o_out[14].is_empty(), "QoS rows left behind: {}", o_out[14]);
+}
+
 /// Static MAC bindings: added (IPv4 and IPv6, `--may-exist` changing the MAC), listed
 /// sorted by port and address, deleted, with the same outputs, errors and rows as ovn-nbctl.
 #[test]

@@ -127,6 +127,9 @@ pub fn apply(model: &mut Northbound, changes: &Changes) -> NbChanges {
     table!(nb::Nat::TABLE, nats, |o: &mut NbChanges, k| {
         o.nats.insert(k);
     });
+    table!(nb::Qos::TABLE, qos, |o: &mut NbChanges, k| {
+        o.qos.insert(k);
+    });
     table!(nb::Acl::TABLE, acls, |o: &mut NbChanges, k| {
         o.acls.insert(k);
     });

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use northd_core::{
     Acl, AddressSet, Chassis, DhcpOptions, GatewayChassis, HaChassis, HaChassisGroup, LoadBalancer,
     LoadBalancerGroup, LogicalRouter, LogicalRouterPort, LogicalSwitch, LogicalSwitchPort, Nat, NbGlobal,
-    Northbound, PortGroup, RouterPolicy, SbContext, StaticRoute,
+    Northbound, PortGroup, Qos, RouterPolicy, SbContext, StaticRoute,
 };
 use ovn_db::{nb, sb};
 use ovsdb::typed::Table;
@@ -36,6 +36,7 @@ pub const NB_TABLES: &[&str] = &[
     nb::HaChassisGroup::TABLE,
     nb::HaChassis::TABLE,
     nb::StaticMacBinding::TABLE,
+    nb::Qos::TABLE,
 ];
 
 /// SB tables northd reads or owns.
@@ -106,6 +107,7 @@ pub fn northbound(t: &Tables) -> Northbound {
                     col!(r, Ls, COL_LOAD_BALANCER_GROUP => load_balancer_group),
                 ),
                 acls: uuid_strings(col!(r, Ls, COL_ACLS => acls)),
+                qos_rules: uuid_strings(col!(r, Ls, COL_QOS_RULES => qos_rules)),
                 other_config: col!(r, Ls, COL_OTHER_CONFIG => other_config),
                 external_ids: col!(r, Ls, COL_EXTERNAL_IDS => external_ids),
             };
@@ -191,6 +193,19 @@ pub fn northbound(t: &Tables) -> Northbound {
                 external_ids: col!(r, Pol, COL_EXTERNAL_IDS => external_ids),
             };
             (u, p)
+        })
+        .collect();
+    type Q = nb::Qos;
+    out.qos = rows::<Q>(t)
+        .map(|(u, r)| {
+            let q = Qos {
+                direction: col!(r, Q, COL_DIRECTION => direction),
+                priority: col!(r, Q, COL_PRIORITY => priority),
+                match_: col!(r, Q, COL_MATCH => r#match),
+                action: col!(r, Q, COL_ACTION => action),
+                bandwidth: col!(r, Q, COL_BANDWIDTH => bandwidth),
+            };
+            (u, q)
         })
         .collect();
     type Lbg = nb::LoadBalancerGroup;

@@ -25,6 +25,7 @@ pub struct NbChanges {
     pub router_ports: BTreeSet<Uuid>,
     pub static_routes: BTreeSet<Uuid>,
     pub router_policies: BTreeSet<Uuid>,
+    pub qos: BTreeSet<Uuid>,
     pub nats: BTreeSet<Uuid>,
     pub dhcp_options: BTreeSet<Uuid>,
     pub load_balancers: BTreeSet<Uuid>,
@@ -217,8 +218,10 @@ impl Owners {
                     self.link_ports.insert(p.clone());
                 }
             }
+            let mut c = ls.ports.clone();
+            c.extend(ls.qos_rules.iter().cloned());
             (
-                ls.ports.clone(),
+                c,
                 nb.lbs_with_groups(&ls.load_balancers, &ls.load_balancer_groups),
                 ls.load_balancer_groups.clone(),
             )
@@ -351,6 +354,7 @@ pub(crate) fn affected(
         .iter()
         .chain(&ch.static_routes)
         .chain(&ch.router_policies)
+        .chain(&ch.qos)
         .chain(&ch.nats)
     {
         if let Some(o) = owners.child.get(c) {
@@ -544,6 +548,11 @@ pub(crate) fn sub_northbound(nb: &Northbound, ctx: &BTreeSet<Uuid>) -> Northboun
                 }
             }
             copy_lbs(nb, &mut s, &ls.load_balancers, &ls.load_balancer_groups);
+            for q in &ls.qos_rules {
+                if let Some(r) = nb.qos.get(q) {
+                    s.qos.insert(q.clone(), r.clone());
+                }
+            }
             for a in &ls.acls {
                 if let Some(r) = nb.acls.get(a) {
                     s.acls.insert(a.clone(), r.clone());

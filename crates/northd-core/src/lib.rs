@@ -36,7 +36,7 @@ pub use model::Map;
 pub use model::nb::{
     Acl, AddressSet, Chassis, DhcpOptions, GatewayChassis, HaChassis, HaChassisGroup, LoadBalancer,
     LoadBalancerGroup, LogicalRouter, LogicalRouterPort, LogicalSwitch, LogicalSwitchPort, Nat, NbGlobal,
-    Northbound, PortGroup, RouterPolicy, SbContext, StaticRoute, Uuid,
+    Northbound, PortGroup, Qos, RouterPolicy, SbContext, StaticRoute, Uuid,
 };
 pub use model::sb::{
     DatapathBinding, DatapathKind, LogicalFlow, MulticastGroup, PortBinding, SbHaChassisGroup,

@@ -59,7 +59,7 @@ pub(crate) fn switch_flows(v: &SwitchView) -> Vec<LogicalFlow> {
 
     crate::acl::acl_flows(v, &mut f);
 
-    // QoS (not implemented: defaults only).
+    // QoS: DSCP marking, then a meter per rate-limited rule.
     for s in [
         Stage::LsInQosMark,
         Stage::LsInQosMeter,
@@ -67,6 +67,29 @@ pub(crate) fn switch_flows(v: &SwitchView) -> Vec<LogicalFlow> {
         Stage::LsOutQosMeter,
     ] {
         f.add(s, 0, "1", "next;");
+    }
+    for q in &v.qos {
+        let (mark, meter) = if q.ingress {
+            (Stage::LsInQosMark, Stage::LsInQosMeter)
+        } else {
+            (Stage::LsOutQosMark, Stage::LsOutQosMeter)
+        };
+        if let Some(d) = q.dscp {
+            f.add(
+                mark,
+                q.priority,
+                q.match_.clone(),
+                format!("ip.dscp = {d}; next;"),
+            );
+        }
+        if q.rate != 0 {
+            let action = if q.burst != 0 {
+                format!("set_meter({}, {}); next;", q.rate, q.burst)
+            } else {
+                format!("set_meter({}); next;", q.rate)
+            };
+            f.add(meter, q.priority, q.match_.clone(), action);
+        }
     }
 
     // LB and stateful.

@@ -47,6 +47,48 @@ pub(crate) struct SwitchView {
     pub acls: Vec<Acl>,
     /// Some of `acls` is `allow-related`: the switch sends IP traffic through conntrack.
     pub has_stateful_acl: bool,
+    pub qos: Vec<QosRule>,
+}
+
+/// A QoS rule of a switch, as `build_qos` applies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct QosRule {
+    /// `from-lport`: the ingress pipeline; else egress.
+    pub ingress: bool,
+    pub priority: u16,
+    pub match_: String,
+    pub dscp: Option<i64>,
+    /// kbps; 0 means no meter.
+    pub rate: i64,
+    pub burst: i64,
+}
+
+fn switch_qos(nb: &Northbound, ls: &crate::model::nb::LogicalSwitch, w: &mut Vec<Warning>) -> Vec<QosRule> {
+    let mut out = Vec::new();
+    let mut ids = ls.qos_rules.clone();
+    ids.sort();
+    for id in &ids {
+        let Some(q) = nb.qos.get(id) else {
+            w.push(Warning::Dangling {
+                row: RowRef::new("Logical_Switch", ls.name.clone()),
+                column: "qos_rules",
+                target: id.clone(),
+            });
+            continue;
+        };
+        let Ok(priority) = u16::try_from(q.priority) else {
+            continue;
+        };
+        out.push(QosRule {
+            ingress: q.direction == "from-lport",
+            priority,
+            match_: q.match_.clone(),
+            dscp: q.action.get("dscp").copied(),
+            rate: q.bandwidth.get("rate").copied().unwrap_or(0),
+            burst: q.bandwidth.get("burst").copied().unwrap_or(0),
+        });
+    }
+    out
 }
 
 /// A router port as seen from a switch it is attached to.
@@ -867,6 +909,7 @@ impl Topology {
                     vlan_passthru: opt_true(&ls.other_config, "vlan-passthru"),
                     acls,
                     has_stateful_acl,
+                    qos: switch_qos(nb, ls, w),
                 },
             );
             for lb in lb_list {

@@ -112,7 +112,8 @@ impl Mutator {
         let has: Vec<String> = nb.ha_chassis.keys().cloned().collect();
         let policies: Vec<String> = nb.router_policies.keys().cloned().collect();
         let groups: Vec<String> = nb.load_balancer_groups.keys().cloned().collect();
-        match self.rng.below(33) {
+        let qos: Vec<String> = nb.qos.keys().cloned().collect();
+        match self.rng.below(35) {
             0 => {
                 let u = self.uuid();
                 nb.switches.insert(
@@ -601,6 +602,45 @@ impl Mutator {
                     };
                 }
             }
+            32 => {
+                // A QoS rule on a switch: DSCP, a rate, or both.
+                if let Some(ls) = self.rng.pick(&switches).cloned() {
+                    let u = self.uuid();
+                    let mut q = Qos {
+                        direction: if self.rng.chance(50) {
+                            "from-lport"
+                        } else {
+                            "to-lport"
+                        }
+                        .into(),
+                        priority: self.rng.below(3) as i64 * 1000,
+                        match_: format!("ip4.dst == {}", self.ip()),
+                        ..Default::default()
+                    };
+                    if self.rng.chance(60) {
+                        q.action.insert("dscp".into(), self.rng.below(64) as i64);
+                    }
+                    if q.action.is_empty() || self.rng.chance(50) {
+                        q.bandwidth.insert("rate".into(), 1 + self.rng.below(1000) as i64);
+                    }
+                    nb.qos.insert(u.clone(), q);
+                    nb.switches.get_mut(&ls).unwrap().qos_rules.push(u);
+                }
+            }
+            33 => {
+                // A QoS rule's DSCP changes, or it goes away.
+                if let Some(u) = self.rng.pick(&qos).cloned() {
+                    if self.rng.chance(50) {
+                        let d = self.rng.below(64) as i64;
+                        nb.qos.get_mut(&u).unwrap().action.insert("dscp".into(), d);
+                    } else {
+                        nb.qos.remove(&u);
+                        for ls in nb.switches.values_mut() {
+                            ls.qos_rules.retain(|x| x != &u);
+                        }
+                    }
+                }
+            }
             _ => {
                 // Flip a chassis feature flag: changes flows on every datapath.
                 if let Some(ch) = ctx.chassis.first_mut() {
@@ -715,6 +755,7 @@ fn nb_changes(old: &Northbound, new: &Northbound, old_ctx: &SbContext, ctx: &SbC
         named_sets: old.address_sets != new.address_sets || old.port_groups != new.port_groups,
         port_groups: changed_keys(&old.port_groups, &new.port_groups),
         acls: changed_keys(&old.acls, &new.acls),
+        qos: changed_keys(&old.qos, &new.qos),
         context: old_ctx.chassis != ctx.chassis || old_ctx.sb_global_options != ctx.sb_global_options,
         gateway_chassis: old.gateway_chassis != new.gateway_chassis
             || old.ha_chassis_groups != new.ha_chassis_groups
@@ -762,7 +803,7 @@ fn apply(sb: &mut Southbound, d: &SbDiff) {
 fn change_driven_updates_match_full_after_random_changes() {
     for seed in [
         "seed4", "seed7", "seed8", "seed9", "seed10", "seed11", "seed12", "seed13", "seed15", "seed16",
-        "seed17",
+        "seed17", "seed18", "seed19", "seed20",
     ] {
         let local = change_driven_run(seed);
         eprintln!("{seed}: {local} local updates of 400");

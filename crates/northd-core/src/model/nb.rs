@@ -26,6 +26,7 @@ pub struct Northbound {
     pub address_sets: BTreeMap<Uuid, AddressSet>,
     pub port_groups: BTreeMap<Uuid, PortGroup>,
     pub acls: BTreeMap<Uuid, Acl>,
+    pub qos: BTreeMap<Uuid, Qos>,
     pub nats: BTreeMap<Uuid, Nat>,
     pub dhcp_options: BTreeMap<Uuid, DhcpOptions>,
     pub gateway_chassis: BTreeMap<Uuid, GatewayChassis>,
@@ -86,6 +87,8 @@ pub struct LogicalSwitch {
     pub load_balancer_groups: Vec<Uuid>,
     /// `ACL` UUIDs.
     pub acls: Vec<Uuid>,
+    /// `QoS` UUIDs.
+    pub qos_rules: Vec<Uuid>,
     /// Includes `requested-tnl-key`.
     pub other_config: Map,
     pub external_ids: Map,
@@ -258,6 +261,20 @@ pub struct Acl {
     pub label: i64,
     /// `apply-after-lb`, `log-related`.
     pub options: Map,
+}
+
+/// One NB `QoS` row: DSCP marking and a rate limit for a switch's traffic.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Qos {
+    /// `from-lport` or `to-lport`.
+    pub direction: String,
+    /// 0..=32767.
+    pub priority: i64,
+    pub match_: String,
+    /// `dscp` → 0..=63.
+    pub action: BTreeMap<String, i64>,
+    /// `rate` and `burst` (kbps, kb).
+    pub bandwidth: BTreeMap<String, i64>,
 }
 
 /// Southbound-side facts the translation depends on.

@@ -96,6 +96,7 @@ pub fn load_nb(db: &Value) -> Northbound {
                 load_balancers: strings(r, "load_balancer"),
                 load_balancer_groups: strings(r, "load_balancer_group"),
                 acls: strings(r, "acls"),
+                qos_rules: strings(r, "qos_rules"),
                 other_config: map(r, "other_config"),
                 external_ids: map(r, "external_ids"),
             },
@@ -268,6 +269,24 @@ pub fn load_nb(db: &Value) -> Northbound {
                 logical_port: opt_string(r, "logical_port"),
                 external_port_range: string(r, "external_port_range"),
                 options: map(r, "options"),
+            },
+        );
+    }
+    let int_map = |r: &Value, col: &str| -> std::collections::BTreeMap<String, i64> {
+        map(r, col)
+            .into_iter()
+            .filter_map(|(k, v)| Some((k, v.parse().ok()?)))
+            .collect()
+    };
+    for r in rows(db, "QoS") {
+        nb.qos.insert(
+            uuid(r),
+            Qos {
+                direction: string(r, "direction"),
+                priority: r["priority"].as_i64().unwrap_or(0),
+                match_: string(r, "match"),
+                action: int_map(r, "action"),
+                bandwidth: int_map(r, "bandwidth"),
             },
         );
     }
