@@ -1821,3 +1821,74 @@ fn interop_run(
     }
     (outs, errs)
 }
+
+/// `wait-until` blocks until the record exists and meets its conditions, by name or
+/// UUID, map keys included; several in one invocation each wait; `--timeout` bounds it.
+#[test]
+fn wait_until_blocks_until_the_record_matches() {
+    if !have_ovn() {
+        return;
+    }
+    let db = start();
+    ok(ROVN, &db, &["ls-add", "ls1"]);
+    let spawn = |args: &[&str]| {
+        Command::new(ROVN)
+            .arg(format!("--db={}", db.remote()))
+            .arg("--timeout=30")
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // Exits 0 within the deadline, or is killed and reported.
+    let finishes = |child: &mut std::process::Child, what: &str| {
+        let end = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < end {
+            if let Some(st) = child.try_wait().unwrap() {
+                assert!(st.success(), "{what}: wait-until failed: {st}");
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.kill().unwrap();
+        panic!("{what}: wait-until did not return");
+    };
+    let mut w = spawn(&[
+        "wait-until",
+        "Logical_Switch_Port",
+        "p1",
+        "up=true",
+        "external_ids:owner=vm1",
+        "--",
+        "wait-until",
+        "Logical_Switch",
+        "ls1",
+    ]);
+    ok(ROVN, &db, &["lsp-add", "ls1", "p1"]);
+    ok(
+        ROVN,
+        &db,
+        &["set", "logical_switch_port", "p1", "external_ids:owner=vm1"],
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        w.try_wait().unwrap().is_none(),
+        "wait-until returned while p1 was not up"
+    );
+    ok(ROVN, &db, &["set", "logical_switch_port", "p1", "up=true"]);
+    finishes(&mut w, "p1 up by name");
+
+    // Already true: returns at once; by UUID; the only row of NB_Global by ".".
+    let uuid = ok(ROVN, &db, &["get", "logical_switch_port", "p1", "_uuid"]);
+    let mut w = spawn(&["wait-until", "Logical_Switch_Port", uuid.trim(), "up=true"]);
+    finishes(&mut w, "p1 by UUID");
+    let mut w = spawn(&["wait-until", "NB_Global", "."]);
+    finishes(&mut w, "NB_Global");
+
+    // Bad input fails at once; a record that never comes times out.
+    let err = fails(&db, &["wait-until", "Logical_Switch_Port", "p1", "nonesuch=1"]);
+    assert!(err.contains("nonesuch"), "{err}");
+    let err = fails(&db, &["--timeout=1", "wait-until", "Logical_Switch", "ls9"]);
+    assert!(!err.is_empty());
+}

@@ -91,6 +91,14 @@ pub fn commands() -> Vec<CommandSpec> {
             cmd_create,
         ),
         c(
+            "wait-until",
+            2,
+            MAX,
+            "TABLE RECORD [COLUMN[:KEY]=VALUE]...",
+            "",
+            cmd_wait_until,
+        ),
+        c(
             "destroy",
             1,
             MAX,
@@ -344,43 +352,110 @@ fn evaluate_relop(a: &Datum, b: &Datum, op: &str) -> bool {
 }
 
 /// `check_condition`: whether `row` satisfies `COLUMN[:KEY]OP VALUE`.
-pub fn condition_satisfied(ctx: &Ctx, table: &TableSchema, row: &Row, arg: &str) -> Result<bool> {
-    let ckv = parse_column_key_value(arg, table, Some(RELOPS))?;
-    let (op, value) = (ckv.op.unwrap_or("="), ckv.value.unwrap_or_default());
-    let ty = column_type(table, &ckv.column);
-    let have = row.get(&ckv.column).cloned().unwrap_or_default();
-    let is_set_op = op.starts_with('{');
-    match &ckv.key {
-        Some(k) => {
-            let Some(vt) = &ty.value else {
-                return Err(CtlError::msg(format!(
-                    "cannot specify key to check for non-map column {}",
-                    ckv.column
-                )));
-            };
-            let want_key = parse_atom(k, &ty.key, &ctx.symbols)?;
-            let vty = ColumnType {
-                key: vt.clone(),
-                value: None,
-                min: 0,
-                max: None,
-            };
-            let b = parse_datum(&value, &vty, &ctx.symbols)?;
-            match have.as_map().and_then(|m| m.get(&want_key)) {
-                None if !is_set_op => Ok(false),
-                None => Ok(evaluate_relop(&Datum::empty_set(), &b, op)),
-                Some(v) => Ok(evaluate_relop(&Datum::atom(v.clone()), &b, op)),
+/// A `COLUMN[:KEY]OP VALUE` condition parsed against its table, to test rows with.
+pub struct Condition {
+    column: String,
+    /// The map key to compare the value of, for `COLUMN:KEY`.
+    key: Option<Atom>,
+    op: String,
+    want: Datum,
+    is_map: bool,
+}
+
+impl Condition {
+    pub fn parse(ctx: &Ctx, table: &TableSchema, arg: &str) -> Result<Condition> {
+        let ckv = parse_column_key_value(arg, table, Some(RELOPS))?;
+        let (op, value) = (ckv.op.unwrap_or("="), ckv.value.unwrap_or_default());
+        let ty = column_type(table, &ckv.column);
+        let (key, want) = match &ckv.key {
+            Some(k) => {
+                let Some(vt) = &ty.value else {
+                    return Err(CtlError::msg(format!(
+                        "cannot specify key to check for non-map column {}",
+                        ckv.column
+                    )));
+                };
+                let want_key = parse_atom(k, &ty.key, &ctx.symbols)?;
+                let vty = ColumnType {
+                    key: vt.clone(),
+                    value: None,
+                    min: 0,
+                    max: None,
+                };
+                (Some(want_key), parse_datum(&value, &vty, &ctx.symbols)?)
+            }
+            None => (None, parse_datum(&value, &ty, &ctx.symbols)?),
+        };
+        Ok(Condition {
+            column: ckv.column,
+            key,
+            op: op.to_string(),
+            want,
+            is_map: ty.is_map(),
+        })
+    }
+
+    pub fn holds(&self, row: &Row) -> bool {
+        let have = row.get(&self.column).cloned().unwrap_or_default();
+        let is_set_op = self.op.starts_with('{');
+        match &self.key {
+            Some(k) => match have.as_map().and_then(|m| m.get(k)) {
+                None if !is_set_op => false,
+                None => evaluate_relop(&Datum::empty_set(), &self.want, &self.op),
+                Some(v) => evaluate_relop(&Datum::atom(v.clone()), &self.want, &self.op),
+            },
+            None => {
+                let have = match (&have, self.is_map) {
+                    (Datum::Set(s), true) if s.is_empty() => Datum::empty_map(),
+                    _ => have,
+                };
+                evaluate_relop(&have, &self.want, &self.op)
             }
         }
-        None => {
-            let want = parse_datum(&value, &ty, &ctx.symbols)?;
-            let have = match (&have, ty.is_map()) {
-                (Datum::Set(s), true) if s.is_empty() => Datum::empty_map(),
-                _ => have,
-            };
-            Ok(evaluate_relop(&have, &want, op))
-        }
     }
+}
+
+pub fn condition_satisfied(ctx: &Ctx, table: &TableSchema, row: &Row, arg: &str) -> Result<bool> {
+    Ok(Condition::parse(ctx, table, arg)?.holds(row))
+}
+
+/// `wait-until TABLE RECORD [COLUMN[:KEY]=VALUE]...`: blocks until the record exists and
+/// meets every condition (the `--timeout` option bounds the wait).
+fn cmd_wait_until(ctx: &mut Ctx, cmd: &Command) -> Result<()> {
+    let table = table_of(ctx, cmd.arg(0))?;
+    let conds = cmd.args[2..]
+        .iter()
+        .map(|a| Condition::parse(ctx, &table, a))
+        .collect::<Result<Vec<_>>>()?;
+    let record = cmd.arg(1).to_string();
+    let names: Vec<(&str, Option<&str>)> = ctx
+        .row_ids
+        .iter()
+        .filter(|r| r.table == table.name)
+        .map(|r| (r.column, r.key))
+        .collect();
+    // A row is the record if its UUID is, or a column naming rows of this table holds it.
+    let is_record = |uuid: &str, row: &Row| {
+        uuid.eq_ignore_ascii_case(&record)
+            || names.iter().any(|(col, key)| {
+                let v = row.get(col);
+                match key {
+                    None => v.and_then(Datum::as_str) == Some(record.as_str()),
+                    Some(k) => v.and_then(|d| d.map_get(k)).and_then(Atom::as_str) == Some(record.as_str()),
+                }
+            })
+    };
+    let columns: Vec<String> = table.columns.keys().cloned().collect();
+    let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+    let single = record == ".";
+    ctx.txn.wait_for_rows(&table.name, &columns, |rows| {
+        let mut candidates: Box<dyn Iterator<Item = &Row>> = if single {
+            Box::new(rows.values().take(usize::from(rows.len() == 1)))
+        } else {
+            Box::new(rows.iter().filter(|(u, r)| is_record(u, r)).map(|(_, r)| r))
+        };
+        candidates.any(|r| conds.iter().all(|c| c.holds(r)))
+    })
 }
 
 fn cmd_find(ctx: &mut Ctx, cmd: &Command) -> Result<()> {

@@ -30,6 +30,8 @@ pub struct Txn {
     rt: Runtime,
     client: Client,
     notes: Option<tokio::sync::mpsc::UnboundedReceiver<ovsdb::client::Notification>>,
+    /// Monitors opened by waits so far (each wait names its own).
+    waits: u32,
     pub schema: DatabaseSchema,
     pub db: String,
     cache: HashMap<String, BTreeMap<RowKey, Row>>,
@@ -57,6 +59,7 @@ impl Txn {
             rt,
             client,
             notes: Some(notes),
+            waits: 0,
             schema,
             db: db.to_string(),
             cache: HashMap::new(),
@@ -381,34 +384,40 @@ impl Txn {
         Ok(done)
     }
 
-    /// Waits until `table`'s only row satisfies `done`, watching it with a monitor.
-    pub fn wait_for_row(
+    /// Waits until `table`'s rows satisfy `done`, watching them with a monitor of its
+    /// own (several waits in one invocation each get one; the monitor is cancelled after).
+    pub fn wait_for_rows(
         &mut self,
         table: &str,
         columns: &[&str],
-        mut done: impl FnMut(&Row) -> bool,
+        mut done: impl FnMut(&HashMap<String, Row>) -> bool,
     ) -> Result<(), CtlError> {
         let mut notes = self
             .notes
             .take()
             .ok_or_else(|| CtlError::msg("already waiting"))?;
-        let params = json!([self.db, "rovn-ctl-wait", {table: {"columns": columns}}]);
-        self.rt.block_on(async {
+        self.waits += 1;
+        let id = format!("rovn-ctl-wait-{}", self.waits);
+        let params = json!([self.db, id, {table: {"columns": columns}}]);
+        let res = self.rt.block_on(async {
             let initial = self.client.call("monitor", params).await?;
             let mut rows: HashMap<String, Row> = HashMap::new();
             apply_update(&mut rows, initial.get(table));
             loop {
-                if rows.values().any(&mut done) {
+                if done(&rows) {
+                    let _ = self.client.call("monitor_cancel", json!([id])).await;
                     return Ok(());
                 }
                 let Some(n) = notes.recv().await else {
                     return Err(CtlError::msg("database connection closed while waiting"));
                 };
-                if n.method == "update" {
+                if n.method == "update" && n.params.get(0).and_then(|v| v.as_str()) == Some(id.as_str()) {
                     apply_update(&mut rows, n.params.get(1).and_then(|u| u.get(table)));
                 }
             }
-        })
+        });
+        self.notes = Some(notes);
+        res
     }
 }
 

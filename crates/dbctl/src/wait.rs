@@ -20,7 +20,7 @@ pub fn caught_up(row: &Row, wait: WaitType, next: i64) -> bool {
 /// Waits until the only row of `table` has caught up with `next`.
 pub fn wait_for_cfg(ctx: &mut Ctx, table: &str, next: i64) -> Result<(), CtlError> {
     let wait = ctx.wait;
-    ctx.txn.wait_for_row(
+    ctx.txn.wait_for_rows(
         table,
         &[
             "sb_cfg",
@@ -29,7 +29,7 @@ pub fn wait_for_cfg(ctx: &mut Ctx, table: &str, next: i64) -> Result<(), CtlErro
             "sb_cfg_timestamp",
             "hv_cfg_timestamp",
         ],
-        |r| caught_up(r, wait, next),
+        |rows| rows.values().any(|r| caught_up(r, wait, next)),
     )
 }
 
