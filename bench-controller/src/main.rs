@@ -15,7 +15,9 @@
 //!   that reports before its flows are in shows a difference);
 //! - the controller's peak RSS (`VmHWM`) after binding;
 //! - one new port: `lsp-add` (NB transaction) + plug (`ovs-vsctl add-port`), then
-//!   `--wait=hv`; the median of `--new-ports` repetitions, with the claim time;
+//!   `--wait=hv`; the median of `--new-ports` repetitions, with the claim time, split
+//!   into NB + plug (until `ovs-vsctl` returns: ovs-vswitchd has the port) and plugged →
+//!   `--wait=hv` (the controller's work and the `nb_cfg` handshake);
 //! - restart: SIGTERM, start again, `--wait=hv` from the new process's start;
 //! - the floor: the same flows (and groups) replayed into a fresh bridge of the same
 //!   ovs-vswitchd as one OpenFlow 1.5 bundle (`ovs-ofctl --bundle add-flows`).
@@ -143,6 +145,10 @@ struct Figures {
     rss_mb: f64,
     new_claim: f64,
     new_hv: f64,
+    /// lsp-add committed and `ovs-vsctl add-port` returned (ovs-vswitchd has the port).
+    new_plugged: f64,
+    /// From then to `--wait=hv`: the controller's (and the handshake's) share.
+    new_plugged_hv: f64,
     new_flows_late: i64,
     restart_hv: f64,
     restart_flows_at_hv: u64,
@@ -391,7 +397,7 @@ async fn run_one(imp: Impl, northd_impl: Impl, bins: &Bins, k: usize, cli: &Cli)
     f.rss_mb = procs::peak_rss(ctl.pid())? as f64 / 1e6;
 
     // One new port at a time: lsp-add + plug -> --wait=hv.
-    let (mut claims, mut hvs) = (Vec::new(), Vec::new());
+    let (mut claims, mut hvs, mut plugged, mut plugged_hv) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for r in 0..cli.new_ports {
         let port = format!("new{r}");
         let addr = format!("0a:ff:00:00:00:{r:02x} 10.0.0.{}", 100 + r);
@@ -400,7 +406,11 @@ async fn run_one(imp: Impl, northd_impl: Impl, bins: &Bins, k: usize, cli: &Cli)
         let t0 = Instant::now();
         nb.transact(topology::lsp_add_ops("ls0", &port, &addr)).await?;
         vsctl(&ovs, plug_args(&format!("new{r}"), &port)).await?;
-        hvs.push(secs(wait_hv(&nb, timeout).await? - t0));
+        let t_plugged = Instant::now();
+        let hv = wait_hv(&nb, timeout).await?;
+        hvs.push(secs(hv - t0));
+        plugged.push(secs(t_plugged - t0));
+        plugged_hv.push(secs(hv - t_plugged));
         let at_hv = ovs.flow_count("br-int")?;
         claims.push(secs(claim.await?? - t0));
         tokio::time::sleep(Duration::from_millis(1000)).await;
@@ -412,6 +422,8 @@ async fn run_one(imp: Impl, northd_impl: Impl, bins: &Bins, k: usize, cli: &Cli)
     }
     f.new_claim = median(claims);
     f.new_hv = median(hvs);
+    f.new_plugged = median(plugged);
+    f.new_plugged_hv = median(plugged_hv);
 
     // Restart: SIGTERM, a new process, --wait=hv from its start.
     ctl.terminate(Duration::from_secs(10))?;
@@ -444,9 +456,9 @@ fn print_table(results: &[(Impl, Figures)], northd: Impl) {
     );
     println!();
     println!(
-        "| controller | K | start → hv (no ports) | bind: vsctl | claimed | → --wait=hv | flows at hv / +2 s | peak RSS MB | floor: bundle of same flows | new port: claimed | → --wait=hv | restart → --wait=hv | flows at hv / +2 s |"
+        "| controller | K | start → hv (no ports) | bind: vsctl | claimed | → --wait=hv | flows at hv / +2 s | peak RSS MB | floor: bundle of same flows | new port: claimed | → --wait=hv | of which NB + plug / plugged → hv | restart → --wait=hv | flows at hv / +2 s |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (imp, f) in results {
         let floor = match &f.floor {
             None => "–".to_string(),
@@ -454,7 +466,7 @@ fn print_table(results: &[(Impl, Figures)], northd: Impl) {
             Some(Err(e)) => format!("failed: {}", e.chars().take(80).collect::<String>()),
         };
         println!(
-            "| {}-controller | {} | {:.2} | {:.2} | {:.2} | {:.2} | {} / {} | {:.0} | {} | {:.3} | {:.3}{} | {:.2} | {} / {} |",
+            "| {}-controller | {} | {:.2} | {:.2} | {:.2} | {:.2} | {} / {} | {:.0} | {} | {:.3} | {:.3}{} | {:.3} / {:.3} | {:.2} | {} / {} |",
             imp.name(),
             f.k,
             f.start_hv,
@@ -472,6 +484,8 @@ fn print_table(results: &[(Impl, Figures)], northd: Impl) {
             } else {
                 String::new()
             },
+            f.new_plugged,
+            f.new_plugged_hv,
             f.restart_hv,
             f.restart_flows_at_hv,
             f.restart_flows_later,
