@@ -109,6 +109,7 @@ fn trace_follows_packets_through_switches_routers_and_load_balancers() {
         ("ls1", "vm1", "02:ac:10:ff:00:11 172.16.255.11"),
         ("ls1", "vm3", "02:ac:10:ff:00:33 172.16.255.33"),
         ("ls2", "vm2", "02:ac:10:ff:01:22 172.16.254.22"),
+        ("ls2", "vm4", "02:ac:10:ff:01:23 172.16.254.23"),
     ] {
         nbctl(nb, &["lsp-add", s, vm, "--", "lsp-set-addresses", vm, addr]);
     }
@@ -116,7 +117,12 @@ fn trace_follows_packets_through_switches_routers_and_load_balancers() {
         nb,
         &["lb-add", "lb1", "172.16.100.100:80", "172.16.254.22:8080", "tcp"],
     );
-    nbctl(nb, &["--wait=sb", "ls-lb-add", "ls1", "lb1"]);
+    nbctl(nb, &["ls-lb-add", "ls1", "lb1"]);
+    // ECMP: 10.20.0.0/16 through vm2 or vm4.
+    for hop in ["172.16.254.22", "172.16.254.23"] {
+        nbctl(nb, &["--ecmp", "lr-route-add", "lr1", "10.20.0.0/16", hop]);
+    }
+    nbctl(nb, &["--wait=sb", "sync"]);
     let sb = &dbs.sb;
 
     // Switched: vm1 -> vm3 stays on ls1.
@@ -155,6 +161,23 @@ fn trace_follows_packets_through_switches_routers_and_load_balancers() {
         "{out}"
     );
     assert!(out.trim_end().ends_with(vm2), "{out}");
+
+    // ECMP-routed: the router selects a next hop; the trace follows the first member.
+    let out = from_vm1(
+        sb,
+        "eth.dst == 02:ac:10:ff:01:01 && ip4.src == 172.16.255.11 && ip4.dst == 10.20.0.5 \
+         && ip.ttl == 64 && udp.src == 4000 && udp.dst == 53",
+    );
+    assert!(out.contains("lr_in_ip_routing_ecmp"), "{out}");
+    assert!(
+        out.contains("/* select: 2 choices, following the first */"),
+        "{out}"
+    );
+    let last = out.trim_end().lines().last().unwrap_or_default().trim_start();
+    assert!(
+        last.starts_with("/* output to \"vm2\"") || last.starts_with("/* output to \"vm4\""),
+        "{out}"
+    );
 
     // ARP for a known address is answered on the switch, back to the asker;
     // for an unknown one it floods, one copy per other port.

@@ -419,12 +419,11 @@ impl<'a> Tracer<'a> {
                     let Some(g) = self.groups.get(*id as usize - 1).cloned() else {
                         continue;
                     };
+                    // Load balancer backends and ECMP members alike: one is chosen by a
+                    // hash of the packet, which a trace cannot know.
                     self.line(
                         depth + 1,
-                        &format!(
-                            "/* load balancer: {} backend(s), following the first */",
-                            g.buckets.len()
-                        ),
+                        &format!("/* select: {} choices, following the first */", g.buckets.len()),
                     );
                     if let Some(b) = g.buckets.first() {
                         self.actions(dp, ingress, &b.actions, pkt, depth);
