@@ -524,7 +524,8 @@ impl Northd {
             }
         }
         lap.mark("stale macs");
-        let static_ops = nb.with_idl(|n| sb.with_idl(|s| static_macs::ops(model, n.tables(), s.tables())));
+        let static_ops =
+            nb.with_idl(|n| sb.with_idl(|s| static_macs::ops(model, n.tables(), s.tables(), &plan.ops)));
         plan.stats.updated += static_ops.len();
         plan.ops.extend(static_ops);
         let wrote = !plan.ops.is_empty();

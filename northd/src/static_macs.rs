@@ -2,15 +2,17 @@
 //! datapath, for the chassis to resolve next hops without ARP/ND. Pure: NB and SB rows
 //! in, the operations that make SB match out.
 //!
-//! A binding whose port is not a router port (or whose router has no datapath yet) has
-//! no SB row; ovn-northd 23.03 leaves such a row in SB if it had one, rovn-northd
-//! removes it, so SB never names a port that cannot use it.
+//! A router whose datapath the same transaction creates is referred to by that insert's
+//! `uuid-name`, so a binding made together with its router is in SB as soon as the router.
+//! A binding whose port is not a router port has no SB row; ovn-northd 23.03 leaves such
+//! a row in SB if it had one, rovn-northd removes it, so SB never names a port that
+//! cannot use it.
 
 use std::collections::{BTreeMap, HashMap};
 
 use northd_core::Northbound;
 use ovn_db::{nb, sb};
-use ovsdb::{Condition, Datum, Operation, Row, Uuid};
+use ovsdb::{Atom, Condition, Datum, Operation, Row, Uuid};
 
 use crate::sb_sync::Tables;
 
@@ -19,15 +21,44 @@ use crate::sb_sync::Tables;
 struct Want {
     mac: String,
     override_dynamic_mac: bool,
-    datapath: Uuid,
+    datapath: DpRef,
+}
+
+/// A router's SB datapath: an existing row, or one `pending` inserts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum DpRef {
+    Row(Uuid),
+    Named(String),
+}
+
+impl DpRef {
+    fn datum(&self) -> Datum {
+        match self {
+            DpRef::Row(u) => Datum::uuid(*u),
+            DpRef::Named(n) => Datum::atom(Atom::NamedUuid(n.clone())),
+        }
+    }
+}
+
+/// NB router UUID of a Datapath_Binding row, from `external_ids:logical-router`.
+fn router_of(r: &Row) -> Option<&str> {
+    r.get(sb::DatapathBinding::COL_EXTERNAL_IDS)?
+        .map_get("logical-router")?
+        .as_str()
 }
 
 fn str_col(r: &Row, c: &str) -> String {
     r.get(c).and_then(Datum::as_str).unwrap_or_default().to_string()
 }
 
-/// The operations that make SB `Static_MAC_Binding` match NB's.
-pub fn ops(model: &Northbound, nb_tables: &Tables, sb_tables: &Tables) -> Vec<Operation> {
+/// The operations that make SB `Static_MAC_Binding` match NB's, to run after `pending`
+/// (the rest of the same transaction).
+pub fn ops(
+    model: &Northbound,
+    nb_tables: &Tables,
+    sb_tables: &Tables,
+    pending: &[Operation],
+) -> Vec<Operation> {
     type N = nb::StaticMacBinding;
     type S = sb::StaticMacBinding;
     let empty = BTreeMap::new();
@@ -36,25 +67,32 @@ pub fn ops(model: &Northbound, nb_tables: &Tables, sb_tables: &Tables) -> Vec<Op
     if nb_rows.is_empty() && sb_rows.is_empty() {
         return Vec::new();
     }
-    // Router port name → its router's SB datapath.
-    let router_dp: HashMap<&str, Uuid> = sb_tables
+    // Router → its SB datapath, existing or inserted by `pending`.
+    let mut router_dp: HashMap<&str, DpRef> = sb_tables
         .get(sb::DatapathBinding::TABLE)
         .into_iter()
         .flatten()
-        .filter_map(|(u, r)| {
-            let lr = r
-                .get(sb::DatapathBinding::COL_EXTERNAL_IDS)?
-                .map_get("logical-router")?;
-            Some((lr.as_str()?, *u))
-        })
+        .filter_map(|(u, r)| Some((router_of(r)?, DpRef::Row(*u))))
         .collect();
-    let mut port_dp: HashMap<&str, Uuid> = HashMap::new();
+    for op in pending {
+        if let Operation::Insert {
+            table,
+            row,
+            uuid_name: Some(name),
+        } = op
+            && table == sb::DatapathBinding::TABLE
+            && let Some(lr) = router_of(row)
+        {
+            router_dp.insert(lr, DpRef::Named(name.clone()));
+        }
+    }
+    let mut port_dp: HashMap<&str, &DpRef> = HashMap::new();
     for (lr_uuid, lr) in &model.routers {
         let Some(dp) = router_dp.get(lr_uuid.as_str()) else {
             continue;
         };
         for p in lr.ports.iter().filter_map(|p| model.router_ports.get(p)) {
-            port_dp.insert(&p.name, *dp);
+            port_dp.insert(&p.name, dp);
         }
     }
     let mut want: BTreeMap<(String, String), Want> = BTreeMap::new();
@@ -69,7 +107,7 @@ pub fn ops(model: &Northbound, nb_tables: &Tables, sb_tables: &Tables) -> Vec<Op
                 .get(N::COL_OVERRIDE_DYNAMIC_MAC)
                 .and_then(Datum::as_bool)
                 .unwrap_or(false),
-            datapath: *dp,
+            datapath: (*dp).clone(),
         };
         want.insert((port, str_col(r, N::COL_IP)), w);
     }
@@ -82,10 +120,11 @@ pub fn ops(model: &Northbound, nb_tables: &Tables, sb_tables: &Tables) -> Vec<Op
                 .get(S::COL_OVERRIDE_DYNAMIC_MAC)
                 .and_then(Datum::as_bool)
                 .unwrap_or(false),
-            datapath: r
-                .get(S::COL_DATAPATH)
-                .and_then(Datum::as_uuid)
-                .unwrap_or_default(),
+            datapath: DpRef::Row(
+                r.get(S::COL_DATAPATH)
+                    .and_then(Datum::as_uuid)
+                    .unwrap_or_default(),
+            ),
         };
         match want.remove(&key) {
             Some(w) if w == have => {}
@@ -122,7 +161,7 @@ fn row(w: &Want, key: Option<(&str, &str)>) -> Row {
         S::COL_OVERRIDE_DYNAMIC_MAC.into(),
         Datum::boolean(w.override_dynamic_mac),
     );
-    r.insert(S::COL_DATAPATH.into(), Datum::uuid(w.datapath));
+    r.insert(S::COL_DATAPATH.into(), w.datapath.datum());
     r
 }
 
@@ -191,7 +230,7 @@ mod tests {
             nb_binding("nonesuch", "02:00:00:00:00:01"),
         ]);
         let sb0 = tables(std::slice::from_ref(&dp_row));
-        let ops = ops(&m, &nb1, &sb0);
+        let ops = ops(&m, &nb1, &sb0, &[]);
         assert_eq!(ops.len(), 1, "{ops:?}");
         let Operation::Insert { row: r, .. } = &ops[0] else {
             panic!("{ops:?}")
@@ -204,15 +243,34 @@ mod tests {
         let mut sb_row = r.clone();
         sb_row.insert("ip".into(), Datum::string("10.0.0.9"));
         let sb1 = tables(&[dp_row.clone(), ("Static_MAC_Binding", Uuid::new_v4(), sb_row)]);
-        assert!(super::ops(&m, &nb1, &sb1).is_empty());
+        assert!(super::ops(&m, &nb1, &sb1, &[]).is_empty());
         let nb2 = tables(&[nb_binding("lrp1", "02:00:00:00:00:0a")]);
-        let up = super::ops(&m, &nb2, &sb1);
+        let up = super::ops(&m, &nb2, &sb1, &[]);
         assert!(
             matches!(&up[..], [Operation::Update { row, .. }]
                 if row.get("mac").and_then(Datum::as_str) == Some("02:00:00:00:00:0a")),
             "{up:?}"
         );
-        let del = super::ops(&m, &Tables::new(), &sb1);
+        let del = super::ops(&m, &Tables::new(), &sb1, &[]);
         assert!(matches!(&del[..], [Operation::Delete { .. }]), "{del:?}");
+    }
+
+    #[test]
+    fn a_router_created_in_the_same_transaction_is_referred_to_by_name() {
+        let m = model();
+        let nb = tables(&[nb_binding("lrp1", "02:00:00:00:00:09")]);
+        let insert = Operation::Insert {
+            table: "Datapath_Binding".into(),
+            row: row(&[("external_ids", Datum::string_map([("logical-router", "r1")]))]),
+            uuid_name: Some("dp7".into()),
+        };
+        let ops = ops(&m, &nb, &Tables::new(), &[insert]);
+        let [Operation::Insert { row: r, .. }] = &ops[..] else {
+            panic!("{ops:?}")
+        };
+        assert_eq!(
+            r.get("datapath"),
+            Some(&Datum::atom(Atom::NamedUuid("dp7".into())))
+        );
     }
 }
