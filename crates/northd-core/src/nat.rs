@@ -7,7 +7,7 @@
 //! `logical_port` + `external_mac` on the chassis of that logical port. A distributed
 //! router without such a port gets only the ARP flows, as in ovn-northd.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 use crate::addresses::{Cidr, LrpNetworks, Mac};
 use crate::flows::{FlowBuilder, Stage};
@@ -25,7 +25,7 @@ pub(crate) enum NatKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ParsedNat {
     pub kind: NatKind,
-    pub external: Ipv4Addr,
+    pub external: IpAddr,
     /// As written in NB (OVN prints it verbatim into matches).
     pub logical: String,
     pub logical_plen: u8,
@@ -63,8 +63,7 @@ pub(crate) fn parse(router: &str, nat: &Nat, w: &mut Vec<Warning>) -> Option<Par
         t => return bad(format!("unknown type \"{t}\"")),
     };
     let external = match nat.external_ip.parse::<IpAddr>() {
-        Ok(IpAddr::V4(a)) => a,
-        Ok(IpAddr::V6(_)) => return bad("IPv6 NAT is not supported".into()),
+        Ok(a) => a,
         Err(_) => {
             return bad(format!(
                 "external_ip \"{}\" is not an IP address",
@@ -73,15 +72,16 @@ pub(crate) fn parse(router: &str, nat: &Nat, w: &mut Vec<Warning>) -> Option<Par
         }
     };
     let logical = match nat.logical_ip.parse::<Cidr>() {
-        Ok(c) if c.is_ipv4() => c,
+        Ok(c) if c.is_ipv4() == external.is_ipv4() => c,
         _ => {
             return bad(format!(
-                "logical_ip \"{}\" is not an IPv4 address",
+                "logical_ip \"{}\" is not an address of external_ip's family",
                 nat.logical_ip
             ));
         }
     };
-    if kind != NatKind::Snat && logical.plen != 32 {
+    let full = if external.is_ipv4() { 32 } else { 128 };
+    if kind != NatKind::Snat && logical.plen != full {
         return bad(format!(
             "logical_ip \"{}\" must be a single address for {}",
             nat.logical_ip, nat.nat_type
@@ -116,7 +116,7 @@ pub(crate) fn snat_ips(nats: &[ParsedNat]) -> Vec<IpAddr> {
     let mut v: Vec<IpAddr> = nats
         .iter()
         .filter(|n| n.kind == NatKind::Snat)
-        .map(|n| IpAddr::V4(n.external))
+        .map(|n| n.external)
         .collect();
     v.sort();
     v.dedup();
@@ -129,7 +129,7 @@ pub(crate) fn forwarded_ips(nats: &[ParsedNat], lb_ips: &[IpAddr]) -> Vec<IpAddr
     let mut v: Vec<IpAddr> = nats
         .iter()
         .filter(|n| n.kind != NatKind::Snat)
-        .map(|n| IpAddr::V4(n.external))
+        .map(|n| n.external)
         .filter(|ip| !lb_ips.contains(ip))
         .collect();
     v.sort();
@@ -158,14 +158,26 @@ pub(crate) fn router_nat_flows(
         format!("ip && {ct_flag}.natted == 1"),
         "reg9[4] = 1; next;",
     );
-    // ARP for every NAT address (each once): answered with the receiving port's MAC.
+    // ARP/ND for every NAT address (each once): answered with the receiving port's MAC.
     for n in nats {
-        f.add(
-            Stage::LrInIpInput,
-            90,
-            format!("arp.op == 1 && arp.tpa == {}", n.external),
-            arp_reply,
-        );
+        match n.external {
+            IpAddr::V4(ext) => f.add(
+                Stage::LrInIpInput,
+                90,
+                format!("arp.op == 1 && arp.tpa == {ext}"),
+                arp_reply,
+            ),
+            IpAddr::V6(ext) => f.add(
+                Stage::LrInIpInput,
+                90,
+                format!(
+                    "ip6.dst == {{{ext}, {}}} && nd_ns && nd.target == {ext}",
+                    crate::addresses::solicited_node(&ext)
+                ),
+                "nd_na { eth.src = xreg0[0..47]; ip6.src = nd.target; nd.tll = xreg0[0..47]; \
+                 outport = inport; flags.loopback = 1; output; };",
+            ),
+        }
     }
     if !is_gateway {
         if let Some(d) = dgp {
@@ -175,9 +187,10 @@ pub(crate) fn router_nat_flows(
     }
     for n in nats {
         let ext = n.external;
+        let v = if ext.is_ipv4() { "4" } else { "6" };
         if n.snats() {
             let action = if n.stateless { "next;" } else { "ct_snat;" };
-            f.add(Stage::LrInUnsnat, 90, format!("ip && ip4.dst == {ext}"), action);
+            f.add(Stage::LrInUnsnat, 90, format!("ip && ip{v}.dst == {ext}"), action);
         }
         let range = if n.port_range.is_empty() {
             String::new()
@@ -192,18 +205,18 @@ pub(crate) fn router_nat_flows(
                 ""
             };
             let action = if n.stateless {
-                format!("{force}flags.loopback = 1; ip4.dst={}; next;", n.logical)
+                format!("{force}flags.loopback = 1; ip{v}.dst={}; next;", n.logical)
             } else {
                 format!("{force}flags.loopback = 1; ct_dnat({}{range});", n.logical)
             };
-            f.add(Stage::LrInDnat, 100, format!("ip && ip4.dst == {ext}"), action);
+            f.add(Stage::LrInDnat, 100, format!("ip && ip{v}.dst == {ext}"), action);
         }
         if n.snats() {
             // The longest logical prefix wins.
             let prio = u16::from(n.logical_plen) + 1;
-            let m = format!("ip && ip4.src == {}", n.logical);
+            let m = format!("ip && ip{v}.src == {}", n.logical);
             if n.stateless {
-                f.add(Stage::LrOutSnat, prio, m, format!("ip4.src={ext}; next;"));
+                f.add(Stage::LrOutSnat, prio, m, format!("ip{v}.src={ext}; next;"));
             } else {
                 f.add(
                     Stage::LrOutSnat,

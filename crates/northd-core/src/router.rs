@@ -744,16 +744,25 @@ fn ipv6_input(v: &RouterPortView, key: &str, resident: &str, f: &mut FlowBuilder
             ),
         );
     }
-    if v.router_lb_force_snat_router_ip {
-        return;
+    // As for IPv4: addresses that are also SNAT addresses or LB VIPs are dropped only
+    // once unSNAT/DNAT left them unchanged.
+    let (late, early): (Vec<IpAddr>, Vec<IpAddr>) =
+        ips.iter().partition(|ip| v.router_nat_lb_ips.contains(ip));
+    let set = |ips: &[IpAddr]| ips.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
+    if !early.is_empty() && !v.router_lb_force_snat_router_ip {
+        f.add(
+            Stage::LrInIpInput,
+            60,
+            format!("ip6.dst == {{{}}}", set(&early)),
+            "drop;",
+        );
     }
-    f.add(
-        Stage::LrInIpInput,
-        60,
-        format!(
-            "ip6.dst == {{{}}}",
-            ips.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
-        ),
-        "drop;",
-    );
+    if !late.is_empty() {
+        f.add(
+            Stage::LrInArpResolve,
+            2,
+            format!("ip6.dst == {{{}}}", set(&late)),
+            "drop;",
+        );
+    }
 }

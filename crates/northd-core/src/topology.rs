@@ -741,9 +741,20 @@ impl Topology {
         let mut router_nats: BTreeMap<&str, Vec<ParsedNat>> = BTreeMap::new();
         for (u, lr) in &nb.routers {
             let mut nats = Vec::new();
+            let gateway = lr.options.get("chassis").is_some_and(|c| !c.is_empty());
             for nu in &lr.nat {
                 match nb.nats.get(nu) {
-                    Some(n) => nats.extend(nat::parse(&lr.name, n, w)),
+                    Some(n) => match nat::parse(&lr.name, n, w) {
+                        // Distributed gateway ports carry IPv4 NAT only (for now).
+                        Some(p) if p.external.is_ipv6() && !gateway => w.push(Warning::BadNat {
+                            row: RowRef::new(
+                                "NAT",
+                                format!("{} {} on {}", n.nat_type, n.external_ip, lr.name),
+                            ),
+                            reason: "IPv6 NAT is supported on gateway routers only".into(),
+                        }),
+                        p => nats.extend(p),
+                    },
                     None => w.push(Warning::Dangling {
                         row: RowRef::new("Logical_Router", lr.name.clone()),
                         column: "nat",
@@ -1291,12 +1302,7 @@ fn garp_addresses(
                                 n.external,
                                 crate::flows::quoted(lp)
                             ));
-                        } else if !peer
-                            .networks
-                            .ipv4
-                            .iter()
-                            .any(|c| c.addr == IpAddr::V4(n.external))
-                        {
+                        } else if !peer.networks.ipv4.iter().any(|c| c.addr == n.external) {
                             central.push_str(&format!(" {}", n.external));
                             any_central = true;
                         }

@@ -73,3 +73,40 @@ nbctl --wait=hv lr-nat-del gw1 dnat_and_snat $FIP
 ping_fails outside $FIP
 src=$(seen_as in2); [ "$src" = $OUT_NET.1 ] || fail "outside saw in2 as '$src' after lr-nat-del, expected $OUT_NET.1"
 info "outside sees in2 as $src"
+
+step "IPv6 (dual stack): SNAT of the inner IPv6 subnet, then an IPv6 floating IP for in2"
+OUT6=fd00:70 IN6=fd00:80 O6=fd00:70::31 FIP6=fd00:70::50
+v6_vm() {
+  nsx "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0 \
+    net.ipv6.conf.eth0.disable_ipv6=0
+  nsx "$1" ip -6 addr add "$2/64" dev eth0 nodad
+}
+nbctl set logical_router_port gw1-out networks="\"$OUT_NET.1/24\" \"$OUT6::1/64\""
+nbctl set logical_router_port gw1-in networks="\"$IN_NET.1/24\" \"$IN6::1/64\""
+for p in "ls-out-outside 02:ac:10:ff:00:71 $O $O6" "ls-in-in1 02:ac:10:ff:00:81 $I1 $IN6::11" \
+         "ls-in-in2 02:ac:10:ff:00:82 $I2 $IN6::12"; do
+  set -- $p
+  nbctl lsp-set-addresses "$1" "$2 $3 $4" -- lsp-set-port-security "$1" "$2 $3 $4"
+done
+v6_vm outside $O6; v6_vm in1 $IN6::11; v6_vm in2 $IN6::12
+for vm in in1 in2; do nsx $vm ip -6 route add $OUT6::/64 via $IN6::1; done
+vm_bg outside peer6 python3 -c "
+import http.server as h, socket
+class S(h.HTTPServer):
+    address_family = socket.AF_INET6
+class H(h.BaseHTTPRequestHandler):
+    def do_GET(s):
+        s.send_response(200); s.end_headers(); s.wfile.write(s.client_address[0].encode())
+    def log_message(s, *a): pass
+S(('$O6', 8000), H).serve_forever()"
+seen6_as() { nsx "$1" curl -s -g --max-time 2 "http://[$O6]:8000/"; }
+nbctl --wait=hv lr-nat-add gw1 snat $OUT6::1 $IN6::/64
+nbctl lr-nat-list gw1 | sed 's/^/    /'
+wait_for 10 "outside answers in1 over IPv6" seen6_as in1 || fail "no HTTP answer over IPv6 behind IPv6 SNAT"
+src=$(seen6_as in1); [ "$src" = $OUT6::1 ] || fail "outside saw in1 as '$src', expected $OUT6::1"
+info "outside sees in1 as $src"
+nbctl --wait=hv lr-nat-add gw1 dnat_and_snat $FIP6 $IN6::12
+wait_for 10 "outside reaches in2's IPv6 floating IP" \
+  nsx outside ping -6 -n -c 1 -W 1 $FIP6 || fail "outside cannot reach the IPv6 floating IP $FIP6"
+src=$(seen6_as in2); [ "$src" = $FIP6 ] || fail "outside saw in2 as '$src', expected its floating IP $FIP6"
+info "outside sees in2 as $src (its IPv6 floating IP), in1 still as $(seen6_as in1)"
