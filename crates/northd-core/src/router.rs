@@ -621,17 +621,21 @@ fn ipv4_input(v: &RouterPortView, key: &str, resident: &str, f: &mut FlowBuilder
             );
         }
     }
-    // Traffic to the router's own addresses is dropped; to those that are also SNAT
-    // addresses or LB VIPs only once unSNAT/DNAT left them unchanged.
-    let (late, early): (Vec<IpAddr>, Vec<IpAddr>) =
-        ips.iter().partition(|ip| v.router_nat_lb_ips.contains(ip));
+    drop_own_addresses(v, &ips, "ip4", f);
+}
+
+/// `build_lrouter_drop_own_dest`: traffic to the port's own addresses (`ips`, of family
+/// `ip`) is dropped; to those that are also SNAT addresses or LB VIPs only once
+/// unSNAT/DNAT left them unchanged. With `lb_force_snat_ip=router_ip` every port address
+/// is an SNAT address, so none is dropped early.
+fn drop_own_addresses(v: &RouterPortView, ips: &[IpAddr], ip: &str, f: &mut FlowBuilder) {
+    let (late, early): (Vec<IpAddr>, Vec<IpAddr>) = ips.iter().partition(|a| v.router_nat_lb_ips.contains(a));
     let set = |ips: &[IpAddr]| ips.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
-    // With `lb_force_snat_ip=router_ip` every port address is an SNAT address.
     if !early.is_empty() && !v.router_lb_force_snat_router_ip {
         f.add(
             Stage::LrInIpInput,
             60,
-            format!("ip4.dst == {{{}}}", set(&early)),
+            format!("{ip}.dst == {{{}}}", set(&early)),
             "drop;",
         );
     }
@@ -639,7 +643,7 @@ fn ipv4_input(v: &RouterPortView, key: &str, resident: &str, f: &mut FlowBuilder
         f.add(
             Stage::LrInArpResolve,
             2,
-            format!("ip4.dst == {{{}}}", set(&late)),
+            format!("{ip}.dst == {{{}}}", set(&late)),
             "drop;",
         );
     }
@@ -744,25 +748,5 @@ fn ipv6_input(v: &RouterPortView, key: &str, resident: &str, f: &mut FlowBuilder
             ),
         );
     }
-    // As for IPv4: addresses that are also SNAT addresses or LB VIPs are dropped only
-    // once unSNAT/DNAT left them unchanged.
-    let (late, early): (Vec<IpAddr>, Vec<IpAddr>) =
-        ips.iter().partition(|ip| v.router_nat_lb_ips.contains(ip));
-    let set = |ips: &[IpAddr]| ips.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
-    if !early.is_empty() && !v.router_lb_force_snat_router_ip {
-        f.add(
-            Stage::LrInIpInput,
-            60,
-            format!("ip6.dst == {{{}}}", set(&early)),
-            "drop;",
-        );
-    }
-    if !late.is_empty() {
-        f.add(
-            Stage::LrInArpResolve,
-            2,
-            format!("ip6.dst == {{{}}}", set(&late)),
-            "drop;",
-        );
-    }
+    drop_own_addresses(v, &ips, "ip6", f);
 }
