@@ -5,6 +5,7 @@ mod acl;
 mod addr;
 mod dhcp;
 mod lb;
+mod meter;
 mod nat;
 mod policy;
 mod qos;
@@ -229,6 +230,7 @@ fn program() -> Program {
     commands.extend(router::commands());
     commands.extend(policy::commands());
     commands.extend(qos::commands());
+    commands.extend(meter::commands());
     commands.extend(static_mac::commands());
     commands.extend(lb::commands());
     commands.extend(acl::commands());

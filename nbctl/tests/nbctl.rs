@@ -1513,6 +1513,51 @@ fn router_policy_commands_match_ovn_nbctl() {
     assert!(o_out[16].is_empty(), "policies left behind: {}", o_out[16]);
 }
 
+/// Meters: added (kbps with a burst, pktps, `--fair`), replaced with `--may-exist`, listed
+/// by name, deleted one and all, with the same outputs, errors and rows as ovn-nbctl.
+#[test]
+fn meter_commands_match_ovn_nbctl() {
+    if !have_ovn() {
+        return;
+    }
+    let steps: &[&[&str]] = &[
+        &["meter-add", "m1", "drop", "1000", "kbps", "200"],
+        &["--fair", "meter-add", "acl_log_meter", "drop", "100", "pktps"],
+        &["meter-add", "m0", "drop", "5", "pktps", "10"],
+        &["meter-list"],
+        &["--may-exist", "meter-add", "m1", "drop", "2000", "kbps"],
+        &["meter-list"],
+        &["--bare", "--columns=name,unit,fair", "list", "Meter"],
+        &["--bare", "--columns=action,rate,burst_size", "list", "Meter_Band"],
+        &["meter-del", "m0"],
+        &["meter-del", "nonesuch"],
+        &["meter-list"],
+        &["meter-del"],
+        &["meter-list"],
+        &["--bare", "--columns=rate", "list", "Meter_Band"],
+    ];
+    let errors: &[&[&str]] = &[
+        &["meter-add", "m1", "drop", "10", "kbps"],
+        &["meter-add", "__m", "drop", "10", "kbps"],
+        &["meter-add", "m2", "allow", "10", "kbps"],
+        &["meter-add", "m2", "drop", "0", "kbps"],
+        &["meter-add", "m2", "drop", "10", "bps"],
+        &["meter-add", "m2", "drop", "10", "kbps", "-1"],
+        &["meter-add", "m2", "drop", "10"],
+    ];
+    let o_out = same_as_ovn_nbctl(&[], steps, errors, 3);
+    assert!(
+        o_out[3].contains("m1: bands:\n  drop: 1000 kbps, 200 kb burst"),
+        "{}",
+        o_out[3]
+    );
+    assert!(
+        o_out[12].is_empty() && o_out[13].is_empty(),
+        "meters left: {:?}",
+        &o_out[12..]
+    );
+}
+
 /// QoS rules: DSCP marking and rate limits added, listed (from-lport first, highest
 /// priority first), deleted by direction, by priority and match, by UUID and all at once,
 /// with the same outputs, errors and rows as ovn-nbctl.

@@ -3,6 +3,7 @@
 
 #[macro_use]
 pub mod columns;
+pub mod meters;
 pub mod nb_model;
 pub mod sb_delta;
 pub mod sb_sync;

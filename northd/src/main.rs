@@ -17,8 +17,8 @@ use rovn_northd::sb_delta::{self, FlowSets, SbIndex};
 use rovn_northd::sb_sync::{self, Tables};
 use rovn_northd::snapshot::{self, NB_TABLES, SB_TABLES};
 use rovn_northd::stale_macs::PortMacs;
-use rovn_northd::static_macs;
 use rovn_northd::{col, col_opt};
+use rovn_northd::{meters, static_macs};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -528,6 +528,9 @@ impl Northd {
             nb.with_idl(|n| sb.with_idl(|s| static_macs::ops(model, n.tables(), s.tables(), &plan.ops)));
         plan.stats.updated += static_ops.len();
         plan.ops.extend(static_ops);
+        let meter_ops = nb.with_idl(|n| sb.with_idl(|s| meters::ops(n.tables(), s.tables())));
+        plan.stats.updated += meter_ops.len();
+        plan.ops.extend(meter_ops);
         let wrote = !plan.ops.is_empty();
         if wrote {
             let mut ops = vec![Operation::Assert { lock: LOCK.into() }];

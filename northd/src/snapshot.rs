@@ -37,6 +37,8 @@ pub const NB_TABLES: &[&str] = &[
     nb::HaChassis::TABLE,
     nb::StaticMacBinding::TABLE,
     nb::Qos::TABLE,
+    nb::Meter::TABLE,
+    nb::MeterBand::TABLE,
 ];
 
 /// SB tables northd reads or owns.
@@ -60,6 +62,8 @@ pub const SB_TABLES: &[&str] = &[
     sb::HaChassisGroup::TABLE,
     sb::HaChassis::TABLE,
     sb::StaticMacBinding::TABLE,
+    sb::Meter::TABLE,
+    sb::MeterBand::TABLE,
 ];
 
 /// UUIDs as `northd-core` keys them.
