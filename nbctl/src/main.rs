@@ -237,6 +237,7 @@ fn program() -> Program {
     commands.extend(nat::commands());
     commands.extend(dhcp::commands());
     commands.extend(dbctl::generic::commands());
+    commands.extend(dbctl::connection::commands());
     Program {
         name: "rovn-nbctl",
         db: "OVN_Northbound",

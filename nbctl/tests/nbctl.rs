@@ -1513,6 +1513,55 @@ fn router_policy_commands_match_ovn_nbctl() {
     assert!(o_out[16].is_empty(), "policies left behind: {}", o_out[16]);
 }
 
+/// The database's own listeners and TLS settings: `set-connection` (with an inactivity
+/// probe), `get-connection`, `del-connection`, `set-ssl`/`get-ssl`/`del-ssl`, with the same
+/// outputs and rows as ovn-nbctl.
+#[test]
+fn connection_and_ssl_commands_match_ovn_nbctl() {
+    if !have_ovn() {
+        return;
+    }
+    let steps: &[&[&str]] = &[
+        &["get-connection"],
+        &["set-connection", "ptcp:6641:127.0.0.1", "punix:/tmp/x.sock"],
+        &["get-connection"],
+        &["--inactivity-probe=30000", "set-connection", "ptcp:6641"],
+        &["get-connection"],
+        &[
+            "--bare",
+            "--columns=target,inactivity_probe",
+            "list",
+            "Connection",
+        ],
+        &["del-connection"],
+        &["get-connection"],
+        &["get-ssl"],
+        &["set-ssl", "/k.pem", "/c.pem", "/ca.pem"],
+        &[
+            "--bootstrap",
+            "set-ssl",
+            "/k2.pem",
+            "/c2.pem",
+            "/ca2.pem",
+            "TLSv1.2",
+            "HIGH",
+        ],
+        &["get-ssl"],
+        &[
+            "--bare",
+            "--columns=private_key,ssl_protocols,ssl_ciphers",
+            "list",
+            "SSL",
+        ],
+        &["del-ssl"],
+        &["get-ssl"],
+        &["--bare", "--columns=connections,ssl", "list", "NB_Global"],
+    ];
+    let o_out = same_as_ovn_nbctl(&[&["init"]], steps, &[], 0);
+    assert_eq!(o_out[2], "ptcp:6641:127.0.0.1\npunix:/tmp/x.sock\n");
+    assert!(o_out[11].contains("Bootstrap: true"), "{}", o_out[11]);
+}
+
 /// Meters: added (kbps with a burst, pktps, `--fair`), replaced with `--may-exist`, listed
 /// by name, deleted one and all, with the same outputs, errors and rows as ovn-nbctl.
 #[test]

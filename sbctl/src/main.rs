@@ -455,6 +455,14 @@ fn init(_: &mut Ctx, _: &Command) -> Result<()> {
     Ok(())
 }
 
+/// As ovn-sbctl does on every invocation: a database without `SB_Global` gets one.
+fn pre_commit(ctx: &mut Ctx) -> Result<()> {
+    if ctx.txn.all("SB_Global")?.is_empty() {
+        ctx.txn.insert("SB_Global", Default::default())?;
+    }
+    Ok(())
+}
+
 fn program() -> Program {
     let mut commands = vec![
         cmd("init", 0, 0, "", "", init),
@@ -489,6 +497,7 @@ fn program() -> Program {
         cmd("trace", 2, 2, "DATAPATH MICROFLOW", "", trace::trace),
     ];
     commands.extend(dbctl::generic::commands());
+    commands.extend(dbctl::connection::commands());
     Program {
         name: "rovn-sbctl",
         db: "OVN_Southbound",
@@ -497,7 +506,7 @@ fn program() -> Program {
         row_ids: SB_ROW_IDS,
         commands,
         usage: USAGE,
-        pre_commit: None,
+        pre_commit: Some(pre_commit),
         post_commit: None,
     }
 }

@@ -183,3 +183,71 @@ fn sbctl_matches_ovn_sbctl_on_a_northd_populated_database() {
     assert!(!ok("ovn-sbctl", sb, &["show"]).contains("ubuntu3"));
     assert!(ok("ovn-sbctl", sb, &["list", "encap"]).matches("_uuid").count() == 1);
 }
+
+/// `set-connection` with RBAC roles and read-only targets, `get-connection`,
+/// `del-connection` and the SSL commands give the same outputs and rows as ovn-sbctl.
+#[test]
+fn connection_and_ssl_commands_match_ovn_sbctl() {
+    if !testbed::require(&["ovsdb-server", "ovn-sbctl"]) {
+        return;
+    }
+    let steps: &[&[&str]] = &[
+        &[
+            "set-connection",
+            "role=ovn-controller",
+            "ptcp:6642",
+            "read-only",
+            "role=",
+            "punix:/tmp/ro.sock",
+        ],
+        &["get-connection"],
+        &[
+            "--inactivity-probe=60000",
+            "set-connection",
+            "read-write",
+            "role=\"\"",
+            "ptcp:6642",
+        ],
+        &["get-connection"],
+        &[
+            "--bare",
+            "--columns=target,read_only,role,inactivity_probe",
+            "list",
+            "Connection",
+        ],
+        &["del-connection"],
+        &["get-connection"],
+        &["set-ssl", "/k.pem", "/c.pem", "/ca.pem", "TLSv1.3"],
+        &["get-ssl"],
+        &["del-ssl"],
+        &["get-ssl"],
+        &["--bare", "--columns=connections,ssl", "list", "SB_Global"],
+    ];
+    let run_all = |tool: &str| {
+        let dbs = OvnDbs::start();
+        ok(tool, &dbs.sb, &["init"]);
+        steps
+            .iter()
+            .map(|s| {
+                let out = ok(tool, &dbs.sb, s);
+                if s[0] == "--bare" {
+                    sorted_lines(&out).into_iter().collect::<Vec<_>>().join("\n")
+                } else {
+                    out
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    let ours = run_all(ROVN_SB);
+    assert_eq!(ours, run_all("ovn-sbctl"));
+    assert!(
+        ours[1].contains("read-only role=\"\" punix:/tmp/ro.sock"),
+        "{}",
+        ours[1]
+    );
+    assert!(
+        ours[1].contains("read-write role=\"ovn-controller\" ptcp:6642"),
+        "{}",
+        ours[1]
+    );
+}

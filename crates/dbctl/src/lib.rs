@@ -4,6 +4,7 @@
 //! ([`generic`]), output formats ([`output`]) and `--wait` ([`wait`]).
 
 pub mod cli;
+pub mod connection;
 pub mod generic;
 pub mod output;
 pub mod record;
