@@ -348,30 +348,16 @@ pub(crate) fn lflow_stage(ctx: &Ctx, lf: &RowKey) -> String {
         .to_string()
 }
 
-fn lflow_list(ctx: &mut Ctx, c: &Command) -> Result<()> {
-    let mut args: &[String] = &c.args;
-    let mut only_dp = None;
-    if let Some(first) = args.first()
-        && let Some(dp) = ctx.get_row("Datapath_Binding", first, false)?
-    {
-        only_dp = Some(dp);
-        args = &args[1..];
-    }
-    for a in args {
-        let hex = a.strip_prefix("0x").or_else(|| a.strip_prefix("0X")).unwrap_or(a);
-        if dbctl::record::uuid_partial_len(hex) == 0 {
-            return Err(CtlError::msg(format!(
-                "{a} is not a UUID or the beginning of a UUID"
-            )));
-        }
-    }
+/// Every (logical flow, datapath) pair, or those of `only_dp`, in `lflow-list` order:
+/// by datapath, pipeline (ingress first), table, priority (highest first), match, actions.
+fn sorted_flows(ctx: &mut Ctx, only_dp: Option<&RowKey>) -> Result<Vec<Flow>> {
     let lflows = ctx.txn.all("Logical_Flow")?;
     ctx.txn.all("Datapath_Binding")?;
     ctx.txn.all("Logical_DP_Group")?;
     let mut flows = Vec::new();
     for lf in &lflows {
         let mut dps = lflow_datapaths(ctx, lf);
-        if let Some(d) = &only_dp {
+        if let Some(d) = only_dp {
             if !dps.contains(d) {
                 continue;
             }
@@ -415,6 +401,81 @@ fn lflow_list(ctx: &mut Ctx, c: &Command) -> Result<()> {
             .then_with(|| a.matches.cmp(&b.matches))
             .then_with(|| a.actions.cmp(&b.actions))
     });
+    Ok(flows)
+}
+
+/// `count-flows [DATAPATH]`: logical flows per table, per datapath and pipeline, and in
+/// all, as `ovn-sbctl` counts them (a datapath that does not exist counts nothing).
+fn count_flows(ctx: &mut Ctx, c: &Command) -> Result<()> {
+    let only_dp = match c.args.first() {
+        Some(first) => match ctx.get_row("Datapath_Binding", first, false)? {
+            Some(dp) => Some(dp),
+            None => {
+                ctx.print("Total number of logical flows = 0\n");
+                return Ok(());
+            }
+        },
+        None => None,
+    };
+    let flows = sorted_flows(ctx, only_dp.as_ref())?;
+    let mut out = String::new();
+    let pipeline = |f: &Flow| if f.ingress { "ingress" } else { "egress" };
+    let mut i = 0;
+    while i < flows.len() {
+        let first = &flows[i];
+        out += &format!(
+            "Datapath: {} ({})  Pipeline: {}\n",
+            dp_label(ctx, &first.dp),
+            first.dp,
+            pipeline(first)
+        );
+        let same_dp = |f: &Flow| f.dp == first.dp && f.ingress == first.ingress;
+        let end = i + flows[i..].iter().take_while(|f| same_dp(f)).count();
+        let mut j = i;
+        while j < end {
+            let n = flows[j..end]
+                .iter()
+                .take_while(|f| f.table == flows[j].table)
+                .count();
+            out += &format!(
+                "  table={:<2}({:<19}) lflows={n}\n",
+                flows[j].table,
+                flows[j + n - 1].stage
+            );
+            j += n;
+        }
+        out += &format!(
+            "Total number of logical flows in the datapath {} ({}) Pipeline: {} = {}\n\n",
+            dp_label(ctx, &first.dp),
+            first.dp,
+            pipeline(first),
+            end - i
+        );
+        i = end;
+    }
+    out += &format!("Total number of logical flows = {}\n", flows.len());
+    ctx.print(out);
+    Ok(())
+}
+
+fn lflow_list(ctx: &mut Ctx, c: &Command) -> Result<()> {
+    let mut args: &[String] = &c.args;
+    let mut only_dp = None;
+    if let Some(first) = args.first()
+        && let Some(dp) = ctx.get_row("Datapath_Binding", first, false)?
+    {
+        only_dp = Some(dp);
+        args = &args[1..];
+    }
+    for a in args {
+        let hex = a.strip_prefix("0x").or_else(|| a.strip_prefix("0X")).unwrap_or(a);
+        if dbctl::record::uuid_partial_len(hex) == 0 {
+            return Err(CtlError::msg(format!(
+                "{a} is not a UUID or the beginning of a UUID"
+            )));
+        }
+    }
+    let flows = sorted_flows(ctx, only_dp.as_ref())?;
     let print_uuid = c.has("--uuid");
     let mut out = String::new();
     let mut prev: Option<&Flow> = None;
@@ -467,6 +528,7 @@ fn program() -> Program {
     let mut commands = vec![
         cmd("init", 0, 0, "", "", init),
         cmd("show", 0, 0, "", "", show),
+        cmd("count-flows", 0, 1, "[DATAPATH]", "", count_flows),
         cmd(
             "chassis-add",
             3,

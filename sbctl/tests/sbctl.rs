@@ -122,9 +122,17 @@ fn sbctl_matches_ovn_sbctl_on_a_northd_populated_database() {
         &["lflow-list"][..],
         &["lflow-list", "ls1"],
         &["--uuid", "lflow-list", "router1"],
+        &["count-flows"],
+        &["count-flows", "ls1"],
+        &["count-flows", "nonesuch"],
     ] {
         assert_eq!(ok(ROVN_SB, sb, args), ok("ovn-sbctl", sb, args), "{args:?}");
     }
+    let counts = ok(ROVN_SB, sb, &["count-flows", "router1"]);
+    assert!(
+        counts.contains("Total number of logical flows in the datapath \"router1\""),
+        "{counts}"
+    );
     let lflows = ok(ROVN_SB, sb, &["lflow-list", "ls1"]);
     assert!(lflows.starts_with("Datapath: \"ls1\" ("), "{lflows}");
     assert!(
