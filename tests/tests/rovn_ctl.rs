@@ -26,6 +26,34 @@ fn start_dbs_serves_nb_and_sb_to_ovn_clients_and_stop_dbs_stops_them() {
     run(Command::new("ovn-nbctl").args([&nb, "ls-add", "ls1"]));
     assert!(run(Command::new("ovn-nbctl").args([&nb, "ls-list"])).contains("(ls1)"));
     run(Command::new("ovn-sbctl").args([&sb, "chassis-add", "hv1", "geneve", "10.0.0.1"]));
+    // Listeners configured in the databases themselves (`set-connection`, as with
+    // ovn-ctl) are served.
+    let extra_nb = d.join("run/extra-nb.sock");
+    let extra_sb = d.join("run/extra-sb.sock");
+    run(Command::new("ovn-nbctl").args([&nb, "set-connection", &format!("punix:{}", extra_nb.display())]));
+    run(Command::new("ovn-sbctl").args([
+        &sb,
+        "set-connection",
+        "read-only",
+        &format!("punix:{}", extra_sb.display()),
+    ]));
+    let appeared = |p: &std::path::Path| {
+        (0..100).any(|_| {
+            if p.exists() {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            false
+        })
+    };
+    assert!(
+        appeared(&extra_nb) && appeared(&extra_sb),
+        "set-connection listeners not served"
+    );
+    let extra = format!("--db=unix:{}", extra_nb.display());
+    assert!(run(Command::new("ovn-nbctl").args([&extra, "ls-list"])).contains("(ls1)"));
+    let extra = format!("--db=unix:{}", extra_sb.display());
+    assert!(run(Command::new("ovn-sbctl").args([&extra, "show"])).contains("Chassis hv1"));
     // starting again is harmless, and the data survives a restart
     run(&mut ctl("start-dbs"));
     run(&mut ctl("restart-dbs"));
