@@ -139,6 +139,22 @@ def gateway(nb):
     print("nb_cfg", wait_sb(nb))
 
 
+def qos(nb):
+    """A Neutron QoS policy on the first port (bandwidth limit and DSCP marking rules, as
+    the OVN driver writes them) and the ACL log meter Neutron creates for network
+    logging."""
+    net = "neutron-" + NET_ID
+    match = 'inport == "%s"' % PORTS[0]
+    ext = {"neutron:port_id": PORTS[0]}
+    with nb.transaction(check_error=True) as txn:
+        txn.add(nb.qos_add(net, "from-lport", 2002, match, rate=10000, burst=8000, dscp=18,
+                           external_ids=ext, may_exist=True))
+        txn.add(nb.meter_add("acl_log_meter", "pktps", rate=100, fair=True, burst_size=25,
+                             may_exist=True))
+    print("qos", PORTS[0])
+    print("nb_cfg", wait_sb(nb))
+
+
 def teardown(nb):
     with nb.transaction(check_error=True) as txn:
         for pg in (SG_PG, DROP_PG):
@@ -149,9 +165,11 @@ def teardown(nb):
         txn.add(nb.ls_del("neutron-" + EXT_NET_ID, if_exists=True))
         txn.add(nb.lr_del("neutron-" + ROUTER_ID))
         txn.add(nb.lb_del("lb-web"))
+        txn.add(nb.meter_del("acl_log_meter", if_exists=True))
     print("nb_cfg", wait_sb(nb))
 
 
 if __name__ == "__main__":
     nb = api(sys.argv[1])
-    {"build": build, "security": security, "dhcp": dhcp, "gateway": gateway, "teardown": teardown}[sys.argv[2]](nb)
+    {"build": build, "security": security, "dhcp": dhcp, "gateway": gateway, "qos": qos,
+     "teardown": teardown}[sys.argv[2]](nb)

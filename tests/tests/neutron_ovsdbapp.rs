@@ -163,8 +163,30 @@ fn ovsdbapp_builds_a_neutron_network_that_rovn_northd_translates() {
         assert!(flows.contains(&needle), "router flows lack {needle}:\n{flows}");
     }
 
+    // A QoS policy on the first port and the ACL log meter.
+    neutron("qos");
+    let flows = sbctl(&[
+        "lflow-list",
+        &format!("neutron-{}", "8a3c62a8-6b3f-4a57-9d0e-5d1e3e1f0001"),
+    ]);
+    let port = "00000000-0000-0000-0000-000000000001";
+    for needle in [
+        format!(
+            "ls_in_qos_mark     ), priority=2002 , match=(inport == \"{port}\"), action=(ip.dscp = 18; next;)"
+        ),
+        format!(
+            "ls_in_qos_meter    ), priority=2002 , match=(inport == \"{port}\"), action=(set_meter(10000, 8000); next;)"
+        ),
+    ] {
+        assert!(flows.contains(&needle), "switch flows lack {needle}:\n{flows}");
+    }
+    assert_eq!(
+        sbctl(&["--bare", "--columns=name,unit", "list", "Meter"]).trim(),
+        "acl_log_meter\npktps"
+    );
+
     neutron("teardown");
-    for table in ["Port_Group", "HA_Chassis_Group"] {
+    for table in ["Port_Group", "HA_Chassis_Group", "Meter"] {
         assert_eq!(
             sbctl(&["--bare", "--columns=_uuid", "list", table]).trim(),
             "",
