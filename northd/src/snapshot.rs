@@ -165,6 +165,7 @@ pub fn northbound(t: &Tables) -> Northbound {
                 enabled: col!(r, Lrp, COL_ENABLED => enabled),
                 external_ids: col!(r, Lrp, COL_EXTERNAL_IDS => external_ids),
                 gateway_chassis: uuid_strings(col!(r, Lrp, COL_GATEWAY_CHASSIS => gateway_chassis)),
+                ipv6_ra_configs: col!(r, Lrp, COL_IPV6_RA_CONFIGS => ipv6_ra_configs),
                 ha_chassis_group: col!(r, Lrp, COL_HA_CHASSIS_GROUP => ha_chassis_group)
                     .map(|u| u.to_string()),
             };

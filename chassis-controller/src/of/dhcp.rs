@@ -40,7 +40,9 @@ struct Args<'a> {
     options: &'a [u8],
 }
 
-fn parse_args(ud: &[u8]) -> Option<Args<'_>> {
+/// Where a `put_*_opts` action's result bit goes (register number and bit), from its
+/// userdata, and the rest of the userdata.
+pub(super) fn result_bit(ud: &[u8]) -> Option<(u8, u32, &[u8])> {
     let body = ud.get(8..)?;
     let header = body.get(..4)?;
     let ofs = u32::from_be_bytes(body.get(4..8)?.try_into().ok()?);
@@ -57,8 +59,13 @@ fn parse_args(ud: &[u8]) -> Option<Args<'_>> {
             ofs % 32,
         )
     };
-    let offer: [u8; 4] = body.get(8..12)?.try_into().ok()?;
-    let options = body.get(12..)?;
+    Some((reg, bit, body.get(8..)?))
+}
+
+fn parse_args(ud: &[u8]) -> Option<Args<'_>> {
+    let (reg, bit, rest) = result_bit(ud)?;
+    let offer: [u8; 4] = rest.get(..4)?.try_into().ok()?;
+    let options = rest.get(4..)?;
     (!options.is_empty()).then_some(Args {
         reg,
         bit,
@@ -214,16 +221,21 @@ fn build_reply(frame: &[u8], args: &Args<'_>) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// What to resume the paused pipeline with: the reply and the result bit set, or
-/// the request unchanged and the bit clear.
-pub fn put_dhcp_opts(pin: &PacketIn2) -> PacketIn2 {
-    let mut resume = PacketIn2 {
+/// The paused packet, to resume as it came (the handlers then change what they answer).
+pub(super) fn resumed_as_is(pin: &PacketIn2) -> PacketIn2 {
+    PacketIn2 {
         packet: pin.packet.clone(),
         metadata: pin.metadata.clone(),
         metadata_unknown: pin.metadata_unknown.clone(),
         continuation: pin.continuation.clone(),
         ..Default::default()
-    };
+    }
+}
+
+/// What to resume the paused pipeline with: the reply and the result bit set, or
+/// the request unchanged and the bit clear.
+pub fn put_dhcp_opts(pin: &PacketIn2) -> PacketIn2 {
+    let mut resume = resumed_as_is(pin);
     let Some(args) = pin.userdata.as_deref().and_then(parse_args) else {
         return resume;
     };
@@ -243,7 +255,7 @@ pub fn put_dhcp_opts(pin: &PacketIn2) -> PacketIn2 {
 
 /// Sets bit `bit` of register `n` in packet-in metadata (held as `regN` or in
 /// half of `xreg(N/2)`).
-fn set_bit(m: &mut openflow::Match, n: u8, bit: u32, on: bool) {
+pub(super) fn set_bit(m: &mut openflow::Match, n: u8, bit: u32, on: bool) {
     let cur = reg(m, n);
     let new = if on { cur | (1 << bit) } else { cur & !(1 << bit) };
     if m.get(Field::Reg(n)).is_none()

@@ -25,6 +25,7 @@ pub mod ofctrl;
 pub mod packet;
 pub mod physical;
 pub mod pinctrl;
+pub mod ra;
 pub mod reject;
 pub mod state;
 pub mod tables;

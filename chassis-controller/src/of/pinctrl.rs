@@ -187,6 +187,7 @@ pub fn process(pin: &PacketIn2) -> Result<Outcome, PinctrlError> {
             })
         }
         opcode::PUT_DHCP_OPTS => Ok(Outcome::Resume(super::dhcp::put_dhcp_opts(pin))),
+        opcode::PUT_ND_RA_OPTS => Ok(Outcome::Resume(super::ra::put_nd_ra_opts(pin))),
         other => Ok(Outcome::Unsupported(other)),
     }
 }

@@ -458,6 +458,9 @@ pub(crate) fn router_port_flows(v: &RouterPortView) -> Vec<LogicalFlow> {
     if v.router_lb_force_snat_router_ip && v.has_peer {
         crate::nat::port_force_snat_flows(&v.networks, &key, &mut f);
     }
+    if v.has_peer {
+        nd_ra_flows(v, &key, &mut f);
+    }
     if let Some((d, nats)) = &v.dgp {
         crate::dgp::port_nat_arp_flows(d, nats, &mut f);
     }
@@ -647,6 +650,69 @@ fn drop_own_addresses(v: &RouterPortView, ips: &[IpAddr], ip: &str, f: &mut Flow
             "drop;",
         );
     }
+}
+
+/// `build_ND_RA_flows_for_lrouter_port`: with `ipv6_ra_configs:address_mode`, a Router
+/// Solicitation to the port is answered with an advertisement of its IPv6 prefixes,
+/// built by the chassis controller (`put_nd_ra_opts`).
+fn nd_ra_flows(v: &RouterPortView, key: &str, f: &mut FlowBuilder) {
+    let ra = &v.ipv6_ra_configs;
+    let Some(mode) = ra.get("address_mode") else {
+        return;
+    };
+    if !matches!(mode.as_str(), "slaac" | "dhcpv6_stateful" | "dhcpv6_stateless") {
+        return;
+    }
+    let prefixes: Vec<String> = v
+        .networks
+        .ipv6
+        .iter()
+        .filter(|c| !matches!(c.addr, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80))
+        .map(|c| format!(", prefix = {}", c.network_string()))
+        .collect();
+    if prefixes.is_empty() {
+        return;
+    }
+    let mac = v.networks.mac;
+    let mut a = format!("reg0[5] = put_nd_ra_opts(addr_mode = \"{mode}\", slla = {mac}");
+    let mtu = ra
+        .get("mtu")
+        .and_then(|m| m.parse::<u32>().ok())
+        .filter(|m| *m >= 1280);
+    if let Some(m) = mtu {
+        a += &format!(", mtu = {m}");
+    }
+    let prf = ra.get("router_preference").map_or("MEDIUM", String::as_str);
+    if prf != "MEDIUM" {
+        a += &format!(", router_preference = \"{prf}\"");
+    }
+    if let Some(r) = ra.get("rdnss") {
+        a += &format!(", rdnss = {r}");
+    }
+    if let Some(d) = ra.get("dnssl") {
+        a += &format!(", dnssl = \"{d}\"");
+    }
+    if let Some(r) = ra.get("route_info") {
+        a += &format!(", route_info = \"{r}\"");
+    }
+    a += &prefixes.concat();
+    a += "); next;";
+    f.add(
+        Stage::LrInNdRaOptions,
+        50,
+        format!("inport == {key} && ip6.dst == ff02::2 && nd_rs"),
+        a,
+    );
+    f.add(
+        Stage::LrInNdRaResponse,
+        50,
+        format!("inport == {key} && ip6.dst == ff02::2 && nd_ra && reg0[5]"),
+        format!(
+            "eth.dst = eth.src; eth.src = {mac}; ip6.dst = ip6.src; ip6.src = {}; \
+             outport = inport; flags.loopback = 1; output;",
+            mac.ipv6_lla()
+        ),
+    );
 }
 
 fn ipv6_input(v: &RouterPortView, key: &str, resident: &str, f: &mut FlowBuilder) {

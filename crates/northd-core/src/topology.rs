@@ -349,6 +349,8 @@ pub(crate) struct RouterPortView {
     /// `options:reside-on-redirect-chassis=true` on a router with a distributed gateway
     /// port (not this one): that port's `cr-` name.
     pub reside_cr: Option<String>,
+    /// `ipv6_ra_configs` of a port that is not a router-to-router link.
+    pub ipv6_ra_configs: crate::model::Map,
 }
 
 /// Per-port facts the SB Port_Binding is built from.
@@ -1135,6 +1137,11 @@ impl Topology {
                             .map(|d| (d.clone(), nats.clone())),
                         peer_has_localnet: peer_localnet(&lrp.name),
                         reside_cr: reside_cr(lrp, dgp.as_ref().map(|d| d.port.as_str())),
+                        ipv6_ra_configs: if lrp.peer.is_some() {
+                            Default::default()
+                        } else {
+                            lrp.ipv6_ra_configs.clone()
+                        },
                     },
                 );
                 if dgp.as_ref().is_some_and(|d| d.port == lrp.name) {

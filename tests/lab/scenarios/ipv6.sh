@@ -76,4 +76,26 @@ n=$(flow_hits hv1 "userdata=00.00.00.09")
 (( n >= 1 )) || fail "no nd_ns on hv1 (a's chassis, where lr6 routes a's packets)"
 ping6_ok c $A6
 
+step "SLAAC: with ipv6_ra_configs on lr6-ls6 a new VM's router solicitation is answered"
+nbctl --wait=hv set logical_router_port lr6-ls6 ipv6_ra_configs:address_mode=slaac ipv6_ra_configs:mtu=1400
+# MAC only: the address the VM makes for itself is not pinned.
+nbctl lsp-add ls6 ls6-s -- lsp-set-addresses ls6-s 02:ac:10:ff:06:15
+add_vm s hv2 02:ac:10:ff:06:15 172.16.60.15/24 ls6-s
+wait_bound ls6-s hv2
+nbctl --wait=hv sync
+# The EUI-64 address the prefix fd00:6::/64 gives 02:ac:10:ff:06:15.
+S6=fd00:6::ac:10ff:feff:615
+nsx s sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0 \
+  net.ipv6.conf.eth0.accept_ra=2 net.ipv6.conf.eth0.autoconf=1 net.ipv6.conf.eth0.addr_gen_mode=0 \
+  net.ipv6.conf.eth0.disable_ipv6=0
+has_slaac() { nsx s ip -6 addr show dev eth0 | has "inet6 $S6/64"; }
+t0=$(now_ms)
+wait_for 20 "s configures $S6 from the router advertisement" has_slaac \
+  || fail "s did not configure $S6: $(nsx s ip -6 addr show dev eth0)"
+timing "ipv6: IPv6 enabled -> SLAAC address" "$t0"
+mtu=$(nsx s cat /proc/sys/net/ipv6/conf/eth0/mtu)
+[ "$mtu" = 1400 ] || fail "the advertised MTU 1400 was not applied (eth0 IPv6 MTU $mtu)"
+info "s: $S6 (SLAAC), IPv6 MTU $mtu from the advertisement"
+ping6_ok s fd00:6::1
+
 scenario_exit

@@ -147,6 +147,8 @@ pub struct LogicalRouterPort {
     pub gateway_chassis: Vec<Uuid>,
     /// `HA_Chassis_Group` UUID; ignored when `gateway_chassis` is set (as in 23.03).
     pub ha_chassis_group: Option<Uuid>,
+    /// IPv6 router advertisement settings (`address_mode`, `mtu`, ...).
+    pub ipv6_ra_configs: Map,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -148,6 +148,7 @@ pub fn load_nb(db: &Value) -> Northbound {
                 enabled: opt_bool(r, "enabled"),
                 external_ids: map(r, "external_ids"),
                 gateway_chassis: strings(r, "gateway_chassis"),
+                ipv6_ra_configs: map(r, "ipv6_ra_configs"),
                 ha_chassis_group: opt_string(r, "ha_chassis_group"),
             },
         );
