@@ -5,10 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use crate::addresses::{Mac, parse_lport_addresses};
+use crate::addresses::{Cidr, LrpNetworks, Mac, parse_lport_addresses};
 use crate::keys;
 use crate::model::Map;
-use crate::model::nb::{Northbound, SbContext, Uuid};
+use crate::model::nb::{LogicalRouterPort, Northbound, SbContext, Uuid};
 use crate::model::sb::{
     DatapathBinding, DatapathKind, MulticastGroup, PortBinding, SbLoadBalancer, Southbound,
 };
@@ -186,11 +186,14 @@ fn port_bindings(ctx: &SbContext, t: &Topology, sb: &mut Southbound) {
             }
             PortOwner::Router {
                 lrp,
-                networks: _,
+                networks,
                 peer,
                 gateway_chassis,
                 cr_port,
             } => {
+                if lrp.peer.is_none() && peer.is_some() {
+                    periodic_ra_options(lrp, networks, &mut pb.options);
+                }
                 pb.port_type = if gateway_chassis.is_some() {
                     "l3gateway".into()
                 } else {
@@ -231,6 +234,63 @@ fn port_bindings(ctx: &SbContext, t: &Topology, sb: &mut Southbound) {
         pb.mac.sort();
         pb.port_security.sort();
         sb.port_bindings.insert(name.clone(), pb);
+    }
+}
+
+/// `copy_ra_to_sb`: with `ipv6_ra_configs:send_periodic=true` a router port's binding
+/// carries what a chassis needs to advertise the port's prefixes unsolicited.
+fn periodic_ra_options(lrp: &LogicalRouterPort, n: &LrpNetworks, options: &mut Map) {
+    let ra = &lrp.ipv6_ra_configs;
+    let Some(mode) = ra.get("address_mode") else {
+        return;
+    };
+    if !matches!(mode.as_str(), "slaac" | "dhcpv6_stateful" | "dhcpv6_stateless")
+        || ra.get("send_periodic").is_none_or(|v| v != "true")
+    {
+        return;
+    }
+    let int = |k: &str, default: i64| ra.get(k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(default);
+    let max = int("max_interval", 600).clamp(4, 1800);
+    let min_default = if max >= 9 { max / 3 } else { max * 3 / 4 };
+    let min = int("min_interval", min_default).min(max * 3 / 4).max(3);
+    let mut put = |k: &str, v: String| {
+        options.insert(k.to_string(), v);
+    };
+    put("ipv6_ra_send_periodic", "true".into());
+    put("ipv6_ra_address_mode", mode.clone());
+    put("ipv6_ra_max_interval", max.to_string());
+    put("ipv6_ra_min_interval", min.to_string());
+    let mtu = int("mtu", 0);
+    if mtu >= 1280 {
+        put("ipv6_ra_mtu", mtu.to_string());
+    }
+    let is_lla = |c: &&Cidr| matches!(c.addr, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80);
+    if let Some(lla) = n.ipv6.iter().find(is_lla) {
+        put("ipv6_ra_src_addr", lla.addr.to_string());
+    }
+    let prefixes: Vec<String> = n
+        .ipv6
+        .iter()
+        .filter(|c| !is_lla(c))
+        .map(|c| c.network_string())
+        .collect();
+    put("ipv6_ra_prefixes", prefixes.join(" "));
+    for (k, key) in [("rdnss", "ipv6_ra_rdnss"), ("dnssl", "ipv6_ra_dnssl")] {
+        if let Some(v) = ra.get(k) {
+            put(key, v.clone());
+        }
+    }
+    put("ipv6_ra_src_eth", n.mac.to_string());
+    let prf = ra.get("router_preference").map(String::as_str);
+    put(
+        "ipv6_ra_prf",
+        match prf {
+            Some(p @ ("HIGH" | "LOW")) => p.to_string(),
+            _ => "MEDIUM".into(),
+        },
+    );
+    if let Some(r) = ra.get("route_info") {
+        put("ipv6_ra_route_info", r.clone());
     }
 }
 
