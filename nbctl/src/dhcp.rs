@@ -40,6 +40,15 @@ pub fn commands() -> Vec<CommandSpec> {
             lsp_set,
         ),
         cmd("lsp-get-dhcpv4-options", 1, 1, "PORT", "", lsp_get),
+        cmd(
+            "lsp-set-dhcpv6-options",
+            1,
+            2,
+            "PORT [DHCP_OPT_UUID]",
+            "",
+            lsp_set6,
+        ),
+        cmd("lsp-get-dhcpv6-options", 1, 1, "PORT", "", lsp_get6),
     ]
 }
 
@@ -104,29 +113,51 @@ fn get_options(ctx: &mut Ctx, c: &Command) -> Result<()> {
     Ok(())
 }
 
-fn lsp_set(ctx: &mut Ctx, c: &Command) -> Result<()> {
+/// `lsp-set-dhcpv4-options` / `lsp-set-dhcpv6-options`: the port's options of one family.
+fn lsp_set_family(ctx: &mut Ctx, c: &Command, v6: bool) -> Result<()> {
     let lsp = lsp_by_name_or_uuid(ctx, c.arg(0), true)?.expect("must_exist");
     let value = match c.args.get(1) {
         None => Datum::empty_set(),
         Some(id) => {
             let row = by_uuid(ctx, id)?;
             let cidr = ctx.txn.get_str(DHCP, &row, "cidr");
-            if !matches!(parse_cidr(&cidr), Some((std::net::IpAddr::V4(_), _))) {
-                return Err(CtlError::msg(format!("DHCP options cidr '{cidr}' is not IPv4")));
+            if parse_cidr(&cidr).is_none_or(|(ip, _)| ip.is_ipv6() != v6) {
+                let fam = if v6 { "IPv6" } else { "IPv4" };
+                return Err(CtlError::msg(format!("DHCP options cidr '{cidr}' is not {fam}")));
             }
             Datum::atom(row)
         }
     };
-    ctx.txn.set(LSP, &lsp, "dhcpv4_options", value)
+    ctx.txn.set(LSP, &lsp, column(v6), value)
 }
 
-fn lsp_get(ctx: &mut Ctx, c: &Command) -> Result<()> {
+fn column(v6: bool) -> &'static str {
+    if v6 { "dhcpv6_options" } else { "dhcpv4_options" }
+}
+
+fn lsp_get_family(ctx: &mut Ctx, c: &Command, v6: bool) -> Result<()> {
     let lsp = lsp_by_name_or_uuid(ctx, c.arg(0), true)?.expect("must_exist");
-    let Some(row) = ctx.txn.get(LSP, &lsp, "dhcpv4_options").as_atom().cloned() else {
+    let Some(row) = ctx.txn.get(LSP, &lsp, column(v6)).as_atom().cloned() else {
         return Ok(());
     };
     ctx.txn.fetch(DHCP, std::slice::from_ref(&row))?;
     let cidr = ctx.txn.get_str(DHCP, &row, "cidr");
     ctx.print(format!("{row} ({cidr})\n"));
     Ok(())
+}
+
+fn lsp_set(ctx: &mut Ctx, c: &Command) -> Result<()> {
+    lsp_set_family(ctx, c, false)
+}
+
+fn lsp_get(ctx: &mut Ctx, c: &Command) -> Result<()> {
+    lsp_get_family(ctx, c, false)
+}
+
+fn lsp_set6(ctx: &mut Ctx, c: &Command) -> Result<()> {
+    lsp_set_family(ctx, c, true)
+}
+
+fn lsp_get6(ctx: &mut Ctx, c: &Command) -> Result<()> {
+    lsp_get_family(ctx, c, true)
 }

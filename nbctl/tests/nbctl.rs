@@ -1341,6 +1341,23 @@ fn dhcp_options_commands_match_ovn_nbctl() {
             "{args:?}"
         );
     }
+    // The IPv6 options: set and read by either tool, and the family checked.
+    ok(ROVN, &db, &["lsp-set-dhcpv6-options", "vm1", v6]);
+    let ours = ok(ROVN, &db, &["lsp-get-dhcpv6-options", "vm1"]);
+    assert_eq!(ours, ok("ovn-nbctl", &db, &["lsp-get-dhcpv6-options", "vm1"]));
+    assert!(ours.contains(v6), "{ours}");
+    for args in [
+        &["lsp-set-dhcpv6-options", "vm1", a][..],
+        &["lsp-set-dhcpv6-options", "nonesuch", v6],
+    ] {
+        assert_eq!(
+            failure_message(ROVN, &db, args),
+            failure_message("ovn-nbctl", &db, args),
+            "{args:?}"
+        );
+    }
+    ok(ROVN, &db, &["lsp-set-dhcpv6-options", "vm1"]);
+    assert_eq!(ok("ovn-nbctl", &db, &["lsp-get-dhcpv6-options", "vm1"]), "");
     ok(ROVN, &db, &["lsp-set-dhcpv4-options", "vm1"]);
     assert_eq!(ok("ovn-nbctl", &db, &["lsp-get-dhcpv4-options", "vm1"]), "");
     ok(ROVN, &db, &["dhcp-options-del", v6]);
