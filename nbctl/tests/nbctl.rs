@@ -1405,22 +1405,11 @@ fn gateway_chassis_commands_match_ovn_nbctl() {
         &["lrp-del-gateway-chassis", "nonesuch", "hv1"],
         &["lrp-get-gateway-chassis", "nonesuch"],
     ];
-    let setup: &[&[&str]] = &[&[
-        "lr-add",
-        "lr1",
-        "--",
-        "lrp-add",
-        "lr1",
-        "lrp1",
-        "02:00:00:00:00:01",
-        "10.0.0.1/24",
-        "--",
-        "lrp-add",
-        "lr1",
-        "lrp2",
-        "02:00:00:00:00:02",
-        "10.0.1.1/24",
-    ]];
+    let setup: &[&[&str]] = &[
+        &["lr-add", "lr1"],
+        &["lrp-add", "lr1", "lrp1", "02:00:00:00:00:01", "10.0.0.1/24"],
+        &["lrp-add", "lr1", "lrp2", "02:00:00:00:00:02", "10.0.1.1/24"],
+    ];
     // Errors while the port has gateway chassis: nothing may change.
     let o_out = same_as_ovn_nbctl(setup, steps, errors, 2);
     assert_eq!(o_out[3], "lrp1-hv1    20\nlrp1-hv2    10\nlrp1-hv3     0\n");
@@ -1507,20 +1496,18 @@ fn router_policy_commands_match_ovn_nbctl() {
         &["lr-policy-del", "lr1", "abc"],
         &["lr-policy-list", "nonesuch"],
     ];
-    let setup: &[&[&str]] = &[&[
-        "lr-add",
-        "lr1",
-        "--",
-        "lr-add",
-        "lr2",
-        "--",
-        "lrp-add",
-        "lr1",
-        "lrp1",
-        "02:00:00:00:00:01",
-        "10.0.1.1/24",
-        "fd00:1::1/64",
-    ]];
+    let setup: &[&[&str]] = &[
+        &["lr-add", "lr1"],
+        &["lr-add", "lr2"],
+        &[
+            "lrp-add",
+            "lr1",
+            "lrp1",
+            "02:00:00:00:00:01",
+            "10.0.1.1/24",
+            "fd00:1::1/64",
+        ],
+    ];
     let o_out = same_as_ovn_nbctl(setup, steps, errors, 7);
     assert!(
         o_out[7].starts_with("Routing Policies\n      2000"),
@@ -1775,23 +1762,18 @@ fn static_mac_binding_commands_match_ovn_nbctl() {
         &["static-mac-binding-del", "lrp1", "bogus"],
         &["static-mac-binding-del", "nonesuch", "10.0.0.5"],
     ];
-    let setup: &[&[&str]] = &[&[
-        "lr-add",
-        "lr1",
-        "--",
-        "lrp-add",
-        "lr1",
-        "lrp1",
-        "02:00:00:00:00:01",
-        "10.0.0.1/24",
-        "fd00::1/64",
-        "--",
-        "lrp-add",
-        "lr1",
-        "lrp2",
-        "02:00:00:00:00:02",
-        "10.0.1.1/24",
-    ]];
+    let setup: &[&[&str]] = &[
+        &["lr-add", "lr1"],
+        &[
+            "lrp-add",
+            "lr1",
+            "lrp1",
+            "02:00:00:00:00:01",
+            "10.0.0.1/24",
+            "fd00::1/64",
+        ],
+        &["lrp-add", "lr1", "lrp2", "02:00:00:00:00:02", "10.0.1.1/24"],
+    ];
     let o_out = same_as_ovn_nbctl(setup, steps, errors, 3);
     assert!(
         o_out[5].contains("10.0.0.5                 02:00:00:00:00:55"),
