@@ -155,6 +155,11 @@ pub fn process(pin: &PacketIn2) -> Result<Outcome, PinctrlError> {
             let data = super::nd::neighbor_solicit(&pin.packet).ok_or(PinctrlError::BadPacket("IPv6"))?;
             pipeline_packet_out(pin, &ud[8..], data)
         }
+        opcode::SCTP_ABORT => {
+            let data =
+                super::reject::sctp_abort(&pin.packet, false).ok_or(PinctrlError::BadPacket("SCTP"))?;
+            pipeline_packet_out(pin, &ud[8..], data)
+        }
         opcode::TCP_RESET => {
             let data = super::reject::tcp_reset(&pin.packet, false).ok_or(PinctrlError::BadPacket("TCP"))?;
             pipeline_packet_out(pin, &ud[8..], data)

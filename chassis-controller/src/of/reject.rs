@@ -1,16 +1,16 @@
 //! Packets pinctrl composes in answer to a punted IP packet, for the
 //! `icmp4`/`icmp6`, `icmp4_error`/`icmp6_error`, `tcp_reset` and `reject`
 //! actions (ovn-controller 23.03's behaviour, which OVN's logical flows
-//! expect): an ICMP destination-unreachable quoting the packet, or a TCP
-//! RST+ACK. The nested actions of the logical action then run on the new
+//! expect): an ICMP destination-unreachable quoting the packet, a TCP
+//! RST+ACK, or an SCTP ABORT. The nested actions of the logical action then run on the new
 //! packet; with `loopback` (the `reject` case) the addresses are already
 //! swapped here, so it goes back where it came from.
 //!
 //! Pure and bounds-checked: a malformed frame gives `None`.
 
 use super::packet::{
-    Addrs, ETH_TYPE_VLAN, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, finish, headers, parse_ip, pseudo,
-    sum,
+    Addrs, ETH_TYPE_VLAN, PROTO_ICMP, PROTO_ICMPV6, PROTO_SCTP, PROTO_TCP, PROTO_UDP, finish, headers,
+    parse_ip, pseudo, sum,
 };
 
 const TCP_RST: u8 = 0x04;
@@ -93,12 +93,70 @@ pub fn tcp_reset(frame: &[u8], loopback: bool) -> Option<Vec<u8>> {
     Some(p)
 }
 
-/// `reject`: a TCP RST back for TCP, an ICMP port/host unreachable back for
-/// anything else; nothing for a RST or an ICMP unreachable (never answer an
-/// error with an error). SCTP gets the ICMP answer (no SCTP ABORT yet).
+const SCTP_CHUNK_INIT: u8 = 1;
+const SCTP_CHUNK_ABORT: u8 = 6;
+/// ABORT flag: the verification tag is the receiver's own (reflected).
+const SCTP_ABORT_T_BIT: u8 = 0x01;
+
+/// CRC32c (Castagnoli), SCTP's checksum (RFC 9260 appendix A).
+fn crc32c(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for b in data {
+        crc ^= u32::from(*b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0x82f6_3b78
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// An SCTP ABORT for an SCTP packet: ports swapped, TTL 63. For an INIT the
+/// tag is the INIT's initiate tag; otherwise the packet's own tag, reflected
+/// (T bit). Never for an ABORT. `loopback` swaps the addresses.
+pub fn sctp_abort(frame: &[u8], loopback: bool) -> Option<Vec<u8>> {
+    let ip = parse_ip(frame)?;
+    if ip.proto != PROTO_SCTP {
+        return None;
+    }
+    let sh = ip.l4.get(..12)?;
+    let chunk = *ip.l4.get(12)?;
+    let (tag, t_bit) = match chunk {
+        SCTP_CHUNK_ABORT => return None,
+        SCTP_CHUNK_INIT => (ip.l4.get(16..20)?, 0),
+        _ => (&sh[4..8], SCTP_ABORT_T_BIT),
+    };
+    let (eth_src, eth_dst, addrs) = if loopback {
+        (ip.dst, ip.src, ip.addrs.swapped())
+    } else {
+        (ip.src, ip.dst, ip.addrs)
+    };
+    let mut p = headers(eth_src, eth_dst, addrs, PROTO_SCTP, 63, 16);
+    let at = p.len();
+    p.extend_from_slice(&sh[2..4]);
+    p.extend_from_slice(&sh[0..2]);
+    p.extend_from_slice(tag);
+    p.extend_from_slice(&[0; 4]);
+    p.extend_from_slice(&[SCTP_CHUNK_ABORT, t_bit, 0, 4]);
+    // The CRC goes in as computed, least significant byte first (as Linux and OVS do).
+    let c = crc32c(&p[at..]);
+    p[at + 8..at + 12].copy_from_slice(&c.to_le_bytes());
+    if let Some(tci) = ip.vlan_tci {
+        push_vlan(&mut p, tci);
+    }
+    Some(p)
+}
+
+/// `reject`: a TCP RST back for TCP, an SCTP ABORT for SCTP, an ICMP port/host
+/// unreachable back for anything else; nothing for a RST, an ABORT or an ICMP
+/// unreachable (never answer an error with an error).
 pub fn reject(frame: &[u8]) -> Option<Vec<u8>> {
     let ip = parse_ip(frame)?;
     match ip.proto {
+        PROTO_SCTP => sctp_abort(frame, true),
         PROTO_TCP => {
             let flags = *ip.l4.get(13)?;
             if flags & TCP_RST != 0 {
@@ -219,5 +277,46 @@ mod tests {
         let mut bad_ihl = syn;
         bad_ihl[14] = 0x41;
         assert_eq!(reject(&bad_ihl), None);
+    }
+
+    /// An SCTP packet, sport 5000 dport 6000, vtag 0x01020304, with one chunk of
+    /// type `chunk` whose first word after the chunk header is 0x0a0b0c0d.
+    fn sctp(chunk: u8) -> Vec<u8> {
+        let mut l4 = vec![0x13, 0x88, 0x17, 0x70, 1, 2, 3, 4, 0, 0, 0, 0];
+        l4.extend_from_slice(&[chunk, 0, 0, 8, 0x0a, 0x0b, 0x0c, 0x0d]);
+        v4(PROTO_SCTP, &l4)
+    }
+
+    #[test]
+    fn crc32c_matches_the_standard_check_value() {
+        assert_eq!(crc32c(b"123456789"), 0xe306_9283);
+    }
+
+    #[test]
+    fn sctp_init_gets_an_abort_with_its_initiate_tag_and_a_valid_crc() {
+        let p = sctp_abort(&sctp(SCTP_CHUNK_INIT), false).unwrap();
+        let ip = parse_ip(&p).unwrap();
+        let l4 = ip.l4;
+        assert_eq!(l4.len(), 16);
+        assert_eq!(&l4[0..4], &[0x17, 0x70, 0x13, 0x88], "ports swapped");
+        assert_eq!(&l4[4..8], &[0x0a, 0x0b, 0x0c, 0x0d], "the INIT's initiate tag");
+        assert_eq!(&l4[12..16], &[SCTP_CHUNK_ABORT, 0, 0, 4]);
+        let mut zeroed = l4.to_vec();
+        zeroed[8..12].copy_from_slice(&[0; 4]);
+        assert_eq!(&l4[8..12], &crc32c(&zeroed).to_le_bytes());
+    }
+
+    #[test]
+    fn sctp_data_gets_an_abort_reflecting_its_tag_and_abort_gets_nothing() {
+        let p = sctp_abort(&sctp(0), false).unwrap();
+        let l4 = parse_ip(&p).unwrap().l4.to_vec();
+        assert_eq!(&l4[4..8], &[1, 2, 3, 4]);
+        assert_eq!(l4[13], SCTP_ABORT_T_BIT);
+        assert!(sctp_abort(&sctp(SCTP_CHUNK_ABORT), false).is_none());
+        // reject answers SCTP with an ABORT back to the sender.
+        let r = reject(&sctp(SCTP_CHUNK_INIT)).unwrap();
+        let ip = parse_ip(&r).unwrap();
+        assert_eq!(ip.proto, PROTO_SCTP);
+        assert_eq!(ip.dst, A, "back to the sender");
     }
 }
