@@ -11,8 +11,10 @@
 //! table always equals a from-scratch computation's ([`FlowSet::desired`], which
 //! the tests compare with `compute::desired_flows`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{Hash, Hasher};
+
+use hashbrown::HashTable;
 use std::sync::Arc;
 
 use openflow::{Action, GroupMod, GroupModCommand, PackedFlow};
@@ -95,66 +97,9 @@ fn key_hash(f: &PackedFlow) -> u64 {
     x ^ (x >> 33)
 }
 
-/// Passes a precomputed `u64` through.
-#[derive(Default)]
-struct PassHasher(u64);
-
-impl Hasher for PassHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` is used by `Key`; fold anything else in anyway.
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-/// A flow key: its hash, and a contribution's flow that has it (the key is
-/// not copied; after each diff the owner is the slot's first contributor, so
-/// a replaced contribution is not kept alive by its keys).
-#[derive(Debug, Clone)]
-struct Key {
-    hash: u64,
-    owner: Entry,
-}
-
-impl PartialEq for Key {
-    fn eq(&self, other: &Key) -> bool {
-        let (a, b) = (self.owner.flow(), other.owner.flow());
-        self.hash == other.hash
-            && a.table_id() == b.table_id()
-            && a.priority() == b.priority()
-            && a.match_wire() == b.match_wire()
-    }
-}
-
-impl Eq for Key {}
-
-impl Hash for Key {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        h.write_u64(self.hash);
-    }
-}
-
-impl Key {
-    fn of(c: &Arc<Contribution>, i: usize) -> Key {
-        Key {
-            hash: c.hashes[i],
-            owner: Entry {
-                c: c.clone(),
-                i: i as u32,
-            },
-        }
-    }
-
-    fn flow(&self) -> &PackedFlow {
-        self.owner.flow()
-    }
+/// Whether two flows have the same key (table, priority, match).
+fn same_key(a: &PackedFlow, b: &PackedFlow) -> bool {
+    a.table_id() == b.table_id() && a.priority() == b.priority() && a.match_wire() == b.match_wire()
 }
 
 /// One flow of one contribution.
@@ -178,6 +123,68 @@ impl Entry {
     }
 }
 
+/// The contributors of a key, in source order. Nearly every key has exactly
+/// one: it is kept inline rather than in a vector of its own.
+#[derive(Debug, Default)]
+enum Contributors {
+    #[default]
+    None,
+    One(Entry),
+    Many(Vec<Entry>),
+}
+
+impl Contributors {
+    fn as_slice(&self) -> &[Entry] {
+        match self {
+            Contributors::None => &[],
+            Contributors::One(e) => std::slice::from_ref(e),
+            Contributors::Many(v) => v,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        matches!(self, Contributors::None)
+    }
+
+    /// Inserts `e` at its rank.
+    fn insert(&mut self, e: Entry) {
+        *self = match std::mem::take(self) {
+            Contributors::None => Contributors::One(e),
+            Contributors::One(a) if a.rank() < e.rank() => Contributors::Many(vec![a, e]),
+            Contributors::One(a) => Contributors::Many(vec![e, a]),
+            Contributors::Many(mut v) => {
+                let at = v.partition_point(|x| x.rank() < e.rank());
+                v.insert(at, e);
+                Contributors::Many(v)
+            }
+        };
+    }
+
+    /// Removes flow `i` of `c`; false if it was not a contributor.
+    fn remove(&mut self, c: &Arc<Contribution>, i: u32) -> bool {
+        match self {
+            Contributors::None => false,
+            Contributors::One(a) => {
+                let found = a.is(c, i);
+                if found {
+                    *self = Contributors::None;
+                }
+                found
+            }
+            Contributors::Many(v) => {
+                let Some(at) = v.iter().position(|e| e.is(c, i)) else {
+                    return false;
+                };
+                v.remove(at);
+                if v.len() == 1 {
+                    *self = Contributors::One(v.remove(0));
+                }
+                true
+            }
+        }
+    }
+}
+
 /// What the switch has for a key.
 #[derive(Debug)]
 enum Installed {
@@ -196,15 +203,27 @@ impl Installed {
     }
 }
 
+/// Everything known about one flow key. The key itself is the first
+/// contributor's flow or, when none is left, the installed one: a slot with
+/// neither is free.
 #[derive(Debug, Default)]
 struct Slot {
-    /// Contributors, in source order.
-    entries: Vec<Entry>,
+    hash: u64,
+    entries: Contributors,
     installed: Option<Installed>,
     /// Listed in `FlowSet::dirty`.
     dirty: bool,
     /// Flows of `entries` dropped by the last fold (same key, other actions).
     conflicts: u32,
+}
+
+impl Slot {
+    fn key(&self) -> Option<&PackedFlow> {
+        match self.entries.as_slice().first() {
+            Some(e) => Some(e.flow()),
+            None => self.installed.as_ref().map(Installed::flow),
+        }
+    }
 }
 
 /// The value the contributors of a key give.
@@ -251,11 +270,20 @@ fn fold(entries: &[Entry]) -> Option<(Folded<'_>, u32)> {
 }
 
 /// The desired flows (by contribution) and the installed ones.
+///
+/// Slots live in a vector and the hash index holds only their numbers: at
+/// 65 k flows a map of whole slots took 10 MB, and 16 MB while it doubled.
 #[derive(Debug, Default)]
 pub struct FlowSet {
-    slots: HashMap<Key, Slot, BuildHasherDefault<PassHasher>>,
-    /// Keys whose contributions or installed value changed since the last diff.
-    dirty: Vec<Key>,
+    /// Slot numbers by their key's hash.
+    index: HashTable<u32>,
+    slots: Vec<Slot>,
+    /// Free slot numbers, reused before the vector grows.
+    free: Vec<u32>,
+    /// Slots whose contributions or installed value changed since the last
+    /// diff (a freed and reused slot may be listed twice: `Slot::dirty` says
+    /// whether it still is).
+    dirty: Vec<u32>,
     /// Slots with at least one contributor.
     desired_flows: usize,
     conflicts: usize,
@@ -288,45 +316,72 @@ impl FlowSet {
         self.conflicts
     }
 
-    /// The slot of `key`, created (and listed as dirty) if missing.
-    fn slot(&mut self, key: Key) -> &mut Slot {
-        let dirty = &mut self.dirty;
-        self.slots.entry(key).or_insert_with_key(|k| {
-            dirty.push(k.clone());
-            Slot {
-                // Most keys have one contributor: room for exactly one (a
-                // first push would reserve four).
-                entries: Vec::with_capacity(1),
-                dirty: true,
-                ..Default::default()
-            }
-        })
+    /// The slot whose key is `flow`'s.
+    fn find(&self, hash: u64, flow: &PackedFlow) -> Option<u32> {
+        let slots = &self.slots;
+        self.index
+            .find(hash, |&n| {
+                slots[n as usize].key().is_some_and(|k| same_key(k, flow))
+            })
+            .copied()
     }
 
-    /// Lists an existing slot as dirty.
-    fn mark(&mut self, key: &Key) {
-        if let Some(slot) = self.slots.get_mut(key)
-            && !slot.dirty
-        {
+    /// The slot whose key is `flow`'s, created empty (the caller gives it its
+    /// key at once) if missing.
+    fn find_or_create(&mut self, hash: u64, flow: &PackedFlow) -> u32 {
+        if let Some(n) = self.find(hash, flow) {
+            return n;
+        }
+        let slot = Slot {
+            hash,
+            ..Slot::default()
+        };
+        let n = match self.free.pop() {
+            Some(n) => {
+                self.slots[n as usize] = slot;
+                n
+            }
+            None => {
+                self.slots.push(slot);
+                u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 flows")
+            }
+        };
+        let slots = &self.slots;
+        self.index.insert_unique(hash, n, |&m| slots[m as usize].hash);
+        n
+    }
+
+    /// Frees slot `n` (it has no key any more, so it must leave the index).
+    fn free_slot(&mut self, n: u32) {
+        let Slot { hash, conflicts, .. } = self.slots[n as usize];
+        self.conflicts -= conflicts as usize;
+        if let Ok(e) = self.index.find_entry(hash, |&m| m == n) {
+            e.remove();
+        }
+        self.slots[n as usize] = Slot::default();
+        self.free.push(n);
+    }
+
+    /// Lists slot `n` as dirty.
+    fn mark(&mut self, n: u32) {
+        let slot = &mut self.slots[n as usize];
+        if !slot.dirty {
             slot.dirty = true;
-            self.dirty.push(key.clone());
+            self.dirty.push(n);
         }
     }
 
     /// Adds `c`'s flows and groups.
     pub fn add(&mut self, c: &Arc<Contribution>) {
-        for i in 0..c.flows.len() {
-            let key = Key::of(c, i);
-            self.mark(&key);
-            let slot = self.slot(key);
-            let e = Entry {
+        for (i, flow) in c.flows.iter().enumerate() {
+            let n = self.find_or_create(c.hashes[i], flow);
+            self.mark(n);
+            let slot = &mut self.slots[n as usize];
+            self.desired_flows += usize::from(slot.entries.is_empty());
+            slot.entries.insert(Entry {
                 c: c.clone(),
                 i: i as u32,
-            };
-            let at = slot.entries.partition_point(|x| x.rank() < e.rank());
-            let first = slot.entries.is_empty();
-            slot.entries.insert(at, e);
-            self.desired_flows += usize::from(first);
+            });
         }
         for g in &c.groups {
             let (_, n) = self.groups.entry(g.group_id).or_insert_with(|| {
@@ -341,14 +396,17 @@ impl FlowSet {
 
     /// Removes `c`'s flows and groups (added earlier by [`FlowSet::add`]).
     pub fn remove(&mut self, c: &Arc<Contribution>) {
-        for i in 0..c.flows.len() {
-            let key = Key::of(c, i);
-            self.mark(&key);
-            if let Some(slot) = self.slots.get_mut(&key)
-                && let Some(at) = slot.entries.iter().position(|e| e.is(c, i as u32))
-            {
-                slot.entries.remove(at);
-                self.desired_flows -= usize::from(slot.entries.is_empty());
+        for (i, flow) in c.flows.iter().enumerate() {
+            let Some(n) = self.find(c.hashes[i], flow) else {
+                continue;
+            };
+            self.mark(n);
+            let slot = &mut self.slots[n as usize];
+            if slot.entries.remove(c, i as u32) && slot.entries.is_empty() {
+                self.desired_flows -= 1;
+                if slot.installed.is_none() {
+                    self.free_slot(n);
+                }
             }
         }
         for g in &c.groups {
@@ -381,12 +439,19 @@ impl FlowSet {
     /// What the switch has is unknown (it will be emptied first): everything
     /// desired must be added.
     pub fn forget_installed(&mut self) {
-        self.slots.retain(|_, s| !s.entries.is_empty());
         self.dirty.clear();
-        for (k, s) in &mut self.slots {
-            s.installed = None;
-            s.dirty = true;
-            self.dirty.push(k.clone());
+        for n in 0..self.slots.len() as u32 {
+            let slot = &mut self.slots[n as usize];
+            if slot.key().is_none() {
+                continue;
+            }
+            if slot.entries.is_empty() {
+                self.free_slot(n);
+                continue;
+            }
+            slot.installed = None;
+            slot.dirty = true;
+            self.dirty.push(n);
         }
         self.installed_groups.clear();
         self.dirty_groups = self.groups.keys().copied().collect();
@@ -396,11 +461,13 @@ impl FlowSet {
     pub fn set_installed(&mut self, flows: Vec<PackedFlow>, groups: Vec<GroupMod>) {
         self.forget_installed();
         let dumped = Contribution::packed(Source::Switch, flows, Vec::new());
-        for i in 0..dumped.flows.len() {
-            let key = Key::of(&dumped, i);
-            let installed = Installed::Shared(key.owner.clone());
-            self.mark(&key);
-            self.slot(key).installed = Some(installed);
+        for (i, flow) in dumped.flows.iter().enumerate() {
+            let n = self.find_or_create(dumped.hashes[i], flow);
+            self.mark(n);
+            self.slots[n as usize].installed = Some(Installed::Shared(Entry {
+                c: dumped.clone(),
+                i: i as u32,
+            }));
         }
         for g in groups {
             self.dirty_groups.insert(g.group_id);
@@ -431,24 +498,28 @@ impl FlowSet {
             };
         }
         let mut dirty = std::mem::take(&mut self.dirty);
-        dirty.sort_by(|a, b| send_order(a.flow(), b.flow()));
-        for key in dirty {
-            let Some(slot) = self.slots.get_mut(&key) else {
+        dirty.retain(|&n| self.slots[n as usize].dirty);
+        dirty.sort_by(|&a, &b| {
+            let key = |n: u32| self.slots[n as usize].key().expect("a dirty slot has a key");
+            send_order(key(a), key(b))
+        });
+        for n in dirty {
+            let slot = &mut self.slots[n as usize];
+            if !slot.dirty {
                 continue;
-            };
+            }
             slot.dirty = false;
             let had = slot.installed.is_some();
-            let folded = fold(&slot.entries);
+            let folded = fold(slot.entries.as_slice());
             let new_conflicts = folded.as_ref().map_or(0, |(_, n)| *n);
             self.conflicts = self.conflicts + new_conflicts as usize - slot.conflicts as usize;
             slot.conflicts = new_conflicts;
             match folded {
                 None => {
-                    if had {
-                        d.flow_dels.push(key.flow().key_only());
+                    if let Some(i) = &slot.installed {
+                        d.flow_dels.push(i.flow().key_only());
                     }
-                    self.slots.remove(&key);
-                    continue;
+                    self.free_slot(n);
                 }
                 Some((Folded::One(e), _)) => {
                     let same = match &slot.installed {
@@ -469,20 +540,6 @@ impl FlowSet {
                     slot.installed = Some(Installed::Owned(Box::new(f)));
                 }
             }
-            if let Some(first) = slot.entries.first()
-                && !Arc::ptr_eq(&first.c, &key.owner.c)
-            {
-                let owner = first.clone();
-                if let Some(slot) = self.slots.remove(&key) {
-                    self.slots.insert(
-                        Key {
-                            hash: key.hash,
-                            owner,
-                        },
-                        slot,
-                    );
-                }
-            }
         }
         d
     }
@@ -491,8 +548,8 @@ impl FlowSet {
     pub fn desired(&self) -> (Vec<PackedFlow>, Vec<GroupMod>) {
         let mut flows: Vec<PackedFlow> = self
             .slots
-            .values()
-            .filter_map(|s| match fold(&s.entries)? {
+            .iter()
+            .filter_map(|s| match fold(s.entries.as_slice())? {
                 (Folded::One(e), _) => Some(e.flow().clone()),
                 (Folded::Merged(f), _) => Some(f),
             })
@@ -517,4 +574,134 @@ pub fn packed_table(t: &FlowTable) -> (Vec<PackedFlow>, Vec<GroupMod>) {
     let mut flows = pack(&Source::Switch, &t.flows());
     flows.sort_by(send_order);
     (flows, t.groups().cloned().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use openflow::FlowMod;
+
+    use super::*;
+
+    fn flow(text: &str) -> Flow {
+        let fm: FlowMod = text.parse().unwrap();
+        Flow::new(fm.table_id, fm.priority, fm.match_, fm.actions).cookie(fm.cookie)
+    }
+
+    /// Few keys and several actions per key, so that contributions collide,
+    /// conflict and merge conjunctions.
+    fn pool() -> Vec<Flow> {
+        let mut v = Vec::new();
+        for key in [
+            "table=0,priority=1,metadata=0x1",
+            "table=0,priority=2,metadata=0x1",
+            "table=8,priority=1,reg14=0x3",
+        ] {
+            for actions in [
+                "output:1",
+                "output:2",
+                "conjunction(1,1/2)",
+                "conjunction(2,2/2)",
+                "drop",
+            ] {
+                v.push(flow(&format!("{key} actions={actions}")));
+            }
+        }
+        v
+    }
+
+    /// A switch applying diffs, checking each message is possible.
+    #[derive(Default)]
+    struct Switch(HashMap<(u8, u16, Vec<u8>), PackedFlow>);
+
+    impl Switch {
+        fn apply(&mut self, d: Diff) {
+            let key = |f: &PackedFlow| (f.table_id(), f.priority(), f.match_wire().to_vec());
+            for f in d.flow_dels {
+                assert!(self.0.remove(&key(&f)).is_some(), "delete of a missing flow");
+            }
+            for f in d.flow_adds {
+                assert!(self.0.insert(key(&f), f).is_none(), "add of a present flow");
+            }
+            for f in d.flow_mods {
+                assert!(self.0.insert(key(&f), f).is_some(), "modify of a missing flow");
+            }
+        }
+
+        fn flows(&self) -> Vec<PackedFlow> {
+            let mut v: Vec<PackedFlow> = self.0.values().cloned().collect();
+            v.sort_by(send_order);
+            v
+        }
+    }
+
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (self.0 >> 33) as usize % n
+        }
+    }
+
+    /// Random replacements, with diffs, read-backs and reconnects at random
+    /// points (so slots are freed and reused between diffs): the set always
+    /// equals a table built from scratch in source order, and the diffs bring
+    /// a switch to exactly that.
+    #[test]
+    fn random_changes_match_a_table_built_from_scratch() {
+        let pool = pool();
+        let mut rng = Rng(3);
+        let mut set = FlowSet::new();
+        let mut sw = Switch::default();
+        let mut current: BTreeMap<Source, Arc<Contribution>> = BTreeMap::new();
+        let mut diffs = 0;
+        for step in 0..3000 {
+            let source = Source::Port(format!("p{}", rng.below(8)), String::new());
+            let new = (rng.below(5) > 0).then(|| {
+                let flows = (0..rng.below(4))
+                    .map(|_| pool[rng.below(pool.len())].clone())
+                    .collect();
+                Contribution::new(source.clone(), flows, Vec::new())
+            });
+            let old = match &new {
+                Some(c) => current.insert(source, c.clone()),
+                None => current.remove(&source),
+            };
+            set.replace(old.as_ref(), new.as_ref());
+            match rng.below(10) {
+                0..=3 => {
+                    sw.apply(set.diff());
+                    diffs += 1;
+                    let mut scratch = FlowTable::new();
+                    for c in current.values() {
+                        for f in c.flows.iter() {
+                            scratch.add(Flow::unpack(f).unwrap());
+                        }
+                    }
+                    let want = packed_table(&scratch).0;
+                    assert!(set.desired().0 == want, "step {step}: set differs from scratch");
+                    assert!(sw.flows() == want, "step {step}: switch differs");
+                    assert_eq!(set.len(), scratch.len(), "step {step}");
+                    assert_eq!(set.conflicts(), scratch.conflicts(), "step {step}");
+                }
+                4 => set.set_installed(sw.flows(), Vec::new()),
+                5 => {
+                    set.forget_installed();
+                    sw = Switch::default();
+                }
+                _ => {}
+            }
+        }
+        assert!(diffs > 1000);
+        assert!(
+            set.slots.len() <= 3,
+            "one slot per key, freed ones reused ({})",
+            set.slots.len()
+        );
+    }
 }
