@@ -154,14 +154,16 @@ pub struct Engine {
     tail: Option<Arc<Contribution>>,
     /// By port binding UUID.
     ports: FxHashMap<String, PortEntry>,
-    /// By logical flow UUID.
-    lflows: FxHashMap<String, LflowState>,
+    /// By logical flow UUID. The key is the one copy of that UUID the engine
+    /// holds: the indexes below and the flows' sources share it (a copy per
+    /// datapath and index cost ~5 MB with 500 local ports).
+    lflows: FxHashMap<Arc<str>, LflowState>,
     /// Datapath → the logical flows that list it.
-    by_dp: FxHashMap<u32, BTreeSet<String>>,
+    by_dp: FxHashMap<u32, BTreeSet<Arc<str>>>,
     /// `as:`/`pg:`/`res:` name → the logical flows that looked it up.
-    by_name: FxHashMap<String, BTreeSet<String>>,
+    by_name: FxHashMap<String, BTreeSet<Arc<str>>>,
     /// (logical flow, datapath) pairs that use conj_ids, in from-scratch order.
-    conj: BTreeSet<(String, u32)>,
+    conj: BTreeSet<(Arc<str>, u32)>,
     /// A pair in `conj` was added, removed or recompiled.
     conj_changed: bool,
     compiled: usize,
@@ -390,12 +392,18 @@ impl Engine {
 
         // The pass proper, in from-scratch order. The dirty map borrows rows
         // from the state or from entries about to be replaced: own them first.
-        let work: Vec<(String, Option<Arc<LogicalFlow>>, Which)> = dirty
+        let work: Vec<(Arc<str>, Option<Arc<LogicalFlow>>, Which)> = dirty
             .into_iter()
-            .map(|(u, (lf, which))| (u.to_string(), lf.cloned(), which))
+            .map(|(u, (lf, which))| {
+                let id = self
+                    .lflows
+                    .get_key_value(u)
+                    .map_or_else(|| Arc::from(u), |(k, _)| k.clone());
+                (id, lf.cloned(), which)
+            })
             .collect();
-        for (uuid, lf, which) in work {
-            self.update_lflow(&uuid, lf, which, topo, &names);
+        for (id, lf, which) in work {
+            self.update_lflow(id, lf, which, topo, &names);
         }
         if std::mem::take(&mut self.conj_changed) {
             self.settle_conj_ids(&names);
@@ -416,19 +424,19 @@ impl Engine {
     /// it lists (`which`: `None`), or on some (its row unchanged).
     fn update_lflow(
         &mut self,
-        uuid: &str,
+        uuid: Arc<str>,
         lf: Option<Arc<LogicalFlow>>,
         which: Which,
         topo: &Topology<'_>,
         names: &Names<'_, '_>,
     ) {
-        let old = self.lflows.remove(uuid);
+        let old = self.lflows.remove(&uuid);
         if let Some(st) = &old {
-            self.unindex(uuid, st, which.is_none());
+            self.unindex(&uuid, st, which.is_none());
         }
         let Some(lf) = lf else {
             for e in old.into_iter().flat_map(|st| st.entries) {
-                self.forget(uuid, e);
+                self.forget(&uuid, e);
             }
             return;
         };
@@ -442,13 +450,13 @@ impl Engine {
                         continue;
                     }
                     while let Some(e) = prev.next_if(|e| e.dp < dp) {
-                        self.forget(uuid, e);
+                        self.forget(&uuid, e);
                     }
                     let e = prev.next_if(|e| e.dp == dp);
-                    entries.push(self.entry(&lf, dp, e, names));
+                    entries.push(self.entry(&uuid, &lf, dp, e, names));
                 }
                 for e in prev {
-                    self.forget(uuid, e);
+                    self.forget(&uuid, e);
                 }
             }
             Some(dps) => {
@@ -458,15 +466,15 @@ impl Engine {
                     match (at, listed) {
                         (Ok(i), true) => {
                             let e = old_entries.remove(i);
-                            let e = self.entry(&lf, dp, Some(e), names);
+                            let e = self.entry(&uuid, &lf, dp, Some(e), names);
                             old_entries.insert(i, e);
                         }
                         (Ok(i), false) => {
                             let e = old_entries.remove(i);
-                            self.forget(uuid, e);
+                            self.forget(&uuid, e);
                         }
                         (Err(i), true) => {
-                            let e = self.entry(&lf, dp, None, names);
+                            let e = self.entry(&uuid, &lf, dp, None, names);
                             old_entries.insert(i, e);
                         }
                         (Err(_), false) => {}
@@ -479,14 +487,15 @@ impl Engine {
         // datapath of every logical flow).
         entries.shrink_to_fit();
         let st = LflowState { lf, entries };
-        self.index(uuid, &st, which.is_none());
-        self.lflows.insert(uuid.to_string(), st);
+        self.index(&uuid, &st, which.is_none());
+        self.lflows.insert(uuid, st);
     }
 
     /// `prev` if still valid, else a fresh compilation (conj_id range chosen
     /// as if first: [`Engine::settle_conj_ids`] corrects it).
     fn entry(
         &mut self,
+        uuid: &Arc<str>,
         lf: &Arc<LogicalFlow>,
         dp: u32,
         prev: Option<LflowEntry>,
@@ -496,14 +505,15 @@ impl Engine {
             if e.still_valid(lf, names, &mut self.groups) {
                 return LflowEntry { lf: lf.clone(), ..e };
             }
-            self.forget(&lf.uuid, e);
+            self.forget(uuid, e);
         }
-        self.compile(lf, dp, names, &ConjIds::default())
+        self.compile(uuid, lf, dp, names, &ConjIds::default())
     }
 
     /// Compiles `lf` on `dp` into a new entry, added.
     fn compile(
         &mut self,
+        uuid: &Arc<str>,
         lf: &Arc<LogicalFlow>,
         dp: u32,
         names: &Names<'_, '_>,
@@ -515,7 +525,7 @@ impl Engine {
         deps.shrink_to_fit();
         let flows = unit
             .output
-            .map(|(flows, groups)| Contribution::new(Source::Lflow(lf.uuid.clone(), dp), flows, groups));
+            .map(|(flows, groups)| Contribution::new(Source::Lflow(uuid.clone(), dp), flows, groups));
         let e = LflowEntry {
             dp,
             lf: lf.clone(),
@@ -526,12 +536,12 @@ impl Engine {
             conj_ids_used: unit.conj_ids_used,
             flows,
         };
-        self.add(&e);
+        self.add(uuid, &e);
         e
     }
 
     /// Counts, installs and holds what a new entry brings.
-    fn add(&mut self, e: &LflowEntry) {
+    fn add(&mut self, uuid: &Arc<str>, e: &LflowEntry) {
         match &e.flows {
             Some(c) => {
                 self.set.add(c);
@@ -541,13 +551,13 @@ impl Engine {
         }
         self.groups.hold(&e.groups);
         if e.conj_ids_used > 0 {
-            self.conj.insert((e.lf.uuid.clone(), e.dp));
+            self.conj.insert((uuid.clone(), e.dp));
             self.conj_changed = true;
         }
     }
 
     /// Undoes [`Engine::add`].
-    fn forget(&mut self, uuid: &str, e: LflowEntry) {
+    fn forget(&mut self, uuid: &Arc<str>, e: LflowEntry) {
         match &e.flows {
             Some(c) => {
                 self.set.remove(c);
@@ -557,21 +567,21 @@ impl Engine {
         }
         self.groups.release(&e.groups);
         if e.conj_ids_used > 0 {
-            self.conj.remove(&(uuid.to_string(), e.dp));
+            self.conj.remove(&(uuid.clone(), e.dp));
             self.conj_changed = true;
         }
     }
 
     /// Indexes a logical flow by the datapaths it lists (`dps`) and the
     /// global names its entries looked up.
-    fn index(&mut self, uuid: &str, st: &LflowState, dps: bool) {
+    fn index(&mut self, uuid: &Arc<str>, st: &LflowState, dps: bool) {
         if dps {
             for dp in &st.lf.datapaths {
-                self.by_dp.entry(*dp).or_default().insert(uuid.to_string());
+                self.by_dp.entry(*dp).or_default().insert(uuid.clone());
             }
         }
         for name in st.entries.iter().flat_map(LflowEntry::global_names) {
-            self.by_name.entry(name).or_default().insert(uuid.to_string());
+            self.by_name.entry(name).or_default().insert(uuid.clone());
         }
     }
 
@@ -601,7 +611,7 @@ impl Engine {
     /// would: walks them in order, recompiling those whose range moved.
     fn settle_conj_ids(&mut self, names: &Names<'_, '_>) {
         let mut conj = ConjIds::default();
-        let pairs: Vec<(String, u32)> = self.conj.iter().cloned().collect();
+        let pairs: Vec<(Arc<str>, u32)> = self.conj.iter().cloned().collect();
         for (uuid, dp) in pairs {
             let Some(st) = self.lflows.get_mut(&uuid) else {
                 continue;
@@ -614,7 +624,7 @@ impl Engine {
                 let lf = st.lf.clone();
                 let old = st.entries.remove(i);
                 self.forget(&uuid, old);
-                let e = self.compile(&lf, dp, names, &conj);
+                let e = self.compile(&uuid, &lf, dp, names, &conj);
                 if let Some(st) = self.lflows.get_mut(&uuid) {
                     st.entries.insert(i, e);
                 }

@@ -33,8 +33,9 @@ pub enum Source {
     Port(String, String),
     /// Multicast, MAC binding, FDB and hairpin flows.
     Tail,
-    /// One logical flow (UUID) on one datapath.
-    Lflow(String, u32),
+    /// One logical flow (UUID, shared by all its datapaths' sources and the
+    /// engine's indexes) on one datapath.
+    Lflow(Arc<str>, u32),
     /// Flows read back from the switch (never desired).
     Switch,
 }
