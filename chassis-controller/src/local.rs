@@ -216,14 +216,6 @@ const LFLOW_INPUTS: &[&str] = &[
 /// names of their ports (see [`StateBuilder::multicast_groups`]).
 const MCAST_INPUTS: &[&str] = &[sb::MulticastGroup::TABLE, sb::DatapathBinding::TABLE];
 
-fn pipeline(p: &str) -> Pipeline {
-    if p == "egress" {
-        Pipeline::Egress
-    } else {
-        Pipeline::Ingress
-    }
-}
-
 /// Keys of `single` and of the datapath group `group` (from `groups`), sorted.
 fn dps(t: &SbTables, groups: &FxHashMap<Uuid, Vec<u32>>, single: &[Uuid], group: Option<Uuid>) -> Vec<u32> {
     let mut v: Vec<u32> = single.iter().filter_map(|u| dp_key(t, *u)).collect();
@@ -316,13 +308,17 @@ impl StateBuilder {
                 }
                 let table_id = u8::try_from(f.table_id).ok()?;
                 let priority = u16::try_from(f.priority).ok()?;
-                let pipeline = pipeline(&f.pipeline);
+                let pipeline = if f.egress {
+                    Pipeline::Egress
+                } else {
+                    Pipeline::Ingress
+                };
                 if let Some(c) = last
                     && c.datapaths == datapaths
                     && c.pipeline == pipeline
                     && c.table_id == table_id
                     && c.priority == priority
-                    && c.match_ == f.r#match
+                    && c.match_ == f.match_
                     && c.actions == f.actions
                 {
                     return Some(c.clone());
@@ -333,7 +329,7 @@ impl StateBuilder {
                     pipeline,
                     table_id,
                     priority,
-                    match_: f.r#match.clone(),
+                    match_: f.match_.clone(),
                     actions: f.actions.clone(),
                 }))
             });
@@ -659,6 +655,7 @@ pub fn zone_names(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::sb::LflowRow;
 
     /// A small deterministic generator for randomized tests (xorshift64*).
     pub(crate) struct Rng(pub u64);
@@ -844,7 +841,7 @@ pub(crate) mod tests {
                             } else {
                                 (None, Some(rng.pick(&groups)))
                             };
-                            t.insert(sb::LogicalFlow {
+                            t.insert(LflowRow::from(sb::LogicalFlow {
                                 uuid: u,
                                 logical_datapath: single,
                                 logical_dp_group: group,
@@ -854,7 +851,7 @@ pub(crate) mod tests {
                                 r#match: rng.pick(&names).to_string(),
                                 actions: "next;".into(),
                                 ..Default::default()
-                            });
+                            }));
                         }
                     }
                     5 => {
@@ -1033,8 +1030,8 @@ pub(crate) mod tests {
             actions: "next;".into(),
             ..Default::default()
         };
-        let f1 = sb.sb.insert(flow("1"));
-        sb.sb.insert(flow("ip4"));
+        let f1 = sb.sb.insert(LflowRow::from(flow("1")));
+        sb.sb.insert(LflowRow::from(flow("ip4")));
         sb.sb.insert(sb::PortBinding {
             logical_port: "vm1".into(),
             datapath: dp,
@@ -1056,10 +1053,10 @@ pub(crate) mod tests {
         );
         assert!(Arc::ptr_eq(&s1.port_bindings[0], &s2.port_bindings[0]));
         // One flow changes: only its row is new.
-        sb.sb.insert(sb::LogicalFlow {
+        sb.sb.insert(LflowRow::from(sb::LogicalFlow {
             uuid: f1,
             ..flow("ip6")
-        });
+        }));
         let s3 = build(&mut b, &sb);
         let changed: Vec<bool> = s2
             .logical_flows
@@ -1070,7 +1067,7 @@ pub(crate) mod tests {
         assert_eq!(changed.iter().filter(|c| **c).count(), 1);
         assert!(Arc::ptr_eq(&s2.port_bindings[0], &s3.port_bindings[0]));
         assert_eq!(s3, build(&mut StateBuilder::default(), &sb));
-        assert!(s3.logical_flows.iter().any(|f| f.match_ == "ip6"));
+        assert!(s3.logical_flows.iter().any(|f| &*f.match_ == "ip6"));
         // Deleted rows go, also when only their table changed.
         assert!(sb.sb.apply(sb::LogicalFlow::TABLE, f1, None));
         let s4 = build(&mut b, &sb);

@@ -847,7 +847,7 @@ mod tests {
                     // depends on the UUID order.
                     let f = Arc::make_mut(&mut f);
                     f.uuid = format!("0000000{}-0000-4000-8000-{:012x}", 5 + rng.below(2), *n);
-                    f.match_ = format!("ip4.src == $as1 && tcp.dst == {{{}, 8080}}", 1 + rng.below(3));
+                    f.match_ = format!("ip4.src == $as1 && tcp.dst == {{{}, 8080}}", 1 + rng.below(3)).into();
                     f.datapaths = vec![1];
                 }
                 s.logical_flows.push(f);

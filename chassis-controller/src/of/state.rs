@@ -144,9 +144,9 @@ pub struct LogicalFlow {
     /// Logical table (0..32).
     pub table_id: u8,
     pub priority: u16,
-    /// `match` column.
-    pub match_: String,
-    pub actions: String,
+    /// `match` column (shared with the Southbound row it comes from).
+    pub match_: Arc<str>,
+    pub actions: Arc<str>,
 }
 
 /// One SB MAC_Binding row.
