@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use ovn_db::sb;
 use ovsdb::typed::{Table, TypedError};
-use ovsdb::{Row, Uuid};
+use ovsdb::{Atom, Datum, Row, Uuid};
 
 /// `from_row`, but a column that does not fit its type is dropped (read as its
 /// default) with a warning instead of failing the whole row.
@@ -79,7 +79,19 @@ impl Table for LflowRow {
     const TABLE: &'static str = sb::LogicalFlow::TABLE;
 
     fn from_row(row: &Row) -> Result<LflowRow, TypedError> {
-        sb::LogicalFlow::from_row(row).map(LflowRow::from)
+        let mut f = LflowRow::from(sb::LogicalFlow::from_row(row)?);
+        // The texts the IDL's row holds, shared rather than copied.
+        let shared = |column| match row.get(column).and_then(Datum::as_atom) {
+            Some(Atom::String(s)) => Some(s.to_arc()),
+            _ => None,
+        };
+        if let Some(m) = shared(sb::LogicalFlow::COL_MATCH) {
+            f.match_ = m;
+        }
+        if let Some(a) = shared(sb::LogicalFlow::COL_ACTIONS) {
+            f.actions = a;
+        }
+        Ok(f)
     }
 
     fn to_row(&self) -> Row {
@@ -358,7 +370,6 @@ impl SbTables {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ovsdb::{Atom, Datum};
 
     /// The change log names the rows changed since a stamp, and says when it
     /// cannot (trimmed, or a stamp from before these tables existed).
@@ -407,5 +418,36 @@ mod tests {
         assert!(t.apply(sb::PortBinding::TABLE, u, None));
         assert!(t.port_binding.is_empty());
         assert!(!t.apply(crate::vswitch::Bridge::TABLE, u, Some(&r)));
+    }
+
+    /// A Logical_Flow row is held with the match and actions texts of the
+    /// row it came from (the IDL's), not copies; the rest converts as usual.
+    #[test]
+    fn logical_flow_rows_share_their_texts() {
+        let u = Uuid::new_v4();
+        let dp = Uuid::new_v4();
+        let row = sb::LogicalFlow {
+            logical_datapath: Some(dp),
+            pipeline: "egress".into(),
+            table_id: 3,
+            priority: 100,
+            r#match: "outport == \"lsp1\" && eth.src == 00:00:00:00:00:01".into(),
+            actions: "output; /* a long enough action text */".into(),
+            ..Default::default()
+        }
+        .to_row();
+        let mut t = SbTables::default();
+        assert!(t.apply(sb::LogicalFlow::TABLE, u, Some(&row)));
+        let f = &t.logical_flow[&u];
+        let text = |c| match row.get(c).and_then(Datum::as_atom) {
+            Some(Atom::String(s)) => s.to_arc(),
+            _ => unreachable!(),
+        };
+        assert!(Arc::ptr_eq(&f.match_, &text(sb::LogicalFlow::COL_MATCH)));
+        assert!(Arc::ptr_eq(&f.actions, &text(sb::LogicalFlow::COL_ACTIONS)));
+        assert_eq!(
+            (f.uuid, f.logical_datapath, f.egress, f.table_id, f.priority),
+            (u, Some(dp), true, 3, 100)
+        );
     }
 }

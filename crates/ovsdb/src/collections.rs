@@ -9,18 +9,21 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
+use std::sync::Arc;
 
 use crate::datum::Atom;
 
-/// An immutable string: short ones inline, longer ones in one exact-size allocation.
-/// Reads like a `&str` (`Deref<Target = str>`); compares, orders and hashes as one.
+/// An immutable string: short ones inline, longer ones in one shared allocation, so that
+/// a copy of a replica row (a change handed to the application) and what the application
+/// keeps of it ([`Str::to_arc`]) hold the same bytes. Reads like a `&str`
+/// (`Deref<Target = str>`); compares, orders and hashes as one.
 #[derive(Clone)]
 pub struct Str(StrRepr);
 
 #[derive(Clone)]
 enum StrRepr {
     Inline { len: u8, buf: [u8; Str::INLINE] },
-    Heap(Box<str>),
+    Heap(Arc<str>),
 }
 
 impl Str {
@@ -34,6 +37,15 @@ impl Str {
                 std::str::from_utf8(&buf[..usize::from(*len)]).unwrap_or_default()
             }
             StrRepr::Heap(s) => s,
+        }
+    }
+
+    /// The string as a shared `Arc<str>`: the same allocation for a long string, a new
+    /// one for a short (inline) string.
+    pub fn to_arc(&self) -> Arc<str> {
+        match &self.0 {
+            StrRepr::Heap(s) => s.clone(),
+            StrRepr::Inline { .. } => Arc::from(self.as_str()),
         }
     }
 
@@ -67,7 +79,7 @@ impl From<String> for Str {
         if s.len() <= Str::INLINE {
             Str::from(s.as_str())
         } else {
-            Str(StrRepr::Heap(s.into_boxed_str()))
+            Str(StrRepr::Heap(Arc::from(s)))
         }
     }
 }
@@ -80,10 +92,7 @@ impl From<&String> for Str {
 
 impl From<Str> for String {
     fn from(s: Str) -> Self {
-        match s.0 {
-            StrRepr::Heap(b) => b.into_string(),
-            StrRepr::Inline { .. } => s.as_str().to_string(),
-        }
+        s.as_str().to_string()
     }
 }
 
@@ -429,6 +438,17 @@ mod tests {
         let (a, y, long) = (Str::from("a"), Str::from("y"), Str::from(long));
         assert!(a < long && y > long && a.cmp(&long) == "a".cmp(&long));
         assert_eq!(std::mem::size_of::<Str>(), std::mem::size_of::<String>());
+    }
+
+    #[test]
+    fn long_strings_are_shared_not_copied() {
+        let long = Str::from("ip4 && ip4.dst == 10.0.0.0/8 && tcp.dst == 80");
+        let copy = long.clone();
+        assert!(Arc::ptr_eq(&long.to_arc(), &copy.to_arc()));
+        assert_eq!(&*long.to_arc(), long.as_str());
+        let short = Str::from("ls_in_acl");
+        assert!(short.is_inline());
+        assert_eq!(&*short.to_arc(), "ls_in_acl");
     }
 
     #[test]
