@@ -324,7 +324,7 @@ impl StateBuilder {
                     return Some(c.clone());
                 }
                 Some(Arc::new(LogicalFlow {
-                    uuid: u.to_string(),
+                    uuid: u.to_string().into(),
                     datapaths,
                     pipeline,
                     table_id,

@@ -42,12 +42,13 @@ struct PortEntry {
     flows: Arc<Contribution>,
 }
 
+/// One (logical flow, local datapath) pair: tens of thousands are held, so
+/// the row itself is not (its `LflowState` has it) and the lists are exact.
 struct LflowEntry {
     dp: u32,
-    lf: Arc<LogicalFlow>,
     is_switch: bool,
-    deps: Vec<Dep>,
-    groups: Vec<(u32, lflow::of::Group)>,
+    deps: Box<[Dep]>,
+    groups: Box<[(u32, lflow::of::Group)]>,
     attempt: u32,
     conj_ids_used: u32,
     /// `None`: the pair failed to compile.
@@ -57,9 +58,10 @@ struct LflowEntry {
 impl LflowEntry {
     /// Whether compiling again would give the same result (conj_id ranges
     /// aside, see [`Engine::settle_conj_ids`]).
-    fn still_valid(&self, lf: &Arc<LogicalFlow>, names: &Names<'_, '_>, groups: &mut GroupIds) -> bool {
+    /// `same_row`: the logical flow is the one it was compiled from.
+    fn still_valid(&self, same_row: bool, names: &Names<'_, '_>, groups: &mut GroupIds) -> bool {
         let dp = self.dp;
-        (Arc::ptr_eq(&self.lf, lf) || self.lf == *lf)
+        same_row
             && self.is_switch == names.is_switch(dp)
             && self.deps.iter().all(|d| names.holds(dp, d))
             // Last: asking allocates (always the same id for a group that
@@ -261,7 +263,7 @@ impl Engine {
                     let mut v = Vec::new();
                     local_port_flows(topo, pb, tunmd, &mut v);
                     let c = Contribution::new(
-                        Source::Port(pb.logical_port.clone(), pb.uuid.clone()),
+                        Source::Port(Box::new((pb.logical_port.clone(), pb.uuid.clone()))),
                         v,
                         Vec::new(),
                     );
@@ -395,10 +397,13 @@ impl Engine {
         let work: Vec<(Arc<str>, Option<Arc<LogicalFlow>>, Which)> = dirty
             .into_iter()
             .map(|(u, (lf, which))| {
-                let id = self
-                    .lflows
-                    .get_key_value(u)
-                    .map_or_else(|| Arc::from(u), |(k, _)| k.clone());
+                // The row's own UUID when there is a row; else the key it was
+                // held under.
+                let id = match (lf, self.lflows.get_key_value(u)) {
+                    (Some(lf), _) => lf.uuid.clone(),
+                    (None, Some((k, _))) => k.clone(),
+                    (None, None) => Arc::from(u),
+                };
                 (id, lf.cloned(), which)
             })
             .collect();
@@ -440,6 +445,9 @@ impl Engine {
             }
             return;
         };
+        let same = old
+            .as_ref()
+            .is_some_and(|st| Arc::ptr_eq(&st.lf, &lf) || st.lf == lf);
         let mut old_entries = old.map(|st| st.entries).unwrap_or_default();
         let mut entries = Vec::new();
         match &which {
@@ -453,7 +461,7 @@ impl Engine {
                         self.forget(&uuid, e);
                     }
                     let e = prev.next_if(|e| e.dp == dp);
-                    entries.push(self.entry(&uuid, &lf, dp, e, names));
+                    entries.push(self.entry(&uuid, &lf, dp, e, same, names));
                 }
                 for e in prev {
                     self.forget(&uuid, e);
@@ -466,7 +474,7 @@ impl Engine {
                     match (at, listed) {
                         (Ok(i), true) => {
                             let e = old_entries.remove(i);
-                            let e = self.entry(&uuid, &lf, dp, Some(e), names);
+                            let e = self.entry(&uuid, &lf, dp, Some(e), same, names);
                             old_entries.insert(i, e);
                         }
                         (Ok(i), false) => {
@@ -474,7 +482,7 @@ impl Engine {
                             self.forget(&uuid, e);
                         }
                         (Err(i), true) => {
-                            let e = self.entry(&uuid, &lf, dp, None, names);
+                            let e = self.entry(&uuid, &lf, dp, None, same, names);
                             old_entries.insert(i, e);
                         }
                         (Err(_), false) => {}
@@ -499,11 +507,12 @@ impl Engine {
         lf: &Arc<LogicalFlow>,
         dp: u32,
         prev: Option<LflowEntry>,
+        same_row: bool,
         names: &Names<'_, '_>,
     ) -> LflowEntry {
         if let Some(e) = prev {
-            if e.still_valid(lf, names, &mut self.groups) {
-                return LflowEntry { lf: lf.clone(), ..e };
+            if e.still_valid(same_row, names, &mut self.groups) {
+                return e;
             }
             self.forget(uuid, e);
         }
@@ -520,18 +529,14 @@ impl Engine {
         conj: &ConjIds,
     ) -> LflowEntry {
         let unit = compile_unit(&mut self.compiler.0, names, lf, dp, &mut self.groups, conj);
-        // Kept as long as the pair: no growth slack.
-        let mut deps = unit.deps;
-        deps.shrink_to_fit();
         let flows = unit
             .output
             .map(|(flows, groups)| Contribution::new(Source::Lflow(uuid.clone(), dp), flows, groups));
         let e = LflowEntry {
             dp,
-            lf: lf.clone(),
             is_switch: names.is_switch(dp),
-            deps,
-            groups: unit.groups,
+            deps: unit.deps.into_boxed_slice(),
+            groups: unit.groups.into_boxed_slice(),
             attempt: unit.attempt,
             conj_ids_used: unit.conj_ids_used,
             flows,
@@ -711,7 +716,7 @@ mod tests {
 
     fn lflow(n: u32, dps: &[u32], table: u8, prio: u16, m: &str, a: &str) -> Arc<LogicalFlow> {
         Arc::new(LogicalFlow {
-            uuid: format!("{n:08x}-0000-4000-8000-000000000000"),
+            uuid: format!("{n:08x}-0000-4000-8000-000000000000").into(),
             datapaths: dps.to_vec(),
             pipeline: if table.is_multiple_of(2) {
                 Pipeline::Ingress
@@ -846,7 +851,7 @@ mod tests {
                     // 6: the conj_id ranges collide, and which flow gets which
                     // depends on the UUID order.
                     let f = Arc::make_mut(&mut f);
-                    f.uuid = format!("0000000{}-0000-4000-8000-{:012x}", 5 + rng.below(2), *n);
+                    f.uuid = format!("0000000{}-0000-4000-8000-{:012x}", 5 + rng.below(2), *n).into();
                     f.match_ = format!("ip4.src == $as1 && tcp.dst == {{{}, 8080}}", 1 + rng.below(3)).into();
                     f.datapaths = vec![1];
                 }

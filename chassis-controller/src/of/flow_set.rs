@@ -29,8 +29,9 @@ use super::flow_table::{Diff, Flow, FlowTable, merge_conjunctions, merges, same_
 pub enum Source {
     /// Default and tunnel-ingress flows.
     Head,
-    /// One port of a local datapath: (logical port, UUID).
-    Port(String, String),
+    /// One port of a local datapath: (logical port, UUID). Boxed: a source is
+    /// held by every contribution, nearly all of them logical flows'.
+    Port(Box<(String, String)>),
     /// Multicast, MAC binding, FDB and hairpin flows.
     Tail,
     /// One logical flow (UUID, shared by all its datapaths' sources and the
@@ -662,7 +663,7 @@ mod tests {
         let mut current: BTreeMap<Source, Arc<Contribution>> = BTreeMap::new();
         let mut diffs = 0;
         for step in 0..3000 {
-            let source = Source::Port(format!("p{}", rng.below(8)), String::new());
+            let source = Source::Port(Box::new((format!("p{}", rng.below(8)), String::new())));
             let new = (rng.below(5) > 0).then(|| {
                 let flows = (0..rng.below(4))
                     .map(|_| pool[rng.below(pool.len())].clone())

@@ -136,7 +136,8 @@ pub enum Pipeline {
 /// One SB Logical_Flow row.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LogicalFlow {
-    pub uuid: String,
+    /// Shared with the OpenFlow engine's indexes and flow sources.
+    pub uuid: Arc<str>,
     /// Datapath tunnel keys the flow applies to: the single
     /// `logical_datapath`, or every member of `logical_dp_group`.
     pub datapaths: Vec<u32>,

@@ -17,7 +17,7 @@ const MAC2: &str = "50:54:00:00:00:02";
 
 fn lflow(n: u32, dp: u32, pipeline: Pipeline, table: u8, prio: u16, m: &str, a: &str) -> Arc<LogicalFlow> {
     Arc::new(LogicalFlow {
-        uuid: format!("{n:08x}-0000-4000-8000-{dp:012x}"),
+        uuid: format!("{n:08x}-0000-4000-8000-{dp:012x}").into(),
         datapaths: vec![dp],
         pipeline,
         table_id: table,
