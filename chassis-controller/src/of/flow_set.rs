@@ -49,8 +49,6 @@ pub struct Contribution {
     pub source: Source,
     pub flows: Box<[PackedFlow]>,
     pub groups: Box<[GroupMod]>,
-    /// Key hash of each flow, computed once.
-    hashes: Box<[u64]>,
 }
 
 impl Contribution {
@@ -62,12 +60,12 @@ impl Contribution {
     }
 
     pub fn packed(source: Source, flows: Vec<PackedFlow>, groups: Vec<GroupMod>) -> Arc<Contribution> {
-        let hashes = flows.iter().map(key_hash).collect();
+        // Key hashes are not kept: recomputing one on add and remove is
+        // cheaper than an allocation per contribution for them.
         Arc::new(Contribution {
             source,
             flows: flows.into_boxed_slice(),
             groups: groups.into_boxed_slice(),
-            hashes,
         })
     }
 }
@@ -376,7 +374,7 @@ impl FlowSet {
     /// Adds `c`'s flows and groups.
     pub fn add(&mut self, c: &Arc<Contribution>) {
         for (i, flow) in c.flows.iter().enumerate() {
-            let n = self.find_or_create(c.hashes[i], flow);
+            let n = self.find_or_create(key_hash(flow), flow);
             self.mark(n);
             let slot = &mut self.slots[n as usize];
             self.desired_flows += usize::from(slot.entries.is_empty());
@@ -399,7 +397,7 @@ impl FlowSet {
     /// Removes `c`'s flows and groups (added earlier by [`FlowSet::add`]).
     pub fn remove(&mut self, c: &Arc<Contribution>) {
         for (i, flow) in c.flows.iter().enumerate() {
-            let Some(n) = self.find(c.hashes[i], flow) else {
+            let Some(n) = self.find(key_hash(flow), flow) else {
                 continue;
             };
             self.mark(n);
@@ -464,7 +462,7 @@ impl FlowSet {
         self.forget_installed();
         let dumped = Contribution::packed(Source::Switch, flows, Vec::new());
         for (i, flow) in dumped.flows.iter().enumerate() {
-            let n = self.find_or_create(dumped.hashes[i], flow);
+            let n = self.find_or_create(key_hash(flow), flow);
             self.mark(n);
             self.slots[n as usize].installed = Some(Installed::Shared(Entry {
                 c: dumped.clone(),
