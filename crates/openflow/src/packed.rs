@@ -23,18 +23,32 @@ const MAX_WIRE: usize = u16::MAX as usize - 2 * crate::header::HEADER_LEN - 8 - 
 ///
 /// A [`Match`] is a B-tree of 128-bit values and an action list a vector of
 /// wide enum values: together about a kilobyte per flow. Packed, a flow is
-/// 32 bytes plus one shared allocation of its wire length (typically 50–200
-/// bytes): clones share the bytes, so a flow handed to a diff or a message
-/// is not copied. Equality and hashing are on the bytes; the encoding is
-/// canonical (a `Match` keeps its entries normalised and in field order), so
-/// equal flows pack equal, and equal packed flows send identical flow mods.
+/// one pointer (16 bytes) to a shared allocation of its table, priority and
+/// cookie and its wire bytes (typically 50–200): clones share the bytes, so a
+/// flow handed to a diff or a message is not copied. Equality and hashing are
+/// on the bytes; the encoding is canonical (a `Match` keeps its entries
+/// normalised and in field order), so equal flows pack equal, and equal
+/// packed flows send identical flow mods.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct PackedFlow {
-    cookie: u64,
+    /// [`HEAD`] bytes (table, 0, priority, cookie; big-endian), then the
     /// `ofp_match` (padded to 8 bytes), then the instructions.
-    wire: Arc<[u8]>,
-    priority: u16,
-    table_id: u8,
+    bytes: Arc<[u8]>,
+}
+
+/// Table, a zero byte, priority and cookie, before the wire bytes.
+const HEAD: usize = 12;
+
+/// `wire` (match and instructions) behind the head for `table_id`,
+/// `priority` and `cookie`.
+fn with_head(table_id: u8, priority: u16, cookie: u64, wire: &[u8]) -> Arc<[u8]> {
+    let mut b = Vec::with_capacity(HEAD + wire.len());
+    b.push(table_id);
+    b.push(0);
+    put_u16(&mut b, priority);
+    put_u64(&mut b, cookie);
+    b.extend_from_slice(wire);
+    b.into()
 }
 
 impl PackedFlow {
@@ -69,63 +83,65 @@ impl PackedFlow {
             });
         }
         Ok(PackedFlow {
-            cookie,
-            wire: wire.into(),
-            priority,
-            table_id,
+            bytes: with_head(table_id, priority, cookie, &wire),
         })
     }
 
     pub fn table_id(&self) -> u8 {
-        self.table_id
+        self.bytes[0]
     }
 
     pub fn priority(&self) -> u16 {
-        self.priority
+        u16::from_be_bytes([self.bytes[2], self.bytes[3]])
     }
 
     pub fn cookie(&self) -> u64 {
-        self.cookie
+        let mut c = [0; 8];
+        c.copy_from_slice(&self.bytes[4..HEAD]);
+        u64::from_be_bytes(c)
     }
 
-    /// Builder: set the cookie.
-    pub fn with_cookie(mut self, cookie: u64) -> PackedFlow {
-        self.cookie = cookie;
-        self
+    /// Builder: set the cookie (a copy of the bytes).
+    pub fn with_cookie(self, cookie: u64) -> PackedFlow {
+        PackedFlow {
+            bytes: with_head(self.table_id(), self.priority(), cookie, self.wire()),
+        }
+    }
+
+    /// The match, then the instructions.
+    fn wire(&self) -> &[u8] {
+        &self.bytes[HEAD..]
     }
 
     fn match_len(&self) -> usize {
         // Written by `put_ofp_match`: at least the 4-byte header, length at 2..4.
-        let len = usize::from(u16::from_be_bytes([self.wire[2], self.wire[3]]));
-        round8(len)
+        let w = self.wire();
+        round8(usize::from(u16::from_be_bytes([w[2], w[3]])))
     }
 
     /// The padded `ofp_match`: what OpenFlow identifies the flow by, beside
     /// table and priority.
     pub fn match_wire(&self) -> &[u8] {
-        &self.wire[..self.match_len()]
+        &self.wire()[..self.match_len()]
     }
 
     /// The instructions (empty for a flow without actions).
     pub fn instructions_wire(&self) -> &[u8] {
-        &self.wire[self.match_len()..]
+        &self.wire()[self.match_len()..]
     }
 
     /// The same table, priority and match with cookie 0 and no actions: what
     /// a strict delete names.
     pub fn key_only(&self) -> PackedFlow {
         PackedFlow {
-            cookie: 0,
-            wire: self.match_wire().into(),
-            priority: self.priority,
-            table_id: self.table_id,
+            bytes: with_head(self.table_id(), self.priority(), 0, self.match_wire()),
         }
     }
 
     /// The same key (table, priority, match) with other actions.
     pub fn with_actions(&self, cookie: u64, actions: &[Action]) -> Result<PackedFlow, EncodeError> {
         let wire = self.match_wire().to_vec();
-        PackedFlow::finish(self.table_id, self.priority, cookie, wire, actions)
+        PackedFlow::finish(self.table_id(), self.priority(), cookie, wire, actions)
     }
 
     pub fn decode_match(&self) -> Result<Match, DecodeError> {
@@ -141,31 +157,31 @@ impl PackedFlow {
     /// The flow mod `command` for this flow, decoded (for tests and text).
     pub fn to_flow_mod(&self, command: FlowModCommand) -> Result<FlowMod, DecodeError> {
         let fm = FlowMod::add(
-            self.table_id,
-            self.priority,
+            self.table_id(),
+            self.priority(),
             self.decode_match()?,
             self.decode_actions()?,
         );
-        Ok(FlowMod { command, ..fm }.with_cookie(self.cookie))
+        Ok(FlowMod { command, ..fm }.with_cookie(self.cookie()))
     }
 
     /// Writes an OFPT_FLOW_MOD body exactly as [`FlowMod::encode_body`]
     /// writes the [`FlowMod`] with this flow's fields (no cookie mask, no
     /// timeouts, flags or buffer; any out port and group).
     pub(crate) fn encode_flow_mod_body(&self, command: FlowModCommand, out: &mut Vec<u8>) {
-        put_u64(out, self.cookie);
+        put_u64(out, self.cookie());
         put_u64(out, 0);
-        out.push(self.table_id);
+        out.push(self.table_id());
         out.push(command.code());
         put_u16(out, 0);
         put_u16(out, 0);
-        put_u16(out, self.priority);
+        put_u16(out, self.priority());
         put_u32(out, NO_BUFFER);
         put_u32(out, port::ANY);
         put_u32(out, GROUP_ANY);
         put_u16(out, 0);
         put_u16(out, 0);
-        out.extend_from_slice(&self.wire);
+        out.extend_from_slice(self.wire());
     }
 }
 
@@ -175,9 +191,11 @@ impl fmt::Debug for PackedFlow {
         write!(
             f,
             "PackedFlow(table={},priority={},cookie={:#x},",
-            self.table_id, self.priority, self.cookie
+            self.table_id(),
+            self.priority(),
+            self.cookie()
         )?;
-        for b in self.wire.iter() {
+        for b in self.wire() {
             write!(f, "{b:02x}")?;
         }
         f.write_str(")")
@@ -282,5 +300,20 @@ mod tests {
     fn unencodable_is_an_error() {
         let m = Match::new().with_masked(Field::InPort, 1, 0xf);
         assert!(PackedFlow::new(0, 0, 0, &m, &[]).is_err());
+    }
+
+    /// A controller holds each flow in several places (contribution, diff,
+    /// installed state): one pointer each, the rest shared.
+    #[test]
+    fn a_packed_flow_is_one_pointer() {
+        assert_eq!(std::mem::size_of::<PackedFlow>(), 16);
+        let a = PackedFlow::new(8, 100, 0x5, &Match::new(), &[]).unwrap();
+        let b = a.clone().with_cookie(7);
+        assert_eq!((b.table_id(), b.priority(), b.cookie()), (8, 100, 7));
+        assert_eq!(
+            (a.match_wire(), a.instructions_wire()),
+            (b.match_wire(), b.instructions_wire())
+        );
+        assert_eq!(a.key_only().cookie(), 0);
     }
 }
