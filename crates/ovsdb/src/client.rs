@@ -7,24 +7,59 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::error::Error;
-use crate::jsonrpc::{Framer, Message};
+use crate::jsonrpc::{Framer, FramingError, Message};
 use crate::ops::{OpResult, Operation, parse_results};
 use crate::remote::{self, Remote};
 use crate::schema::DatabaseSchema;
 use crate::tls::TlsConfig;
 
 /// A server-initiated message other than `echo`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Notification {
     pub method: String,
+    /// `null` when `raw` holds the parameters.
     pub params: Value,
+    /// With [`Client::keep_updates_raw`], an update notification's parameters as
+    /// text: the IDL parses them straight into rows. As a JSON tree a big update (the
+    /// echo of a large transaction) took four times its text.
+    pub raw: Option<Box<RawValue>>,
+}
+
+/// The parts of a message needed to route it, its parameters left as text.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(default)]
+    id: Value,
+    #[serde(default)]
+    method: Option<String>,
+    #[serde(borrow, default)]
+    params: Option<&'a RawValue>,
+}
+
+/// An update notification in `bytes` (a whole message), with its parameters as text;
+/// `None` for any other message.
+fn raw_update(bytes: &[u8]) -> Option<Notification> {
+    let e: Envelope<'_> = serde_json::from_slice(bytes).ok()?;
+    let method = e
+        .method
+        .filter(|m| matches!(m.as_str(), "update" | "update2" | "update3"))?;
+    if !e.id.is_null() {
+        return None;
+    }
+    Some(Notification {
+        method,
+        params: Value::Null,
+        raw: Some(e.params?.to_owned()),
+    })
 }
 
 type Reply = Result<Value, Value>;
@@ -33,6 +68,8 @@ struct Shared {
     pending: Mutex<HashMap<u64, oneshot::Sender<Reply>>>,
     next_id: AtomicU64,
     out: mpsc::UnboundedSender<Vec<u8>>,
+    /// Hand update notifications over as text (see [`Notification::raw`]).
+    raw_updates: AtomicBool,
     remote: Remote,
     closer: Arc<Notify>,
 }
@@ -83,6 +120,7 @@ impl Client {
             pending: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             out: out_tx,
+            raw_updates: AtomicBool::new(false),
             remote,
             closer: closer.clone(),
         });
@@ -92,6 +130,13 @@ impl Client {
 
     pub fn remote(&self) -> &Remote {
         &self.shared.remote
+    }
+
+    /// From now on, hands `update`/`update2`/`update3` notifications over with their
+    /// parameters as text ([`Notification::raw`]) rather than parsed, for a consumer
+    /// that parses them into rows itself ([`crate::Idl::take_raw_notification`]).
+    pub fn keep_updates_raw(&self) {
+        self.shared.raw_updates.store(true, Ordering::Relaxed);
     }
 
     /// Closes the connection now, even if other handles exist: pending and later
@@ -221,9 +266,20 @@ async fn run(
                         return Err(Error::Disconnected);
                     }
                     framer.push(&buf[..n]);
-                    while let Some(v) = framer.next_message()? {
-                        let msg = Message::parse(v).map_err(Error::Protocol)?;
+                    loop {
                         let Some(shared) = shared.upgrade() else { return Ok(()) };
+                        let v = if shared.raw_updates.load(Ordering::Relaxed) {
+                            let Some(bytes) = framer.next_message_bytes()? else { break };
+                            if let Some(n) = raw_update(&bytes) {
+                                let _ = notes.send(n);
+                                continue;
+                            }
+                            serde_json::from_slice(&bytes).map_err(|e| FramingError::Json(e.to_string()))?
+                        } else {
+                            let Some(v) = framer.next_message()? else { break };
+                            v
+                        };
+                        let msg = Message::parse(v).map_err(Error::Protocol)?;
                         match msg {
                             Message::Request { id, method, params } if method == "echo" => {
                                 wr.write_all(&Message::Response { id, result: params }.to_bytes()).await?;
@@ -233,7 +289,7 @@ async fn run(
                                 wr.write_all(&Message::Error { id, error: err }.to_bytes()).await?;
                             }
                             Message::Notification { method, params } => {
-                                let _ = notes.send(Notification { method, params });
+                                let _ = notes.send(Notification { method, params, raw: None });
                             }
                             Message::Response { id, result } => complete(&shared, &id, Ok(result)),
                             Message::Error { id, error } => complete(&shared, &id, Err(error)),

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::Value;
+use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use crate::collections::AtomMap;
@@ -358,6 +359,26 @@ impl Idl {
         };
         self.apply_updates(ups)?;
         if let Some(t) = n.last_txn_id {
+            self.last_txn_id = Some(t);
+        }
+        Ok(true)
+    }
+
+    /// [`Idl::take_notification`] for a notification whose parameters are still text
+    /// ([`crate::client::Notification::raw`]): the rows are parsed straight from it,
+    /// never as a JSON tree of the whole update.
+    pub fn take_raw_notification(&mut self, method: &str, params: &RawValue) -> Result<bool, Error> {
+        let schema = self.schema.as_ref().ok_or_else(no_schema)?;
+        let (txn, ups) = match monitor::parse_raw_update(method, params, &self.monitor_id, schema) {
+            Ok(Some(parsed)) => parsed,
+            Ok(None) => return Ok(false),
+            Err(e) => {
+                self.last_txn_id = None;
+                return Err(e);
+            }
+        };
+        self.apply_updates(ups)?;
+        if let Some(t) = txn {
             self.last_txn_id = Some(t);
         }
         Ok(true)

@@ -52,6 +52,32 @@ impl Framer {
 
     /// Returns the next complete message, `Ok(None)` if more bytes are needed.
     pub fn next_message(&mut self) -> Result<Option<Value>, FramingError> {
+        let Some(end) = self.scan()? else {
+            return Ok(None);
+        };
+        // Parsed in place: a copy of a large message's text would exist beside its
+        // JSON tree.
+        let parsed = serde_json::from_slice(&self.buf[..end]);
+        self.buf.drain(..end);
+        self.finish();
+        parsed.map(Some).map_err(|e| FramingError::Json(e.to_string()))
+    }
+
+    /// Returns the next complete message's text, unparsed (for a caller that parses
+    /// part of it straight into its own types), `Ok(None)` if more bytes are needed.
+    pub fn next_message_bytes(&mut self) -> Result<Option<Vec<u8>>, FramingError> {
+        let Some(end) = self.scan()? else {
+            return Ok(None);
+        };
+        // The message keeps the (large) buffer; what follows it moves to a new one.
+        let rest = self.buf.split_off(end);
+        let msg = std::mem::replace(&mut self.buf, rest);
+        self.finish();
+        Ok(Some(msg))
+    }
+
+    /// Finds the end (exclusive) of the first complete object in the buffer.
+    fn scan(&mut self) -> Result<Option<usize>, FramingError> {
         let mut i = self.scanned;
         while i < self.buf.len() {
             let b = self.buf[i];
@@ -89,14 +115,7 @@ impl Framer {
                     b'}' | b']' => {
                         self.depth = self.depth.saturating_sub(1);
                         if self.depth == 0 {
-                            // Parsed in place: a copy of a large message's text would
-                            // exist beside its JSON tree.
-                            let parsed = serde_json::from_slice(&self.buf[..=i]);
-                            self.buf.drain(..=i);
-                            self.release();
-                            self.scanned = 0;
-                            self.started = false;
-                            return parsed.map(Some).map_err(|e| FramingError::Json(e.to_string()));
+                            return Ok(Some(i + 1));
                         }
                     }
                     _ => {}
@@ -112,9 +131,13 @@ impl Framer {
         Ok(None)
     }
 
-    /// Gives back the room a large message needed once it is consumed: the buffer
-    /// would otherwise keep a capacity of the largest message ever received (tens of
-    /// MB after a full dump) for the life of the connection.
+    /// State for the next message, once one was cut off the buffer.
+    fn finish(&mut self) {
+        self.release();
+        self.scanned = 0;
+        self.started = false;
+    }
+
     fn release(&mut self) {
         if self.buf.capacity() > KEEP_BYTES && self.buf.len() <= KEEP_BYTES / 2 {
             self.buf.shrink_to(KEEP_BYTES);
@@ -205,6 +228,32 @@ mod tests {
             got.extend(all(&mut f));
             assert_eq!(got.len(), 3, "cut at {cut}");
             assert_eq!(got[0]["result"][0], "a}]\"{");
+        }
+    }
+
+    /// Cut as text, the same messages come out, each exactly its object's bytes.
+    #[test]
+    fn cuts_message_texts_at_any_boundary() {
+        let text = br#" {"id":1,"result":["a}]\"{"]} {"id":null,"method":"update","params":[null,{}]}
+[1,2]"#;
+        for cut in 0..text.len() {
+            let mut f = Framer::new();
+            let mut got = Vec::new();
+            for part in [&text[..cut], &text[cut..]] {
+                f.push(part);
+                while let Some(m) = f.next_message_bytes().unwrap() {
+                    got.push(String::from_utf8(m).unwrap());
+                }
+            }
+            assert_eq!(
+                got,
+                [
+                    r#"{"id":1,"result":["a}]\"{"]}"#,
+                    r#"{"id":null,"method":"update","params":[null,{}]}"#,
+                    "[1,2]"
+                ],
+                "cut at {cut}"
+            );
         }
     }
 

@@ -4,7 +4,10 @@
 //! notifications into [`TableUpdates`]; applying them is the [`crate::idl`]'s job.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -261,33 +264,192 @@ pub fn parse_table_updates_owned(
         list.reserve(rows.len());
         let mut cols = ColumnsCache::default();
         for (uuid, ru) in rows {
-            let uuid = Uuid::parse_str(&uuid).map_err(|_| bad("row key is not a uuid"))?;
-            let Value::Object(mut ru) = ru else {
-                return Err(bad("row update not an object"));
-            };
-            let update = match format {
-                UpdateFormat::V1 => match (ru.remove("new"), ru.contains_key("old")) {
-                    (Some(new), true) => RowUpdate::Replace(parse_columns(&new, ts, &mut cols)?),
-                    (Some(new), false) => RowUpdate::Insert(parse_columns(&new, ts, &mut cols)?),
-                    (None, true) => RowUpdate::Delete,
-                    (None, false) => return Err(bad("row update with neither old nor new")),
-                },
-                UpdateFormat::V2 => {
-                    if let Some(r) = ru.remove("initial").or_else(|| ru.remove("insert")) {
-                        RowUpdate::Insert(parse_columns(&r, ts, &mut cols)?)
-                    } else if let Some(r) = ru.remove("modify") {
-                        RowUpdate::Modify(parse_columns(&r, ts, &mut cols)?)
-                    } else if ru.contains_key("delete") {
-                        RowUpdate::Delete
-                    } else {
-                        return Err(bad("row update2 without initial/insert/modify/delete"));
-                    }
-                }
-            };
-            list.push((uuid, update));
+            list.push(parse_row_update(&uuid, ru, format, ts, &mut cols)?);
         }
     }
     Ok(out)
+}
+
+/// One row's `<row-update>`/`<row-update2>` (the JSON under its UUID).
+fn parse_row_update(
+    uuid: &str,
+    ru: Value,
+    format: UpdateFormat,
+    ts: Option<&TableSchema>,
+    cols: &mut ColumnsCache,
+) -> Result<(Uuid, RowUpdate), Error> {
+    let bad = |what: &str| Error::Protocol(format!("malformed table updates: {what}"));
+    let uuid = Uuid::parse_str(uuid).map_err(|_| bad("row key is not a uuid"))?;
+    let Value::Object(mut ru) = ru else {
+        return Err(bad("row update not an object"));
+    };
+    let update = match format {
+        UpdateFormat::V1 => match (ru.remove("new"), ru.contains_key("old")) {
+            (Some(new), true) => RowUpdate::Replace(parse_columns(&new, ts, cols)?),
+            (Some(new), false) => RowUpdate::Insert(parse_columns(&new, ts, cols)?),
+            (None, true) => RowUpdate::Delete,
+            (None, false) => return Err(bad("row update with neither old nor new")),
+        },
+        UpdateFormat::V2 => {
+            if let Some(r) = ru.remove("initial").or_else(|| ru.remove("insert")) {
+                RowUpdate::Insert(parse_columns(&r, ts, cols)?)
+            } else if let Some(r) = ru.remove("modify") {
+                RowUpdate::Modify(parse_columns(&r, ts, cols)?)
+            } else if ru.contains_key("delete") {
+                RowUpdate::Delete
+            } else {
+                return Err(bad("row update2 without initial/insert/modify/delete"));
+            }
+        }
+    };
+    Ok((uuid, update))
+}
+
+/// An update notification's parameters parsed from their text, for monitor
+/// `monitor_id`: (update3's transaction id, the updates). `Ok(None)` for another
+/// method or another monitor. Only one row's JSON exists at a time: the rows are
+/// built as the text is read (the same rows [`parse_table_updates`] gives).
+pub fn parse_raw_update(
+    method: &str,
+    params: &RawValue,
+    monitor_id: &Value,
+    schema: &DatabaseSchema,
+) -> Result<Option<(Option<String>, TableUpdates)>, Error> {
+    let (format, v3) = match method {
+        "update" => (UpdateFormat::V1, false),
+        "update2" => (UpdateFormat::V2, false),
+        "update3" => (UpdateFormat::V2, true),
+        _ => return Ok(None),
+    };
+    let seed = ParamsSeed {
+        v3,
+        monitor_id,
+        format,
+        schema,
+    };
+    let mut de = serde_json::Deserializer::from_str(params.get());
+    seed.deserialize(&mut de)
+        .map_err(|e| Error::Protocol(format!("malformed {method} notification: {e}")))
+}
+
+/// `[<monitor id>, (<txn id>,) <table updates>]`.
+struct ParamsSeed<'s> {
+    v3: bool,
+    monitor_id: &'s Value,
+    format: UpdateFormat,
+    schema: &'s DatabaseSchema,
+}
+
+type RawParsed = Option<(Option<String>, TableUpdates)>;
+
+impl<'de> DeserializeSeed<'de> for ParamsSeed<'_> {
+    type Value = RawParsed;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<RawParsed, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ParamsSeed<'_> {
+    type Value = RawParsed;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("update notification parameters")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawParsed, A::Error> {
+        let id: Value = seq
+            .next_element()?
+            .ok_or_else(|| de::Error::custom("no monitor id"))?;
+        let txn = match self.v3 {
+            true => Some(
+                seq.next_element::<String>()?
+                    .ok_or_else(|| de::Error::custom("no transaction id"))?,
+            ),
+            false => None,
+        };
+        if id != *self.monitor_id {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            return Ok(None);
+        }
+        let tables = TablesSeed {
+            format: self.format,
+            schema: self.schema,
+        };
+        let ups = seq
+            .next_element_seed(tables)?
+            .ok_or_else(|| de::Error::custom("no table updates"))?;
+        if seq.next_element::<IgnoredAny>()?.is_some() {
+            return Err(de::Error::custom("too many parameters"));
+        }
+        Ok(Some((txn, ups)))
+    }
+}
+
+/// `<table-updates>`/`<table-updates2>`, row by row.
+struct TablesSeed<'s> {
+    format: UpdateFormat,
+    schema: &'s DatabaseSchema,
+}
+
+impl<'de> DeserializeSeed<'de> for TablesSeed<'_> {
+    type Value = TableUpdates;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<TableUpdates, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TablesSeed<'_> {
+    type Value = TableUpdates;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("table updates")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TableUpdates, A::Error> {
+        let mut out = TableUpdates::new();
+        while let Some(tname) = map.next_key::<String>()? {
+            let rows = RowsSeed {
+                format: self.format,
+                ts: self.schema.table(&tname),
+            };
+            let rows = map.next_value_seed(rows)?;
+            out.entry(tname).or_default().extend(rows);
+        }
+        Ok(out)
+    }
+}
+
+/// One table's row updates: each row's JSON parsed and dropped before the next.
+struct RowsSeed<'s> {
+    format: UpdateFormat,
+    ts: Option<&'s TableSchema>,
+}
+
+impl<'de> DeserializeSeed<'de> for RowsSeed<'_> {
+    type Value = Vec<(Uuid, RowUpdate)>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RowsSeed<'_> {
+    type Value = Vec<(Uuid, RowUpdate)>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("row updates")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut cols = ColumnsCache::default();
+        let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0));
+        while let Some(uuid) = map.next_key::<String>()? {
+            let ru: Value = map.next_value()?;
+            out.push(
+                parse_row_update(&uuid, ru, self.format, self.ts, &mut cols).map_err(de::Error::custom)?,
+            );
+        }
+        Ok(out)
+    }
 }
 
 /// Parses a row or a row's diff; rows with the same columns share their names.
@@ -546,5 +708,56 @@ mod tests {
         assert!(UpdateNotification::parse("update3", &json!(["m", 1, {}])).is_err());
         assert!(parse_since_reply(&json!([true, "x", {}])).unwrap().found);
         assert!(parse_since_reply(&json!([true, {}])).is_err());
+    }
+
+    /// Parsed from text, an update gives the rows the JSON-tree path gives; another
+    /// monitor's update or another method is not ours; malformed ones are errors.
+    #[test]
+    fn raw_updates_parse_like_json_ones() {
+        let s = nb();
+        let (a, b) = (Uuid::new_v4().to_string(), Uuid::new_v4().to_string());
+        let tables = json!({
+            "Logical_Switch": {
+                a.clone(): {"insert": {"name": "ls1", "other_config": ["map", [["k", "v"]]]}},
+                b.clone(): {"modify": {"ports": ["set", []]}},
+            },
+            "Logical_Switch_Port": {b.clone(): {"delete": null}},
+        });
+        let raw = |v: &Value| RawValue::from_string(v.to_string()).unwrap();
+        let id = json!(["m", 1]);
+        let want = parse_table_updates(&tables, UpdateFormat::V2, &s).unwrap();
+        let got = parse_raw_update("update3", &raw(&json!([id, "txn-9", tables])), &id, &s).unwrap();
+        assert_eq!(got, Some((Some("txn-9".to_string()), want.clone())));
+        let got = parse_raw_update("update2", &raw(&json!([id, tables])), &id, &s).unwrap();
+        assert_eq!(got, Some((None, want)));
+        let v1 = json!({"Logical_Switch": {a.clone(): {"old": {"name": "x"}, "new": {"name": "y"}}}});
+        let got = parse_raw_update("update", &raw(&json!([id, v1])), &id, &s).unwrap();
+        assert_eq!(
+            got.map(|(_, u)| u),
+            Some(parse_table_updates(&v1, UpdateFormat::V1, &s).unwrap())
+        );
+        // Not ours.
+        assert_eq!(
+            parse_raw_update("update2", &raw(&json!(["other", tables])), &id, &s).unwrap(),
+            None
+        );
+        assert_eq!(
+            parse_raw_update("locked", &raw(&json!(["x"])), &id, &s).unwrap(),
+            None
+        );
+        for bad in [
+            json!([id]),
+            json!([id, 5, tables]),
+            json!([id, {"Logical_Switch": {"not-a-uuid": {"delete": null}}}]),
+            json!([id, {"Logical_Switch": {a.clone(): {"insert": {"name": 5}}}}]),
+            json!([id, tables, "extra"]),
+        ] {
+            let method = if bad.as_array().is_some_and(|p| p.len() == 3 && p[1].is_number()) {
+                "update3"
+            } else {
+                "update2"
+            };
+            assert!(parse_raw_update(method, &raw(&bad), &id, &s).is_err(), "{bad}");
+        }
     }
 }

@@ -565,6 +565,8 @@ struct Conn {
 async fn setup(inner: &Inner, remote: &Remote) -> Result<Conn, Error> {
     let cfg = &inner.cfg;
     let (client, notes) = Client::connect_with(remote, cfg.tls.as_ref()).await?;
+    // Updates go to the IDLs below, which parse them from text.
+    client.keep_updates_raw();
     // Dropping `client` on an early return closes the connection.
     let server = if cfg.check_server {
         check_server(inner, &client, remote).await?
@@ -707,7 +709,10 @@ fn handle_notification(
     remote: &Remote,
     mut n: Notification,
 ) -> Result<(), String> {
-    let applied = lock(&inner.idl).take_notification(&n.method, &mut n.params);
+    let applied = match &n.raw {
+        Some(raw) => lock(&inner.idl).take_raw_notification(&n.method, raw),
+        None => lock(&inner.idl).take_notification(&n.method, &mut n.params),
+    };
     match applied {
         Ok(true) => {
             inner.publish_seqno();
@@ -720,7 +725,11 @@ fn handle_notification(
         }
     }
     if let Some(sidl) = conn.server.as_mut() {
-        match sidl.take_notification(&n.method, &mut n.params) {
+        let applied = match &n.raw {
+            Some(raw) => sidl.take_raw_notification(&n.method, raw),
+            None => sidl.take_notification(&n.method, &mut n.params),
+        };
+        match applied {
             Ok(true) => return judge_server(inner, sidl, remote).map_err(|e| e.to_string()),
             Ok(false) => {}
             Err(e) => return Err(format!("bad _Server update: {e}")),
