@@ -64,12 +64,19 @@ fn raw_update(bytes: &[u8]) -> Option<Notification> {
 
 type Reply = Result<Value, Value>;
 
+static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
+
 struct Shared {
     pending: Mutex<HashMap<u64, oneshot::Sender<Reply>>>,
     next_id: AtomicU64,
     out: mpsc::UnboundedSender<Vec<u8>>,
     /// Hand update notifications over as text (see [`Notification::raw`]).
     raw_updates: AtomicBool,
+    /// Notifications handed to the receiver so far, in order with the replies: a
+    /// reply's caller reads it to know which notifications the server sent first.
+    notes_queued: AtomicU64,
+    /// Tells connections apart (see [`Client::serial`]).
+    serial: u64,
     remote: Remote,
     closer: Arc<Notify>,
 }
@@ -121,6 +128,8 @@ impl Client {
             next_id: AtomicU64::new(1),
             out: out_tx,
             raw_updates: AtomicBool::new(false),
+            notes_queued: AtomicU64::new(0),
+            serial: NEXT_SERIAL.fetch_add(1, Ordering::Relaxed),
             remote,
             closer: closer.clone(),
         });
@@ -130,6 +139,18 @@ impl Client {
 
     pub fn remote(&self) -> &Remote {
         &self.shared.remote
+    }
+
+    /// A number no other connection of this process has (never 0).
+    pub fn serial(&self) -> u64 {
+        self.shared.serial
+    }
+
+    /// How many notifications this connection has handed to its receiver. Read
+    /// after a call returns, it counts every notification the server sent before
+    /// the reply (a `monitor_cond_change`'s rows come that way).
+    pub fn notifications_queued(&self) -> u64 {
+        self.shared.notes_queued.load(Ordering::Acquire)
     }
 
     /// From now on, hands `update`/`update2`/`update3` notifications over with their
@@ -271,7 +292,7 @@ async fn run(
                         let v = if shared.raw_updates.load(Ordering::Relaxed) {
                             let Some(bytes) = framer.next_message_bytes()? else { break };
                             if let Some(n) = raw_update(&bytes) {
-                                let _ = notes.send(n);
+                                queue(&shared, &notes, n);
                                 continue;
                             }
                             serde_json::from_slice(&bytes).map_err(|e| FramingError::Json(e.to_string()))?
@@ -289,7 +310,7 @@ async fn run(
                                 wr.write_all(&Message::Error { id, error: err }.to_bytes()).await?;
                             }
                             Message::Notification { method, params } => {
-                                let _ = notes.send(Notification { method, params, raw: None });
+                                queue(&shared, &notes, Notification { method, params, raw: None });
                             }
                             Message::Response { id, result } => complete(&shared, &id, Ok(result)),
                             Message::Error { id, error } => complete(&shared, &id, Err(error)),
@@ -309,6 +330,12 @@ async fn run(
     if let Some(shared) = shared.upgrade() {
         shared.pending.lock().expect("pending map lock").clear();
     }
+}
+
+/// Hands a notification over before any later reply can wake its caller.
+fn queue(shared: &Shared, notes: &mpsc::UnboundedSender<Notification>, n: Notification) {
+    let _ = notes.send(n);
+    shared.notes_queued.fetch_add(1, Ordering::Release);
 }
 
 fn complete(shared: &Shared, id: &Value, reply: Reply) {

@@ -261,14 +261,27 @@ impl Idl {
     /// Changes the condition of a monitored table; returns the `monitor_cond_change`
     /// params to send if connected. If not sent, call [`Idl::conditions_not_sent`].
     pub fn set_condition(&mut self, table: &str, condition: Option<Vec<Clause>>) -> Option<Value> {
-        let req = self.requests.get_mut(table)?;
-        if req.condition == condition {
-            return None;
-        }
-        req.condition = condition.clone();
+        self.set_conditions([(table, condition)])
+    }
+
+    /// [`Idl::set_condition`] for several tables at once: one `monitor_cond_change`
+    /// carrying the tables whose condition changed (`None` if none did).
+    pub fn set_conditions<'a>(
+        &mut self,
+        conditions: impl IntoIterator<Item = (&'a str, Option<Vec<Clause>>)>,
+    ) -> Option<Value> {
         let mut ch = BTreeMap::new();
-        ch.insert(table.to_string(), condition.unwrap_or(vec![Clause::True]));
-        Some(monitor::cond_change_params(&self.monitor_id, &ch))
+        for (table, condition) in conditions {
+            let Some(req) = self.requests.get_mut(table) else {
+                continue;
+            };
+            if req.condition == condition {
+                continue;
+            }
+            req.condition = condition.clone();
+            ch.insert(table.to_string(), condition.unwrap_or(vec![Clause::True]));
+        }
+        (!ch.is_empty()).then(|| monitor::cond_change_params(&self.monitor_id, &ch))
     }
 
     /// If conditions changed without reaching the server, the `monitor_cond_change`

@@ -214,6 +214,9 @@ struct Inner {
     events: broadcast::Sender<Event>,
     closed: watch::Sender<bool>,
     kick: tokio::sync::Notify,
+    /// ([`Client::serial`] of the current connection, notifications of it applied
+    /// so far); `(0, 0)` between connections.
+    handled: watch::Sender<(u64, u64)>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -273,6 +276,7 @@ impl Session {
             events: broadcast::channel(1024).0,
             closed: watch::channel(false).0,
             kick: tokio::sync::Notify::new(),
+            handled: watch::channel((0, 0)).0,
             cfg,
         });
         tokio::spawn(run(inner.clone()));
@@ -379,7 +383,19 @@ impl Session {
     /// Replaces the condition of a monitored table (`None`: all rows). Sent at once
     /// when connected, otherwise with the next monitor request.
     pub async fn set_condition(&self, table: &str, condition: Option<Vec<Clause>>) -> Result<(), Error> {
-        let params = lock(&self.inner.idl).set_condition(table, condition);
+        self.set_conditions([(table, condition)]).await
+    }
+
+    /// Replaces the conditions of several tables in one `monitor_cond_change`.
+    /// Returns once the rows they add and remove are in the replica (the server
+    /// sends them before its reply), so that a consumer never takes a replica
+    /// still missing them for one that follows the new conditions. When not
+    /// connected, the next monitor request carries them.
+    pub async fn set_conditions<'a>(
+        &self,
+        conditions: impl IntoIterator<Item = (&'a str, Option<Vec<Clause>>)>,
+    ) -> Result<(), Error> {
+        let params = lock(&self.inner.idl).set_conditions(conditions);
         let Some(params) = params else { return Ok(()) };
         let Some(c) = self.client() else {
             lock(&self.inner.idl).conditions_not_sent();
@@ -391,7 +407,14 @@ impl Session {
             c.close();
             return Err(e);
         }
-        Ok(())
+        let sent_before = c.notifications_queued();
+        let mut handled = self.inner.handled.subscribe();
+        let mut closed = self.inner.closed.subscribe();
+        tokio::select! {
+            // Another connection resyncs with the new conditions from scratch.
+            _ = handled.wait_for(|(serial, n)| *serial != c.serial() || *n >= sent_before) => Ok(()),
+            _ = closed.wait_for(|c| *c) => Err(Error::Closed),
+        }
     }
 
     /// Asks for a lock, now and after every reconnect. Returns whether it is held now;
@@ -520,6 +543,8 @@ async fn run(inner: Arc<Inner>) {
             }
         };
         backoff.connected();
+        // Before the client is visible: a condition change waits on this connection's count.
+        inner.handled.send_replace((conn.client.serial(), 0));
         let names = {
             let mut s = lock(&inner.slot);
             s.client = Some(conn.client.clone());
@@ -540,6 +565,7 @@ async fn run(inner: Arc<Inner>) {
         }
         let client = conn.client.clone();
         let reason = connected(&inner, conn).await;
+        inner.handled.send_replace((0, 0));
         client.close();
         let lost = {
             let mut s = lock(&inner.slot);
@@ -670,13 +696,17 @@ async fn connected(inner: &Inner, mut conn: Conn) -> String {
     let mut last_rx = Instant::now();
     let mut probe: Option<oneshot::Receiver<bool>> = None;
     let mut closed = inner.closed.subscribe();
+    let mut applied = 0u64;
     loop {
         let deadline = last_rx + probe_every.unwrap_or(Duration::from_secs(3600));
         tokio::select! {
             n = conn.notes.recv() => {
                 let Some(n) = n else { return "connection closed".into() };
                 last_rx = Instant::now();
-                if let Err(why) = handle_notification(inner, &mut conn, &remote, n) {
+                let r = handle_notification(inner, &mut conn, &remote, n);
+                applied += 1;
+                inner.handled.send_replace((conn.client.serial(), applied));
+                if let Err(why) = r {
                     return why;
                 }
             }

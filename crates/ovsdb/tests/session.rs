@@ -436,6 +436,87 @@ async fn conditional_monitoring_and_condition_changes() {
     }
 }
 
+/// `set_conditions` returns only once the rows the new conditions select (and no
+/// longer select) are in the replica: checked at once, without waiting, round after
+/// round, on a multi-threaded runtime where the caller and the session run in
+/// parallel (so that returning on the server's reply alone fails here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn condition_changes_are_in_the_replica_when_set_conditions_returns() {
+    if !have_ovs() {
+        return;
+    }
+    const LR: &str = "Logical_Router";
+    const GROUPS: usize = 6;
+    const PER_GROUP: usize = 400;
+    let srv = OvsdbServer::start(&testbed::nb_schema());
+    let c = client(&srv).await;
+    let mut ops = Vec::new();
+    for g in 0..GROUPS {
+        for i in 0..PER_GROUP {
+            ops.push(Operation::Insert {
+                table: LS.into(),
+                row: row(&[
+                    ("name", Datum::string(format!("s{g}-{i}"))),
+                    ("external_ids", Datum::string_map([("g", g.to_string())])),
+                ]),
+                uuid_name: None,
+            });
+        }
+        ops.push(Operation::Insert {
+            table: LR.into(),
+            row: row(&[("name", Datum::string(format!("r{g}")))]),
+            uuid_name: None,
+        });
+    }
+    c.transact(NB, &ops).await.unwrap();
+    let cfg = SessionConfig::new(&srv.remote(), NB)
+        .unwrap()
+        .monitor(
+            LS,
+            TableMonitor::columns(["name", "external_ids"]).with_condition(vec![Clause::False]),
+        )
+        .monitor(
+            LR,
+            TableMonitor::columns(["name"]).with_condition(vec![Clause::False]),
+        );
+    let s = Session::start(cfg);
+    s.wait_connected().await.unwrap();
+    let names = |table: &str| -> Vec<String> {
+        let mut v: Vec<String> = s.with_idl(|i| {
+            i.table(table)
+                .map(|(_, r)| r["name"].as_str().unwrap().to_string())
+                .collect()
+        });
+        v.sort();
+        v
+    };
+    assert!(names(LS).is_empty() && names(LR).is_empty());
+    for round in 0..3 * GROUPS {
+        let g = round % GROUPS;
+        let group = Datum::string_map([("g", g.to_string())]);
+        let ls = Some(vec![Clause::Cond(Condition::new(
+            "external_ids",
+            "includes",
+            group,
+        ))]);
+        let lr = Some(vec![Clause::Cond(Condition::eq(
+            "name",
+            Datum::string(format!("r{}", GROUPS - 1 - g)),
+        ))]);
+        s.set_conditions([(LS, ls), (LR, lr)]).await.unwrap();
+        let (switches, routers) = (names(LS), names(LR));
+        assert_eq!(switches.len(), PER_GROUP, "round {round}");
+        assert!(
+            switches.iter().all(|n| n.starts_with(&format!("s{g}-"))),
+            "round {round}"
+        );
+        assert_eq!(routers, vec![format!("r{}", GROUPS - 1 - g)], "round {round}");
+    }
+    let none = Some(vec![Clause::False]);
+    s.set_conditions([(LS, none.clone()), (LR, none)]).await.unwrap();
+    assert!(names(LS).is_empty() && names(LR).is_empty());
+}
+
 #[tokio::test]
 async fn hung_server_is_dropped_by_the_inactivity_probe() {
     if !have_ovs() || !testbed::installed("kill") {

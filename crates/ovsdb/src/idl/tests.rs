@@ -366,6 +366,27 @@ fn condition_changes() {
 }
 
 #[test]
+fn condition_changes_go_together() {
+    let mut idl = idl();
+    let a = vec![Clause::Cond(crate::Condition::eq("name", Datum::string("a")))];
+    let p = idl
+        .set_conditions([
+            ("R", Some(a.clone())),
+            ("S", Some(vec![Clause::False])),
+            ("Nope", None),
+        ])
+        .unwrap();
+    assert_eq!(
+        p[2],
+        json!({"R": [{"where": [["name", "==", "a"]]}], "S": [{"where": [false]}]})
+    );
+    // only what changed is sent again
+    let p = idl.set_conditions([("R", Some(a)), ("S", None)]).unwrap();
+    assert_eq!(p[2], json!({"S": [{"where": [true]}]}));
+    assert!(idl.set_conditions([("S", None)]).is_none());
+}
+
+#[test]
 fn all_tables_follow_the_schema() {
     let mut idl = Idl::new_all_tables("T");
     assert!(idl.is_monitoring());
