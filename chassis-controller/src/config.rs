@@ -132,7 +132,7 @@ pub fn parse(ids: &BTreeMap<String, String>, default_hostname: &str) -> Result<C
         cms_options: g("ovn-cms-options").unwrap_or("").to_string(),
         transport_zones: list(g("ovn-transport-zones").unwrap_or("")),
         chassis_mac_mappings: g("ovn-chassis-mac-mappings").unwrap_or("").to_string(),
-        monitor_all: flag("ovn-monitor-all", false),
+        monitor_all: monitor_all(ids),
         is_interconn: flag("ovn-is-interconn", false),
         lflow_cache: LFLOW_CACHE_KEYS
             .iter()
@@ -150,6 +150,14 @@ pub fn remote(ids: &BTreeMap<String, String>) -> Option<String> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_string)
+}
+
+/// `ovn-monitor-all`: replicate the whole Southbound rather than what is
+/// local. Read on its own, before the full configuration, because the first
+/// monitor request already carries it.
+pub fn monitor_all(ids: &BTreeMap<String, String>) -> bool {
+    let sid = ids.get("system-id").map(String::as_str).unwrap_or("");
+    get(ids, sid, "ovn-monitor-all").is_some_and(|v| v.trim() == "true")
 }
 
 /// The host name as `gethostname(2)` reports it.

@@ -26,6 +26,7 @@ use crate::of::state::LocalState;
 use crate::ofside::{Feedback, FlowSink};
 use crate::patch;
 use crate::row;
+use crate::sb_monitor;
 use crate::tunnels;
 use crate::vswitch::{self, Bridge, Interface, OpenVswitch, Port};
 
@@ -512,6 +513,10 @@ impl Controller {
                 req.reply(Ok(String::new()));
                 None
             }
+            "memory/show" => {
+                req.reply(Ok(format!("{}\n", self.memory_report())));
+                None
+            }
             "connection-status" => {
                 let s = if self.sb.is_connected() {
                     "connected"
@@ -526,6 +531,21 @@ impl Controller {
                 None
             }
         }
+    }
+
+    /// `memory/show`: ovn-controller's `idl-cells-<database>` figures, and
+    /// rovn's rows per Southbound table whose rows depend on what is local.
+    fn memory_report(&self) -> String {
+        let sb = self.sb.usage();
+        let cells = |u: &BTreeMap<String, (usize, usize)>| u.values().map(|(_, c)| c).sum::<usize>();
+        let mut out = vec![
+            format!("idl-cells-{}:{}", self.sb.db, cells(&sb)),
+            format!("idl-cells-{}:{}", self.ovs.db, cells(&self.ovs.usage())),
+        ];
+        for t in sb_monitor::CONDITIONED {
+            out.push(format!("idl-rows-{t}:{}", sb.get(t).map_or(0, |(r, _)| *r)));
+        }
+        out.join(" ")
     }
 
     /// Removes Chassis and Chassis_Private unless restarting. Idempotent.
@@ -629,6 +649,18 @@ impl Controller {
         }) else {
             return;
         };
+        if !self.sb.has_session() {
+            // The first monitor request already asks only for what is local:
+            // nothing yet.
+            let local = sb_monitor::Local {
+                chassis: None,
+                ifaces: &BTreeSet::new(),
+                datapaths: &BTreeSet::new(),
+            };
+            let conds = sb_monitor::conditions(config::monitor_all(&ids), local);
+            // Without a session nothing is sent, so this cannot fail.
+            let _ = self.sb.set_conditions(conds).await;
+        }
         if let Some(r) = config::remote(&ids) {
             match Remote::parse_list(&r) {
                 Ok(list) => self.sb.set_remotes(list),
@@ -732,6 +764,38 @@ impl Controller {
         // Conntrack zones.
         let local_dps = local::local_datapaths(&self.sb.replica, me.uuid, &me.name);
         laps.lap("local dps");
+
+        // Southbound rows of what is local. When that grew or shrank, nothing
+        // is computed from this snapshot: the next pass has the new rows (a
+        // port on a datapath that just became local must not be reported up
+        // with that datapath's flows missing).
+        let iface_ids: BTreeSet<String> = ifaces.keys().cloned().collect();
+        let local = sb_monitor::Local {
+            chassis: Some((&me.name, me.uuid)),
+            ifaces: &iface_ids,
+            datapaths: &local_dps,
+        };
+        match self
+            .sb
+            .set_conditions(sb_monitor::conditions(cfg.monitor_all, local))
+            .await
+        {
+            Ok(false) => {}
+            Ok(true) => {
+                tracing::debug!(
+                    "Southbound monitor conditions changed ({} local datapaths)",
+                    local_dps.len()
+                );
+                self.force = true;
+                return;
+            }
+            Err(e) => {
+                tracing::warn!("changing Southbound monitor conditions: {e}");
+                self.retry_later();
+                return;
+            }
+        }
+        laps.lap("conditions");
 
         // Patch ports to the provider bridges, for localnet ports.
         let want = patch::desired(

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use ovsdb::monitor::TableMonitor;
+use ovsdb::monitor::{Clause, TableMonitor};
 use ovsdb::ops::OpResult;
 use ovsdb::remote::Remote;
 use ovsdb::session::{Session, SessionConfig, State};
@@ -105,6 +105,8 @@ pub struct DbConn {
     leader_only: bool,
     /// Table → columns to monitor (the session drops columns the server lacks).
     tables: Vec<(&'static str, Vec<&'static str>)>,
+    /// Table → condition (none: every row), also for the next session's first monitor.
+    conditions: BTreeMap<&'static str, Vec<Clause>>,
     session: Option<Session>,
     seqno_rx: Option<watch::Receiver<u64>>,
     state_rx: Option<watch::Receiver<State>>,
@@ -125,6 +127,7 @@ impl DbConn {
             remotes: Vec::new(),
             leader_only,
             tables,
+            conditions: BTreeMap::new(),
             session: None,
             seqno_rx: None,
             state_rx: None,
@@ -153,7 +156,11 @@ impl DbConn {
             .leader_only(self.leader_only)
             .backoff(Duration::from_millis(100), Duration::from_secs(4));
         for (table, cols) in &self.tables {
-            cfg = cfg.monitor(table, TableMonitor::columns(cols.iter().copied()));
+            let mut m = TableMonitor::columns(cols.iter().copied());
+            if let Some(c) = self.conditions.get(table) {
+                m = m.with_condition(c.clone());
+            }
+            cfg = cfg.monitor(table, m);
         }
         let session = Session::start(cfg);
         // A new session starts from an empty replica; its changes rebuild ours.
@@ -162,6 +169,23 @@ impl DbConn {
         self.state_rx = Some(session.state());
         self.session = Some(session);
         self.seen = u64::MAX;
+    }
+
+    /// Per replicated table: (rows, cells), for `memory/show`.
+    pub fn usage(&self) -> BTreeMap<String, (usize, usize)> {
+        let Some(s) = &self.session else {
+            return BTreeMap::new();
+        };
+        s.with_idl(|idl| {
+            idl.tables()
+                .iter()
+                .map(|(t, rows)| (t.clone(), (rows.len(), rows.values().map(Row::len).sum())))
+                .collect()
+        })
+    }
+
+    pub fn has_session(&self) -> bool {
+        self.session.is_some()
     }
 
     /// Changes whenever the snapshot changes (the session replica's seqno).
@@ -211,6 +235,34 @@ impl DbConn {
             }
         }
         self.changed = true;
+    }
+
+    /// Sets the monitor conditions of some tables (`None`: every row). Returns
+    /// whether any changed; if so, the session's replica already follows them
+    /// (refresh before reading the snapshot again). Without a session they
+    /// apply from its first monitor on.
+    pub async fn set_conditions(
+        &mut self,
+        conditions: Vec<(&'static str, Option<Vec<Clause>>)>,
+    ) -> Result<bool, Error> {
+        let changed: Vec<_> = conditions
+            .into_iter()
+            .filter(|(t, c)| self.conditions.get(t) != c.as_ref())
+            .collect();
+        if changed.is_empty() {
+            return Ok(false);
+        }
+        for (t, c) in &changed {
+            match c {
+                Some(c) => self.conditions.insert(t, c.clone()),
+                None => self.conditions.remove(t),
+            };
+        }
+        if let Some(s) = &self.session {
+            s.set_conditions(changed.iter().map(|(t, c)| (*t, c.clone())))
+                .await?;
+        }
+        Ok(true)
     }
 
     /// Runs a transaction and waits (briefly) until the replica reflects it, so

@@ -18,6 +18,7 @@ mod ofside;
 mod patch;
 mod row;
 mod sb;
+mod sb_monitor;
 mod tunnels;
 mod vswitch;
 

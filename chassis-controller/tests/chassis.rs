@@ -1063,6 +1063,30 @@ fn localnet_patch_ports_and_zones() {
 /// With real ovn-northd: a distributed gateway port's `cr-` port is claimed by
 /// the highest-priority gateway chassis, and moves when priorities change;
 /// `ovn-nbctl --wait=hv` completes through our nb_cfg acknowledgement.
+/// NB and SB ovsdb-servers with Debian's ovn-northd between them (test only).
+fn ovn_central() -> (testbed::OvnDbs, testbed::Daemon) {
+    let dbs = testbed::OvnDbs::start();
+    let (nb, sbr) = (dbs.nb.remote(), dbs.sb.remote());
+    let northd = testbed::Daemon::spawn(
+        "ovn-northd",
+        Command::new("ovn-northd")
+            .arg(format!("--ovnnb-db={nb}"))
+            .arg(format!("--ovnsb-db={sbr}"))
+            .arg(format!("--unixctl={}", dbs.nb.dir.join("northd.ctl").display()))
+            .arg(format!("--log-file={}", dbs.nb.dir.join("northd.log").display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    (dbs, northd)
+}
+
+fn nbctl(nb: &str, args: &[&str]) -> String {
+    run(Command::new("ovn-nbctl")
+        .arg(format!("--db={nb}"))
+        .arg("--timeout=20")
+        .args(args))
+}
+
 #[test]
 fn gateway_port_follows_priority_with_real_northd() {
     if !testbed::require(&[
@@ -1075,24 +1099,9 @@ fn gateway_port_follows_priority_with_real_northd() {
     ]) {
         return;
     }
-    let dbs = testbed::OvnDbs::start();
+    let (dbs, _northd) = ovn_central();
     let (nb, sbr) = (dbs.nb.remote(), dbs.sb.remote());
-    let _northd = testbed::Daemon::spawn(
-        "ovn-northd",
-        Command::new("ovn-northd")
-            .arg(format!("--ovnnb-db={nb}"))
-            .arg(format!("--ovnsb-db={sbr}"))
-            .arg(format!("--unixctl={}", dbs.nb.dir.join("northd.ctl").display()))
-            .arg(format!("--log-file={}", dbs.nb.dir.join("northd.log").display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    );
-    let nbctl = |args: &[&str]| {
-        run(Command::new("ovn-nbctl")
-            .arg(format!("--db={nb}"))
-            .arg("--timeout=20")
-            .args(args))
-    };
+    let nbctl = |args: &[&str]| nbctl(&nb, args);
     let ovs = Vswitch::start(Dummy::Override);
     configure(&ovs, &sbr);
     let _ctl = start_controller(&ovs);
@@ -1136,4 +1145,129 @@ fn gateway_port_follows_priority_with_real_northd() {
     nbctl(&["lrp-set-gateway-chassis", "lrp1", "hv1", "30"]);
     wait!(ovs, "cr-lrp1 back on hv1", || cr() == uuid_of("hv1"));
     nbctl(&["--wait=hv", "sync"]);
+}
+
+/// `memory/show`'s `idl-rows-<table>` figure.
+fn replicated_rows(ovs: &Vswitch, table: &str) -> Option<usize> {
+    let out = Command::new("ovs-appctl")
+        .envs(ovs.env())
+        .args(["-t", "ovn-controller", "memory/show"])
+        .output()
+        .ok()?;
+    let key = format!("idl-rows-{table}:");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .find_map(|kv| kv.strip_prefix(&key)?.parse().ok())
+}
+
+/// Unless `ovn-monitor-all=true`, a chassis replicates the logical flows and
+/// ports of its local datapaths only (and flows shared through datapath
+/// groups): a switch with no port here, and not connected to one, stays out of
+/// its replica until a port there is bound here; and the port is reported up
+/// only with that switch's flows in br-int.
+#[test]
+fn replicates_only_local_datapaths() {
+    if !testbed::require(&[
+        "ovsdb-server",
+        "ovs-vswitchd",
+        "ovs-vsctl",
+        "ovs-appctl",
+        "ovn-sbctl",
+        "ovn-nbctl",
+        "ovn-northd",
+    ]) {
+        return;
+    }
+    let (dbs, _northd) = ovn_central();
+    let (nb, sbr) = (dbs.nb.remote(), dbs.sb.remote());
+    let nbctl = |args: &[&str]| nbctl(&nb, args);
+    for (ls, port, mac) in [
+        ("ls1", "vm1", "50:54:00:00:00:01"),
+        ("ls2", "vm2", "50:54:00:00:00:02"),
+    ] {
+        nbctl(&["ls-add", ls]);
+        nbctl(&["lsp-add", ls, port]);
+        nbctl(&["lsp-set-addresses", port, &format!("{mac} 10.0.0.{}", &port[2..])]);
+    }
+    let ovs = Vswitch::start(Dummy::Override);
+    configure(&ovs, &sbr);
+    let _ctl = start_controller(&ovs);
+    wait_br_int(&ovs);
+    nbctl(&["--wait=sb", "sync"]);
+    let total = sbctl(&sbr, &["--bare", "--columns=_uuid", "list", "Logical_Flow"])
+        .lines()
+        .filter(|l| !l.is_empty())
+        .count();
+
+    // vm1 bound here: ls1 is local, ls2 is not.
+    ovs.vsctl(&[
+        "add-port",
+        "br-int",
+        "vm1",
+        "--",
+        "set",
+        "Interface",
+        "vm1",
+        "type=dummy",
+        "external_ids:iface-id=vm1",
+    ]);
+    nbctl(&["--wait=hv", "sync"]);
+    wait!(ovs, "vm1 up", || sbctl_try(
+        &sbr,
+        &[
+            "--bare",
+            "--columns=up",
+            "find",
+            "Port_Binding",
+            "logical_port=vm1"
+        ]
+    ) == "true");
+    let one = replicated_rows(&ovs, "Logical_Flow").expect("memory/show answers");
+    assert!(
+        one < total,
+        "{one} of {total} flows replicated with one local switch"
+    );
+    let ports_one = replicated_rows(&ovs, "Port_Binding").unwrap();
+    assert_eq!(ports_one, 1, "only vm1's binding (no patch ports here)");
+
+    // vm2 bound here too: ls2's rows arrive, and vm2 is up only with its flows in.
+    ovs.vsctl(&[
+        "add-port",
+        "br-int",
+        "vm2",
+        "--",
+        "set",
+        "Interface",
+        "vm2",
+        "type=dummy",
+        "external_ids:iface-id=vm2",
+    ]);
+    wait!(ovs, "vm2 up", || sbctl_try(
+        &sbr,
+        &[
+            "--bare",
+            "--columns=up",
+            "find",
+            "Port_Binding",
+            "logical_port=vm2"
+        ]
+    ) == "true");
+    let dump = ovs.ofctl("dump-flows", "br-int", &[]);
+    assert!(
+        dump.contains("50:54:00:00:00:02"),
+        "vm2's MAC in br-int's flows when it is up"
+    );
+    let both = replicated_rows(&ovs, "Logical_Flow").unwrap();
+    assert_eq!(both, total, "every flow replicated with both switches local");
+    assert_eq!(replicated_rows(&ovs, "Port_Binding").unwrap(), 2);
+
+    // ovn-monitor-all: everything, whatever is local.
+    ovs.vsctl(&["del-port", "br-int", "vm2"]);
+    wait!(ovs, "ls2 dropped", || replicated_rows(&ovs, "Logical_Flow")
+        == Some(one));
+    ovs.vsctl(&["set", "Open_vSwitch", ".", "external_ids:ovn-monitor-all=true"]);
+    wait!(ovs, "everything with ovn-monitor-all", || replicated_rows(
+        &ovs,
+        "Logical_Flow"
+    ) == Some(total));
 }
