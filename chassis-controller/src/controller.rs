@@ -769,7 +769,20 @@ impl Controller {
         // is computed from this snapshot: the next pass has the new rows (a
         // port on a datapath that just became local must not be reported up
         // with that datapath's flows missing).
-        let iface_ids: BTreeSet<String> = ifaces.keys().cloned().collect();
+        // A VIF whose binding is on a local datapath needs no clause of its
+        // own (the datapath's brings it): a new VM on a network this host
+        // already has costs no condition change.
+        let t = &self.sb.replica.sb;
+        let iface_ids: BTreeSet<String> = ifaces
+            .keys()
+            .filter(|name| {
+                !t.ports
+                    .named(name)
+                    .filter_map(|u| t.port_binding.get(&u))
+                    .any(|pb| local_dps.contains(&pb.datapath))
+            })
+            .cloned()
+            .collect();
         let local = sb_monitor::Local {
             chassis: Some((&me.name, me.uuid)),
             ifaces: &iface_ids,
@@ -782,10 +795,11 @@ impl Controller {
         {
             Ok(false) => {}
             Ok(true) => {
-                tracing::debug!(
-                    "Southbound monitor conditions changed ({} local datapaths)",
+                laps.lap("conditions");
+                laps.log(&format!(
+                    "conditions-changing ({} local datapaths)",
                     local_dps.len()
-                );
+                ));
                 self.force = true;
                 return;
             }

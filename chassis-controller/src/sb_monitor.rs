@@ -34,7 +34,8 @@ pub const CONDITIONED: [&str; 5] = [
 pub struct Local<'a> {
     /// This chassis (name, `Chassis` row), once registered.
     pub chassis: Option<(&'a str, Uuid)>,
-    /// The `iface-id`s of the VIFs on the integration bridge.
+    /// The `iface-id`s of the VIFs on the integration bridge whose bindings
+    /// are not on a local datapath (those come with their datapath).
     pub ifaces: &'a BTreeSet<String>,
     pub datapaths: &'a BTreeSet<Uuid>,
 }
