@@ -195,8 +195,13 @@ pub fn bundle_messages(bundle_id: u32, diff: Diff, full: bool) -> impl Iterator<
 }
 
 /// Encoded bytes of a bundle held before they are written: a full reinstall
-/// is tens of megabytes, sent in pieces of this size rather than whole.
-const SEND_CHUNK: usize = 1 << 20;
+/// is megabytes, sent in pieces of this size rather than whole. Small enough
+/// not to show in the peak memory of the first install.
+const SEND_CHUNK: usize = 256 << 10;
+
+/// An OpenFlow message's length is 16 bits: a buffer this much larger than
+/// [`SEND_CHUNK`] never grows.
+const SEND_BUF: usize = SEND_CHUNK + (1 << 16);
 
 fn summarize(seq: u64, d: &Diff, full: bool) -> BundleSummary {
     BundleSummary {
@@ -435,7 +440,7 @@ impl Task {
         let full = std::mem::take(&mut self.reinstall);
         let diff = self.engine.diff();
         let summary = summarize(update.seq, &diff, full);
-        let mut bytes = Vec::new();
+        let mut bytes = Vec::with_capacity(if summary.is_empty() { 64 } else { SEND_BUF });
         let (mut first_xid, mut last_xid) = (0, 0);
         if !summary.is_empty() {
             for (i, m) in bundle_messages(bundle_id, diff, full).enumerate() {
