@@ -650,11 +650,15 @@ impl Controller {
             return;
         };
         if !self.sb.has_session() {
-            // The first monitor request already asks only for what is local:
-            // nothing yet.
+            // The first monitor request already asks only for what is local,
+            // as far as known before the Southbound: the bindings the VIFs
+            // name (after a restart, their datapaths follow in one round).
+            let bridge = config::parse(&ids, &self.default_hostname).map_or("br-int".into(), |c| c.bridge);
+            self.br_int.refresh(&self.ovs.replica, &bridge);
+            let ifaces: BTreeSet<String> = self.br_int.ifaces.keys().cloned().collect();
             let local = sb_monitor::Local {
                 chassis: None,
-                ifaces: &BTreeSet::new(),
+                ifaces: &ifaces,
                 datapaths: &BTreeSet::new(),
             };
             let conds = sb_monitor::conditions(config::monitor_all(&ids), local);

@@ -65,6 +65,15 @@ pub fn conditions(monitor_all: bool, local: Local<'_>) -> Vec<TableCondition> {
         // may have no VIF here).
         pb.push(Condition::eq(PortBinding::COL_CHASSIS, Datum::uuid(uuid)).into());
         pb.push(Condition::eq(PortBinding::COL_REQUESTED_CHASSIS, Datum::uuid(uuid)).into());
+        // A migration's second chassis: without these a port whose VIF left
+        // could keep this chassis in `additional_chassis` (ovn-controller
+        // 23.03 has no such clauses).
+        for col in [
+            PortBinding::COL_ADDITIONAL_CHASSIS,
+            PortBinding::COL_REQUESTED_ADDITIONAL_CHASSIS,
+        ] {
+            pb.push(Condition::new(col, "includes", Datum::uuid(uuid)).into());
+        }
         for key in ["l2gateway-chassis", "l3gateway-chassis"] {
             let pinned = Datum::string_map([(key, name)]);
             pb.push(Condition::new(PortBinding::COL_OPTIONS, "includes", pinned).into());
@@ -191,6 +200,8 @@ mod tests {
         for clause in [
             json!(["chassis", "==", uuid_json(9)]),
             json!(["requested_chassis", "==", uuid_json(9)]),
+            json!(["additional_chassis", "includes", uuid_json(9)]),
+            json!(["requested_additional_chassis", "includes", uuid_json(9)]),
             json!(["options", "includes", ["map", [["l3gateway-chassis", "hv1"]]]]),
             json!(["options", "includes", ["map", [["l2gateway-chassis", "hv1"]]]]),
             json!(["logical_port", "==", "vm1"]),
