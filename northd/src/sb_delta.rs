@@ -304,6 +304,7 @@ pub fn echo_keys(ops: &[Operation]) -> EchoKeys {
     ops.iter()
         .map(|op| match op {
             Operation::Insert { table, .. } => Some((table.clone(), None)),
+            Operation::Deferred(w) => w.inserts_into().map(|t| (t.to_string(), None)),
             Operation::Update {
                 table, conditions, ..
             }
@@ -678,11 +679,7 @@ pub fn plan(d: &SbDiff, want: &Southbound, flows: &FlowSets, idx: &SbIndex, cur:
                     row: t.columns(),
                 });
             }
-            (Some(t), None) => {
-                let mut r = c.row();
-                r.extend(t.columns());
-                b.insert::<Lf>(r, None);
-            }
+            (Some(t), None) => b.insert_flow((*c).clone(), t),
         }
     }
 
@@ -813,8 +810,9 @@ mod tests {
                 table: "N".into(),
                 conditions: vec![Condition::eq("name", Datum::string("x"))],
             },
+            Operation::Deferred(std::sync::Arc::new(LateInsert)),
         ];
-        let new = Uuid::new_v4();
+        let (new, late) = (Uuid::new_v4(), Uuid::new_v4());
         let res = [
             OpResult::default(),
             OpResult {
@@ -833,10 +831,33 @@ mod tests {
                 count: Some(1),
                 ..Default::default()
             },
+            OpResult {
+                uuid: Some(late),
+                ..Default::default()
+            },
         ];
         assert_eq!(
             echoes(echo_keys(&ops), &res),
-            vec![("T".to_string(), new), ("U".to_string(), a)]
+            vec![
+                ("T".to_string(), new),
+                ("U".to_string(), a),
+                ("W".to_string(), late)
+            ]
         );
+    }
+
+    /// An insert written at send time (as `sb_sync::FlowInsert`): its echo is ours too.
+    #[derive(Debug)]
+    struct LateInsert;
+
+    impl ovsdb::ops::WriteOp for LateInsert {
+        fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+            out.extend_from_slice(br#"{"op":"insert","table":"W","row":{}}"#);
+            Ok(())
+        }
+
+        fn inserts_into(&self) -> Option<&str> {
+            Some("W")
+        }
     }
 }

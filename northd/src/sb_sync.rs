@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use northd_core::{LogicalFlow, Map, PortBinding, SbHaChassisGroup, Southbound};
 use ovn_db::{nb, sb};
+use ovsdb::ops::WriteOp;
 use ovsdb::typed::Table;
 use ovsdb::{Atom, Condition, Datum, Operation, Row, Uuid};
 
@@ -542,6 +543,47 @@ impl FlowContent {
     }
 }
 
+/// A `Logical_Flow` insert whose row exists only while the transaction is
+/// written: a cold start inserts every flow, and holding them all as rows until
+/// then cost more memory than the request text itself.
+#[derive(Debug)]
+pub(crate) struct FlowInsert {
+    pub(crate) content: FlowContent,
+    pub(crate) placement: Placement,
+}
+
+impl FlowInsert {
+    fn operation(&self) -> Operation {
+        let mut row = self.content.row();
+        row.extend(self.placement.columns());
+        Operation::Insert {
+            table: sb::LogicalFlow::TABLE.into(),
+            row,
+            uuid_name: None,
+        }
+    }
+}
+
+impl WriteOp for FlowInsert {
+    fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        serde_json::to_writer(out, &self.operation().to_json())
+    }
+
+    fn inserts_into(&self) -> Option<&str> {
+        Some(sb::LogicalFlow::TABLE)
+    }
+}
+
+impl Builder<'_> {
+    pub(crate) fn insert_flow(&mut self, content: FlowContent, placement: Placement) {
+        self.stats.inserted += 1;
+        self.ops.push(Operation::Deferred(std::sync::Arc::new(FlowInsert {
+            content,
+            placement,
+        })));
+    }
+}
+
 /// Where a flow row points: one datapath, or a group of them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Placement {
@@ -680,13 +722,13 @@ fn sync_logical_flows(b: &mut Builder, flows: &BTreeSet<LogicalFlow>, dps: &Hash
         group_for.insert(set.clone(), r);
     }
 
-    for (content, set) in &want {
+    for (content, set) in want {
         let target = if set.len() == 1 {
             Placement::Single(set.iter().next().expect("one datapath").clone())
         } else {
-            Placement::Group(group_for[set].clone())
+            Placement::Group(group_for[&set].clone())
         };
-        match current.get(content) {
+        match current.get(&content) {
             Some((_, p)) if *p == target => {}
             Some((u, _)) => {
                 b.stats.updated += 1;
@@ -696,11 +738,7 @@ fn sync_logical_flows(b: &mut Builder, flows: &BTreeSet<LogicalFlow>, dps: &Hash
                     row: target.columns(),
                 });
             }
-            None => {
-                let mut r = content.row();
-                r.extend(target.columns());
-                b.insert::<Lf>(r, None);
-            }
+            None => b.insert_flow(content, target),
         }
     }
     for u in stale {

@@ -256,7 +256,10 @@ fn write_transact(out: &mut Vec<u8>, db: &str, ops: &[Operation]) -> serde_json:
     serde_json::to_writer(&mut *out, db)?;
     for op in ops {
         out.push(b',');
-        serde_json::to_writer(&mut *out, &op.to_json())?;
+        match op {
+            Operation::Deferred(w) => w.write_json(out)?,
+            op => serde_json::to_writer(&mut *out, &op.to_json())?,
+        }
     }
     out.push(b']');
     Ok(())

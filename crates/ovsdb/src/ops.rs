@@ -58,8 +58,31 @@ impl Mutation {
     }
 }
 
+/// An operation that writes its own JSON when the transaction is sent, so that
+/// a large transaction need not hold every row as a [`Row`] until then (a cold
+/// Southbound write is tens of thousands of inserts).
+pub trait WriteOp: std::fmt::Debug + Send + Sync {
+    /// Appends the operation's JSON object to `out`.
+    fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()>;
+
+    /// The table it inserts a row into, if it is an `insert` (whose result then
+    /// carries the new row's UUID).
+    fn inserts_into(&self) -> Option<&str> {
+        None
+    }
+}
+
+impl PartialEq for dyn WriteOp {
+    fn eq(&self, other: &Self) -> bool {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        self.write_json(&mut a).is_ok() && other.write_json(&mut b).is_ok() && a == b
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Operation {
+    /// Written by the caller's code at send time (see [`WriteOp`]).
+    Deferred(std::sync::Arc<dyn WriteOp>),
     Insert {
         table: String,
         row: Row,
@@ -106,6 +129,13 @@ impl Operation {
     pub fn to_json(&self) -> Value {
         let conds = |c: &[Condition]| Value::Array(c.iter().map(Condition::to_json).collect());
         match self {
+            Operation::Deferred(w) => {
+                let mut out = Vec::new();
+                match w.write_json(&mut out).map(|_| serde_json::from_slice(&out)) {
+                    Ok(Ok(v)) => v,
+                    _ => Value::Null,
+                }
+            }
             Operation::Insert {
                 table,
                 row,
