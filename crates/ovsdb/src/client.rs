@@ -17,7 +17,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::error::Error;
 use crate::jsonrpc::{Framer, FramingError, Message};
-use crate::ops::{OpResult, Operation, parse_results};
+use crate::ops::{OpResult, Operation, parse_results, parse_results_text};
 use crate::remote::{self, Remote};
 use crate::schema::DatabaseSchema;
 use crate::tls::TlsConfig;
@@ -62,12 +62,23 @@ fn raw_update(bytes: &[u8]) -> Option<Notification> {
     })
 }
 
-type Reply = Result<Value, Value>;
+/// A reply's result: parsed, or (for a caller that asked for it, on a connection
+/// whose updates are kept as text) its text, which the caller parses into its own
+/// types: a 28 k-operation transaction's result is 18 MB as a JSON tree.
+enum Body {
+    Tree(Value),
+    Text(Box<RawValue>),
+}
+
+type Reply = Result<Body, Value>;
+
+/// A waiting call, and whether it takes its result as text.
+type Pending = (oneshot::Sender<Reply>, bool);
 
 static NEXT_SERIAL: AtomicU64 = AtomicU64::new(1);
 
 struct Shared {
-    pending: Mutex<HashMap<u64, oneshot::Sender<Reply>>>,
+    pending: Mutex<HashMap<u64, Pending>>,
     next_id: AtomicU64,
     out: mpsc::UnboundedSender<Vec<u8>>,
     /// Hand update notifications over as text (see [`Notification::raw`]).
@@ -177,15 +188,42 @@ impl Client {
             .await
     }
 
-    /// Sends a request whose params `write_params` serializes straight into the
-    /// message, and waits for its reply. Only the text is kept while waiting: a large
-    /// request (northd's first Southbound write) would otherwise stay alive as a JSON
-    /// tree, several times the size of its text, until the server answers.
     async fn call_with(
         &self,
         method: &str,
         write_params: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
     ) -> Result<Value, Error> {
+        match self.request(method, write_params, false).await? {
+            Body::Tree(v) => Ok(v),
+            Body::Text(t) => {
+                serde_json::from_str(t.get()).map_err(|e| Error::Protocol(format!("{method}: {e}")))
+            }
+        }
+    }
+
+    /// A `transact` with its results parsed from the reply's text when the
+    /// connection keeps it ([`Client::keep_updates_raw`]).
+    async fn transact_with(
+        &self,
+        n_ops: usize,
+        write_params: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
+    ) -> Result<Vec<OpResult>, Error> {
+        match self.request("transact", write_params, true).await? {
+            Body::Tree(v) => parse_results(&v, n_ops),
+            Body::Text(t) => parse_results_text(&t, n_ops),
+        }
+    }
+
+    /// Sends a request whose params `write_params` serializes straight into the
+    /// message, and waits for its reply. Only the text is kept while waiting: a large
+    /// request (northd's first Southbound write) would otherwise stay alive as a JSON
+    /// tree, several times the size of its text, until the server answers.
+    async fn request(
+        &self,
+        method: &str,
+        write_params: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
+        want_text: bool,
+    ) -> Result<Body, Error> {
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
         let mut bytes = format!("{{\"id\":{id},\"method\":").into_bytes();
         let written = serde_json::to_writer(&mut bytes, method)
@@ -201,7 +239,7 @@ impl Client {
             .pending
             .lock()
             .expect("pending map lock")
-            .insert(id, tx);
+            .insert(id, (tx, want_text));
         if self.shared.out.send(bytes).is_err() {
             self.shared.pending.lock().expect("pending map lock").remove(&id);
             return Err(Error::Disconnected);
@@ -232,20 +270,16 @@ impl Client {
 
     /// Runs a transaction; any operation error becomes [`Error::Txn`].
     pub async fn transact(&self, db: &str, ops: &[Operation]) -> Result<Vec<OpResult>, Error> {
-        let v = self
-            .call_with("transact", |out| write_transact(out, db, ops))
-            .await?;
-        parse_results(&v, ops.len())
+        self.transact_with(ops.len(), |out| write_transact(out, db, ops))
+            .await
     }
 
     /// [`Client::transact`], freeing the operations as soon as they are written rather
     /// than when the reply arrives.
     pub async fn transact_owned(&self, db: &str, ops: Vec<Operation>) -> Result<Vec<OpResult>, Error> {
         let n = ops.len();
-        let v = self
-            .call_with("transact", move |out| write_transact(out, db, &ops))
-            .await?;
-        parse_results(&v, n)
+        self.transact_with(n, move |out| write_transact(out, db, &ops))
+            .await
     }
 }
 
@@ -298,6 +332,10 @@ async fn run(
                                 queue(&shared, &notes, n);
                                 continue;
                             }
+                            if let Some((id, text)) = text_result(&shared, &bytes) {
+                                complete(&shared, id, Ok(Body::Text(text)));
+                                continue;
+                            }
                             serde_json::from_slice(&bytes).map_err(|e| FramingError::Json(e.to_string()))?
                         } else {
                             let Some(v) = framer.next_message()? else { break };
@@ -315,8 +353,8 @@ async fn run(
                             Message::Notification { method, params } => {
                                 queue(&shared, &notes, Notification { method, params, raw: None });
                             }
-                            Message::Response { id, result } => complete(&shared, &id, Ok(result)),
-                            Message::Error { id, error } => complete(&shared, &id, Err(error)),
+                            Message::Response { id, result } => complete_id(&shared, &id, Ok(Body::Tree(result))),
+                            Message::Error { id, error } => complete_id(&shared, &id, Err(error)),
                         }
                     }
                 }
@@ -341,12 +379,52 @@ fn queue(shared: &Shared, notes: &mpsc::UnboundedSender<Notification>, n: Notifi
     shared.notes_queued.fetch_add(1, Ordering::Release);
 }
 
-fn complete(shared: &Shared, id: &Value, reply: Reply) {
+fn complete_id(shared: &Shared, id: &Value, reply: Reply) {
     let Some(id) = id.as_u64() else {
         tracing::warn!("reply with unexpected id {id}");
         return;
     };
-    if let Some(tx) = shared.pending.lock().expect("pending map lock").remove(&id) {
+    complete(shared, id, reply);
+}
+
+fn complete(shared: &Shared, id: u64, reply: Reply) {
+    if let Some((tx, _)) = shared.pending.lock().expect("pending map lock").remove(&id) {
         let _ = tx.send(reply);
     }
+}
+
+/// A successful reply to a call waiting for its result as text: (id, result).
+fn text_result(shared: &Shared, bytes: &[u8]) -> Option<(u64, Box<RawValue>)> {
+    // Most messages are for calls that want a tree (and monitor replies are
+    // large): scan the text only when some call waits for one.
+    let any = shared
+        .pending
+        .lock()
+        .expect("pending map lock")
+        .values()
+        .any(|(_, text)| *text);
+    if !any {
+        return None;
+    }
+    #[derive(Deserialize)]
+    struct Answer<'a> {
+        id: u64,
+        #[serde(borrow)]
+        result: &'a RawValue,
+        #[serde(default)]
+        error: Value,
+        #[serde(default)]
+        method: Option<String>,
+    }
+    let r: Answer<'_> = serde_json::from_slice(bytes).ok()?;
+    if !r.error.is_null() || r.method.is_some() {
+        return None;
+    }
+    let wants = shared
+        .pending
+        .lock()
+        .expect("pending map lock")
+        .get(&r.id)
+        .is_some_and(|(_, text)| *text);
+    wants.then(|| (r.id, r.result.to_owned()))
 }

@@ -220,11 +220,74 @@ pub fn parse_results(result: &Value, n_ops: usize) -> Result<Vec<OpResult>, Erro
     let items = result
         .as_array()
         .ok_or_else(|| Error::Protocol(format!("transact result is not an array: {result}")))?;
+    let fields = items.iter().map(|item| {
+        (!item.is_null()).then(|| ResultFields {
+            uuid: item.get("uuid"),
+            count: item.get("count"),
+            rows: item.get("rows"),
+            error: item.get("error"),
+            details: item.get("details"),
+        })
+    });
+    results_of(fields.collect(), n_ops)
+}
+
+/// [`parse_results`] from the result's text, without a JSON tree of it (one map
+/// per operation, ~0.6 kB each).
+pub fn parse_results_text(
+    result: &serde_json::value::RawValue,
+    n_ops: usize,
+) -> Result<Vec<OpResult>, Error> {
+    #[derive(serde::Deserialize)]
+    struct Item {
+        #[serde(default)]
+        uuid: Option<Value>,
+        #[serde(default)]
+        count: Option<Value>,
+        #[serde(default)]
+        rows: Option<Value>,
+        #[serde(default)]
+        error: Option<Value>,
+        #[serde(default)]
+        details: Option<Value>,
+    }
+    let Ok(items) = serde_json::from_str::<Vec<Option<Item>>>(result.get()) else {
+        // Not the usual shape: the tree-based reading says what is wrong with it.
+        let v: Value = serde_json::from_str(result.get())
+            .map_err(|e| Error::Protocol(format!("transact result: {e}")))?;
+        return parse_results(&v, n_ops);
+    };
+    let fields = items.iter().map(|item| {
+        item.as_ref().map(|i| ResultFields {
+            uuid: i.uuid.as_ref(),
+            count: i.count.as_ref(),
+            rows: i.rows.as_ref(),
+            error: i.error.as_ref(),
+            details: i.details.as_ref(),
+        })
+    });
+    results_of(fields.collect(), n_ops)
+}
+
+/// One operation's result as either reading finds it (`None`: JSON null).
+struct ResultFields<'a> {
+    uuid: Option<&'a Value>,
+    count: Option<&'a Value>,
+    rows: Option<&'a Value>,
+    error: Option<&'a Value>,
+    details: Option<&'a Value>,
+}
+
+fn results_of(items: Vec<Option<ResultFields<'_>>>, n_ops: usize) -> Result<Vec<OpResult>, Error> {
     for (i, item) in items.iter().enumerate() {
-        if let Some(e) = item.get("error").and_then(Value::as_str) {
+        if let Some(e) = item.as_ref().and_then(|f| f.error).and_then(Value::as_str) {
             return Err(Error::Txn(TxnError {
                 error: e.to_string(),
-                details: item.get("details").and_then(Value::as_str).map(str::to_string),
+                details: item
+                    .as_ref()
+                    .and_then(|f| f.details)
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
                 op_index: (i < n_ops).then_some(i),
             }));
         }
@@ -236,18 +299,16 @@ pub fn parse_results(result: &Value, n_ops: usize) -> Result<Vec<OpResult>, Erro
         )));
     }
     items
-        .iter()
+        .into_iter()
         .take(n_ops)
         .map(|item| {
             let mut r = OpResult::default();
-            if item.is_null() {
-                return Ok(r);
-            }
-            if let Some(u) = item.get("uuid") {
+            let Some(f) = item else { return Ok(r) };
+            if let Some(u) = f.uuid {
                 r.uuid = Datum::from_json(u)?.as_uuid();
             }
-            r.count = item.get("count").and_then(Value::as_u64);
-            if let Some(rows) = item.get("rows").and_then(Value::as_array) {
+            r.count = f.count.and_then(Value::as_u64);
+            if let Some(rows) = f.rows.and_then(Value::as_array) {
                 r.rows = Some(rows.iter().map(row_from_json).collect::<Result<_, _>>()?);
             }
             Ok(r)
@@ -301,5 +362,36 @@ mod tests {
         ));
         assert!(parse_results(&json!({}), 1).is_err());
         assert!(parse_results(&json!([]), 1).is_err());
+    }
+
+    /// The text reading gives what the tree reading gives, results and errors alike.
+    #[test]
+    fn results_from_text_equal_results_from_the_tree() {
+        let u = Uuid::new_v4();
+        let replies = [
+            (
+                json!([{"uuid": ["uuid", u.to_string()]}, {"count": 2}, {"rows": [{"name": "a"}]}, {}]),
+                4,
+            ),
+            (
+                json!([{"count": 1}, {"error": "constraint violation", "details": "dup"}]),
+                2,
+            ),
+            (json!([{}, {"error": "referential integrity violation"}]), 1),
+            (
+                json!([{"uuid": ["uuid", u.to_string()]}, null, {"count": -1}, {"rows": 3}]),
+                4,
+            ),
+            (json!([1, "x"]), 2),
+            (json!({}), 1),
+            (json!([]), 1),
+            (json!([{"uuid": ["named-uuid", "x"]}]), 1),
+            (json!([{"uuid": "not a uuid"}]), 1),
+        ];
+        for (reply, n) in replies {
+            let text = serde_json::value::RawValue::from_string(reply.to_string()).unwrap();
+            let (a, b) = (parse_results(&reply, n), parse_results_text(&text, n));
+            assert_eq!(format!("{a:?}"), format!("{b:?}"), "{reply}");
+        }
     }
 }

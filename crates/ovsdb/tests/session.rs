@@ -517,6 +517,45 @@ async fn condition_changes_are_in_the_replica_when_set_conditions_returns() {
     assert!(names(LS).is_empty() && names(LR).is_empty());
 }
 
+/// A session's transactions take their results from the reply's text: new rows'
+/// UUIDs, counts and an operation's error come out as from the tree.
+#[tokio::test]
+async fn session_transactions_report_uuids_counts_and_errors() {
+    if !have_ovs() {
+        return;
+    }
+    let srv = OvsdbServer::start(&testbed::nb_schema());
+    let s = Session::start(session(&srv));
+    s.wait_connected().await.unwrap();
+    let r = s.transact(&[insert_ls("a"), insert_ls("b")]).await.unwrap();
+    let (a, b) = (r[0].uuid.unwrap(), r[1].uuid.unwrap());
+    assert_ne!(a, b);
+    let del = Operation::Delete {
+        table: LS.into(),
+        conditions: vec![Condition::uuid(a)],
+    };
+    assert_eq!(s.transact(&[del]).await.unwrap()[0].count, Some(1));
+    let never = Operation::Wait {
+        table: LS.into(),
+        timeout_ms: Some(0),
+        conditions: by_name("b"),
+        columns: vec!["name".into()],
+        until_equal: true,
+        rows: vec![row(&[("name", Datum::string("c"))])],
+    };
+    match s.transact(&[insert_ls("c"), never]).await {
+        Err(ovsdb::Error::Txn(e)) => assert_eq!(e.op_index, Some(1), "{e:?}"),
+        other => panic!("expected the wait to fail: {other:?}"),
+    }
+    let c = client(&srv).await;
+    let names: Vec<String> = server_rows(&c, LS)
+        .await
+        .values()
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, vec!["b"], "the failed transaction committed nothing");
+}
+
 #[tokio::test]
 async fn hung_server_is_dropped_by_the_inactivity_probe() {
     if !have_ovs() || !testbed::installed("kill") {
