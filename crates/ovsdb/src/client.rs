@@ -45,20 +45,38 @@ struct Envelope<'a> {
     params: Option<&'a RawValue>,
 }
 
-/// An update notification in `bytes` (a whole message), with its parameters as text;
-/// `None` for any other message.
-fn raw_update(bytes: &[u8]) -> Option<Notification> {
-    let e: Envelope<'_> = serde_json::from_slice(bytes).ok()?;
-    let method = e
-        .method
-        .filter(|m| matches!(m.as_str(), "update" | "update2" | "update3"))?;
-    if !e.id.is_null() {
-        return None;
-    }
-    Some(Notification {
+/// An update notification in `bytes` (a whole message), with its parameters as text
+/// made of the message's own buffer (an update can be tens of megabytes: no second
+/// copy); any other message is handed back.
+fn raw_update(mut bytes: Vec<u8>) -> Result<Notification, Vec<u8>> {
+    let (method, start, len) = {
+        let Ok(e) = serde_json::from_slice::<Envelope<'_>>(&bytes) else {
+            return Err(bytes);
+        };
+        let (Some(method), Some(params), true) = (e.method, e.params, e.id.is_null()) else {
+            return Err(bytes);
+        };
+        if !matches!(method.as_str(), "update" | "update2" | "update3") {
+            return Err(bytes);
+        }
+        let text = params.get();
+        (
+            method,
+            text.as_ptr() as usize - bytes.as_ptr() as usize,
+            text.len(),
+        )
+    };
+    bytes.truncate(start + len);
+    bytes.drain(..start);
+    // Exactly sized, so that the conversion below keeps this buffer.
+    bytes.shrink_to_fit();
+    let raw = String::from_utf8(bytes)
+        .ok()
+        .and_then(|s| RawValue::from_string(s).ok());
+    Ok(Notification {
         method,
         params: Value::Null,
-        raw: Some(e.params?.to_owned()),
+        raw,
     })
 }
 
@@ -328,10 +346,13 @@ async fn run(
                         let Some(shared) = shared.upgrade() else { return Ok(()) };
                         let v = if shared.raw_updates.load(Ordering::Relaxed) {
                             let Some(bytes) = framer.next_message_bytes()? else { break };
-                            if let Some(n) = raw_update(&bytes) {
-                                queue(&shared, &notes, n);
-                                continue;
-                            }
+                            let bytes = match raw_update(bytes) {
+                                Ok(n) => {
+                                    queue(&shared, &notes, n);
+                                    continue;
+                                }
+                                Err(bytes) => bytes,
+                            };
                             if let Some((id, text)) = text_result(&shared, &bytes) {
                                 complete(&shared, id, Ok(Body::Text(text)));
                                 continue;
@@ -427,4 +448,39 @@ fn text_result(shared: &Shared, bytes: &[u8]) -> Option<(u64, Box<RawValue>)> {
         .get(&r.id)
         .is_some_and(|(_, text)| *text);
     wants.then(|| (r.id, r.result.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An update's parameters come out as exactly their text, whatever surrounds
+    /// them in the message; anything else is handed back untouched.
+    #[test]
+    fn raw_updates_are_cut_from_their_message() {
+        let msg = br#"{"id": null, "method": "update3", "params": ["m", "t1", {"T": {"u": {"insert": {"a": "x\"]y"}}}}] }"#;
+        let n = raw_update(msg.to_vec()).unwrap();
+        assert_eq!(n.method, "update3");
+        assert_eq!(
+            n.raw.unwrap().get(),
+            r#"["m", "t1", {"T": {"u": {"insert": {"a": "x\"]y"}}}}]"#
+        );
+        // params first, method last: the order of the members does not matter
+        let n = raw_update(br#"{"params":[1,2],"id":null,"method":"update2"}"#.to_vec()).unwrap();
+        assert_eq!(n.raw.unwrap().get(), "[1,2]");
+        for other in [
+            &br#"{"id":4,"result":[{"uuid":["uuid","x"]}],"error":null}"#[..],
+            br#"{"id":"x","method":"update3","params":[]}"#,
+            br#"{"id":null,"method":"locked","params":["l"]}"#,
+            br#"{"id":null,"method":"update3"}"#,
+            b"not json",
+        ] {
+            assert_eq!(
+                raw_update(other.to_vec()).unwrap_err(),
+                other,
+                "{}",
+                String::from_utf8_lossy(other)
+            );
+        }
+    }
 }
