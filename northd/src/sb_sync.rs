@@ -478,8 +478,9 @@ pub(crate) struct FlowContent {
     pipeline: String,
     table_id: i64,
     priority: i64,
-    match_: String,
-    actions: String,
+    /// Shared with the engine's flow (see `northd_core::LogicalFlow`).
+    match_: std::sync::Arc<str>,
+    actions: std::sync::Arc<str>,
     external_ids: Pairs,
     tags: Pairs,
 }
@@ -522,8 +523,8 @@ impl FlowContent {
             pipeline: col!(r, Lf, COL_PIPELINE => pipeline),
             table_id: col_opt!(r, Lf, COL_TABLE_ID => table_id).unwrap_or(-1),
             priority: col_opt!(r, Lf, COL_PRIORITY => priority).unwrap_or(-1),
-            match_: col!(r, Lf, COL_MATCH => r#match),
-            actions: col!(r, Lf, COL_ACTIONS => actions),
+            match_: col!(r, Lf, COL_MATCH => r#match).into(),
+            actions: col!(r, Lf, COL_ACTIONS => actions).into(),
             external_ids: pairs(col!(r, Lf, COL_EXTERNAL_IDS => external_ids)),
             tags: pairs(col!(r, Lf, COL_TAGS => tags)),
         }
@@ -535,8 +536,8 @@ impl FlowContent {
         Lf::set_pipeline(&mut r, &self.pipeline);
         Lf::set_table_id(&mut r, &self.table_id);
         Lf::set_priority(&mut r, &self.priority);
-        Lf::set_match(&mut r, &self.match_);
-        Lf::set_actions(&mut r, &self.actions);
+        Lf::set_match(&mut r, &self.match_.to_string());
+        Lf::set_actions(&mut r, &self.actions.to_string());
         Lf::set_external_ids(&mut r, &map(&self.external_ids));
         Lf::set_tags(&mut r, &map(&self.tags));
         r

@@ -203,8 +203,8 @@ impl FlowBuilder {
             datapath,
             stage,
             priority,
-            match_,
-            actions,
+            match_: match_.into(),
+            actions: actions.into(),
             in_out_port,
         });
     }

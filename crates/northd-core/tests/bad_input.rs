@@ -11,7 +11,7 @@ fn lsp(name: &str, addrs: &[&str]) -> LogicalSwitchPort {
 }
 
 fn has_flow(sb: &Southbound, m: &str) -> bool {
-    sb.logical_flows.iter().any(|f| f.match_ == m)
+    sb.logical_flows.iter().any(|f| &*f.match_ == m)
 }
 
 fn base() -> Northbound {
@@ -129,7 +129,7 @@ fn dangling_router_peer_and_bad_lb_backend() {
     assert!(
         sb.logical_flows
             .iter()
-            .any(|f| f.actions == "reg0[1] = 0; ct_lb_mark(backends=10.0.0.1:80);")
+            .any(|f| &*f.actions == "reg0[1] = 0; ct_lb_mark(backends=10.0.0.1:80);")
     );
     // The router datapath exists even though its only port was unusable.
     assert!(sb.datapaths.values().any(|d| d.name == "lr"));
@@ -290,12 +290,9 @@ fn bad_routes_are_reported_and_shared_prefixes_form_ecmp_groups() {
         .filter(|f| f.priority == 1)
         .collect();
     assert_eq!(routing.len(), 2, "{routing:#?}");
-    assert!(
-        routing
-            .iter()
-            .any(|f| f.match_ == "reg7 == 1 && ip4.dst == 0.0.0.0/0"
-                && f.actions.contains("reg0 = 10.0.0.252;"))
-    );
+    assert!(routing.iter().any(
+        |f| &*f.match_ == "reg7 == 1 && ip4.dst == 0.0.0.0/0" && f.actions.contains("reg0 = 10.0.0.252;")
+    ));
     let routing: Vec<_> = routing
         .into_iter()
         .filter(|f| f.match_.starts_with("reg7 == 0 "))
@@ -314,7 +311,7 @@ fn bad_routes_are_reported_and_shared_prefixes_form_ecmp_groups() {
     for (id, nexthop) in [(1, "10.0.0.254"), (2, "10.0.0.253")] {
         assert!(
             members.iter().any(
-                |f| f.match_ == format!("reg8[0..15] == 1 && reg8[16..31] == {id}")
+                |f| *f.match_ == format!("reg8[0..15] == 1 && reg8[16..31] == {id}")
                     && f.actions
                         .starts_with(&format!("reg0 = {nexthop}; reg1 = 10.0.0.1;"))
             ),

@@ -107,8 +107,10 @@ pub struct LogicalFlow {
     pub datapath: Uuid,
     pub stage: Stage,
     pub priority: u16,
-    pub match_: String,
-    pub actions: String,
+    /// Shared by every copy of the flow (the engine keeps several) and by the
+    /// daemon's indexes: only the first is an allocation.
+    pub match_: std::sync::Arc<str>,
+    pub actions: std::sync::Arc<str>,
     /// `tags:in_out_port`, set when the match pins the flow to one port.
     pub in_out_port: Option<String>,
 }

@@ -550,8 +550,8 @@ pub fn our_flows(sb: &Southbound) -> BTreeSet<FlowKey> {
                 f.pipeline().as_str().to_string(),
                 f.table_id(),
                 f.priority,
-                f.match_.clone(),
-                f.actions.clone(),
+                f.match_.to_string(),
+                f.actions.to_string(),
             )
         })
         .collect()
