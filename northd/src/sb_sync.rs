@@ -10,6 +10,7 @@
 //! `Logical_DP_Group`, as OVN 23.03 does; a group whose datapath set grows (a new
 //! switch) is updated in place, so its flows are not rewritten.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use northd_core::{LogicalFlow, Map, PortBinding, SbHaChassisGroup, Southbound};
@@ -475,7 +476,8 @@ fn sync_multicast_groups(
 /// (~0.5 kB of node each even for one entry); ordering and equality are the maps'.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct FlowContent {
-    pipeline: String,
+    /// "ingress" or "egress" without an allocation (anything else as read).
+    pipeline: Cow<'static, str>,
     table_id: i64,
     priority: i64,
     /// Shared with the engine's flow (see `northd_core::LogicalFlow`).
@@ -483,6 +485,14 @@ pub(crate) struct FlowContent {
     actions: std::sync::Arc<str>,
     external_ids: Pairs,
     tags: Pairs,
+}
+
+/// A string column's text as the replica row holds it (shared, not copied).
+fn shared_text(r: &Row, column: &str) -> Option<std::sync::Arc<str>> {
+    match r.get(column)?.as_atom()? {
+        Atom::String(s) => Some(s.to_arc()),
+        _ => None,
+    }
 }
 
 /// A string map as its pairs in key order.
@@ -507,7 +517,7 @@ impl FlowContent {
             .map(|p| (TAG_IN_OUT_PORT.to_string(), p.clone()))
             .collect();
         FlowContent {
-            pipeline: f.pipeline().as_str().to_string(),
+            pipeline: Cow::Borrowed(f.pipeline().as_str()),
             table_id: f.table_id() as i64,
             priority: f.priority as i64,
             match_: f.match_.clone(),
@@ -520,11 +530,16 @@ impl FlowContent {
     pub(crate) fn from_row(r: &Row) -> Self {
         type Lf = sb::LogicalFlow;
         FlowContent {
-            pipeline: col!(r, Lf, COL_PIPELINE => pipeline),
+            pipeline: match col!(r, Lf, COL_PIPELINE => pipeline).as_str() {
+                "ingress" => Cow::Borrowed("ingress"),
+                "egress" => Cow::Borrowed("egress"),
+                other => Cow::Owned(other.to_string()),
+            },
             table_id: col_opt!(r, Lf, COL_TABLE_ID => table_id).unwrap_or(-1),
             priority: col_opt!(r, Lf, COL_PRIORITY => priority).unwrap_or(-1),
-            match_: col!(r, Lf, COL_MATCH => r#match).into(),
-            actions: col!(r, Lf, COL_ACTIONS => actions).into(),
+            match_: shared_text(r, Lf::COL_MATCH).unwrap_or_else(|| col!(r, Lf, COL_MATCH => r#match).into()),
+            actions: shared_text(r, Lf::COL_ACTIONS)
+                .unwrap_or_else(|| col!(r, Lf, COL_ACTIONS => actions).into()),
             external_ids: pairs(col!(r, Lf, COL_EXTERNAL_IDS => external_ids)),
             tags: pairs(col!(r, Lf, COL_TAGS => tags)),
         }
@@ -533,7 +548,7 @@ impl FlowContent {
     pub(crate) fn row(&self) -> Row {
         type Lf = sb::LogicalFlow;
         let mut r = Row::new();
-        Lf::set_pipeline(&mut r, &self.pipeline);
+        Lf::set_pipeline(&mut r, &self.pipeline.to_string());
         Lf::set_table_id(&mut r, &self.table_id);
         Lf::set_priority(&mut r, &self.priority);
         Lf::set_match(&mut r, &self.match_.to_string());

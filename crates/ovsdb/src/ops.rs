@@ -220,16 +220,23 @@ pub fn parse_results(result: &Value, n_ops: usize) -> Result<Vec<OpResult>, Erro
     let items = result
         .as_array()
         .ok_or_else(|| Error::Protocol(format!("transact result is not an array: {result}")))?;
-    let fields = items.iter().map(|item| {
-        (!item.is_null()).then(|| ResultFields {
-            uuid: item.get("uuid"),
-            count: item.get("count"),
-            rows: item.get("rows"),
-            error: item.get("error"),
-            details: item.get("details"),
-        })
-    });
-    results_of(fields.collect(), n_ops)
+    let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
+    finish(
+        items.iter().map(|v| (!v.is_null()).then_some(v)).collect(),
+        n_ops,
+        |v| Some((text(v, "error")?, text(v, "details"))),
+        |v| {
+            let mut r = OpResult::default();
+            if let Some(u) = v.get("uuid") {
+                r.uuid = Datum::from_json(u)?.as_uuid();
+            }
+            r.count = v.get("count").and_then(Value::as_u64);
+            if let Some(rows) = v.get("rows").and_then(Value::as_array) {
+                r.rows = Some(rows.iter().map(row_from_json).collect::<Result<_, _>>()?);
+            }
+            Ok(r)
+        },
+    )
 }
 
 /// [`parse_results`] from the result's text, without a JSON tree of it (one map
@@ -238,18 +245,20 @@ pub fn parse_results_text(
     result: &serde_json::value::RawValue,
     n_ops: usize,
 ) -> Result<Vec<OpResult>, Error> {
+    // Fixed-size fields only, in the usual case: an insert's result is a UUID, not
+    // a tree of strings.
     #[derive(serde::Deserialize)]
     struct Item {
         #[serde(default)]
-        uuid: Option<Value>,
+        uuid: Option<ResultUuid>,
         #[serde(default)]
-        count: Option<Value>,
+        count: Option<u64>,
         #[serde(default)]
-        rows: Option<Value>,
+        rows: Option<Vec<Value>>,
         #[serde(default)]
-        error: Option<Value>,
+        error: Option<String>,
         #[serde(default)]
-        details: Option<Value>,
+        details: Option<String>,
     }
     let Ok(items) = serde_json::from_str::<Vec<Option<Item>>>(result.get()) else {
         // Not the usual shape: the tree-based reading says what is wrong with it.
@@ -257,40 +266,56 @@ pub fn parse_results_text(
             .map_err(|e| Error::Protocol(format!("transact result: {e}")))?;
         return parse_results(&v, n_ops);
     };
-    let fields = items.iter().map(|item| {
-        item.as_ref().map(|i| ResultFields {
-            uuid: i.uuid.as_ref(),
-            count: i.count.as_ref(),
-            rows: i.rows.as_ref(),
-            error: i.error.as_ref(),
-            details: i.details.as_ref(),
-        })
-    });
-    results_of(fields.collect(), n_ops)
+    finish(
+        items,
+        n_ops,
+        |it| Some((it.error.clone()?, it.details.clone())),
+        |it| {
+            Ok(OpResult {
+                uuid: it.uuid.map(|u| u.0),
+                count: it.count,
+                rows: match it.rows {
+                    Some(rows) => Some(rows.iter().map(row_from_json).collect::<Result<_, _>>()?),
+                    None => None,
+                },
+            })
+        },
+    )
 }
 
-/// One operation's result as either reading finds it (`None`: JSON null).
-struct ResultFields<'a> {
-    uuid: Option<&'a Value>,
-    count: Option<&'a Value>,
-    rows: Option<&'a Value>,
-    error: Option<&'a Value>,
-    details: Option<&'a Value>,
-}
+/// `["uuid", "<uuid>"]`, read without allocating.
+struct ResultUuid(Uuid);
 
-fn results_of(items: Vec<Option<ResultFields<'_>>>, n_ops: usize) -> Result<Vec<OpResult>, Error> {
-    for (i, item) in items.iter().enumerate() {
-        if let Some(e) = item.as_ref().and_then(|f| f.error).and_then(Value::as_str) {
-            return Err(Error::Txn(TxnError {
-                error: e.to_string(),
-                details: item
-                    .as_ref()
-                    .and_then(|f| f.details)
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-                op_index: (i < n_ops).then_some(i),
-            }));
+impl<'de> serde::Deserialize<'de> for ResultUuid {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let (tag, text): (&str, &str) = serde::Deserialize::deserialize(d)?;
+        if tag != "uuid" {
+            return Err(D::Error::custom("not a uuid"));
         }
+        Uuid::parse_str(text).map(ResultUuid).map_err(D::Error::custom)
+    }
+}
+
+/// Both readings' rules (`None`: a JSON null): the first error wins, with its
+/// operation's index (none when the commit itself failed), then every operation
+/// must have a result.
+fn finish<T>(
+    items: Vec<Option<T>>,
+    n_ops: usize,
+    error: impl Fn(&T) -> Option<(String, Option<String>)>,
+    result: impl Fn(T) -> Result<OpResult, Error>,
+) -> Result<Vec<OpResult>, Error> {
+    let failed = items
+        .iter()
+        .enumerate()
+        .find_map(|(i, it)| Some((i, error(it.as_ref()?)?)));
+    if let Some((i, (error, details))) = failed {
+        return Err(Error::Txn(TxnError {
+            error,
+            details,
+            op_index: (i < n_ops).then_some(i),
+        }));
     }
     if items.len() < n_ops {
         return Err(Error::Protocol(format!(
@@ -301,18 +326,7 @@ fn results_of(items: Vec<Option<ResultFields<'_>>>, n_ops: usize) -> Result<Vec<
     items
         .into_iter()
         .take(n_ops)
-        .map(|item| {
-            let mut r = OpResult::default();
-            let Some(f) = item else { return Ok(r) };
-            if let Some(u) = f.uuid {
-                r.uuid = Datum::from_json(u)?.as_uuid();
-            }
-            r.count = f.count.and_then(Value::as_u64);
-            if let Some(rows) = f.rows.and_then(Value::as_array) {
-                r.rows = Some(rows.iter().map(row_from_json).collect::<Result<_, _>>()?);
-            }
-            Ok(r)
-        })
+        .map(|it| it.map_or_else(|| Ok(OpResult::default()), &result))
         .collect()
 }
 
