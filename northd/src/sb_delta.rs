@@ -42,7 +42,10 @@ fn track<K: Eq + Hash>(m: &mut Keyed<K>, u: Uuid, old: Option<K>, new: Option<K>
 
 /// The one row under `k`: `None` when there are duplicates (let the full diff
 /// repair them), `Some(None)` when there is none.
-fn one<K: Eq + Hash>(m: &Keyed<K>, k: &K) -> Option<Option<Uuid>> {
+fn one<K: Eq + Hash + std::borrow::Borrow<Q>, Q: Eq + Hash + ?Sized>(
+    m: &Keyed<K>,
+    k: &Q,
+) -> Option<Option<Uuid>> {
     match m.get(k) {
         None => Some(None),
         Some(s) if s.len() == 1 => Some(s.iter().next().copied()),
@@ -185,7 +188,7 @@ impl SbIndex {
 
 /// The desired datapaths (NB UUIDs) of every flow content.
 #[derive(Debug, Default)]
-pub struct FlowSets(HashMap<FlowContent, BTreeSet<String>>);
+pub struct FlowSets(HashMap<FlowContent, BTreeSet<std::sync::Arc<str>>>);
 
 impl FlowSets {
     pub fn build(flows: &BTreeSet<LogicalFlow>) -> Self {
@@ -413,7 +416,7 @@ pub fn plan(d: &SbDiff, want: &Southbound, flows: &FlowSets, idx: &SbIndex, cur:
     }
 
     // Datapaths: new ones are inserted under a name the rest of the transaction uses.
-    let mut new_dps: HashMap<&String, Ref> = HashMap::new();
+    let mut new_dps: HashMap<&str, Ref> = HashMap::new();
     for (nb, dp) in &d.datapaths.insert {
         if one(&idx.dp, nb)?.is_some() {
             return None;
@@ -445,7 +448,7 @@ pub fn plan(d: &SbDiff, want: &Southbound, flows: &FlowSets, idx: &SbIndex, cur:
             b.delete::<Dp>(*u);
         }
     }
-    let dp_ref = |nb: &String| -> Option<Ref> {
+    let dp_ref = |nb: &str| -> Option<Ref> {
         match new_dps.get(nb) {
             Some(r) => Some(r.clone()),
             None => one(&idx.dp, nb)?.map(Ref::Row),

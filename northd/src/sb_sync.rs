@@ -647,7 +647,7 @@ fn sync_logical_flows(b: &mut Builder, flows: &BTreeSet<LogicalFlow>, dps: &Hash
     // Desired: content → set of datapaths.
     let mut want: BTreeMap<FlowContent, BTreeSet<Ref>> = BTreeMap::new();
     for f in flows {
-        if let Some(dp) = dps.get(&f.datapath) {
+        if let Some(dp) = dps.get(&*f.datapath) {
             want.entry(FlowContent::of(f)).or_default().insert(dp.clone());
         }
     }

@@ -128,14 +128,15 @@ impl Stage {
 /// unless `on` is used to target another one (e.g. a VIF's `arp_resolve` entries live on
 /// the routers attached to its switch).
 pub(crate) struct FlowBuilder {
-    datapath: String,
+    /// Shared by the builder's flows.
+    datapath: std::sync::Arc<str>,
     pub(crate) flows: Vec<LogicalFlow>,
 }
 
 impl FlowBuilder {
     pub(crate) fn new(datapath: &str) -> Self {
         FlowBuilder {
-            datapath: datapath.to_string(),
+            datapath: datapath.into(),
             flows: Vec::new(),
         }
     }
@@ -181,7 +182,7 @@ impl FlowBuilder {
         actions: impl Into<String>,
     ) {
         self.push(
-            datapath.to_string(),
+            datapath.into(),
             stage,
             priority,
             match_.into(),
@@ -192,7 +193,7 @@ impl FlowBuilder {
 
     fn push(
         &mut self,
-        datapath: String,
+        datapath: std::sync::Arc<str>,
         stage: Stage,
         priority: u16,
         match_: String,

@@ -356,7 +356,7 @@ fn datapaths_beyond_the_vxlan_key_space_are_skipped() {
     assert!(
         sb.logical_flows
             .iter()
-            .all(|f| sb.datapaths.contains_key(&f.datapath))
+            .all(|f| sb.datapaths.contains_key(&*f.datapath))
     );
     assert!(
         sb.port_bindings

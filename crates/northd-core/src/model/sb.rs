@@ -103,8 +103,8 @@ pub struct SbLoadBalancer {
 /// identical flows into `Logical_DP_Group`s; ovn-controller accepts either form).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LogicalFlow {
-    /// NB UUID of the switch/router.
-    pub datapath: Uuid,
+    /// NB UUID of the switch/router, shared by the flows built for one object.
+    pub datapath: std::sync::Arc<str>,
     pub stage: Stage,
     pub priority: u16,
     /// Shared by every copy of the flow (the engine keeps several) and by the

@@ -546,7 +546,7 @@ pub fn our_flows(sb: &Southbound) -> BTreeSet<FlowKey> {
         .iter()
         .map(|f| {
             (
-                sb.datapaths[&f.datapath].name.clone(),
+                sb.datapaths[&*f.datapath].name.clone(),
                 f.pipeline().as_str().to_string(),
                 f.table_id(),
                 f.priority,
