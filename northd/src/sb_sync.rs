@@ -13,7 +13,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use northd_core::{LogicalFlow, Map, PortBinding, SbHaChassisGroup, Southbound};
+use northd_core::{LogicalFlow, Map, PortBinding, SbHaChassisGroup, Southbound, Stage};
 use ovn_db::{nb, sb};
 use ovsdb::ops::WriteOp;
 use ovsdb::typed::Table;
@@ -496,14 +496,70 @@ fn shared_text(r: &Row, column: &str) -> Option<std::sync::Arc<str>> {
 }
 
 /// A string map as its pairs in key order.
-type Pairs = Box<[(String, String)]>;
+type Pairs = Box<[(Text, Text)]>;
+
+/// A key or value of a flow's small maps: the keys northd writes and the stage
+/// names are static, anything else is held once and shared.
+#[derive(Debug, Clone)]
+pub(crate) enum Text {
+    Static(&'static str),
+    Shared(std::sync::Arc<str>),
+}
+
+impl Text {
+    fn as_str(&self) -> &str {
+        match self {
+            Text::Static(s) => s,
+            Text::Shared(s) => s,
+        }
+    }
+
+    fn of(s: &str) -> Text {
+        const KEYS: [&str; 2] = ["stage-name", TAG_IN_OUT_PORT];
+        if let Some(k) = KEYS.iter().find(|k| **k == s) {
+            return Text::Static(k);
+        }
+        match Stage::from_name(s) {
+            Some(stage) => Text::Static(stage.name()),
+            None => Text::Shared(s.into()),
+        }
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Text {}
+
+impl PartialOrd for Text {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Text {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl std::hash::Hash for Text {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
 
 fn pairs(m: Map) -> Pairs {
-    m.into_iter().collect()
+    m.iter().map(|(k, v)| (Text::of(k), Text::of(v))).collect()
 }
 
 fn map(p: &Pairs) -> Map {
-    p.iter().cloned().collect()
+    p.iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.as_str().to_string()))
+        .collect()
 }
 
 /// `Logical_Flow.tags` key naming the flow's port.
@@ -514,7 +570,7 @@ impl FlowContent {
         let tags = f
             .in_out_port
             .iter()
-            .map(|p| (TAG_IN_OUT_PORT.to_string(), p.clone()))
+            .map(|p| (Text::Static(TAG_IN_OUT_PORT), Text::Shared(p.clone())))
             .collect();
         FlowContent {
             pipeline: Cow::Borrowed(f.pipeline().as_str()),
@@ -522,7 +578,8 @@ impl FlowContent {
             priority: f.priority as i64,
             match_: f.match_.clone(),
             actions: f.actions.clone(),
-            external_ids: pairs(f.external_ids()),
+            // What `LogicalFlow::external_ids` holds, without building the map.
+            external_ids: Box::new([(Text::Static("stage-name"), Text::Static(f.stage.name()))]),
             tags,
         }
     }

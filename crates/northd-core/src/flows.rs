@@ -131,6 +131,7 @@ pub(crate) struct FlowBuilder {
     /// Shared by the builder's flows.
     datapath: std::sync::Arc<str>,
     pub(crate) flows: Vec<LogicalFlow>,
+    last_port: Option<std::sync::Arc<str>>,
 }
 
 impl FlowBuilder {
@@ -138,6 +139,7 @@ impl FlowBuilder {
         FlowBuilder {
             datapath: datapath.into(),
             flows: Vec::new(),
+            last_port: None,
         }
     }
 
@@ -162,14 +164,8 @@ impl FlowBuilder {
         port: &str,
     ) {
         let dp = self.datapath.clone();
-        self.push(
-            dp,
-            stage,
-            priority,
-            match_.into(),
-            actions.into(),
-            Some(port.to_string()),
-        );
+        let port = self.port(port);
+        self.push(dp, stage, priority, match_.into(), actions.into(), Some(port));
     }
 
     /// A flow on a different datapath than the builder's own.
@@ -191,6 +187,19 @@ impl FlowBuilder {
         );
     }
 
+    /// `port` as an `Arc`, shared with the builder's previous flow when it is the
+    /// same port (a port's flows come together).
+    fn port(&mut self, port: &str) -> std::sync::Arc<str> {
+        match &self.last_port {
+            Some(p) if &**p == port => p.clone(),
+            _ => {
+                let p: std::sync::Arc<str> = port.into();
+                self.last_port = Some(p.clone());
+                p
+            }
+        }
+    }
+
     fn push(
         &mut self,
         datapath: std::sync::Arc<str>,
@@ -198,7 +207,7 @@ impl FlowBuilder {
         priority: u16,
         match_: String,
         actions: String,
-        in_out_port: Option<String>,
+        in_out_port: Option<std::sync::Arc<str>>,
     ) {
         self.flows.push(LogicalFlow {
             datapath,

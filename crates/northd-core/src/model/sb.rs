@@ -112,7 +112,7 @@ pub struct LogicalFlow {
     pub match_: std::sync::Arc<str>,
     pub actions: std::sync::Arc<str>,
     /// `tags:in_out_port`, set when the match pins the flow to one port.
-    pub in_out_port: Option<String>,
+    pub in_out_port: Option<std::sync::Arc<str>>,
 }
 
 impl LogicalFlow {
