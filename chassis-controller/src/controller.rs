@@ -354,6 +354,10 @@ struct LastPass {
     tunnels_ready: bool,
 }
 
+/// Monitor-all, chassis row and name, VIFs needing a clause, local datapaths:
+/// equal inputs give equal Southbound monitor conditions.
+type ConditionInputs = (bool, ovsdb::Uuid, String, BTreeSet<String>, BTreeSet<ovsdb::Uuid>);
+
 pub struct Controller {
     ovs: DbConn,
     sb: DbConn,
@@ -394,6 +398,8 @@ pub struct Controller {
     startup_recorded: bool,
     /// The SB was connected (and synced) when the current pass took its snapshot.
     sb_ready: bool,
+    /// What the Southbound monitor conditions were last set from.
+    sb_condition_inputs: Option<ConditionInputs>,
 }
 
 impl Controller {
@@ -428,6 +434,7 @@ impl Controller {
             startup_ms: now_ms(),
             startup_recorded: false,
             sb_ready: false,
+            sb_condition_inputs: None,
         }
     }
 
@@ -787,16 +794,37 @@ impl Controller {
             })
             .cloned()
             .collect();
+        let inputs = (cfg.monitor_all, me.uuid, &me.name, &iface_ids, &local_dps);
+        let same_inputs = self
+            .sb_condition_inputs
+            .as_ref()
+            .is_some_and(|(all, uuid, name, ifs, dps)| (*all, *uuid, name, ifs, dps) == inputs);
         let local = sb_monitor::Local {
             chassis: Some((&me.name, me.uuid)),
             ifaces: &iface_ids,
             datapaths: &local_dps,
         };
-        match self
-            .sb
-            .set_conditions(sb_monitor::conditions(cfg.monitor_all, local))
-            .await
-        {
+        // Equal inputs give equal conditions: most passes build no clauses.
+        let changed = match same_inputs {
+            true => Ok(false),
+            false => {
+                let r = self
+                    .sb
+                    .set_conditions(sb_monitor::conditions(cfg.monitor_all, local))
+                    .await;
+                if r.is_ok() {
+                    self.sb_condition_inputs = Some((
+                        cfg.monitor_all,
+                        me.uuid,
+                        me.name.clone(),
+                        iface_ids.clone(),
+                        local_dps.clone(),
+                    ));
+                }
+                r
+            }
+        };
+        match changed {
             Ok(false) => {}
             Ok(true) => {
                 laps.lap("conditions");

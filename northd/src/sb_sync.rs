@@ -578,8 +578,11 @@ impl FlowContent {
             priority: f.priority as i64,
             match_: f.match_.clone(),
             actions: f.actions.clone(),
-            // What `LogicalFlow::external_ids` holds, without building the map.
-            external_ids: Box::new([(Text::Static("stage-name"), Text::Static(f.stage.name()))]),
+            external_ids: f
+                .external_ids()
+                .iter()
+                .map(|(k, v)| (Text::Static(k), Text::Static(v)))
+                .collect(),
             tags,
         }
     }

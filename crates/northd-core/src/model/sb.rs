@@ -124,10 +124,9 @@ impl LogicalFlow {
         self.stage.table()
     }
 
-    /// `external_ids` as northd writes them (`stage-name`).
-    pub fn external_ids(&self) -> Map {
-        let mut m = Map::new();
-        m.insert("stage-name".into(), self.stage.name().into());
-        m
+    /// `external_ids` as northd writes them (`stage-name`), in key order; static,
+    /// so a consumer keeping them per flow allocates nothing.
+    pub fn external_ids(&self) -> [(&'static str, &'static str); 1] {
+        [("stage-name", self.stage.name())]
     }
 }
